@@ -1,0 +1,104 @@
+"""Interchangeable households, merged into units the optimiser counts instead of naming.
+
+Two households that share lot group (commune, status, needs), priority weight
+and reachable points are interchangeable for stages 0 to 2: any allocation can
+swap them without changing stock, capacity, budget, fairness or weight. They
+form a *class*. For stage 3 distance matters too, so households must also share
+their home coordinates: a *site*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from allocator.problem import Problem
+
+
+@dataclass
+class Units:
+    """Units of interchangeable households and the points each can reach."""
+
+    group: np.ndarray    # lot group of each unit
+    weight: np.ndarray   # priority weight of each unit's households
+    commune: np.ndarray
+    count: np.ndarray    # households in the unit
+    up_unit: np.ndarray  # (unit, point) pairs in reach, sorted
+    up_point: np.ndarray
+    up_km: np.ndarray    # home-to-point distance for sites; 0 for classes
+    hh_unit: np.ndarray  # unit of each household, -1 if it cannot be served at all
+    by_site: bool        # sites (exact for distance) rather than classes
+
+    def __len__(self) -> int:
+        return len(self.group)
+
+
+def servable(problem: Problem) -> np.ndarray:
+    """Eligible households with at least one compatible lot and one point in reach."""
+    has_lot = np.zeros(len(problem.group_commune), dtype=bool)
+    has_lot[problem.gl_group] = True
+    has_point = np.zeros(len(problem.home_commune), dtype=bool)
+    has_point[problem.hp_home] = True
+    ok = problem.hh_group >= 0
+    ok[ok] = has_lot[problem.hh_group[ok]] & has_point[problem.hh_home[ok]]
+    return ok
+
+
+def reach_set_ids(problem: Problem) -> np.ndarray:
+    """An id per home such that homes share an id exactly when they reach the same points."""
+    n_home = len(problem.home_commune)
+    rng = np.random.default_rng(20250701)
+    salt = rng.integers(1, 2**63, size=(2, len(problem.point_id)), dtype=np.uint64)
+    keys = np.zeros((n_home, 3), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(2):
+            np.add.at(keys[:, j], problem.hp_home, salt[j][problem.hp_point])
+    keys[:, 2] = np.bincount(problem.hp_home, minlength=n_home).astype(np.uint64)
+    _, ids = np.unique(keys, axis=0, return_inverse=True)
+    ids = ids.ravel().astype(np.int64)
+    _verify_same_sets(problem, ids)
+    return ids
+
+
+def _verify_same_sets(problem: Problem, ids: np.ndarray) -> None:
+    """Guard against a hash collision: every home must list its class leader's points."""
+    leader = np.full(ids.max() + 1 if len(ids) else 0, -1, np.int64)
+    leader[ids[::-1]] = np.arange(len(ids))[::-1]
+    start = np.searchsorted(problem.hp_home, np.arange(len(ids)))
+    position = np.arange(len(problem.hp_home)) - start[problem.hp_home]
+    lead_rows = start[leader[ids[problem.hp_home]]] + position
+    if not np.array_equal(problem.hp_point[lead_rows], problem.hp_point):
+        raise RuntimeError("reach-set hash collision; please report this scenario")
+
+
+def build_units(problem: Problem, by_site: bool) -> Units:
+    """Classes (for stages 0-2) or sites (for stage 3) of servable households."""
+    ok = servable(problem)
+    hh = np.flatnonzero(ok)
+    place = problem.hh_home[hh] if by_site else reach_set_ids(problem)[problem.hh_home[hh]]
+    keys = pd.DataFrame({"group": problem.hh_group[hh], "weight": problem.hh_weight[hh],
+                         "place": place})
+    table = keys.drop_duplicates().sort_values(["group", "weight", "place"], ignore_index=True)
+    table["unit"] = np.arange(len(table), dtype=np.int64)
+    unit_of = keys.merge(table, on=["group", "weight", "place"], how="left")["unit"].to_numpy()
+    hh_unit = np.full(len(problem.hh_id), -1, np.int64)
+    hh_unit[hh] = unit_of
+    count = np.bincount(unit_of, minlength=len(table)).astype(np.int64)
+
+    # One home stands for the unit's reach (all its homes reach the same points).
+    representative = np.zeros(len(table), np.int64)
+    representative[unit_of[::-1]] = problem.hh_home[hh][::-1]
+    pairs = pd.DataFrame({"home": problem.hp_home, "point": problem.hp_point,
+                          "km": problem.hp_km})
+    units = pd.DataFrame({"unit": np.arange(len(table)), "home": representative})
+    up = units.merge(pairs, on="home").sort_values(["unit", "point"], ignore_index=True)
+    if not by_site:
+        up["km"] = 0.0
+    return Units(group=table["group"].to_numpy(np.int64),
+                 weight=table["weight"].to_numpy(np.int64),
+                 commune=problem.group_commune[table["group"].to_numpy(np.int64)],
+                 count=count, up_unit=up["unit"].to_numpy(np.int64),
+                 up_point=up["point"].to_numpy(np.int64), up_km=up["km"].to_numpy(float),
+                 hh_unit=hh_unit, by_site=by_site)

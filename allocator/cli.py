@@ -1,0 +1,115 @@
+"""The `allocator` command: parse arguments, call the engine, print for people."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from allocator.issues import InvalidInput
+from allocator.problem import build_problem
+from allocator.result import allocations_frame, summary, unserved_frame, write_result
+from allocator.solve import InternalError, solve
+from allocator.validate import read_scenario
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Allocate smartphones to households, round by round.")
+err = Console(stderr=True)
+out = Console()
+
+
+@app.callback()
+def main() -> None:
+    """Allocate smartphones to poor and near-poor households (Digital Citizen plan)."""
+
+
+@app.command("solve")
+def solve_command(
+    scenario_dir: Annotated[Path, typer.Argument(help="Scenario folder (engine contract v1).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Result folder to write.")],
+    time_limit: Annotated[Optional[float], typer.Option(
+        "--time-limit", help="Seconds for the whole solve (default: round.json).")] = None,
+    method: Annotated[str, typer.Option(help="'optimal' or 'greedy' (the hand method).")]
+    = "optimal",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+    = False,
+) -> None:
+    """Solve one allocation round and write allocations, unserved and summary."""
+    if method not in ("optimal", "greedy"):
+        _fail(f"--method must be 'optimal' or 'greedy' (got {method!r})")
+    if time_limit is not None and not time_limit > 0:
+        _fail(f"--time-limit must be a number of seconds > 0 (got {time_limit})")
+    started = time.perf_counter()
+    try:
+        scenario = read_scenario(scenario_dir)
+    except InvalidInput as problems:
+        for issue in problems.issues:
+            err.print(str(issue), markup=False, highlight=False, soft_wrap=True)
+        err.print(f"{len(problems.issues)} problem(s); nothing was written.", style="bold red")
+        raise typer.Exit(2) from None
+    problem = build_problem(scenario)
+    loaded = time.perf_counter()
+    try:
+        allocation = _solve_with_progress(problem, method, time_limit, quiet)
+    except InternalError as error:
+        err.print(f"internal error: {error}", markup=False)
+        raise typer.Exit(3) from None
+    solved = time.perf_counter()
+    allocations = allocations_frame(problem, allocation)
+    unserved = unserved_frame(problem, allocation)
+    timings = {"load": loaded - started, "solve": solved - loaded}
+    timings["write"] = time.perf_counter() - solved
+    data = summary(problem, allocation, timings)
+    write_result(out_dir, allocations, unserved, data)
+    if not quiet:
+        _print_summary(data, unserved, out_dir)
+
+
+def _solve_with_progress(problem, method, time_limit, quiet):  # type: ignore[no-untyped-def]
+    if quiet:
+        return solve(problem, method, time_limit)
+    started = time.perf_counter()
+    with err.status("reading") as status:
+        def progress(stage: str) -> None:
+            status.update(f"{stage} ({time.perf_counter() - started:.1f} s)")
+            err.print(f"[dim]{time.perf_counter() - started:6.2f} s[/dim]  {stage}")
+        return solve(problem, method, time_limit, progress)
+
+
+def _print_summary(data: dict, unserved, out_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    out.print(f"[bold]{data['status']}[/bold] ({data['method']}): served "
+              f"{data['served']:,} of {data['eligible']:,} eligible households")
+    out.print(f"  priority weight served (stage 1): {data['stage1']:,}"
+              + (f"  [gap {data['gap']:.4%}]" if data['gap'] else ""))
+    out.print(f"  public cost (stage 2): {data['stage2']:,} of {data['budget_vnd']:,} VND")
+    out.print(f"  distance travelled (stage 3): {data['stage3']:,.3f} km")
+    if data["stage0"]:
+        out.print(f"  fairness floor met (stage 0): {data['stage0']:,} households")
+    counts = unserved["reason"].value_counts()
+    if len(counts):
+        out.print("  not served: " + ", ".join(f"{r} {n:,}" for r, n in counts.items()))
+    t = data["timings_seconds"]
+    out.print(f"  time: load {t['load']:.2f} s, solve {t['solve']:.2f} s, "
+              f"write {t['write']:.2f} s")
+    out.print(f"  written to {out_dir}/")
+
+
+def _fail(message: str) -> None:
+    err.print(message, markup=False)
+    raise typer.Exit(2)
+
+
+def run() -> None:
+    """Entry point: never a traceback for a user's mistake."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

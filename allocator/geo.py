@@ -1,0 +1,62 @@
+"""Great-circle distances and which distribution points a home can reach."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+EARTH_RADIUS_KM = 6371.0
+_KM_PER_DEGREE = np.pi * EARTH_RADIUS_KM / 180.0
+
+
+def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray,
+                 lon2: np.ndarray) -> np.ndarray:
+    """Haversine distance in km on a sphere of radius 6371.0 km (the contract's formula)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp = p2 - p1
+    dl = np.radians(lon2) - np.radians(lon1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def reach_pairs(home_lat: np.ndarray, home_lon: np.ndarray, home_commune: np.ndarray,
+                point_lat: np.ndarray, point_lon: np.ndarray, point_commune: np.ndarray,
+                max_km: float) -> pd.DataFrame:
+    """Every (home, point) pair in the same commune or at most `max_km` apart.
+
+    Homes and points are bucketed on a grid of cells at least `max_km` wide, so
+    only points in the 3 x 3 cells around a home are measured.
+    Returns columns home, point, km; sorted by home then point.
+    """
+    n_home, n_point = len(home_lat), len(point_lat)
+    if n_home == 0 or n_point == 0:
+        return pd.DataFrame({"home": np.zeros(0, np.int64), "point": np.zeros(0, np.int64),
+                             "km": np.zeros(0)})
+    max_abs_lat = float(min(89.0, max(np.abs(home_lat).max(), np.abs(point_lat).max()) +
+                            max_km / _KM_PER_DEGREE))
+    cell_lat = max_km / _KM_PER_DEGREE * 1.0001
+    cell_lon = cell_lat / max(np.cos(np.radians(max_abs_lat)), 1e-6)
+    h_row = np.floor(home_lat / cell_lat).astype(np.int64)
+    h_col = np.floor(home_lon / cell_lon).astype(np.int64)
+    p_row = np.floor(point_lat / cell_lat).astype(np.int64)
+    p_col = np.floor(point_lon / cell_lon).astype(np.int64)
+    points = pd.DataFrame({"point": np.arange(n_point), "row": p_row, "col": p_col})
+    homes = np.arange(n_home)
+    found = []
+    for d_row in (-1, 0, 1):
+        for d_col in (-1, 0, 1):
+            shifted = pd.DataFrame({"home": homes, "row": h_row + d_row, "col": h_col + d_col})
+            found.append(shifted.merge(points, on=["row", "col"])[["home", "point"]])
+    near = pd.concat(found, ignore_index=True)
+    near_km = haversine_km(home_lat[near["home"]], home_lon[near["home"]],
+                           point_lat[near["point"]], point_lon[near["point"]])
+    near = near[near_km <= max_km]
+    # Same commune is always in reach, however far.
+    home_frame = pd.DataFrame({"home": homes, "commune": home_commune})
+    point_frame = pd.DataFrame({"point": np.arange(n_point), "commune": point_commune})
+    same = home_frame.merge(point_frame, on="commune")[["home", "point"]]
+    pairs = pd.concat([near, same], ignore_index=True).drop_duplicates()
+    pairs = pairs.sort_values(["home", "point"], ignore_index=True)
+    pairs["km"] = haversine_km(home_lat[pairs["home"]], home_lon[pairs["home"]],
+                               point_lat[pairs["point"]], point_lon[pairs["point"]])
+    return pairs

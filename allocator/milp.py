@@ -1,0 +1,198 @@
+"""A small sparse mixed-integer program, solved by HiGHS through OR-Tools MathOpt.
+
+Models are assembled from numpy arrays straight into MathOpt's ModelProto, so a
+model with millions of non-zeros is built in a few vectorised steps instead of
+one Python expression per term. Callers see only `MilpResult` and
+`SolveStatus`, never OR-Tools codes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.math_opt import (
+    callback_pb2,
+    model_parameters_pb2,
+    model_pb2,
+    parameters_pb2,
+    result_pb2,
+)
+from ortools.math_opt.core.python import solver as _mathopt_solver
+
+INF = float("inf")
+
+
+class SolveStatus(str, enum.Enum):
+    """Outcome of one solve, independent of the solver used."""
+
+    OPTIMAL = "OPTIMAL"
+    FEASIBLE = "FEASIBLE"  # stopped by the time limit with a solution and a gap
+    INFEASIBLE = "INFEASIBLE"
+    NO_SOLUTION = "NO_SOLUTION"  # stopped before any solution was found
+    ERROR = "ERROR"
+
+
+@dataclass
+class MilpResult:
+    status: SolveStatus
+    values: np.ndarray  # one value per variable (empty when there is no solution)
+    objective: float
+    bound: float
+    seconds: float
+
+
+@dataclass
+class Milp:
+    """Variables, linear rows and a linear objective, all as growing arrays."""
+
+    lb: list[np.ndarray] = field(default_factory=list)
+    ub: list[np.ndarray] = field(default_factory=list)
+    integer: list[np.ndarray] = field(default_factory=list)
+    row_lb: list[np.ndarray] = field(default_factory=list)
+    row_ub: list[np.ndarray] = field(default_factory=list)
+    entries_row: list[np.ndarray] = field(default_factory=list)
+    entries_col: list[np.ndarray] = field(default_factory=list)
+    entries_val: list[np.ndarray] = field(default_factory=list)
+    n_vars: int = 0
+    n_rows: int = 0
+    objective: np.ndarray | None = None
+    maximize: bool = False
+
+    def add_vars(self, lb: np.ndarray | float, ub: np.ndarray | float, n: int,
+                 integer: bool = True) -> np.ndarray:
+        """Add n variables; returns their column indices."""
+        lb_arr = np.broadcast_to(np.asarray(lb, dtype=np.float64), (n,))
+        ub_arr = np.broadcast_to(np.asarray(ub, dtype=np.float64), (n,))
+        self.lb.append(lb_arr.copy())
+        self.ub.append(ub_arr.copy())
+        self.integer.append(np.full(n, integer))
+        cols = np.arange(self.n_vars, self.n_vars + n, dtype=np.int64)
+        self.n_vars += n
+        return cols
+
+    def add_rows(self, row: np.ndarray, col: np.ndarray, val: np.ndarray | float,
+                 lb: np.ndarray | float, ub: np.ndarray | float, n: int) -> np.ndarray:
+        """Add n rows lb <= A x <= ub, with A's entries given by local row index."""
+        rows = np.arange(self.n_rows, self.n_rows + n, dtype=np.int64)
+        self.row_lb.append(np.broadcast_to(np.asarray(lb, dtype=np.float64), (n,)).copy())
+        self.row_ub.append(np.broadcast_to(np.asarray(ub, dtype=np.float64), (n,)).copy())
+        row = np.asarray(row, dtype=np.int64)
+        self.entries_row.append(row + self.n_rows)
+        self.entries_col.append(np.asarray(col, dtype=np.int64))
+        self.entries_val.append(
+            np.broadcast_to(np.asarray(val, dtype=np.float64), row.shape).copy())
+        self.n_rows += n
+        return rows
+
+    def add_row(self, col: np.ndarray, val: np.ndarray | float, lb: float, ub: float) -> int:
+        """Add one row lb <= sum(val * x[col]) <= ub."""
+        col = np.asarray(col, dtype=np.int64)
+        return int(self.add_rows(np.zeros(len(col), dtype=np.int64), col, val, lb, ub, 1)[0])
+
+    def _row_block(self, row: int) -> tuple[int, int]:
+        start = 0
+        for block, bounds in enumerate(self.row_ub):
+            if row < start + len(bounds):
+                return block, row - start
+            start += len(bounds)
+        raise IndexError(row)
+
+    def row_ub_of(self, row: int) -> float:
+        block, offset = self._row_block(row)
+        return float(self.row_ub[block][offset])
+
+    def set_row_ub(self, row: int, value: float) -> None:
+        block, offset = self._row_block(row)
+        self.row_ub[block][offset] = value
+
+    def set_objective(self, coefficients: np.ndarray, maximize: bool) -> None:
+        self.objective = np.asarray(coefficients, dtype=np.float64)
+        self.maximize = maximize
+
+    def to_proto(self) -> model_pb2.ModelProto:
+        proto = model_pb2.ModelProto()
+        ids = np.arange(self.n_vars, dtype=np.int64)
+        proto.variables.ids.extend(ids.tolist())
+        proto.variables.lower_bounds.extend(_cat(self.lb).tolist())
+        proto.variables.upper_bounds.extend(_cat(self.ub).tolist())
+        proto.variables.integers.extend(_cat(self.integer, bool).tolist())
+        if self.objective is not None:
+            nz = np.flatnonzero(self.objective)
+            proto.objective.maximize = self.maximize
+            proto.objective.linear_coefficients.ids.extend(nz.tolist())
+            proto.objective.linear_coefficients.values.extend(self.objective[nz].tolist())
+        proto.linear_constraints.ids.extend(range(self.n_rows))
+        proto.linear_constraints.lower_bounds.extend(_cat(self.row_lb).tolist())
+        proto.linear_constraints.upper_bounds.extend(_cat(self.row_ub).tolist())
+        row, col, val = _cat(self.entries_row, np.int64), _cat(self.entries_col, np.int64), \
+            _cat(self.entries_val)
+        # MathOpt wants entries sorted by (row, column) without duplicates.
+        order = np.lexsort((col, row))
+        row, col, val = row[order], col[order], val[order]
+        if len(row) > 1:
+            dup = (row[1:] == row[:-1]) & (col[1:] == col[:-1])
+            if dup.any():
+                keep = np.concatenate(([True], ~dup))
+                group = np.cumsum(keep) - 1
+                val = np.bincount(group, weights=val)
+                row, col = row[keep], col[keep]
+        nz = val != 0
+        matrix = proto.linear_constraint_matrix
+        matrix.row_ids.extend(row[nz].tolist())
+        matrix.column_ids.extend(col[nz].tolist())
+        matrix.coefficients.extend(val[nz].tolist())
+        return proto
+
+    def solve(self, time_limit_s: float, absolute_gap: float, seed: int = 0) -> MilpResult:
+        """Solve with HiGHS; gaps are tightened so 'optimal' means what it says."""
+        started = time.perf_counter()
+        params = parameters_pb2.SolveParametersProto()
+        params.time_limit.FromTimedelta(datetime.timedelta(seconds=max(time_limit_s, 0.001)))
+        params.relative_gap_tolerance = 0.0
+        params.absolute_gap_tolerance = absolute_gap
+        params.random_seed = int(seed) % 2_147_483_647
+        params.highs.double_options["mip_feasibility_tolerance"] = 1e-9
+        params.highs.double_options["primal_feasibility_tolerance"] = 1e-9
+        params.highs.double_options["dual_feasibility_tolerance"] = 1e-9
+        proto_result = _mathopt_solver.solve(
+            self.to_proto(), parameters_pb2.SOLVER_TYPE_HIGHS,
+            parameters_pb2.SolverInitializerProto(), params,
+            model_parameters_pb2.ModelSolveParametersProto(), None,
+            callback_pb2.CallbackRegistrationProto(), None, None)
+        return _parse(proto_result, self.n_vars, time.perf_counter() - started)
+
+
+
+def _cat(parts: list[np.ndarray], dtype: type = np.float64) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+
+def _parse(proto: result_pb2.SolveResultProto, n_vars: int, seconds: float) -> MilpResult:
+    reason = proto.termination.reason
+    values = np.zeros(0)
+    objective = float("nan")
+    if proto.solutions and proto.solutions[0].HasField("primal_solution"):
+        primal = proto.solutions[0].primal_solution
+        values = np.zeros(n_vars)
+        values[np.asarray(primal.variable_values.ids, dtype=np.int64)] = \
+            np.asarray(primal.variable_values.values)
+        objective = primal.objective_value
+    bound = proto.termination.objective_bounds.dual_bound
+    if reason == result_pb2.TERMINATION_REASON_OPTIMAL:
+        status = SolveStatus.OPTIMAL
+    elif reason == result_pb2.TERMINATION_REASON_FEASIBLE and len(values):
+        status = SolveStatus.FEASIBLE
+    elif reason == result_pb2.TERMINATION_REASON_INFEASIBLE:
+        status = SolveStatus.INFEASIBLE
+    elif reason in (result_pb2.TERMINATION_REASON_FEASIBLE,
+                    result_pb2.TERMINATION_REASON_NO_SOLUTION_FOUND):
+        status = SolveStatus.NO_SOLUTION
+    else:
+        status = SolveStatus.ERROR
+    if status is SolveStatus.OPTIMAL and not len(values):
+        status = SolveStatus.ERROR
+    return MilpResult(status, values, objective, bound, seconds)

@@ -1,0 +1,142 @@
+"""The aggregated allocation model, one named function per constraint.
+
+Variables (all integer):
+- give[g, l]: devices of lot l given to households of lot group g;
+- send[u, p]: households of unit u served at point p;
+- floor[c]:   served households of commune c counted towards its fairness floor.
+
+With units = classes the model is exact for stages 0-2; with units = sites it
+is exact for stage 3 as well. Any integer solution turns into a per-household
+allocation: within a lot group every compatible lot suits every household, and
+within a unit every household reaches every listed point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import gcd
+
+import numpy as np
+
+from allocator.aggregate import Units
+from allocator.milp import INF, Milp
+from allocator.problem import Problem
+
+STAGES = (0, 1, 2, 3)
+
+
+@dataclass
+class AllocationModel:
+    milp: Milp
+    give: np.ndarray   # column of each (group, lot) pair of the problem
+    send: np.ndarray   # column of each (unit, point) pair of the units
+    floor: np.ndarray  # column of each commune's floor variable (empty if no floor)
+    cost_unit: int     # costs in the model are in multiples of this many VND
+    budget_row: int
+
+
+def build_model(problem: Problem, units: Units) -> AllocationModel:
+    """Variables and the hard constraints of a feasible allocation."""
+    milp = Milp()
+    group_size = np.bincount(units.group, weights=units.count,
+                             minlength=len(problem.group_commune)).astype(np.int64)
+    give = milp.add_vars(0, np.minimum(problem.lot_quantity[problem.gl_lot],
+                                       group_size[problem.gl_group]), len(problem.gl_group))
+    send = milp.add_vars(0, np.minimum(units.count[units.up_unit],
+                                       problem.point_capacity[units.up_point]),
+                         len(units.up_unit))
+    cost_unit = _cost_unit(problem)
+    model = AllocationModel(milp, give, send, np.zeros(0, np.int64), cost_unit, -1)
+    add_unit_size_limit(model, units)
+    add_lot_group_balance(model, problem, units)
+    add_stock_limit(model, problem)
+    add_capacity_limit(model, problem, units)
+    add_budget_limit(model, problem)
+    if problem.policy.min_commune_share > 0:
+        add_fairness_floor(model, problem, units)
+    return model
+
+
+def add_unit_size_limit(model: AllocationModel, units: Units) -> None:
+    """A unit cannot serve more households than it has (each gets at most one device)."""
+    model.milp.add_rows(units.up_unit, model.send, 1.0, -INF, units.count, len(units))
+
+
+def add_lot_group_balance(model: AllocationModel, problem: Problem, units: Units) -> None:
+    """Devices given to a lot group = its households served at points."""
+    n = len(problem.group_commune)
+    rows = np.concatenate([problem.gl_group, units.group[units.up_unit]])
+    cols = np.concatenate([model.give, model.send])
+    vals = np.concatenate([np.ones(len(model.give)), -np.ones(len(model.send))])
+    model.milp.add_rows(rows, cols, vals, 0.0, 0.0, n)
+
+
+def add_stock_limit(model: AllocationModel, problem: Problem) -> None:
+    """No lot gives more devices than its quantity."""
+    model.milp.add_rows(problem.gl_lot, model.give, 1.0, -INF, problem.lot_quantity,
+                        len(problem.lot_id))
+
+
+def add_capacity_limit(model: AllocationModel, problem: Problem, units: Units) -> None:
+    """No point hands over more devices than its capacity this round."""
+    model.milp.add_rows(units.up_point, model.send, 1.0, -INF, problem.point_capacity,
+                        len(problem.point_id))
+
+
+def add_budget_limit(model: AllocationModel, problem: Problem) -> None:
+    """Total public cost stays within the round's budget."""
+    model.budget_row = model.milp.add_row(model.give, problem.gl_cost / model.cost_unit, -INF,
+                                          float(problem.budget // model.cost_unit))
+
+
+def add_fairness_floor(model: AllocationModel, problem: Problem, units: Units) -> None:
+    """floor[c] <= min(served_c, floor(share x eligible_c)), so stage 0 can maximise it."""
+    target = problem.floor_target()
+    model.floor = model.milp.add_vars(0, target, len(target))
+    commune = units.commune[units.up_unit]
+    rows = np.concatenate([np.arange(len(target)), commune])
+    cols = np.concatenate([model.floor, model.send])
+    vals = np.concatenate([np.ones(len(target)), -np.ones(len(model.send))])
+    model.milp.add_rows(rows, cols, vals, -INF, 0.0, len(target))
+
+
+def stage_objective(model: AllocationModel, problem: Problem, units: Units,
+                    stage: int) -> tuple[np.ndarray, bool]:
+    """Objective coefficients of a stage, and whether it is maximised."""
+    c = np.zeros(model.milp.n_vars)
+    if stage == 0:
+        c[model.floor] = 1.0
+        return c, True
+    if stage == 1:
+        c[model.send] = units.weight[units.up_unit]
+        return c, True
+    if stage == 2:
+        c[model.give] = problem.gl_cost / model.cost_unit
+        return c, False
+    c[model.send] = units.up_km
+    return c, False
+
+
+def fix_stage(model: AllocationModel, problem: Problem, units: Units, stage: int,
+              value: float) -> None:
+    """Keep a finished stage at its optimum while later stages are optimised.
+
+    Stages 0-2 have integer objectives, so a half-unit margin keeps exactly the
+    optimal integer value while tolerating floating-point noise.
+    """
+    c, maximize = stage_objective(model, problem, units, stage)
+    cols = np.flatnonzero(c)
+    if stage == 3 or not len(cols):
+        return
+    if maximize:
+        model.milp.add_row(cols, c[cols], value - 0.5, INF)
+    else:
+        model.milp.add_row(cols, c[cols], -INF, value + 0.5)
+
+
+def _cost_unit(problem: Problem) -> int:
+    """The largest amount dividing every public cost, so budget rows hold small numbers."""
+    g = 0
+    for cost in np.unique(problem.gl_cost):
+        g = gcd(g, int(cost))
+    return max(g, 1)

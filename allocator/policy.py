@@ -1,0 +1,126 @@
+"""Reading and checking a round's policy (`round.json`)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from allocator.contract import FLAGS, ROUND, STATUSES, RoundPolicy
+from allocator.issues import InputIssue
+
+_KEYS = {f.name for f in fields(RoundPolicy)}
+
+
+def read_policy(folder: Path) -> tuple[RoundPolicy, list[InputIssue]]:
+    """The folder's policy (defaults if round.json is absent) and its problems."""
+    path = folder / ROUND
+    if not path.exists():
+        return RoundPolicy(), []
+    try:
+        raw = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        return RoundPolicy(), [InputIssue(ROUND, 0, "", "is not UTF-8 text")]
+    except json.JSONDecodeError as err:
+        return RoundPolicy(), [InputIssue(ROUND, err.lineno, "", f"is not valid JSON: {err.msg}")]
+    return parse_policy(raw)
+
+
+def parse_policy(raw: Any, file: str = ROUND) -> tuple[RoundPolicy, list[InputIssue]]:
+    """Check a decoded round.json; unknown keys are errors, missing keys take defaults."""
+    issues: list[InputIssue] = []
+
+    def bad(key: str, message: str) -> None:
+        issues.append(InputIssue(file, 0, key, message))
+
+    if not isinstance(raw, dict):
+        bad("", "must be a JSON object of policy keys")
+        return RoundPolicy(), issues
+    for key in sorted(set(raw) - _KEYS):
+        bad(str(key), f"unknown key (known keys: {', '.join(sorted(_KEYS))})")
+    default = RoundPolicy()
+    values: dict[str, Any] = {}
+
+    if "budget_vnd" in raw:
+        values["budget_vnd"] = _integer(raw["budget_vnd"], "budget_vnd", bad)
+    if "max_distance_km" in raw:
+        v = raw["max_distance_km"]
+        if not _is_number(v) or not v > 0:
+            bad("max_distance_km", f"must be a number > 0 (got {v!r})")
+        else:
+            values["max_distance_km"] = float(v)
+    if "eligible_statuses" in raw:
+        v = raw["eligible_statuses"]
+        if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
+            bad("eligible_statuses", f"must be a list of statuses (got {v!r})")
+        else:
+            unknown = [s for s in v if s not in STATUSES]
+            if unknown:
+                bad("eligible_statuses", f"unknown status {unknown[0]!r} "
+                                         f"(allowed: {', '.join(STATUSES)})")
+            else:
+                values["eligible_statuses"] = tuple(dict.fromkeys(v))
+    for key in ("require_2g_handset", "require_no_smartphone"):
+        if key in raw:
+            if not isinstance(raw[key], bool):
+                bad(key, f"must be true or false (got {raw[key]!r})")
+            else:
+                values[key] = raw[key]
+    for key, allowed, base in (("status_weight", STATUSES, default.status_weight),
+                               ("flag_bonus", FLAGS, default.flag_bonus),
+                               ("copay_vnd", STATUSES, default.copay_vnd)):
+        if key in raw:
+            table = _table(raw[key], key, allowed, bad)
+            if table is not None:
+                values[key] = {**base, **table}
+    if "min_commune_share" in raw:
+        v = raw["min_commune_share"]
+        if not _is_number(v) or not 0 <= v <= 1:
+            bad("min_commune_share", f"must be a number from 0 to 1 (got {v!r})")
+        else:
+            values["min_commune_share"] = float(v)
+    if "seed" in raw:
+        seed = _integer(raw["seed"], "seed", bad, minimum=None)
+        if seed is not None:
+            values["seed"] = seed
+    if "time_limit_s" in raw:
+        v = raw["time_limit_s"]
+        if not _is_number(v) or not v > 0:
+            bad("time_limit_s", f"must be a number of seconds > 0 (got {v!r})")
+        else:
+            values["time_limit_s"] = float(v)
+    values = {k: v for k, v in values.items() if v is not None}
+    return RoundPolicy(**values), issues
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _integer(v: Any, key: str, bad: Any, minimum: int | None = 0) -> int | None:
+    ok = _is_number(v) and float(v).is_integer()
+    if ok and (minimum is None or v >= minimum):
+        return int(v)
+    bad(key, f"must be a whole number{'' if minimum is None else f' >= {minimum}'} (got {v!r})")
+    return None
+
+
+def _table(v: Any, key: str, allowed: tuple[str, ...], bad: Any) -> dict[str, int] | None:
+    if not isinstance(v, dict):
+        bad(key, f"must be an object like {{\"{allowed[0]}\": 0}} (got {v!r})")
+        return None
+    out: dict[str, int] = {}
+    ok = True
+    for name, amount in v.items():
+        if name not in allowed:
+            bad(key, f"unknown key {name!r} (allowed: {', '.join(allowed)})")
+            ok = False
+            continue
+        number = _integer(amount, f"{key}.{name}", bad)
+        if number is None:
+            ok = False
+        else:
+            out[name] = number
+    return out if ok else None

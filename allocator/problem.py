@@ -1,0 +1,206 @@
+"""The typed allocation problem: eligibility, priority weights, compatible lots and reach.
+
+Built once from a validated `Scenario`; every later step (model, greedy,
+explanation, checking) reads these arrays and nothing else.
+
+Households are grouped twice:
+- a *lot group* (commune, status, needs) decides which lots suit a household
+  and what each costs the public purse;
+- a *home* (commune, coordinates) decides which points it can reach and how far.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from allocator.contract import FLAGS, STATUSES, RoundPolicy
+from allocator.geo import reach_pairs
+from allocator.validate import Scenario
+
+
+@dataclass
+class Problem:
+    policy: RoundPolicy
+    # households, in file order
+    hh_id: np.ndarray           # str
+    hh_status: np.ndarray       # index into STATUSES
+    hh_commune: np.ndarray      # index into communes
+    hh_weight: np.ndarray       # int64 priority weight w(h)
+    hh_reason: np.ndarray       # '' if eligible, else the first failed eligibility rule
+    hh_group: np.ndarray        # lot group of an eligible household, -1 otherwise
+    hh_home: np.ndarray         # home of an eligible household, -1 otherwise
+    # lot groups (commune, status, needs) of eligible households
+    group_commune: np.ndarray
+    group_status: np.ndarray
+    group_needs: np.ndarray     # str, canonical
+    # compatible (group, lot) pairs with stock, and their public cost / co-pay per device
+    gl_group: np.ndarray
+    gl_lot: np.ndarray
+    gl_cost: np.ndarray         # int64 VND
+    gl_copay: np.ndarray        # int64 VND paid by the household
+    # homes and the points they reach (with capacity), with distances
+    home_commune: np.ndarray
+    home_lat: np.ndarray
+    home_lon: np.ndarray
+    hp_home: np.ndarray
+    hp_point: np.ndarray
+    hp_km: np.ndarray
+    # lots and points
+    lot_id: np.ndarray
+    lot_sponsor: np.ndarray
+    lot_quantity: np.ndarray    # int64
+    point_id: np.ndarray
+    point_capacity: np.ndarray  # int64
+    commune_code: np.ndarray
+    commune_eligible: np.ndarray  # eligible households per commune (for the fairness floor)
+
+    @property
+    def budget(self) -> int:
+        return int(self.policy.budget_vnd)
+
+    def floor_target(self) -> np.ndarray:
+        """floor(min_commune_share x eligible_c) per commune, in exact arithmetic."""
+        from fractions import Fraction
+        share = Fraction(self.policy.min_commune_share)
+        return np.array([int(share * int(n)) for n in self.commune_eligible], dtype=np.int64)
+
+
+def build_problem(scenario: Scenario) -> Problem:
+    """Apply the contract's rules (section 2) to a validated scenario."""
+    policy = scenario.policy
+    hh, lots, points, communes = scenario.households, scenario.lots, scenario.points, \
+        scenario.communes
+    commune_index = {code: i for i, code in enumerate(communes["commune_code"])}
+    status_index = {s: i for i, s in enumerate(STATUSES)}
+
+    hh_status = hh["poverty_status"].map(status_index).to_numpy(np.int64)
+    hh_commune = hh["commune_code"].map(commune_index).to_numpy(np.int64)
+    hh_weight = _weights(hh, policy)
+    hh_reason = _eligibility(hh, policy)
+    eligible = hh_reason == ""
+
+    lat, lon = _coordinates(hh, communes, commune_index)
+    p_lat, p_lon = _coordinates(points, communes, commune_index)
+    point_commune = points["commune_code"].map(commune_index).to_numpy(np.int64)
+    point_capacity = points["capacity"].to_numpy(np.int64)
+
+    # Lot groups of eligible households.
+    group_keys = pd.DataFrame({"commune": hh_commune, "status": hh_status,
+                               "needs": hh["needs"].to_numpy()})[eligible]
+    group_codes, group_table = _factorize(group_keys, ["commune", "status", "needs"])
+    hh_group = np.full(len(hh), -1, np.int64)
+    hh_group[eligible] = group_codes
+
+    gl_group, gl_lot, gl_cost, gl_copay = _compatible_lots(group_table, lots, communes, policy)
+
+    # Homes of eligible households.
+    home_keys = pd.DataFrame({"commune": hh_commune, "lat": lat, "lon": lon})[eligible]
+    home_codes, home_table = _factorize(home_keys, ["commune", "lat", "lon"])
+    hh_home = np.full(len(hh), -1, np.int64)
+    hh_home[eligible] = home_codes
+    open_points = np.flatnonzero(point_capacity > 0)
+    pairs = reach_pairs(home_table["lat"].to_numpy(float), home_table["lon"].to_numpy(float),
+                        home_table["commune"].to_numpy(np.int64), p_lat[open_points],
+                        p_lon[open_points], point_commune[open_points], policy.max_distance_km)
+
+    commune_eligible = np.bincount(hh_commune[eligible], minlength=len(communes))
+    return Problem(
+        policy=policy,
+        hh_id=hh["household_id"].to_numpy(object), hh_status=hh_status, hh_commune=hh_commune,
+        hh_weight=hh_weight, hh_reason=hh_reason, hh_group=hh_group, hh_home=hh_home,
+        group_commune=group_table["commune"].to_numpy(np.int64),
+        group_status=group_table["status"].to_numpy(np.int64),
+        group_needs=group_table["needs"].to_numpy(object),
+        gl_group=gl_group, gl_lot=gl_lot, gl_cost=gl_cost, gl_copay=gl_copay,
+        home_commune=home_table["commune"].to_numpy(np.int64),
+        home_lat=home_table["lat"].to_numpy(float), home_lon=home_table["lon"].to_numpy(float),
+        hp_home=pairs["home"].to_numpy(np.int64),
+        hp_point=open_points[pairs["point"].to_numpy(np.int64)],
+        hp_km=pairs["km"].to_numpy(float),
+        lot_id=lots["lot_id"].to_numpy(object), lot_sponsor=lots["sponsor_id"].to_numpy(object),
+        lot_quantity=lots["quantity"].to_numpy(np.int64),
+        point_id=points["point_id"].to_numpy(object), point_capacity=point_capacity,
+        commune_code=communes["commune_code"].to_numpy(object),
+        commune_eligible=commune_eligible.astype(np.int64),
+    )
+
+
+def _factorize(keys: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Codes 0..n-1 for distinct key rows, numbered in sorted key order (deterministic)."""
+    table = keys[columns].drop_duplicates().sort_values(columns, ignore_index=True)
+    table["code"] = np.arange(len(table), dtype=np.int64)
+    codes = keys[columns].merge(table, on=columns, how="left")["code"].to_numpy(np.int64)
+    return codes, table[columns]
+
+
+def _weights(hh: pd.DataFrame, policy: RoundPolicy) -> np.ndarray:
+    """w(h) = status weight + the bonus of each distinct flag."""
+    base = hh["poverty_status"].map(policy.status_weight).to_numpy(np.int64)
+    bonus_of = {text: sum(policy.flag_bonus.get(f, 0) for f in text.split(";") if f in FLAGS)
+                for text in hh["flags"].unique()}
+    return base + hh["flags"].map(bonus_of).to_numpy(np.int64)
+
+
+def _eligibility(hh: pd.DataFrame, policy: RoundPolicy) -> np.ndarray:
+    """The first eligibility rule a household fails, in the contract's order, or ''."""
+    reason = np.full(len(hh), "", dtype=object)
+    if policy.require_no_smartphone:
+        reason[(hh["smartphones"] > 0).to_numpy()] = "has_smartphone"
+    if policy.require_2g_handset:
+        reason[(hh["twog_handsets"] < 1).to_numpy()] = "no_2g_handset"
+    reason[~hh["poverty_status"].isin(policy.eligible_statuses).to_numpy()] = \
+        "not_eligible_status"
+    return reason
+
+
+def _coordinates(table: pd.DataFrame, communes: pd.DataFrame,
+                 commune_index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Own coordinates, or the commune's point where none are given."""
+    idx = table["commune_code"].map(commune_index).to_numpy(np.int64)
+    lat = table["lat"].to_numpy(float).copy()
+    lon = table["lon"].to_numpy(float).copy()
+    missing = np.isnan(lat)
+    lat[missing] = communes["lat"].to_numpy(float)[idx[missing]]
+    lon[missing] = communes["lon"].to_numpy(float)[idx[missing]]
+    return lat, lon
+
+
+def _compatible_lots(groups: pd.DataFrame, lots: pd.DataFrame, communes: pd.DataFrame,
+                     policy: RoundPolicy) -> tuple[np.ndarray, ...]:
+    """(group, lot) pairs where the lot suits the group and has stock; cost and co-pay."""
+    commune_codes = communes["commune_code"].to_numpy(object)
+    out_g, out_l = [], []
+    lot_features = [set(t.split(";")) - {""} for t in lots["features"]]
+    lot_communes = [set(t.split(";")) - {""} for t in lots["allowed_communes"]]
+    lot_statuses = [set(t.split(";")) - {""} for t in lots["allowed_statuses"]]
+    quantity = lots["quantity"].to_numpy(np.int64)
+    g_commune = groups["commune"].to_numpy(np.int64)
+    g_status = groups["status"].to_numpy(np.int64)
+    g_needs = [set(t.split(";")) - {""} for t in groups["needs"]]
+    for lot in range(len(lots)):
+        if quantity[lot] <= 0:
+            continue
+        ok = np.ones(len(groups), dtype=bool)
+        if lot_statuses[lot]:
+            allowed = [i for i, s in enumerate(STATUSES) if s in lot_statuses[lot]]
+            ok &= np.isin(g_status, allowed)
+        if lot_communes[lot]:
+            allowed = [i for i, c in enumerate(commune_codes) if c in lot_communes[lot]]
+            ok &= np.isin(g_commune, allowed)
+        ok &= np.array([needs <= lot_features[lot] for needs in g_needs], dtype=bool)
+        chosen = np.flatnonzero(ok)
+        out_g.append(chosen)
+        out_l.append(np.full(len(chosen), lot, np.int64))
+    gl_group = np.concatenate(out_g) if out_g else np.zeros(0, np.int64)
+    gl_lot = np.concatenate(out_l) if out_l else np.zeros(0, np.int64)
+    order = np.lexsort((gl_lot, gl_group))
+    gl_group, gl_lot = gl_group[order], gl_lot[order]
+    net = (lots["unit_price_vnd"] - lots["sponsor_subsidy_vnd"]).to_numpy(np.int64)[gl_lot]
+    copay_by_status = np.array([policy.copay_vnd[s] for s in STATUSES], dtype=np.int64)
+    copay = copay_by_status[g_status[gl_group]]
+    cost = np.maximum(0, net - copay)
+    paid = np.minimum(copay, net)
+    return gl_group, gl_lot, cost.astype(np.int64), paid.astype(np.int64)
