@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -31,7 +31,7 @@ def main() -> None:
 def solve_command(
     scenario_dir: Annotated[Path, typer.Argument(help="Scenario folder (engine contract v1).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Result folder to write.")],
-    time_limit: Annotated[Optional[float], typer.Option(
+    time_limit: Annotated[float | None, typer.Option(
         "--time-limit", help="Seconds for the whole solve (default: round.json).")] = None,
     method: Annotated[str, typer.Option(help="'optimal' or 'greedy' (the hand method).")]
     = "optimal",

@@ -31,15 +31,15 @@ def explain_unserved(problem: Problem, lot_of: np.ndarray,
     eligible = reason == ""
     group = problem.hh_group[unserved]
     home = problem.hh_home[unserved]
-    has_lot = np.zeros(len(problem.group_commune), bool)
+    has_lot = np.zeros(len(problem.group_commune) + 1, bool)  # index -1: not eligible
     has_lot[problem.gl_group] = True
-    has_point = np.zeros(len(problem.home_commune), bool)
+    has_point = np.zeros(len(problem.home_commune) + 1, bool)
     has_point[problem.hp_home] = True
-    no_lot = eligible & ~has_lot[np.maximum(group, 0)]
+    no_lot = eligible & ~has_lot[group]
     reason[no_lot] = "no_compatible_lot"
     for g in np.unique(group[no_lot]):
         detail[no_lot & (group == g)] = _no_lot_text(problem, int(g))
-    no_point = eligible & ~no_lot & ~has_point[np.maximum(home, 0)]
+    no_point = eligible & ~no_lot & ~has_point[home]
     reason[no_point] = "no_point_in_reach"
     detail[no_point] = (f"no distribution point with capacity in its commune or within "
                         f"{policy.max_distance_km:g} km")

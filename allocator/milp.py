@@ -26,7 +26,7 @@ from ortools.math_opt.core.python import solver as _mathopt_solver
 INF = float("inf")
 
 
-class SolveStatus(str, enum.Enum):
+class SolveStatus(enum.StrEnum):
     """Outcome of one solve, independent of the solver used."""
 
     OPTIMAL = "OPTIMAL"
@@ -150,6 +150,8 @@ class Milp:
     def solve(self, time_limit_s: float, absolute_gap: float, seed: int = 0) -> MilpResult:
         """Solve with HiGHS; gaps are tightened so 'optimal' means what it says."""
         started = time.perf_counter()
+        if self.n_vars == 0:  # nothing to decide (nobody can be served)
+            return MilpResult(SolveStatus.OPTIMAL, np.zeros(0), 0.0, 0.0, 0.0)
         params = parameters_pb2.SolveParametersProto()
         params.time_limit.FromTimedelta(datetime.timedelta(seconds=max(time_limit_s, 0.001)))
         params.relative_gap_tolerance = 0.0
@@ -193,6 +195,6 @@ def _parse(proto: result_pb2.SolveResultProto, n_vars: int, seconds: float) -> M
         status = SolveStatus.NO_SOLUTION
     else:
         status = SolveStatus.ERROR
-    if status is SolveStatus.OPTIMAL and not len(values):
+    if status is SolveStatus.OPTIMAL and len(values) != n_vars:
         status = SolveStatus.ERROR
     return MilpResult(status, values, objective, bound, seconds)

@@ -69,6 +69,7 @@ def read_scenario(folder: Path | str) -> Scenario:
     lots = _read_table(folder / LOTS, LOT_COLUMNS, issues)
     points = _read_table(folder / POINTS, POINT_COLUMNS, issues)
     bundled = not (folder / COMMUNES).exists()
+    communes: pd.DataFrame | None
     if bundled:
         communes = hcmc_communes()[["commune_code", "name", "lat", "lon"]]
     else:
@@ -115,7 +116,7 @@ def _read_table(path: Path, columns: tuple[Column, ...], issues: list[InputIssue
     except (pd.errors.ParserError, ValueError) as err:
         line = re.search(r"line (\d+)", str(err))
         issues.append(InputIssue(name, int(line.group(1)) if line else 0, "",
-                                 f"cannot be read as CSV: {err}"))
+                                 f"cannot be read as CSV: {str(err).strip()}"))
         return None
     raw.columns = [_nfc_text(str(c)) for c in raw.columns]
     raw.index = pd.RangeIndex(2, 2 + len(raw))
@@ -156,6 +157,10 @@ def _normalise(values: pd.Series) -> pd.Series:
     if non_ascii.any():
         values = values.where(~non_ascii, values[non_ascii].str.normalize("NFC"))
     return values
+
+
+def _row(label: object) -> int:
+    return int(str(label))
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -252,7 +257,7 @@ def _check_list(values: pd.Series, kind: str, file: str, name: str,
         canonical[text] = ";".join(sorted(set(items)))
     for row, text in values.items():
         if text in bad_rows:
-            issues.append(InputIssue(file, int(row), name, bad_rows[text]))
+            issues.append(InputIssue(file, _row(row), name, bad_rows[text]))
     return values.map(canonical).astype(object)
 
 
@@ -275,21 +280,21 @@ def _check_across(households: pd.DataFrame, lots: pd.DataFrame, points: pd.DataF
         unknown = ~table["commune_code"].isin(known) & (table["commune_code"] != "")
         for row in table.index[unknown.to_numpy()]:
             issues.append(InputIssue(file, int(row), "commune_code",
-                                     f"unknown commune {_quote(table.at[row, 'commune_code'])}"
+                                     f"unknown commune {_quote(str(table.at[row, 'commune_code']))}"
                                      f" (not in the commune list)"))
     for row, text in lots["allowed_communes"].items():
         if text:
-            missing = [c for c in text.split(";") if c not in known]
+            missing = [c for c in str(text).split(";") if c not in known]
             if missing:
-                issues.append(InputIssue(LOTS, int(row), "allowed_communes",
+                issues.append(InputIssue(LOTS, _row(row), "allowed_communes",
                                          f"unknown commune {missing[0]!r} "
                                          f"(not in the commune list)"))
     over = lots["sponsor_subsidy_vnd"] > lots["unit_price_vnd"]
     for row in lots.index[over.to_numpy()]:
         issues.append(InputIssue(LOTS, int(row), "sponsor_subsidy_vnd",
                                  f"is more than unit_price_vnd "
-                                 f"({lots.at[row, 'sponsor_subsidy_vnd']} > "
-                                 f"{lots.at[row, 'unit_price_vnd']})"))
+                                 f"({lots.at[row, 'sponsor_subsidy_vnd']!s} > "
+                                 f"{lots.at[row, 'unit_price_vnd']!s})"))
     centred = set(communes.loc[communes["lat"].notna() & communes["lon"].notna(), "commune_code"])
     for file, table in ((HOUSEHOLDS, households), (POINTS, points)):
         lost = table["lat"].isna() & table["commune_code"].isin(known) & \
@@ -297,4 +302,4 @@ def _check_across(households: pd.DataFrame, lots: pd.DataFrame, points: pd.DataF
         for row in table.index[lost.to_numpy()]:
             issues.append(InputIssue(file, int(row), "lat",
                                      "is empty and the commune list gives no point for commune "
-                                     f"{_quote(table.at[row, 'commune_code'])}"))
+                                     f"{_quote(str(table.at[row, 'commune_code']))}"))

@@ -1,0 +1,1 @@
+"""Scenario generators and named scenarios, written as engine-contract folders."""

@@ -1,0 +1,96 @@
+"""End-to-end runs of the real `allocator` command."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
+ALLOCATOR = Path(sys.executable).parent / "allocator"
+
+
+def allocator(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(ALLOCATOR), *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("example", ["ex01_small", "ex02_random"])
+def test_examples_reach_their_published_optimum(tmp_path: Path, example: str) -> None:
+    done = allocator("solve", EXAMPLES / example, "--out", tmp_path / "out", "--quiet")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    expect = json.loads((EXAMPLES / example / "expect.json").read_text(encoding="utf-8"))
+    assert summary["status"] == "OPTIMAL"
+    for stage in ("stage0", "stage1", "stage2"):
+        assert summary[stage] == expect[stage]
+    served = summary["served"]
+    assert abs(summary["stage3"] - expect["stage3"]) <= 1e-6 * max(1, served) + 1e-6
+    assert summary["gap"] == 0.0 and summary["best_bound"] == expect["stage1"]
+    for key in ("served", "eligible", "budget_used_vnd", "solve_seconds"):
+        assert key in summary
+
+
+def test_repeat_run_is_byte_identical(tmp_path: Path) -> None:
+    for run in ("a", "b"):
+        done = allocator("solve", EXAMPLES / "ex02_random", "--out", tmp_path / run, "-q")
+        assert done.returncode == 0, done.stderr
+    for name in ("allocations.csv", "unserved.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_rows_are_sorted_and_cover_every_household(tmp_path: Path) -> None:
+    allocator("solve", EXAMPLES / "ex02_random", "--out", tmp_path, "-q")
+    served = (tmp_path / "allocations.csv").read_text(encoding="utf-8").splitlines()
+    unserved = (tmp_path / "unserved.csv").read_text(encoding="utf-8").splitlines()
+    assert served[0] == ("household_id,lot_id,sponsor_id,point_id,priority_weight,"
+                         "public_cost_vnd,copay_vnd,distance_km")
+    assert unserved[0] == "household_id,reason,detail"
+    ids = [line.split(",")[0] for line in served[1:]]
+    other = [line.split(",")[0] for line in unserved[1:]]
+    assert ids == sorted(ids) and other == sorted(other)
+    assert len(ids) + len(other) == 200 and not set(ids) & set(other)
+
+
+def test_invalid_folder_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "bad"
+    shutil.copytree(EXAMPLES / "ex01_small", folder)
+    text = (folder / "households.csv").read_text(encoding="utf-8")
+    (folder / "households.csv").write_text(text.replace("HH02,26740,near_poor,3",
+                                                        "HH02,26740,near_poor,zero"),
+                                           encoding="utf-8")
+    done = allocator("solve", folder, "--out", tmp_path / "out")
+    assert done.returncode == 2
+    assert "households.csv, row 3, column members: must be a whole number >= 1" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_folder_and_bad_options_exit_2(tmp_path: Path) -> None:
+    done = allocator("solve", tmp_path / "nowhere", "--out", tmp_path / "out")
+    assert done.returncode == 2 and "is not a folder" in done.stderr
+    done = allocator("solve", EXAMPLES / "ex01_small", "--out", tmp_path / "o", "--method", "x")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    done = allocator("solve", EXAMPLES / "ex01_small", "--out", tmp_path / "o",
+                     "--time-limit", "-1")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "o").exists()
+
+
+def test_progress_goes_to_stderr_and_quiet_silences_it(tmp_path: Path) -> None:
+    loud = allocator("solve", EXAMPLES / "ex02_random", "--out", tmp_path / "a")
+    assert "stage 1: priority weight" in loud.stderr and "OPTIMAL" in loud.stdout
+    quiet = allocator("solve", EXAMPLES / "ex02_random", "--out", tmp_path / "b", "--quiet")
+    assert quiet.stderr == "" and quiet.stdout == ""
+
+
+def test_greedy_method(tmp_path: Path) -> None:
+    done = allocator("solve", EXAMPLES / "ex02_random", "--out", tmp_path, "--method", "greedy",
+                     "-q")
+    assert done.returncode == 0
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["method"] == "greedy" and summary["stage1"] <= 6650
