@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from allocator.issues import InvalidInput
+from allocator.policy import MAX_SECONDS
 from allocator.problem import build_problem
 from allocator.result import allocations_frame, summary, unserved_frame, write_result
 from allocator.solve import InternalError, solve
@@ -41,8 +42,9 @@ def solve_command(
     """Solve one allocation round and write allocations, unserved and summary."""
     if method not in ("optimal", "greedy"):
         _fail(f"--method must be 'optimal' or 'greedy' (got {method!r})")
-    if time_limit is not None and not time_limit > 0:
-        _fail(f"--time-limit must be a number of seconds > 0 (got {time_limit})")
+    if time_limit is not None and not 0 < time_limit <= MAX_SECONDS:
+        _fail(f"--time-limit must be a number of seconds > 0 and at most a week "
+              f"(got {time_limit})")
     started = time.perf_counter()
     try:
         scenario = read_scenario(scenario_dir)

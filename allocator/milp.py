@@ -147,23 +147,33 @@ class Milp:
         matrix.coefficients.extend(val[nz].tolist())
         return proto
 
-    def solve(self, time_limit_s: float, absolute_gap: float, seed: int = 0) -> MilpResult:
-        """Solve with HiGHS; gaps are tightened so 'optimal' means what it says."""
+    def solve(self, time_limit_s: float, absolute_gap: float, seed: int = 0,
+              hint: np.ndarray | None = None) -> MilpResult:
+        """Solve with HiGHS; gaps are tightened so 'optimal' means what it says.
+
+        `hint`, a feasible value for every variable, gives the solver a first incumbent.
+        """
         started = time.perf_counter()
         if self.n_vars == 0:  # nothing to decide (nobody can be served)
             return MilpResult(SolveStatus.OPTIMAL, np.zeros(0), 0.0, 0.0, 0.0)
         params = parameters_pb2.SolveParametersProto()
-        params.time_limit.FromTimedelta(datetime.timedelta(seconds=max(time_limit_s, 0.001)))
+        seconds = min(max(time_limit_s, 0.001), 1e7)
+        params.time_limit.FromTimedelta(datetime.timedelta(seconds=seconds))
         params.relative_gap_tolerance = 0.0
         params.absolute_gap_tolerance = absolute_gap
         params.random_seed = int(seed) % 2_147_483_647
         params.highs.double_options["mip_feasibility_tolerance"] = 1e-9
         params.highs.double_options["primal_feasibility_tolerance"] = 1e-9
         params.highs.double_options["dual_feasibility_tolerance"] = 1e-9
+        model_params = model_parameters_pb2.ModelSolveParametersProto()
+        if hint is not None:
+            nz = np.flatnonzero(hint)
+            values = model_params.solution_hints.add().variable_values
+            values.ids.extend(nz.tolist())
+            values.values.extend(hint[nz].astype(float).tolist())
         proto_result = _mathopt_solver.solve(
             self.to_proto(), parameters_pb2.SOLVER_TYPE_HIGHS,
-            parameters_pb2.SolverInitializerProto(), params,
-            model_parameters_pb2.ModelSolveParametersProto(), None,
+            parameters_pb2.SolverInitializerProto(), params, model_params, None,
             callback_pb2.CallbackRegistrationProto(), None, None)
         return _parse(proto_result, self.n_vars, time.perf_counter() - started)
 

@@ -19,6 +19,7 @@ from math import gcd
 import numpy as np
 
 from allocator.aggregate import Units
+from allocator.check import pair_lookup
 from allocator.milp import INF, Milp
 from allocator.problem import Problem
 
@@ -132,6 +133,25 @@ def fix_stage(model: AllocationModel, problem: Problem, units: Units, stage: int
         model.milp.add_row(cols, c[cols], value - 0.5, INF)
     else:
         model.milp.add_row(cols, c[cols], -INF, value + 0.5)
+
+
+def solution_vector(model: AllocationModel, problem: Problem, units: Units,
+                    lot_of: np.ndarray, point_of: np.ndarray) -> np.ndarray:
+    """The model's variable values for a per-household allocation (used as a solver hint)."""
+    x = np.zeros(model.milp.n_vars)
+    served = np.flatnonzero(lot_of >= 0)
+    give = pair_lookup(problem.gl_group, problem.gl_lot, problem.hh_group[served],
+                       lot_of[served])
+    send = pair_lookup(units.up_unit, units.up_point, units.hh_unit[served], point_of[served])
+    if (give < 0).any() or (send < 0).any():
+        raise ValueError("allocation uses a pair the model does not have")
+    x[model.give] = np.bincount(give, minlength=len(model.give))
+    x[model.send] = np.bincount(send, minlength=len(model.send))
+    if len(model.floor):
+        per_commune = np.bincount(problem.hh_commune[served],
+                                  minlength=len(problem.commune_code))
+        x[model.floor] = np.minimum(per_commune, problem.floor_target())
+    return x
 
 
 def _cost_unit(problem: Problem) -> int:

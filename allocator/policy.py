@@ -12,6 +12,8 @@ from allocator.contract import FLAGS, ROUND, STATUSES, RoundPolicy
 from allocator.issues import InputIssue
 
 _KEYS = {f.name for f in fields(RoundPolicy)}
+MAX_INT = 10**15  # VND amounts and weights; keeps every sum exact in 64-bit integers
+MAX_SECONDS = 7 * 24 * 3600.0
 
 
 def read_policy(folder: Path) -> tuple[RoundPolicy, list[InputIssue]]:
@@ -87,8 +89,9 @@ def parse_policy(raw: Any, file: str = ROUND) -> tuple[RoundPolicy, list[InputIs
             values["seed"] = seed
     if "time_limit_s" in raw:
         v = raw["time_limit_s"]
-        if not _is_number(v) or not v > 0:
-            bad("time_limit_s", f"must be a number of seconds > 0 (got {v!r})")
+        if not _is_number(v) or not 0 < v <= MAX_SECONDS:
+            bad("time_limit_s", f"must be a number of seconds > 0 and at most a week "
+                                f"(got {v!r})")
         else:
             values["time_limit_s"] = float(v)
     values = {k: v for k, v in values.items() if v is not None}
@@ -100,10 +103,11 @@ def _is_number(v: Any) -> bool:
 
 
 def _integer(v: Any, key: str, bad: Any, minimum: int | None = 0) -> int | None:
-    ok = _is_number(v) and float(v).is_integer()
+    ok = _is_number(v) and float(v).is_integer() and abs(v) <= MAX_INT
     if ok and (minimum is None or v >= minimum):
         return int(v)
-    bad(key, f"must be a whole number{'' if minimum is None else f' >= {minimum}'} (got {v!r})")
+    bad(key, f"must be a whole number{'' if minimum is None else f' >= {minimum}'}, "
+             f"at most {MAX_INT:,} in size (got {v!r})")
     return None
 
 

@@ -70,7 +70,8 @@ def summary(problem: Problem, allocation: Allocation, timings: dict[str, float],
         "solve_seconds": round(allocation.seconds, 3),
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "stages": [{"stage": r.stage, "status": r.status.value, "seconds": round(r.seconds, 3),
-                    "bound": _number(r.bound), "variables": r.variables, "rows": r.rows}
+                    "value": _number(r.value), "bound": _number(r.bound),
+                    "variables": r.variables, "rows": r.rows}
                    for r in allocation.stages],
         "seed": problem.policy.seed,
         "engine_version": __version__,
@@ -101,8 +102,9 @@ def _atomic(path: Path, text: str) -> None:
         raise
 
 
-def _number(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+def _number(x: float | None) -> float | None:
+    """A finite number, or None (JSON has no NaN or infinity)."""
+    return float(x) if x is not None and math.isfinite(x) else None
 
 
 def _solver_version() -> str:

@@ -20,7 +20,13 @@ from allocator.check import StageValues, check_allocation
 from allocator.disaggregate import assign_lots, assign_points, tie_rank
 from allocator.greedy import greedy
 from allocator.milp import MilpResult, SolveStatus
-from allocator.model import AllocationModel, build_model, fix_stage, stage_objective
+from allocator.model import (
+    AllocationModel,
+    build_model,
+    fix_stage,
+    solution_vector,
+    stage_objective,
+)
 from allocator.problem import Problem
 
 Progress = Callable[[str], None]
@@ -80,71 +86,81 @@ def solve(problem: Problem, method: str = "optimal", time_limit_s: float | None 
 def _lexicographic(problem: Problem, deadline: float, say: Progress,
                    started: float) -> Allocation:
     rank = tie_rank(problem)
+    say("greedy start")
+    lot_of, point_of = greedy(problem)
     classes = build_units(problem, by_site=False)
     model = build_model(problem, classes)
     reports: list[StageReport] = []
     stages = (0, 1, 2) if problem.policy.min_commune_share > 0 else (1, 2)
-    give = send = None
-    fixed: dict[int, float] = {}
+    hint = solution_vector(model, problem, classes, lot_of, point_of)
+    finished = 0
     for stage in stages:
         say(STAGE_NAMES[stage])
-        outcome = _solve_stage(model, problem, classes, stage, deadline, reports)
+        outcome = _solve_stage(model, problem, classes, stage, deadline, reports, hint)
         if outcome is None:
             break
-        give, send, value = outcome
-        fixed[stage] = value
+        hint, value = outcome
         fix_stage(model, problem, classes, stage, value)
-    if give is None or send is None:
-        return _fallback_greedy(problem, reports, started)
-    point_of = assign_points(problem, classes, send, rank)
-    lot_of = assign_lots(problem, give, point_of, rank)
-
-    if len(fixed) == len(stages):
+        finished += 1
+    if finished:
+        point_of = assign_points(problem, classes, _send(model, hint), rank)
+        lot_of = assign_lots(problem, _give(model, hint), point_of, rank)
+    if finished == len(stages):
         say(STAGE_NAMES[3])
         sites = build_units(problem, by_site=True)
         site_model = build_model(problem, sites)
-        for stage, value in fixed.items():
-            fix_stage(site_model, problem, sites, stage, value)
-        outcome = _solve_stage(site_model, problem, sites, 3, deadline, reports)
+        for report in reports:
+            fix_stage(site_model, problem, sites, report.stage, report.value)
+        site_hint = solution_vector(site_model, problem, sites, lot_of, point_of)
+        outcome = _solve_stage(site_model, problem, sites, 3, deadline, reports, site_hint)
         if outcome is not None:
-            give, send, _ = outcome
-            point_of = assign_points(problem, sites, send, rank)
-            lot_of = assign_lots(problem, give, point_of, rank)
+            point_of = assign_points(problem, sites, _send(site_model, outcome[0]), rank)
+            lot_of = assign_lots(problem, _give(site_model, outcome[0]), point_of, rank)
     values = _checked(problem, lot_of, point_of)
+    optimal = len(reports) == len(stages) + 1 and \
+        all(r.status is SolveStatus.OPTIMAL for r in reports)
     stage1 = next((r for r in reports if r.stage == 1), None)
-    optimal = all(r.status is SolveStatus.OPTIMAL for r in reports) and \
-        {r.stage for r in reports} >= set(stages) | {3}
     bound = stage1.bound if stage1 else float("nan")
-    gap = 0.0 if stage1 and stage1.status is SolveStatus.OPTIMAL else \
-        abs(bound - values.stage1) / max(1.0, abs(bound))
+    if stage1 and stage1.status is SolveStatus.OPTIMAL:
+        gap = 0.0
+    else:
+        gap = abs(bound - values.stage1) / max(1.0, abs(bound))
     return Allocation(lot_of, point_of, SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE,
                       values, bound, gap, "optimal", time.perf_counter() - started, reports)
 
 
+def _give(model: AllocationModel, x: np.ndarray) -> np.ndarray:
+    return np.rint(x[model.give]).astype(np.int64)
+
+
+def _send(model: AllocationModel, x: np.ndarray) -> np.ndarray:
+    return np.rint(x[model.send]).astype(np.int64)
+
+
 def _solve_stage(model: AllocationModel, problem: Problem, units: Units, stage: int,
-                 deadline: float, reports: list[StageReport]
-                 ) -> tuple[np.ndarray, np.ndarray, float] | None:
-    """Solve one stage; integer (give, send) counts and the stage's model value."""
+                 deadline: float, reports: list[StageReport], hint: np.ndarray
+                 ) -> tuple[np.ndarray, float] | None:
+    """Solve one stage from a feasible hint; the integer solution and its stage value.
+
+    Returns None when the solver found nothing in time: the hint stands.
+    """
     objective, maximize = stage_objective(model, problem, units, stage)
     model.milp.set_objective(objective, maximize)
     budget_ub = model.milp.row_ub_of(model.budget_row)
     for _ in range(_REPAIRS):
         remaining = deadline - time.perf_counter()
         result = model.milp.solve(max(remaining * _SHARE_OF_REMAINING[stage], 0.05),
-                                  _ABS_GAP[stage], seed=problem.policy.seed)
+                                  _ABS_GAP[stage], seed=problem.policy.seed, hint=hint)
         if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
             reports.append(_report(stage, result, float("nan"), model))
             return None
         values = np.rint(result.values)
-        give = values[model.give].astype(np.int64)
-        send = values[model.send].astype(np.int64)
-        spent = int((problem.gl_cost * give).sum())
+        spent = int((problem.gl_cost * values[model.give].astype(np.int64)).sum())
         if spent <= problem.budget:
-            value = float(values @ objective)
-            if stage == 3:
-                value = float(result.values @ objective)
+            exact = result.values if stage == 3 else values
+            value = float(exact @ objective)
             reports.append(_report(stage, result, value, model))
-            return give, send, value
+            return values, value
         # Floating-point tolerance let the solver overspend: tighten and solve again.
         over = -(-(spent - problem.budget) // model.cost_unit)
         budget_ub -= over
@@ -156,15 +172,6 @@ def _report(stage: int, result: MilpResult, value: float,
             model: AllocationModel) -> StageReport:
     return StageReport(stage, result.status, value, result.bound, result.seconds,
                        model.milp.n_vars, model.milp.n_rows)
-
-
-def _fallback_greedy(problem: Problem, reports: list[StageReport],
-                     started: float) -> Allocation:
-    """No solver solution in time: the greedy allocation, honestly labelled FEASIBLE."""
-    lot_of, point_of = greedy(problem)
-    values = _checked(problem, lot_of, point_of)
-    return Allocation(lot_of, point_of, SolveStatus.FEASIBLE, values, float("nan"),
-                      float("nan"), "optimal", time.perf_counter() - started, reports)
 
 
 def _checked(problem: Problem, lot_of: np.ndarray, point_of: np.ndarray) -> StageValues:

@@ -37,7 +37,8 @@ from allocator.issues import InputIssue, InvalidInput
 from allocator.policy import read_policy
 from allocator.reference import hcmc_communes
 
-_INT = re.compile(r"^[+-]?\d+(\.0*)?$")
+_INT = re.compile(r"^[+-]?\d{1,15}(\.0*)?$")
+MAX_INT = 10**15  # far above any real quantity, price or budget; keeps sums exact in int64
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 MAX_SHOWN = 60  # characters of a bad value quoted back in a message
 
@@ -191,13 +192,15 @@ def _check_column(values: pd.Series, column: Column, file: str,
         for row in values.index[empty.to_numpy()]:
             issues.append(InputIssue(file, int(row), name, "is empty but required"))
     if kind == "id":
+        if name == "commune_code":
+            values = canonical_code(values)
         duplicated = values.duplicated(keep="first") & ~empty
         first = {v: r for r, v in values[~values.duplicated(keep="first")].items()}
         for row in values.index[duplicated.to_numpy()]:
             issues.append(InputIssue(file, int(row), name,
                                      f"duplicate id {_quote(values[row])} "
                                      f"(first at row {first[values[row]]})"))
-        return canonical_code(values) if name == "commune_code" else values.astype(object)
+        return values.astype(object)
     if kind == "text":
         return values.astype(object)
     if kind == "commune":
@@ -206,9 +209,11 @@ def _check_column(values: pd.Series, column: Column, file: str,
         minimum = 1 if kind == "int1" else 0
         ok = values.str.fullmatch(_INT.pattern) & ~empty
         numbers = pd.Series(0, index=values.index, dtype=np.int64)
-        parsed = pd.to_numeric(values[ok], errors="coerce")
+        parsed = pd.to_numeric(values[ok].str.split(".").str[0], errors="coerce")
         numbers[ok] = parsed.astype(np.int64)
-        bad = ~ok & ~empty
+        too_big = values.str.fullmatch(r"^\+?\d{16,}(\.0*)?$") & ~empty
+        _report(too_big, values, file, name, f"is too large (at most {MAX_INT:,})", issues)
+        bad = ~ok & ~empty & ~too_big
         _report(bad, values, file, name, f"must be a whole number >= {minimum}", issues)
         _report(ok & (numbers < minimum), values, file, name,
                 f"must be a whole number >= {minimum}", issues)
