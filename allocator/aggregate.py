@@ -19,20 +19,30 @@ from allocator.problem import Problem
 
 @dataclass
 class Units:
-    """Units of interchangeable households and the points each can reach."""
+    """Units of interchangeable households, and the places they set out from.
+
+    A *place* is where households start for the point side: for classes it is a
+    set of reachable points, for sites it is a home. Every household of a unit
+    has the unit's place, so it can be sent to any point the place reaches.
+    """
 
     group: np.ndarray    # lot group of each unit
     weight: np.ndarray   # priority weight of each unit's households
     commune: np.ndarray
     count: np.ndarray    # households in the unit
-    up_unit: np.ndarray  # (unit, point) pairs in reach, sorted
-    up_point: np.ndarray
-    up_km: np.ndarray    # home-to-point distance for sites; 0 for classes
+    place: np.ndarray    # place of each unit
+    pp_place: np.ndarray  # (place, point) pairs in reach, sorted
+    pp_point: np.ndarray
+    pp_km: np.ndarray    # home-to-point distance for sites; 0 for classes
     hh_unit: np.ndarray  # unit of each household, -1 if it cannot be served at all
     by_site: bool        # sites (exact for distance) rather than classes
 
     def __len__(self) -> int:
         return len(self.group)
+
+    @property
+    def n_places(self) -> int:
+        return int(self.place.max()) + 1 if len(self.place) else 0
 
 
 def servable(problem: Problem) -> np.ndarray:
@@ -75,30 +85,32 @@ def _verify_same_sets(problem: Problem, ids: np.ndarray) -> None:
 
 def build_units(problem: Problem, by_site: bool) -> Units:
     """Classes (for stages 0-2) or sites (for stage 3) of servable households."""
-    ok = servable(problem)
-    hh = np.flatnonzero(ok)
-    place = problem.hh_home[hh] if by_site else reach_set_ids(problem)[problem.hh_home[hh]]
+    hh = np.flatnonzero(servable(problem))
+    home_place = np.arange(len(problem.home_commune)) if by_site else reach_set_ids(problem)
+    # Number the places actually used 0..n-1, in order of first home.
+    used_homes = np.unique(problem.hh_home[hh])
+    used_places, first = np.unique(home_place[used_homes], return_index=True)
+    place_of_home = np.full(len(problem.home_commune), -1, np.int64)
+    place_of_home[used_homes] = np.searchsorted(used_places, home_place[used_homes])
     keys = pd.DataFrame({"group": problem.hh_group[hh], "weight": problem.hh_weight[hh],
-                         "place": place})
+                         "place": place_of_home[problem.hh_home[hh]]})
     table = keys.drop_duplicates().sort_values(["group", "weight", "place"], ignore_index=True)
     table["unit"] = np.arange(len(table), dtype=np.int64)
     unit_of = keys.merge(table, on=["group", "weight", "place"], how="left")["unit"].to_numpy()
     hh_unit = np.full(len(problem.hh_id), -1, np.int64)
     hh_unit[hh] = unit_of
-    count = np.bincount(unit_of, minlength=len(table)).astype(np.int64)
 
-    # One home stands for the unit's reach (all its homes reach the same points).
-    representative = np.zeros(len(table), np.int64)
-    representative[unit_of[::-1]] = problem.hh_home[hh][::-1]
+    # One home stands for each place (all homes of a place reach the same points).
+    representative = used_homes[first]
     pairs = pd.DataFrame({"home": problem.hp_home, "point": problem.hp_point,
                           "km": problem.hp_km})
-    units = pd.DataFrame({"unit": np.arange(len(table)), "home": representative})
-    up = units.merge(pairs, on="home").sort_values(["unit", "point"], ignore_index=True)
-    if not by_site:
-        up["km"] = 0.0
-    return Units(group=table["group"].to_numpy(np.int64),
-                 weight=table["weight"].to_numpy(np.int64),
-                 commune=problem.group_commune[table["group"].to_numpy(np.int64)],
-                 count=count, up_unit=up["unit"].to_numpy(np.int64),
-                 up_point=up["point"].to_numpy(np.int64), up_km=up["km"].to_numpy(float),
+    places = pd.DataFrame({"place": np.arange(len(representative)), "home": representative})
+    pp = places.merge(pairs, on="home").sort_values(["place", "point"], ignore_index=True)
+    group = table["group"].to_numpy(np.int64)
+    return Units(group=group, weight=table["weight"].to_numpy(np.int64),
+                 commune=problem.group_commune[group],
+                 count=np.bincount(unit_of, minlength=len(table)).astype(np.int64),
+                 place=table["place"].to_numpy(np.int64),
+                 pp_place=pp["place"].to_numpy(np.int64), pp_point=pp["point"].to_numpy(np.int64),
+                 pp_km=pp["km"].to_numpy(float) if by_site else np.zeros(len(pp)),
                  hh_unit=hh_unit, by_site=by_site)

@@ -86,7 +86,7 @@ def _print_summary(data: dict, unserved, out_dir: Path) -> None:  # type: ignore
     out.print(f"[bold]{data['status']}[/bold] ({data['method']}): served "
               f"{data['served']:,} of {data['eligible']:,} eligible households")
     out.print(f"  priority weight served (stage 1): {data['stage1']:,}"
-              + (f"  [gap {data['gap']:.4%}]" if data['gap'] else ""))
+              + (f"  (gap {data['gap']:.4%})" if data["gap"] else ""))
     out.print(f"  public cost (stage 2): {data['stage2']:,} of {data['budget_vnd']:,} VND")
     out.print(f"  distance travelled (stage 3): {data['stage3']:,.3f} km")
     if data["stage0"]:

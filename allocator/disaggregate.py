@@ -9,6 +9,8 @@ of the household ids: the same folder and seed always give the same rows.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+from ortools.graph.python import min_cost_flow
 
 from allocator.aggregate import Units
 from allocator.problem import Problem
@@ -23,42 +25,65 @@ def tie_rank(problem: Problem) -> np.ndarray:
     return rank
 
 
-def assign_points(problem: Problem, units: Units, send: np.ndarray,
-                  rank: np.ndarray) -> np.ndarray:
-    """Point of each household (-1 if unserved) from served counts per (unit, point).
-
-    For sites any choice is optimal. For classes (used only when stage 3 could
-    not run) each point takes the nearest of the class's remaining households.
-    """
-    point_of = np.full(len(problem.hh_id), -1, np.int64)
+def served_households(units: Units, take: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """The first take[u] households of each unit in tie order."""
     members = np.flatnonzero(units.hh_unit >= 0)
     members = members[np.lexsort((rank[members], units.hh_unit[members]))]
-    unit_of_member = units.hh_unit[members]
-    start = np.searchsorted(unit_of_member, np.arange(len(units)))
-    used = send > 0
+    unit = units.hh_unit[members]
+    start = np.searchsorted(unit, np.arange(len(units)))
+    position = np.arange(len(members)) - start[unit]
+    return members[position < take[unit]]
+
+
+def assign_points(problem: Problem, units: Units, take: np.ndarray, send: np.ndarray,
+                  rank: np.ndarray) -> np.ndarray:
+    """Point of each household (-1 if unserved) from a solution of the model.
+
+    For sites, households of a place share a home, so the counted handovers per
+    (place, point) go to them in tie order. For classes (used only when stage 3
+    could not run), a min-cost flow sends the served households of each class
+    to points with room, nearest first overall.
+    """
+    served = served_households(units, take, rank)
     if not units.by_site:
-        return _assign_nearest(problem, units, send, members, start)
-    served_points = np.repeat(units.up_point[used], send[used])
-    served_units = np.repeat(units.up_unit[used], send[used])
-    # k-th served household of a unit = k-th member of that unit in tie order.
-    first = np.searchsorted(served_units, served_units, side="left")
-    k = np.arange(len(served_units)) - first
-    point_of[members[start[served_units] + k]] = served_points
+        return _nearest_points(problem, served)
+    point_of = np.full(len(problem.hh_id), -1, np.int64)
+    place = units.place[units.hh_unit[served]]
+    served = served[np.lexsort((rank[served], place))]
+    points = np.repeat(units.pp_point, send)
+    if len(points) != len(served) or \
+            not np.array_equal(np.repeat(units.pp_place, send), np.sort(place)):
+        raise RuntimeError("handovers per place do not match households served")
+    point_of[served] = points
     return point_of
 
 
-def _assign_nearest(problem: Problem, units: Units, send: np.ndarray, members: np.ndarray,
-                    start: np.ndarray) -> np.ndarray:
+def _nearest_points(problem: Problem, served: np.ndarray) -> np.ndarray:
+    """Served households to points in reach within capacity, least total distance."""
     point_of = np.full(len(problem.hh_id), -1, np.int64)
-    km_of = {(int(h), int(p)): float(d) for h, p, d in
-             zip(problem.hp_home, problem.hp_point, problem.hp_km)}
-    stop = np.append(start[1:], len(members))
-    for pair in np.flatnonzero(send > 0):
-        unit, point = int(units.up_unit[pair]), int(units.up_point[pair])
-        pool = [h for h in members[start[unit]:stop[unit]] if point_of[h] < 0]
-        pool.sort(key=lambda h: km_of[(int(problem.hh_home[h]), point)])
-        for h in pool[:int(send[pair])]:
-            point_of[h] = point
+    if not len(served):
+        return point_of
+    served = np.sort(served)
+    arcs = pd.DataFrame({"hh": served, "home": problem.hh_home[served]}).merge(
+        pd.DataFrame({"home": problem.hp_home, "point": problem.hp_point, "km": problem.hp_km}),
+        on="home")
+    n_hh, n_point = len(served), len(problem.point_id)
+    hh_node = np.searchsorted(served, arcs["hh"].to_numpy())
+    sink = n_hh + n_point
+    flow = min_cost_flow.SimpleMinCostFlow()
+    tails = np.concatenate([hh_node, n_hh + np.arange(n_point)])
+    heads = np.concatenate([n_hh + arcs["point"].to_numpy(), np.full(n_point, sink)])
+    caps = np.concatenate([np.ones(len(arcs), np.int64), problem.point_capacity])
+    costs = np.concatenate([np.rint(arcs["km"].to_numpy() * 1e6).astype(np.int64),
+                            np.zeros(n_point, np.int64)])
+    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    supplies = np.concatenate([np.ones(n_hh, np.int64), np.zeros(n_point, np.int64),
+                               [-n_hh]])
+    flow.set_nodes_supplies(np.arange(n_hh + n_point + 1), supplies)
+    if flow.solve() != flow.OPTIMAL:
+        raise RuntimeError("no routing of served households to points within capacity")
+    used = flow.flows(np.arange(len(arcs))) > 0
+    point_of[served[hh_node[used]]] = arcs["point"].to_numpy()[used]
     return point_of
 
 

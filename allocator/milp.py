@@ -166,11 +166,10 @@ class Milp:
         params.highs.double_options["primal_feasibility_tolerance"] = 1e-9
         params.highs.double_options["dual_feasibility_tolerance"] = 1e-9
         model_params = model_parameters_pb2.ModelSolveParametersProto()
-        if hint is not None:
-            nz = np.flatnonzero(hint)
+        if hint is not None:  # every variable, zeros included: HiGHS takes it as complete
             values = model_params.solution_hints.add().variable_values
-            values.ids.extend(nz.tolist())
-            values.values.extend(hint[nz].astype(float).tolist())
+            values.ids.extend(range(self.n_vars))
+            values.values.extend(np.asarray(hint, dtype=float).tolist())
         proto_result = _mathopt_solver.solve(
             self.to_proto(), parameters_pb2.SOLVER_TYPE_HIGHS,
             parameters_pb2.SolverInitializerProto(), params, model_params, None,

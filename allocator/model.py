@@ -1,14 +1,17 @@
 """The aggregated allocation model, one named function per constraint.
 
 Variables (all integer):
-- give[g, l]: devices of lot l given to households of lot group g;
-- send[u, p]: households of unit u served at point p;
-- floor[c]:   served households of commune c counted towards its fairness floor.
+- give[g, l]:  devices of lot l given to households of lot group g;
+- take[u]:     households of unit u served;
+- send[s, p]:  households setting out from place s served at point p;
+- floor[c]:    served households of commune c counted towards its fairness floor.
 
-With units = classes the model is exact for stages 0-2; with units = sites it
-is exact for stage 3 as well. Any integer solution turns into a per-household
+Without the budget row this is a network flow (lots -> lot groups -> units ->
+places -> points), which is why the solver proves optimality quickly. With
+units = classes the model is exact for stages 0-2; with units = sites it is
+exact for stage 3 as well. Any integer solution turns into a per-household
 allocation: within a lot group every compatible lot suits every household, and
-within a unit every household reaches every listed point.
+from a place every household reaches every listed point.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ STAGES = (0, 1, 2, 3)
 class AllocationModel:
     milp: Milp
     give: np.ndarray   # column of each (group, lot) pair of the problem
-    send: np.ndarray   # column of each (unit, point) pair of the units
+    take: np.ndarray   # column of each unit
+    send: np.ndarray   # column of each (place, point) pair of the units
     floor: np.ndarray  # column of each commune's floor variable (empty if no floor)
     cost_unit: int     # costs in the model are in multiples of this many VND
     budget_row: int
@@ -43,13 +47,16 @@ def build_model(problem: Problem, units: Units) -> AllocationModel:
                              minlength=len(problem.group_commune)).astype(np.int64)
     give = milp.add_vars(0, np.minimum(problem.lot_quantity[problem.gl_lot],
                                        group_size[problem.gl_group]), len(problem.gl_group))
-    send = milp.add_vars(0, np.minimum(units.count[units.up_unit],
-                                       problem.point_capacity[units.up_point]),
-                         len(units.up_unit))
+    take = milp.add_vars(0, units.count, len(units))
+    place_size = np.bincount(units.place, weights=units.count,
+                             minlength=units.n_places).astype(np.int64)
+    send = milp.add_vars(0, np.minimum(place_size[units.pp_place],
+                                       problem.point_capacity[units.pp_point]),
+                         len(units.pp_place))
     cost_unit = _cost_unit(problem)
-    model = AllocationModel(milp, give, send, np.zeros(0, np.int64), cost_unit, -1)
-    add_unit_size_limit(model, units)
+    model = AllocationModel(milp, give, take, send, np.zeros(0, np.int64), cost_unit, -1)
     add_lot_group_balance(model, problem, units)
+    add_place_balance(model, units)
     add_stock_limit(model, problem)
     add_capacity_limit(model, problem, units)
     add_budget_limit(model, problem)
@@ -58,18 +65,21 @@ def build_model(problem: Problem, units: Units) -> AllocationModel:
     return model
 
 
-def add_unit_size_limit(model: AllocationModel, units: Units) -> None:
-    """A unit cannot serve more households than it has (each gets at most one device)."""
-    model.milp.add_rows(units.up_unit, model.send, 1.0, -INF, units.count, len(units))
-
-
 def add_lot_group_balance(model: AllocationModel, problem: Problem, units: Units) -> None:
-    """Devices given to a lot group = its households served at points."""
+    """Devices given to a lot group = households of its units served."""
     n = len(problem.group_commune)
-    rows = np.concatenate([problem.gl_group, units.group[units.up_unit]])
-    cols = np.concatenate([model.give, model.send])
-    vals = np.concatenate([np.ones(len(model.give)), -np.ones(len(model.send))])
+    rows = np.concatenate([problem.gl_group, units.group])
+    cols = np.concatenate([model.give, model.take])
+    vals = np.concatenate([np.ones(len(model.give)), -np.ones(len(model.take))])
     model.milp.add_rows(rows, cols, vals, 0.0, 0.0, n)
+
+
+def add_place_balance(model: AllocationModel, units: Units) -> None:
+    """Households served from a place = handovers at the points that place reaches."""
+    rows = np.concatenate([units.pp_place, units.place])
+    cols = np.concatenate([model.send, model.take])
+    vals = np.concatenate([np.ones(len(model.send)), -np.ones(len(model.take))])
+    model.milp.add_rows(rows, cols, vals, 0.0, 0.0, units.n_places)
 
 
 def add_stock_limit(model: AllocationModel, problem: Problem) -> None:
@@ -80,7 +90,7 @@ def add_stock_limit(model: AllocationModel, problem: Problem) -> None:
 
 def add_capacity_limit(model: AllocationModel, problem: Problem, units: Units) -> None:
     """No point hands over more devices than its capacity this round."""
-    model.milp.add_rows(units.up_point, model.send, 1.0, -INF, problem.point_capacity,
+    model.milp.add_rows(units.pp_point, model.send, 1.0, -INF, problem.point_capacity,
                         len(problem.point_id))
 
 
@@ -94,10 +104,9 @@ def add_fairness_floor(model: AllocationModel, problem: Problem, units: Units) -
     """floor[c] <= min(served_c, floor(share x eligible_c)), so stage 0 can maximise it."""
     target = problem.floor_target()
     model.floor = model.milp.add_vars(0, target, len(target))
-    commune = units.commune[units.up_unit]
-    rows = np.concatenate([np.arange(len(target)), commune])
-    cols = np.concatenate([model.floor, model.send])
-    vals = np.concatenate([np.ones(len(target)), -np.ones(len(model.send))])
+    rows = np.concatenate([np.arange(len(target)), units.commune])
+    cols = np.concatenate([model.floor, model.take])
+    vals = np.concatenate([np.ones(len(target)), -np.ones(len(model.take))])
     model.milp.add_rows(rows, cols, vals, -INF, 0.0, len(target))
 
 
@@ -109,12 +118,12 @@ def stage_objective(model: AllocationModel, problem: Problem, units: Units,
         c[model.floor] = 1.0
         return c, True
     if stage == 1:
-        c[model.send] = units.weight[units.up_unit]
+        c[model.take] = units.weight
         return c, True
     if stage == 2:
         c[model.give] = problem.gl_cost / model.cost_unit
         return c, False
-    c[model.send] = units.up_km
+    c[model.send] = units.pp_km
     return c, False
 
 
@@ -142,10 +151,12 @@ def solution_vector(model: AllocationModel, problem: Problem, units: Units,
     served = np.flatnonzero(lot_of >= 0)
     give = pair_lookup(problem.gl_group, problem.gl_lot, problem.hh_group[served],
                        lot_of[served])
-    send = pair_lookup(units.up_unit, units.up_point, units.hh_unit[served], point_of[served])
-    if (give < 0).any() or (send < 0).any():
+    unit = units.hh_unit[served]
+    send = pair_lookup(units.pp_place, units.pp_point, units.place[unit], point_of[served])
+    if (give < 0).any() or (send < 0).any() or (unit < 0).any():
         raise ValueError("allocation uses a pair the model does not have")
     x[model.give] = np.bincount(give, minlength=len(model.give))
+    x[model.take] = np.bincount(unit, minlength=len(model.take))
     x[model.send] = np.bincount(send, minlength=len(model.send))
     if len(model.floor):
         per_commune = np.bincount(problem.hh_commune[served],

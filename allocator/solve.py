@@ -9,6 +9,7 @@ tolerance tightens the budget row and solves again.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -103,8 +104,9 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
         fix_stage(model, problem, classes, stage, value)
         finished += 1
     if finished:
-        point_of = assign_points(problem, classes, _send(model, hint), rank)
-        lot_of = assign_lots(problem, _give(model, hint), point_of, rank)
+        point_of = assign_points(problem, classes, _ints(hint[model.take]),
+                                 _ints(hint[model.send]), rank)
+        lot_of = assign_lots(problem, _ints(hint[model.give]), point_of, rank)
     if finished == len(stages):
         say(STAGE_NAMES[3])
         sites = build_units(problem, by_site=True)
@@ -114,8 +116,10 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
         site_hint = solution_vector(site_model, problem, sites, lot_of, point_of)
         outcome = _solve_stage(site_model, problem, sites, 3, deadline, reports, site_hint)
         if outcome is not None:
-            point_of = assign_points(problem, sites, _send(site_model, outcome[0]), rank)
-            lot_of = assign_lots(problem, _give(site_model, outcome[0]), point_of, rank)
+            x = outcome[0]
+            point_of = assign_points(problem, sites, _ints(x[site_model.take]),
+                                     _ints(x[site_model.send]), rank)
+            lot_of = assign_lots(problem, _ints(x[site_model.give]), point_of, rank)
     values = _checked(problem, lot_of, point_of)
     optimal = len(reports) == len(stages) + 1 and \
         all(r.status is SolveStatus.OPTIMAL for r in reports)
@@ -129,12 +133,23 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
                       values, bound, gap, "optimal", time.perf_counter() - started, reports)
 
 
-def _give(model: AllocationModel, x: np.ndarray) -> np.ndarray:
-    return np.rint(x[model.give]).astype(np.int64)
+def _absolute_gap(objective: np.ndarray, stage: int) -> float:
+    """A gap below which the incumbent is provably optimal.
+
+    Stages 0-2 have integer coefficients, so every objective value is a
+    multiple of their greatest common divisor d: a gap under d leaves no room
+    for a better solution. Stage 3 (km) is held to a millimetre in total.
+    """
+    if stage == 3:
+        return _ABS_GAP[3]
+    d = 0
+    for c in np.unique(np.abs(objective[objective != 0])):
+        d = math.gcd(d, int(c))
+    return max(_ABS_GAP[stage], d - 0.5)
 
 
-def _send(model: AllocationModel, x: np.ndarray) -> np.ndarray:
-    return np.rint(x[model.send]).astype(np.int64)
+def _ints(x: np.ndarray) -> np.ndarray:
+    return np.rint(x).astype(np.int64)
 
 
 def _solve_stage(model: AllocationModel, problem: Problem, units: Units, stage: int,
@@ -150,7 +165,8 @@ def _solve_stage(model: AllocationModel, problem: Problem, units: Units, stage: 
     for _ in range(_REPAIRS):
         remaining = deadline - time.perf_counter()
         result = model.milp.solve(max(remaining * _SHARE_OF_REMAINING[stage], 0.05),
-                                  _ABS_GAP[stage], seed=problem.policy.seed, hint=hint)
+                                  _absolute_gap(objective, stage), seed=problem.policy.seed,
+                                  hint=hint)
         if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
             reports.append(_report(stage, result, float("nan"), model))
             return None
