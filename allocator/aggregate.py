@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from allocator.compat import groups_with_lots
 from allocator.problem import Problem
 
 
@@ -47,8 +48,7 @@ class Units:
 
 def servable(problem: Problem) -> np.ndarray:
     """Eligible households with at least one compatible lot and one point in reach."""
-    has_lot = np.zeros(len(problem.group_commune), dtype=bool)
-    has_lot[problem.gl_group] = True
+    has_lot = groups_with_lots(problem.routes)
     has_point = np.zeros(len(problem.home_commune), dtype=bool)
     has_point[problem.hp_home] = True
     ok = problem.hh_group >= 0

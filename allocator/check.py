@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from allocator.compat import route_of
 from allocator.problem import Problem
 
 
@@ -36,10 +37,12 @@ def pair_lookup(keys_a: np.ndarray, keys_b: np.ndarray, query_a: np.ndarray,
 
 def allocation_costs(problem: Problem, lot_of: np.ndarray,
                      point_of: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For served households: row in the (group, lot) and (home, point) lists, -1 if none."""
+    """For served households: their lot route and (home, point) pair, -1 if there is none."""
     served = np.flatnonzero(lot_of >= 0)
-    gl_row = pair_lookup(problem.gl_group, problem.gl_lot, problem.hh_group[served],
-                         lot_of[served])
+    eligible = problem.hh_group[served] >= 0
+    gl_row = np.full(len(served), -1, np.int64)
+    gl_row[eligible] = route_of(problem.routes, problem.hh_group[served][eligible],
+                                lot_of[served][eligible])
     hp_row = pair_lookup(problem.hp_home, problem.hp_point, problem.hh_home[served],
                          point_of[served])
     return served, gl_row, hp_row
@@ -67,7 +70,7 @@ def check_allocation(problem: Problem, lot_of: np.ndarray,
     for point in np.flatnonzero(handed > problem.point_capacity):
         problems.append(f"point {problem.point_id[point]} hands over {handed[point]} but can "
                         f"do {problem.point_capacity[point]}")
-    cost = int(problem.gl_cost[gl_row[gl_row >= 0]].sum())  # int64: exact to 9e18 VND
+    cost = int(problem.routes.cost[gl_row[gl_row >= 0]].sum())  # int64: exact to 9e18 VND
     if cost > problem.budget:
         problems.append(f"public cost {cost} is over the budget {problem.budget}")
     served_per_commune = np.bincount(problem.hh_commune[served],

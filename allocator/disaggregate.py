@@ -89,13 +89,32 @@ def _nearest_points(problem: Problem, served: np.ndarray) -> np.ndarray:
 
 def assign_lots(problem: Problem, give: np.ndarray, point_of: np.ndarray,
                 rank: np.ndarray) -> np.ndarray:
-    """Lot of each served household from devices given per (lot group, lot)."""
+    """Lot of each served household from devices sent along each lot route.
+
+    In each lot group the first households (in tie order) take the devices of
+    lots kept to their commune; the rest take devices from their group's hub.
+    """
+    routes = problem.routes
     lot_of = np.full(len(problem.hh_id), -1, np.int64)
     served = np.flatnonzero(point_of >= 0)
-    served = served[np.lexsort((rank[served], problem.hh_group[served]))]
-    lots = np.repeat(problem.gl_lot, give)
-    groups = np.repeat(problem.gl_group, give)
-    if not np.array_equal(groups, problem.hh_group[served]):
+    group = problem.hh_group[served]
+    order = np.lexsort((rank[served], group))
+    served, group = served[order], group[order]
+    n_groups = len(problem.group_commune)
+    position = np.arange(len(served)) - np.searchsorted(group, group, side="left")
+    direct = routes.node >= routes.n_hubs
+    direct_count = np.bincount(routes.node[direct] - routes.n_hubs, weights=give[direct],
+                               minlength=n_groups).astype(np.int64)
+    takes_direct = position < direct_count[group]
+    direct_lots = np.repeat(routes.lot[direct], give[direct])
+    hub_lots = np.repeat(routes.lot[~direct], give[~direct])
+    via_hub = served[~takes_direct]
+    hub_of = routes.group_hub[group[~takes_direct]]
+    via_hub = via_hub[np.argsort(hub_of, kind="stable")]
+    expected_hubs = np.repeat(routes.node[~direct], give[~direct])
+    if len(direct_lots) != int(takes_direct.sum()) or len(hub_lots) != len(via_hub) or \
+            not np.array_equal(np.sort(hub_of), expected_hubs):
         raise RuntimeError("devices given do not match households served per lot group")
-    lot_of[served] = lots
+    lot_of[served[takes_direct]] = direct_lots
+    lot_of[via_hub] = hub_lots
     return lot_of

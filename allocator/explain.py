@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.aggregate import reach_set_ids
-from allocator.check import pair_lookup
+from allocator.compat import group_options, groups_with_lots, route_of
 from allocator.contract import STATUSES
 from allocator.problem import Problem
 
@@ -31,8 +31,7 @@ def explain_unserved(problem: Problem, lot_of: np.ndarray,
     eligible = reason == ""
     group = problem.hh_group[unserved]
     home = problem.hh_home[unserved]
-    has_lot = np.zeros(len(problem.group_commune) + 1, bool)  # index -1: not eligible
-    has_lot[problem.gl_group] = True
+    has_lot = np.append(groups_with_lots(problem.routes), False)  # index -1: not eligible
     has_point = np.zeros(len(problem.home_commune) + 1, bool)
     has_point[problem.hp_home] = True
     no_lot = eligible & ~has_lot[group]
@@ -78,8 +77,7 @@ def _binding(problem: Problem, lot_of: np.ndarray, point_of: np.ndarray,
     texts: dict[tuple[int, int], str] = {}
     for g, r, h in combos.itertuples(index=False):
         parts = []
-        in_group = problem.gl_group == g
-        lots, costs = problem.gl_lot[in_group], problem.gl_cost[in_group]
+        lots, costs = group_options(problem.routes, int(g))
         in_stock = stock_left[lots] > 0
         if not in_stock.any():
             parts.append("stock: every suitable lot is given out (" +
@@ -107,6 +105,5 @@ def _names(ids: np.ndarray) -> str:
 
 def _spent(problem: Problem, lot_of: np.ndarray) -> int:
     served = np.flatnonzero(lot_of >= 0)
-    rows = pair_lookup(problem.gl_group, problem.gl_lot, problem.hh_group[served],
-                       lot_of[served])
-    return int(problem.gl_cost[rows[rows >= 0]].sum())
+    rows = route_of(problem.routes, problem.hh_group[served], lot_of[served])
+    return int(problem.routes.cost[rows[rows >= 0]].sum())

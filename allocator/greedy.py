@@ -24,8 +24,9 @@ def greedy(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     order = candidates[np.lexsort((tie_rank(problem)[candidates],
                                    -problem.hh_weight[candidates]))]
 
-    lots_of_group = _sorted_options(problem.gl_group, problem.gl_cost, problem.gl_lot,
-                                    len(problem.group_commune))
+    routes = problem.routes
+    lots_of_node = _sorted_options(routes.node, routes.cost, routes.lot,
+                                   routes.n_hubs + len(problem.group_commune))
     points_of_home = _sorted_options(problem.hp_home, problem.hp_km, problem.hp_point,
                                      len(problem.home_commune))
     stock = problem.lot_quantity.copy()
@@ -47,8 +48,9 @@ def greedy(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
             point = next((p for _, p in points_of_home[problem.hh_home[h]] if room[p] > 0), -1)
             if point < 0:
                 continue
-            choice = next(((c, lot) for c, lot in lots_of_group[problem.hh_group[h]]
-                           if stock[lot] > 0 and c <= budget), None)
+            group = problem.hh_group[h]
+            choice = _cheapest(lots_of_node, (routes.group_hub[group], routes.n_hubs + group),
+                               stock, budget)
             if choice is None:
                 continue
             cost, lot = choice
@@ -58,6 +60,14 @@ def greedy(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
             budget -= int(cost)
             served_in[commune] += 1
     return lot_of, point_of
+
+
+def _cheapest(options: list[list[tuple[float, int]]], nodes: tuple[int, int],
+              stock: np.ndarray, budget: int) -> tuple[float, int] | None:
+    """The cheapest (cost, lot) with stock and within budget among the nodes' options."""
+    found = [next(((c, lot) for c, lot in options[node] if stock[lot] > 0 and c <= budget), None)
+             for node in nodes]
+    return min((f for f in found if f is not None), default=None)
 
 
 def _sorted_options(owner: np.ndarray, key: np.ndarray, item: np.ndarray,

@@ -148,10 +148,12 @@ class Milp:
         return proto
 
     def solve(self, time_limit_s: float, absolute_gap: float, seed: int = 0,
-              hint: np.ndarray | None = None) -> MilpResult:
+              hint: np.ndarray | None = None, presolve: bool = True) -> MilpResult:
         """Solve with HiGHS; gaps are tightened so 'optimal' means what it says.
 
         `hint`, a feasible value for every variable, gives the solver a first incumbent.
+        `presolve=False` skips HiGHS's MIP presolve, which on near-network models
+        can cost more than the solve itself.
         """
         started = time.perf_counter()
         if self.n_vars == 0:  # nothing to decide (nobody can be served)
@@ -165,6 +167,8 @@ class Milp:
         params.highs.double_options["mip_feasibility_tolerance"] = 1e-9
         params.highs.double_options["primal_feasibility_tolerance"] = 1e-9
         params.highs.double_options["dual_feasibility_tolerance"] = 1e-9
+        if not presolve:
+            params.highs.string_options["presolve"] = "off"
         model_params = model_parameters_pb2.ModelSolveParametersProto()
         if hint is not None:  # every variable, zeros included: HiGHS takes it as complete
             values = model_params.solution_hints.add().variable_values

@@ -1,13 +1,14 @@
 """The aggregated allocation model, one named function per constraint.
 
 Variables (all integer):
-- give[g, l]:  devices of lot l given to households of lot group g;
+- give[r]:     devices of a lot sent along route r (to a hub or a lot group, see compat.py);
+- pass[g]:     devices passed from lot group g's hub on to the group;
 - take[u]:     households of unit u served;
 - send[s, p]:  households setting out from place s served at point p;
 - floor[c]:    served households of commune c counted towards its fairness floor.
 
-Without the budget row this is a network flow (lots -> lot groups -> units ->
-places -> points), which is why the solver proves optimality quickly. With
+Without the budget row this is a network flow (lots -> hubs -> lot groups ->
+units -> places -> points), which is why the solver proves optimality quickly. With
 units = classes the model is exact for stages 0-2; with units = sites it is
 exact for stage 3 as well. Any integer solution turns into a per-household
 allocation: within a lot group every compatible lot suits every household, and
@@ -23,6 +24,7 @@ import numpy as np
 
 from allocator.aggregate import Units
 from allocator.check import pair_lookup
+from allocator.compat import route_of
 from allocator.milp import INF, Milp
 from allocator.problem import Problem
 
@@ -32,7 +34,8 @@ STAGES = (0, 1, 2, 3)
 @dataclass
 class AllocationModel:
     milp: Milp
-    give: np.ndarray   # column of each (group, lot) pair of the problem
+    give: np.ndarray   # column of each lot route of the problem
+    passed: np.ndarray  # column of each lot group (hub -> group)
     take: np.ndarray   # column of each unit
     send: np.ndarray   # column of each (place, point) pair of the units
     floor: np.ndarray  # column of each commune's floor variable (empty if no floor)
@@ -43,10 +46,14 @@ class AllocationModel:
 def build_model(problem: Problem, units: Units) -> AllocationModel:
     """Variables and the hard constraints of a feasible allocation."""
     milp = Milp()
+    routes = problem.routes
     group_size = np.bincount(units.group, weights=units.count,
                              minlength=len(problem.group_commune)).astype(np.int64)
-    give = milp.add_vars(0, np.minimum(problem.lot_quantity[problem.gl_lot],
-                                       group_size[problem.gl_group]), len(problem.gl_group))
+    node_size = np.concatenate([np.bincount(routes.group_hub, weights=group_size,
+                                            minlength=routes.n_hubs), group_size])
+    give = milp.add_vars(0, np.minimum(problem.lot_quantity[routes.lot],
+                                       node_size[routes.node]), len(routes.lot))
+    passed = milp.add_vars(0, group_size, len(group_size))
     take = milp.add_vars(0, units.count, len(units))
     place_size = np.bincount(units.place, weights=units.count,
                              minlength=units.n_places).astype(np.int64)
@@ -54,7 +61,9 @@ def build_model(problem: Problem, units: Units) -> AllocationModel:
                                        problem.point_capacity[units.pp_point]),
                          len(units.pp_place))
     cost_unit = _cost_unit(problem)
-    model = AllocationModel(milp, give, take, send, np.zeros(0, np.int64), cost_unit, -1)
+    model = AllocationModel(milp, give, passed, take, send, np.zeros(0, np.int64), cost_unit,
+                            -1)
+    add_hub_balance(model, problem)
     add_lot_group_balance(model, problem, units)
     add_place_balance(model, units)
     add_stock_limit(model, problem)
@@ -65,12 +74,24 @@ def build_model(problem: Problem, units: Units) -> AllocationModel:
     return model
 
 
+def add_hub_balance(model: AllocationModel, problem: Problem) -> None:
+    """Devices into a hub (open lots for one status and needs) = devices passed on to groups."""
+    routes = problem.routes
+    to_hub = routes.node < routes.n_hubs
+    rows = np.concatenate([routes.node[to_hub], routes.group_hub])
+    cols = np.concatenate([model.give[to_hub], model.passed])
+    vals = np.concatenate([np.ones(int(to_hub.sum())), -np.ones(len(model.passed))])
+    model.milp.add_rows(rows, cols, vals, 0.0, 0.0, routes.n_hubs)
+
+
 def add_lot_group_balance(model: AllocationModel, problem: Problem, units: Units) -> None:
-    """Devices given to a lot group = households of its units served."""
+    """Devices reaching a lot group (from its hub or kept-to-commune lots) = households served."""
+    routes = problem.routes
+    direct = routes.node >= routes.n_hubs
     n = len(problem.group_commune)
-    rows = np.concatenate([problem.gl_group, units.group])
-    cols = np.concatenate([model.give, model.take])
-    vals = np.concatenate([np.ones(len(model.give)), -np.ones(len(model.take))])
+    rows = np.concatenate([routes.node[direct] - routes.n_hubs, np.arange(n), units.group])
+    cols = np.concatenate([model.give[direct], model.passed, model.take])
+    vals = np.concatenate([np.ones(int(direct.sum()) + n), -np.ones(len(model.take))])
     model.milp.add_rows(rows, cols, vals, 0.0, 0.0, n)
 
 
@@ -84,7 +105,7 @@ def add_place_balance(model: AllocationModel, units: Units) -> None:
 
 def add_stock_limit(model: AllocationModel, problem: Problem) -> None:
     """No lot gives more devices than its quantity."""
-    model.milp.add_rows(problem.gl_lot, model.give, 1.0, -INF, problem.lot_quantity,
+    model.milp.add_rows(problem.routes.lot, model.give, 1.0, -INF, problem.lot_quantity,
                         len(problem.lot_id))
 
 
@@ -96,7 +117,7 @@ def add_capacity_limit(model: AllocationModel, problem: Problem, units: Units) -
 
 def add_budget_limit(model: AllocationModel, problem: Problem) -> None:
     """Total public cost stays within the round's budget."""
-    model.budget_row = model.milp.add_row(model.give, problem.gl_cost / model.cost_unit, -INF,
+    model.budget_row = model.milp.add_row(model.give, problem.routes.cost / model.cost_unit, -INF,
                                           float(problem.budget // model.cost_unit))
 
 
@@ -121,7 +142,7 @@ def stage_objective(model: AllocationModel, problem: Problem, units: Units,
         c[model.take] = units.weight
         return c, True
     if stage == 2:
-        c[model.give] = problem.gl_cost / model.cost_unit
+        c[model.give] = problem.routes.cost / model.cost_unit
         return c, False
     c[model.send] = units.pp_km
     return c, False
@@ -149,13 +170,15 @@ def solution_vector(model: AllocationModel, problem: Problem, units: Units,
     """The model's variable values for a per-household allocation (used as a solver hint)."""
     x = np.zeros(model.milp.n_vars)
     served = np.flatnonzero(lot_of >= 0)
-    give = pair_lookup(problem.gl_group, problem.gl_lot, problem.hh_group[served],
-                       lot_of[served])
+    group = problem.hh_group[served]
+    give = route_of(problem.routes, group, lot_of[served])
     unit = units.hh_unit[served]
     send = pair_lookup(units.pp_place, units.pp_point, units.place[unit], point_of[served])
     if (give < 0).any() or (send < 0).any() or (unit < 0).any():
         raise ValueError("allocation uses a pair the model does not have")
     x[model.give] = np.bincount(give, minlength=len(model.give))
+    via_hub = problem.routes.node[give] < problem.routes.n_hubs
+    x[model.passed] = np.bincount(group[via_hub], minlength=len(model.passed))
     x[model.take] = np.bincount(unit, minlength=len(model.take))
     x[model.send] = np.bincount(send, minlength=len(model.send))
     if len(model.floor):
@@ -168,6 +191,6 @@ def solution_vector(model: AllocationModel, problem: Problem, units: Units,
 def _cost_unit(problem: Problem) -> int:
     """The largest amount dividing every public cost, so budget rows hold small numbers."""
     g = 0
-    for cost in np.unique(problem.gl_cost):
+    for cost in np.unique(problem.routes.cost):
         g = gcd(g, int(cost))
     return max(g, 1)

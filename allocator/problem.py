@@ -5,7 +5,7 @@ explanation, checking) reads these arrays and nothing else.
 
 Households are grouped twice:
 - a *lot group* (commune, status, needs) decides which lots suit a household
-  and what each costs the public purse;
+  and what each costs the public purse (see `compat.py`);
 - a *home* (commune, coordinates) decides which points it can reach and how far.
 """
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from allocator.compat import Routes, build_routes
 from allocator.contract import FLAGS, STATUSES, RoundPolicy
 from allocator.geo import reach_pairs
 from allocator.validate import Scenario
@@ -36,11 +37,8 @@ class Problem:
     group_commune: np.ndarray
     group_status: np.ndarray
     group_needs: np.ndarray     # str, canonical
-    # compatible (group, lot) pairs with stock, and their public cost / co-pay per device
-    gl_group: np.ndarray
-    gl_lot: np.ndarray
-    gl_cost: np.ndarray         # int64 VND
-    gl_copay: np.ndarray        # int64 VND paid by the household
+    # which lots with stock suit which lot groups, at what public cost and co-pay
+    routes: Routes
     # homes and the points they reach (with capacity), with distances
     home_commune: np.ndarray
     home_lat: np.ndarray
@@ -94,7 +92,7 @@ def build_problem(scenario: Scenario) -> Problem:
     hh_group = np.full(len(hh), -1, np.int64)
     hh_group[eligible] = group_codes
 
-    gl_group, gl_lot, gl_cost, gl_copay = _compatible_lots(group_table, lots, communes, policy)
+    routes = build_routes(group_table, lots, communes["commune_code"].to_numpy(object), policy)
 
     # Homes of eligible households.
     home_keys = pd.DataFrame({"commune": hh_commune, "lat": lat, "lon": lon})[eligible]
@@ -114,7 +112,7 @@ def build_problem(scenario: Scenario) -> Problem:
         group_commune=group_table["commune"].to_numpy(np.int64),
         group_status=group_table["status"].to_numpy(np.int64),
         group_needs=group_table["needs"].to_numpy(object),
-        gl_group=gl_group, gl_lot=gl_lot, gl_cost=gl_cost, gl_copay=gl_copay,
+        routes=routes,
         home_commune=home_table["commune"].to_numpy(np.int64),
         home_lat=home_table["lat"].to_numpy(float), home_lon=home_table["lon"].to_numpy(float),
         hp_home=pairs["home"].to_numpy(np.int64),
@@ -166,41 +164,3 @@ def _coordinates(table: pd.DataFrame, communes: pd.DataFrame,
     lat[missing] = communes["lat"].to_numpy(float)[idx[missing]]
     lon[missing] = communes["lon"].to_numpy(float)[idx[missing]]
     return lat, lon
-
-
-def _compatible_lots(groups: pd.DataFrame, lots: pd.DataFrame, communes: pd.DataFrame,
-                     policy: RoundPolicy) -> tuple[np.ndarray, ...]:
-    """(group, lot) pairs where the lot suits the group and has stock; cost and co-pay."""
-    commune_codes = communes["commune_code"].to_numpy(object)
-    out_g, out_l = [], []
-    lot_features = [set(t.split(";")) - {""} for t in lots["features"]]
-    lot_communes = [set(t.split(";")) - {""} for t in lots["allowed_communes"]]
-    lot_statuses = [set(t.split(";")) - {""} for t in lots["allowed_statuses"]]
-    quantity = lots["quantity"].to_numpy(np.int64)
-    g_commune = groups["commune"].to_numpy(np.int64)
-    g_status = groups["status"].to_numpy(np.int64)
-    g_needs = [set(t.split(";")) - {""} for t in groups["needs"]]
-    for lot in range(len(lots)):
-        if quantity[lot] <= 0:
-            continue
-        ok = np.ones(len(groups), dtype=bool)
-        if lot_statuses[lot]:
-            allowed = [i for i, s in enumerate(STATUSES) if s in lot_statuses[lot]]
-            ok &= np.isin(g_status, allowed)
-        if lot_communes[lot]:
-            allowed = [i for i, c in enumerate(commune_codes) if c in lot_communes[lot]]
-            ok &= np.isin(g_commune, allowed)
-        ok &= np.array([needs <= lot_features[lot] for needs in g_needs], dtype=bool)
-        chosen = np.flatnonzero(ok)
-        out_g.append(chosen)
-        out_l.append(np.full(len(chosen), lot, np.int64))
-    gl_group = np.concatenate(out_g) if out_g else np.zeros(0, np.int64)
-    gl_lot = np.concatenate(out_l) if out_l else np.zeros(0, np.int64)
-    order = np.lexsort((gl_lot, gl_group))
-    gl_group, gl_lot = gl_group[order], gl_lot[order]
-    net = (lots["unit_price_vnd"] - lots["sponsor_subsidy_vnd"]).to_numpy(np.int64)[gl_lot]
-    copay_by_status = np.array([policy.copay_vnd[s] for s in STATUSES], dtype=np.int64)
-    copay = copay_by_status[g_status[gl_group]]
-    cost = np.maximum(0, net - copay)
-    paid = np.minimum(copay, net)
-    return gl_group, gl_lot, cost.astype(np.int64), paid.astype(np.int64)

@@ -34,8 +34,8 @@ def allocations_frame(problem: Problem, allocation: Allocation) -> pd.DataFrame:
         "sponsor_id": problem.lot_sponsor[lot],
         "point_id": problem.point_id[allocation.point_of[served]],
         "priority_weight": problem.hh_weight[served],
-        "public_cost_vnd": problem.gl_cost[gl_row],
-        "copay_vnd": problem.gl_copay[gl_row],
+        "public_cost_vnd": problem.routes.cost[gl_row],
+        "copay_vnd": problem.routes.copay[gl_row],
         "distance_km": np.round(problem.hp_km[hp_row], 3),
     }, columns=list(ALLOCATION_COLUMNS))
     return frame.sort_values("household_id", kind="stable", ignore_index=True)

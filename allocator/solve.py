@@ -133,6 +133,11 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
                       values, bound, gap, "optimal", time.perf_counter() - started, reports)
 
 
+def _best(result: MilpResult, hint: np.ndarray) -> np.ndarray:
+    """The better starting point: a solver solution if it found one, else the hint."""
+    return result.values if len(result.values) else hint
+
+
 def _absolute_gap(objective: np.ndarray, stage: int) -> float:
     """A gap below which the incumbent is provably optimal.
 
@@ -162,16 +167,25 @@ def _solve_stage(model: AllocationModel, problem: Problem, units: Units, stage: 
     objective, maximize = stage_objective(model, problem, units, stage)
     model.milp.set_objective(objective, maximize)
     budget_ub = model.milp.row_ub_of(model.budget_row)
+    gap = _absolute_gap(objective, stage)
     for _ in range(_REPAIRS):
         remaining = deadline - time.perf_counter()
-        result = model.milp.solve(max(remaining * _SHARE_OF_REMAINING[stage], 0.05),
-                                  _absolute_gap(objective, stage), seed=problem.policy.seed,
-                                  hint=hint)
+        share = max(remaining * _SHARE_OF_REMAINING[stage], 0.05)
+        if stage == 3:
+            # The distance stage is a transportation problem with a few side rows: its LP
+            # is almost always integral, and HiGHS's presolve costs more than solving it.
+            result = model.milp.solve(share / 2, gap, problem.policy.seed, hint, presolve=False)
+            if result.status is not SolveStatus.OPTIMAL:
+                remaining = deadline - time.perf_counter()
+                result = model.milp.solve(max(remaining, 0.05), gap, problem.policy.seed,
+                                          _best(result, hint))
+        else:
+            result = model.milp.solve(share, gap, problem.policy.seed, hint)
         if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
             reports.append(_report(stage, result, float("nan"), model))
             return None
         values = np.rint(result.values)
-        spent = int((problem.gl_cost * values[model.give].astype(np.int64)).sum())
+        spent = int((problem.routes.cost * values[model.give].astype(np.int64)).sum())
         if spent <= problem.budget:
             exact = result.values if stage == 3 else values
             value = float(exact @ objective)
