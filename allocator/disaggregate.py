@@ -40,13 +40,12 @@ def assign_points(problem: Problem, units: Units, take: np.ndarray, send: np.nda
     """Point of each household (-1 if unserved) from a solution of the model.
 
     For sites, households of a place share a home, so the counted handovers per
-    (place, point) go to them in tie order. For classes (used only when stage 3
-    could not run), a min-cost flow sends the served households of each class
-    to points with room, nearest first overall.
+    (place, point) go to them in tie order. For classes (when the exact distance
+    stage could not run), see `route_classes`.
     """
-    served = served_households(units, take, rank)
     if not units.by_site:
-        return _nearest_points(problem, served)
+        return route_classes(problem, units, take, rank)
+    served = served_households(units, take, rank)
     point_of = np.full(len(problem.hh_id), -1, np.int64)
     place = units.place[units.hh_unit[served]]
     served = served[np.lexsort((rank[served], place))]
@@ -58,32 +57,46 @@ def assign_points(problem: Problem, units: Units, take: np.ndarray, send: np.nda
     return point_of
 
 
-def _nearest_points(problem: Problem, served: np.ndarray) -> np.ndarray:
-    """Served households to points in reach within capacity, least total distance."""
+def route_classes(problem: Problem, units: Units, take: np.ndarray,
+                  rank: np.ndarray) -> np.ndarray:
+    """Serve take[k] households of each class k at points with room, least total distance.
+
+    A min-cost flow (distances in whole millimetres) chooses both which
+    households of each class are served and where: the exact distance optimum
+    for these served counts per class, though not over every choice of counts.
+    """
     point_of = np.full(len(problem.hh_id), -1, np.int64)
-    if not len(served):
+    members = np.flatnonzero(units.hh_unit >= 0)
+    members = members[take[units.hh_unit[members]] > 0]
+    if not len(members):
         return point_of
-    served = np.sort(served)
-    arcs = pd.DataFrame({"hh": served, "home": problem.hh_home[served]}).merge(
+    members = members[np.lexsort((rank[members], units.hh_unit[members]))]
+    arcs = pd.DataFrame({"member": np.arange(len(members)),
+                         "home": problem.hh_home[members]}).merge(
         pd.DataFrame({"home": problem.hp_home, "point": problem.hp_point, "km": problem.hp_km}),
-        on="home")
-    n_hh, n_point = len(served), len(problem.point_id)
-    hh_node = np.searchsorted(served, arcs["hh"].to_numpy())
-    sink = n_hh + n_point
+        on="home").sort_values(["member", "point"], kind="stable")
+    n_unit, n_member, n_point = len(units), len(members), len(problem.point_id)
+    member_node = n_unit + np.arange(n_member)
+    point_node = n_unit + n_member + np.arange(n_point)
+    sink = n_unit + n_member + n_point
     flow = min_cost_flow.SimpleMinCostFlow()
-    tails = np.concatenate([hh_node, n_hh + np.arange(n_point)])
-    heads = np.concatenate([n_hh + arcs["point"].to_numpy(), np.full(n_point, sink)])
-    caps = np.concatenate([np.ones(len(arcs), np.int64), problem.point_capacity])
-    costs = np.concatenate([np.rint(arcs["km"].to_numpy() * 1e6).astype(np.int64),
+    tails = np.concatenate([units.hh_unit[members], member_node[arcs["member"].to_numpy()],
+                            point_node])
+    heads = np.concatenate([member_node, point_node[arcs["point"].to_numpy()],
+                            np.full(n_point, sink)])
+    caps = np.concatenate([np.ones(n_member + len(arcs), np.int64), problem.point_capacity])
+    costs = np.concatenate([np.zeros(n_member, np.int64),
+                            np.rint(arcs["km"].to_numpy() * 1e6).astype(np.int64),
                             np.zeros(n_point, np.int64)])
     flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-    supplies = np.concatenate([np.ones(n_hh, np.int64), np.zeros(n_point, np.int64),
-                               [-n_hh]])
-    flow.set_nodes_supplies(np.arange(n_hh + n_point + 1), supplies)
+    supplies = np.zeros(sink + 1, np.int64)
+    supplies[:n_unit] = take
+    supplies[sink] = -int(take.sum())
+    flow.set_nodes_supplies(np.arange(sink + 1), supplies)
     if flow.solve() != flow.OPTIMAL:
         raise RuntimeError("no routing of served households to points within capacity")
-    used = flow.flows(np.arange(len(arcs))) > 0
-    point_of[served[hh_node[used]]] = arcs["point"].to_numpy()[used]
+    used = flow.flows(n_member + np.arange(len(arcs))) > 0
+    point_of[members[arcs["member"].to_numpy()[used]]] = arcs["point"].to_numpy()[used]
     return point_of
 
 

@@ -36,6 +36,9 @@ STAGE_NAMES = {0: "stage 0: fairness floor", 1: "stage 1: priority weight",
 _SHARE_OF_REMAINING = {0: 0.25, 1: 0.6, 2: 0.6, 3: 1.0}
 _ABS_GAP = {0: 0.5, 1: 0.5, 2: 0.5, 3: 1e-6}
 _REPAIRS = 5
+# Beyond this many site-level columns the exact distance stage would take minutes
+# and gigabytes; the distance is then minimised for the served counts per class.
+SITE_MODEL_MAX_COLUMNS = 400_000
 
 
 @dataclass
@@ -110,6 +113,11 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
     if finished == len(stages):
         say(STAGE_NAMES[3])
         sites = build_units(problem, by_site=True)
+        if len(sites) + len(sites.pp_place) > SITE_MODEL_MAX_COLUMNS:
+            # Too large to prove: minimise distance for the served counts per class.
+            reports.append(StageReport(3, SolveStatus.FEASIBLE, float("nan"), float("nan"),
+                                       0.0, 0, 0))
+            return _finish(problem, lot_of, point_of, stages, reports, started)
         site_model = build_model(problem, sites)
         for report in reports:
             fix_stage(site_model, problem, sites, report.stage, report.value)
@@ -120,6 +128,12 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
             point_of = assign_points(problem, sites, _ints(x[site_model.take]),
                                      _ints(x[site_model.send]), rank)
             lot_of = assign_lots(problem, _ints(x[site_model.give]), point_of, rank)
+    return _finish(problem, lot_of, point_of, stages, reports, started)
+
+
+def _finish(problem: Problem, lot_of: np.ndarray, point_of: np.ndarray,
+            stages: tuple[int, ...], reports: list[StageReport],
+            started: float) -> Allocation:
     values = _checked(problem, lot_of, point_of)
     optimal = len(reports) == len(stages) + 1 and \
         all(r.status is SolveStatus.OPTIMAL for r in reports)
