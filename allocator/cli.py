@@ -17,7 +17,7 @@ from allocator.result import allocations_frame, summary, unserved_frame, write_r
 from allocator.solve import InternalError, solve
 from allocator.validate import read_scenario
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Allocate smartphones to households, round by round.")
 err = Console(stderr=True)
 out = Console()
@@ -71,6 +71,36 @@ def solve_command(
         _print_summary(data, unserved, out_dir)
 
 
+@app.command("scenario")
+def scenario_command(
+    name: Annotated[str, typer.Argument(help="Named scenario (see --list).")] = "",
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder to write.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same files.")] = 1,
+    list_names: Annotated[bool, typer.Option("--list", help="List the named scenarios.")]
+    = False,
+) -> None:
+    """Write a generated scenario folder in the engine-contract format."""
+    from scenarios.named import SCENARIOS, scenario
+
+    if list_names or not name:
+        for key, (about, _) in SCENARIOS.items():
+            out.print(f"[bold]{key}[/bold]: {about}")
+        if not list_names:
+            raise typer.Exit(2)
+        return
+    if name not in SCENARIOS:
+        _fail(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+    if out_dir is None:
+        _fail("--out DIR is required")
+    assert out_dir is not None
+    started = time.perf_counter()
+    tables = scenario(name, seed)
+    tables.write(out_dir)
+    out.print(f"{name} (seed {seed}): {len(tables.households):,} households, "
+              f"{len(tables.lots):,} lots, {len(tables.points):,} points -> {out_dir}/ "
+              f"({time.perf_counter() - started:.1f} s)")
+
+
 def _solve_with_progress(problem, method, time_limit, quiet):  # type: ignore[no-untyped-def]
     if quiet:
         return solve(problem, method, time_limit)
@@ -111,6 +141,10 @@ def run() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as error:  # a bug of ours: say so in one line, keep the trace out
+        err.print(f"internal error ({type(error).__name__}): {error}", markup=False)
+        err.print("Please report this with the scenario folder.", markup=False)
+        sys.exit(3)
 
 
 if __name__ == "__main__":

@@ -114,6 +114,20 @@ def group_options(routes: Routes, group: int) -> tuple[np.ndarray, np.ndarray]:
             np.concatenate([routes.cost[via_hub], routes.cost[direct]]))
 
 
+def group_lot_pairs(routes: Routes, groups: np.ndarray) -> pd.DataFrame:
+    """Every (group, lot) that suits, for the given groups: columns group, lot, cost, copay.
+
+    This is the per-group listing the hubs avoid; use it only for small sets of groups.
+    """
+    table = pd.DataFrame({"node": routes.node, "lot": routes.lot, "cost": routes.cost,
+                          "copay": routes.copay})
+    wanted = pd.DataFrame({"group": np.asarray(groups, np.int64)})
+    via_hub = wanted.assign(node=routes.group_hub[wanted["group"]]).merge(table, on="node")
+    direct = wanted.assign(node=routes.n_hubs + wanted["group"]).merge(table, on="node")
+    pairs = pd.concat([via_hub, direct], ignore_index=True).drop(columns="node")
+    return pairs.sort_values(["group", "lot"], ignore_index=True)
+
+
 def groups_with_lots(routes: Routes) -> np.ndarray:
     """Per group: at least one lot suits it."""
     hub_has = np.zeros(routes.n_hubs, bool)

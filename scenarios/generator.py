@@ -69,7 +69,7 @@ def generate(communes: pd.DataFrame, recipe: Recipe, seed: int,
 
 def _population(communes: pd.DataFrame) -> np.ndarray:
     """Population per unit; where unknown, the median density of its province x area."""
-    population = communes["population"].astype(float).to_numpy()
+    population = communes["population"].astype(float).to_numpy().copy()
     missing = np.isnan(population)
     if missing.any():
         density = communes["population"].astype(float) / communes["area_km2"]

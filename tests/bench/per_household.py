@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.aggregate import servable
+from allocator.compat import group_lot_pairs
 from allocator.milp import INF, Milp, SolveStatus
 from allocator.problem import Problem
 
@@ -22,8 +23,7 @@ def per_household_triples(problem: Problem) -> pd.DataFrame:
     """Every (household, lot, point) a household could be given, with cost and distance."""
     hh = np.flatnonzero(servable(problem))
     base = pd.DataFrame({"hh": hh, "group": problem.hh_group[hh], "home": problem.hh_home[hh]})
-    lots = pd.DataFrame({"group": problem.gl_group, "lot": problem.gl_lot,
-                         "cost": problem.gl_cost})
+    lots = group_lot_pairs(problem.routes, np.unique(base["group"]))[["group", "lot", "cost"]]
     points = pd.DataFrame({"home": problem.hp_home, "point": problem.hp_point,
                            "km": problem.hp_km})
     return base.merge(lots, on="group").merge(points, on="home")
@@ -57,19 +57,21 @@ def solve_per_household(problem: Problem, time_limit_s: float) -> dict[str, obje
         objectives = {0: (stage0, True), **{k: (np.concatenate([v, np.zeros(len(target))]), m)
                                             for k, (v, m) in objectives.items()}}
     report: dict[str, object] = {"variables": len(x), "status": "OPTIMAL"}
+    hint = None  # like the engine, each stage starts from the previous stage's solution
     for stage, (c, maximize) in objectives.items():
         milp.set_objective(c, maximize)
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
             report["status"] = "TIME_LIMIT"
             break
-        result = milp.solve(remaining, ABS_GAP[stage], seed=problem.policy.seed)
+        result = milp.solve(remaining, ABS_GAP[stage], seed=problem.policy.seed, hint=hint)
         report[f"stage{stage}_status"] = result.status.value
         if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
             report["status"] = result.status.value
             break
-        value = float(np.rint(result.values) @ c) if stage < 3 else float(result.values @ c)
-        report[f"stage{stage}"] = value
+        hint = np.rint(result.values)
+        value = float(hint @ c) if stage < 3 else float(result.values @ c)
+        report[f"stage{stage}"] = int(round(value)) if stage < 3 else value
         if stage == 1:
             report["best_bound"] = result.bound
             report["gap"] = abs(result.bound - value) / max(1.0, abs(result.bound))
