@@ -140,7 +140,7 @@ def _names(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def _eligible_per_commune(households: pd.DataFrame, communes: pd.DataFrame,
                           recipe: Recipe) -> np.ndarray:
-    statuses = recipe.round_extra.get("eligible_statuses", ["poor", "near_poor"])
+    statuses = list(recipe.round_extra.get("eligible_statuses", ["poor", "near_poor"]))  # type: ignore[call-overload]
     ok = households["poverty_status"].isin(statuses) & (households["smartphones"] == 0)
     if recipe.round_extra.get("require_2g_handset", True):
         ok &= households["twog_handsets"] > 0

@@ -10,7 +10,7 @@ from scenarios.folder import ScenarioTables
 from scenarios.generator import Recipe, generate
 
 # Ho Chi Minh City, 2025 standard: 2,489 poor and 12,798 near-poor households (about 1:5).
-CITY_STATUSES = {"poor": 2_489, "near_poor": 12_798}
+CITY_STATUSES = {"poor": 2_489.0, "near_poor": 12_798.0}
 
 DEMO = Recipe(households=16_800, status_shares=CITY_STATUSES, sponsors=30, lots=60,
               post_offices=50, operator_shops=30)
