@@ -85,7 +85,8 @@ def _binding(problem: Problem, lot_of: np.ndarray, point_of: np.ndarray,
         elif costs[in_stock].min() > budget_left:
             parts.append(f"budget: {budget_left:,} VND left, the cheapest suitable device "
                          f"in stock costs the budget {int(costs[in_stock].min()):,} VND")
-        points = problem.hp_point[problem.hp_home == h]
+        points = problem.hp_point[np.searchsorted(problem.hp_home, h, side="left"):
+                                  np.searchsorted(problem.hp_home, h, side="right")]
         if not (room_left[points] > 0).any():
             parts.append("capacity: every point in reach is full (" +
                          _names(problem.point_id[points]) + ")")

@@ -47,16 +47,20 @@ def reach_pairs(home_lat: np.ndarray, home_lon: np.ndarray, home_commune: np.nda
         for d_col in (-1, 0, 1):
             shifted = pd.DataFrame({"home": homes, "row": h_row + d_row, "col": h_col + d_col})
             found.append(shifted.merge(points, on=["row", "col"])[["home", "point"]])
+    # The 3 x 3 cells are disjoint, so no pair is found twice.
     near = pd.concat(found, ignore_index=True)
-    near_km = haversine_km(home_lat[near["home"]], home_lon[near["home"]],
-                           point_lat[near["point"]], point_lon[near["point"]])
-    near = near[near_km <= max_km]
-    # Same commune is always in reach, however far.
-    home_frame = pd.DataFrame({"home": homes, "commune": home_commune})
-    point_frame = pd.DataFrame({"point": np.arange(n_point), "commune": point_commune})
-    same = home_frame.merge(point_frame, on="commune")[["home", "point"]]
-    pairs = pd.concat([near, same], ignore_index=True).drop_duplicates()
-    pairs = pairs.sort_values(["home", "point"], ignore_index=True)
-    pairs["km"] = haversine_km(home_lat[pairs["home"]], home_lon[pairs["home"]],
-                               point_lat[pairs["point"]], point_lon[pairs["point"]])
-    return pairs
+    home, point = near["home"].to_numpy(), near["point"].to_numpy()
+    km = haversine_km(home_lat[home], home_lon[home], point_lat[point], point_lon[point])
+    keep = km <= max_km
+    # Same commune is always in reach, however far: add those beyond max_km.
+    same = pd.DataFrame({"home": homes, "commune": home_commune}).merge(
+        pd.DataFrame({"point": np.arange(n_point), "commune": point_commune}), on="commune")
+    s_home, s_point = same["home"].to_numpy(), same["point"].to_numpy()
+    s_km = haversine_km(home_lat[s_home], home_lon[s_home], point_lat[s_point],
+                        point_lon[s_point])
+    far = s_km > max_km
+    home = np.concatenate([home[keep], s_home[far]])
+    point = np.concatenate([point[keep], s_point[far]])
+    km = np.concatenate([km[keep], s_km[far]])
+    order = np.lexsort((point, home))
+    return pd.DataFrame({"home": home[order], "point": point[order], "km": km[order]})

@@ -22,59 +22,79 @@ def greedy(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     point_of = np.full(n, -1, np.int64)
     candidates = np.flatnonzero(servable(problem))
     order = candidates[np.lexsort((tie_rank(problem)[candidates],
-                                   -problem.hh_weight[candidates]))]
-
+                                   -problem.hh_weight[candidates]))].tolist()
     routes = problem.routes
-    lots_of_node = _sorted_options(routes.node, routes.cost, routes.lot,
-                                   routes.n_hubs + len(problem.group_commune))
-    points_of_home = _sorted_options(problem.hp_home, problem.hp_km, problem.hp_point,
-                                     len(problem.home_commune))
-    stock = problem.lot_quantity.copy()
-    room = problem.point_capacity.copy()
+    lots = _Options(routes.node, routes.cost, routes.lot,
+                    routes.n_hubs + len(problem.group_commune))
+    points = _Options(problem.hp_home, problem.hp_km, problem.hp_point,
+                      len(problem.home_commune))
+    stock = problem.lot_quantity.tolist()
+    room = problem.point_capacity.tolist()
     budget = problem.budget
+    hub_of = routes.group_hub.tolist()
+    n_hubs = routes.n_hubs
+    group_of, home_of = problem.hh_group.tolist(), problem.hh_home.tolist()
+    commune_of = problem.hh_commune.tolist()
 
-    passes: list[np.ndarray | None] = [None]
+    passes: list[list[int] | None] = [None]
     if problem.policy.min_commune_share > 0:
-        passes = [problem.floor_target(), None]
+        passes = [problem.floor_target().tolist(), None]
+    served = [False] * n
+    served_in = [0] * len(problem.commune_code)
     for quota in passes:
-        served_in = np.bincount(problem.hh_commune[point_of >= 0],
-                                minlength=len(problem.commune_code))
         for h in order:
-            if lot_of[h] >= 0:
+            if served[h]:
                 continue
-            commune = problem.hh_commune[h]
+            commune = commune_of[h]
             if quota is not None and served_in[commune] >= quota[commune]:
                 continue
-            point = next((p for _, p in points_of_home[problem.hh_home[h]] if room[p] > 0), -1)
-            if point < 0:
+            point = points.first(home_of[h], room)
+            if point is None:
                 continue
-            group = problem.hh_group[h]
-            choice = _cheapest(lots_of_node, (routes.group_hub[group], routes.n_hubs + group),
-                               stock, budget)
+            group = group_of[h]
+            via_hub = lots.cheapest(hub_of[group], stock, budget)
+            direct = lots.cheapest(n_hubs + group, stock, budget)
+            choice = min((c for c in (via_hub, direct) if c is not None), default=None)
             if choice is None:
                 continue
             cost, lot = choice
-            lot_of[h], point_of[h] = lot, point
+            lot_of[h], point_of[h] = lot, point[1]
+            served[h] = True
             stock[lot] -= 1
-            room[point] -= 1
+            room[point[1]] -= 1
             budget -= int(cost)
             served_in[commune] += 1
     return lot_of, point_of
 
 
-def _cheapest(options: list[list[tuple[float, int]]], nodes: tuple[int, int],
-              stock: np.ndarray, budget: int) -> tuple[float, int] | None:
-    """The cheapest (cost, lot) with stock and within budget among the nodes' options."""
-    found = [next(((c, lot) for c, lot in options[node] if stock[lot] > 0 and c <= budget), None)
-             for node in nodes]
-    return min((f for f in found if f is not None), default=None)
+class _Options:
+    """Each owner's (key, item) options in increasing key order, with a moving start.
 
+    Stock, room and budget only ever shrink, so an option found unusable stays
+    unusable: each owner's start only moves forward, and a household is
+    served in amortised constant time.
+    """
 
-def _sorted_options(owner: np.ndarray, key: np.ndarray, item: np.ndarray,
-                    n_owner: int) -> list[list[tuple[float, int]]]:
-    """For each owner, its (key, item) options in increasing key, then item order."""
-    order = np.lexsort((item, key, owner))
-    options: list[list[tuple[float, int]]] = [[] for _ in range(n_owner)]
-    for o, k, i in zip(owner[order].tolist(), key[order].tolist(), item[order].tolist()):
-        options[o].append((k, i))
-    return options
+    def __init__(self, owner: np.ndarray, key: np.ndarray, item: np.ndarray, n_owner: int):
+        order = np.lexsort((item, key, owner))
+        self.key = key[order].tolist()
+        self.item = item[order].tolist()
+        bounds = np.searchsorted(owner[order], np.arange(n_owner + 1))
+        self.next = bounds[:-1].tolist()
+        self.end = bounds[1:].tolist()
+
+    def first(self, owner: int, left: list[int]) -> tuple[float, int] | None:
+        """The first option whose item has something left (room at a point)."""
+        i, end = self.next[owner], self.end[owner]
+        while i < end and left[self.item[i]] <= 0:
+            i += 1
+        self.next[owner] = i
+        return (self.key[i], self.item[i]) if i < end else None
+
+    def cheapest(self, owner: int, left: list[int], budget: int) -> tuple[float, int] | None:
+        """The cheapest option with stock left that fits the budget."""
+        found = self.first(owner, left)
+        if found is None or found[0] > budget:
+            self.next[owner] = self.end[owner]  # dearer options will never fit again
+            return None
+        return found

@@ -153,11 +153,13 @@ def _nfc_text(text: str) -> str:
 
 
 def _normalise(values: pd.Series) -> pd.Series:
-    values = values.astype(str).str.strip()
-    non_ascii = ~values.str.isascii()
+    """Strip spaces and normalise to NFC, once per distinct value."""
+    codes, uniques = pd.factorize(values)
+    text = pd.Series(uniques, dtype=object).str.strip()
+    non_ascii = ~text.str.isascii().astype(bool)
     if non_ascii.any():
-        values = values.where(~non_ascii, values[non_ascii].str.normalize("NFC"))
-    return values
+        text = text.where(~non_ascii, text[non_ascii].str.normalize("NFC"))
+    return pd.Series(text.to_numpy(object)[codes], index=values.index, dtype=object)
 
 
 def _row(label: object) -> int:
@@ -186,6 +188,23 @@ def _report(mask: pd.Series, values: pd.Series, file: str, column: str, message:
 
 def _check_column(values: pd.Series, column: Column, file: str,
                   issues: list[InputIssue]) -> pd.Series:
+    """Parse and check one column, working once per distinct value where that is enough."""
+    if column.kind in ("id", "text"):
+        return _check_cells(values, column, file, issues)
+    codes, uniques = pd.factorize(values)
+    found: list[InputIssue] = []
+    parsed = _check_cells(pd.Series(uniques, dtype=object), column, file, found)
+    if found:
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+        for issue in found:  # issue.row is the distinct value's position here
+            for row in values.index[order[bounds[issue.row]:bounds[issue.row + 1]]]:
+                issues.append(InputIssue(issue.file, int(row), issue.column, issue.message))
+    return pd.Series(parsed.to_numpy()[codes], index=values.index)
+
+
+def _check_cells(values: pd.Series, column: Column, file: str,
+                 issues: list[InputIssue]) -> pd.Series:
     kind, name = column.kind, column.name
     empty = values == ""
     if column.required:
@@ -195,7 +214,8 @@ def _check_column(values: pd.Series, column: Column, file: str,
         if name == "commune_code":
             values = canonical_code(values)
         duplicated = values.duplicated(keep="first") & ~empty
-        first = {v: r for r, v in values[~values.duplicated(keep="first")].items()}
+        repeated = set(values[duplicated])
+        first = {v: r for r, v in values[values.isin(repeated) & ~duplicated].items()}
         for row in values.index[duplicated.to_numpy()]:
             issues.append(InputIssue(file, int(row), name,
                                      f"duplicate id {_quote(values[row])} "
