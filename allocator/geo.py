@@ -34,28 +34,30 @@ def reach_pairs(home_lat: np.ndarray, home_lon: np.ndarray, home_commune: np.nda
                              "km": np.zeros(0)})
     max_abs_lat = float(min(89.0, max(np.abs(home_lat).max(), np.abs(point_lat).max()) +
                             max_km / _KM_PER_DEGREE))
-    cell_lat = max_km / _KM_PER_DEGREE * 1.0001
+    # Cells at least 10 m wide keep the cell numbers small enough for exact integer keys.
+    cell_lat = max(max_km, 0.01) / _KM_PER_DEGREE * 1.0001
     cell_lon = cell_lat / max(np.cos(np.radians(max_abs_lat)), 1e-6)
     h_row = np.floor(home_lat / cell_lat).astype(np.int64)
     h_col = np.floor(home_lon / cell_lon).astype(np.int64)
-    p_row = np.floor(point_lat / cell_lat).astype(np.int64)
-    p_col = np.floor(point_lon / cell_lon).astype(np.int64)
-    points = pd.DataFrame({"point": np.arange(n_point), "row": p_row, "col": p_col})
-    homes = np.arange(n_home)
-    found = []
+    p_key = _cell_key(np.floor(point_lat / cell_lat).astype(np.int64),
+                      np.floor(point_lon / cell_lon).astype(np.int64))
+    home_parts, point_parts = [], []
     for d_row in (-1, 0, 1):
         for d_col in (-1, 0, 1):
-            shifted = pd.DataFrame({"home": homes, "row": h_row + d_row, "col": h_col + d_col})
-            found.append(shifted.merge(points, on=["row", "col"])[["home", "point"]])
+            home, point = _matches(_cell_key(h_row + d_row, h_col + d_col), p_key)
+            home_parts.append(home)
+            point_parts.append(point)
     # The 3 x 3 cells are disjoint, so no pair is found twice.
-    near = pd.concat(found, ignore_index=True)
-    home, point = near["home"].to_numpy(), near["point"].to_numpy()
+    home, point = np.concatenate(home_parts), np.concatenate(point_parts)
+    # A cheap box test first: only pairs inside one cell of each other can be in reach.
+    box = (np.abs(home_lat[home] - point_lat[point]) <= cell_lat) & \
+        (np.abs(home_lon[home] - point_lon[point]) <= cell_lon)
+    home, point = home[box], point[box]
     km = haversine_km(home_lat[home], home_lon[home], point_lat[point], point_lon[point])
     keep = km <= max_km
     # Same commune is always in reach, however far: add those beyond max_km.
-    same = pd.DataFrame({"home": homes, "commune": home_commune}).merge(
-        pd.DataFrame({"point": np.arange(n_point), "commune": point_commune}), on="commune")
-    s_home, s_point = same["home"].to_numpy(), same["point"].to_numpy()
+    s_home, s_point = _matches(np.asarray(home_commune, np.int64),
+                               np.asarray(point_commune, np.int64))
     s_km = haversine_km(home_lat[s_home], home_lon[s_home], point_lat[s_point],
                         point_lon[s_point])
     far = s_km > max_km
@@ -64,3 +66,18 @@ def reach_pairs(home_lat: np.ndarray, home_lon: np.ndarray, home_commune: np.nda
     km = np.concatenate([km[keep], s_km[far]])
     order = np.lexsort((point, home))
     return pd.DataFrame({"home": home[order], "point": point[order], "km": km[order]})
+
+
+def _cell_key(row: np.ndarray, col: np.ndarray) -> np.ndarray:
+    return (row + 2**20) * 2**22 + (col + 2**21)
+
+
+def _matches(home_key: np.ndarray, point_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (home, point) with equal keys, without building a join table."""
+    order = np.argsort(point_key, kind="stable")
+    sorted_keys = point_key[order]
+    lo = np.searchsorted(sorted_keys, home_key, side="left")
+    count = np.searchsorted(sorted_keys, home_key, side="right") - lo
+    home = np.repeat(np.arange(len(home_key)), count)
+    first = np.repeat(lo - (np.cumsum(count) - count), count)
+    return home, order[first + np.arange(len(home))]

@@ -71,18 +71,16 @@ def build_problem(scenario: Scenario) -> Problem:
     policy = scenario.policy
     hh, lots, points, communes = scenario.households, scenario.lots, scenario.points, \
         scenario.communes
-    commune_index = {code: i for i, code in enumerate(communes["commune_code"])}
-    status_index = {s: i for i, s in enumerate(STATUSES)}
-
-    hh_status = hh["poverty_status"].map(status_index).to_numpy(np.int64)
-    hh_commune = hh["commune_code"].map(commune_index).to_numpy(np.int64)
+    commune_index = pd.Index(communes["commune_code"])
+    hh_status = pd.Index(STATUSES).get_indexer(pd.Index(hh["poverty_status"])).astype(np.int64)
+    hh_commune = commune_index.get_indexer(pd.Index(hh["commune_code"])).astype(np.int64)
     hh_weight = _weights(hh, policy)
     hh_reason = _eligibility(hh, policy)
     eligible = hh_reason == ""
 
     lat, lon = _coordinates(hh, communes, commune_index)
     p_lat, p_lon = _coordinates(points, communes, commune_index)
-    point_commune = points["commune_code"].map(commune_index).to_numpy(np.int64)
+    point_commune = commune_index.get_indexer(pd.Index(points["commune_code"])).astype(np.int64)
     point_capacity = points["capacity"].to_numpy(np.int64)
 
     # Lot groups of eligible households.
@@ -136,10 +134,12 @@ def _factorize(keys: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.D
 
 def _weights(hh: pd.DataFrame, policy: RoundPolicy) -> np.ndarray:
     """w(h) = status weight + the bonus of each distinct flag."""
-    base = hh["poverty_status"].map(policy.status_weight).to_numpy(np.int64)
-    bonus_of = {text: sum(policy.flag_bonus.get(f, 0) for f in text.split(";") if f in FLAGS)
-                for text in hh["flags"].unique()}
-    return base + hh["flags"].map(bonus_of).to_numpy(np.int64)
+    status = pd.Index(STATUSES).get_indexer(pd.Index(hh["poverty_status"]))
+    base = np.array([policy.status_weight[s] for s in STATUSES], np.int64)[status]
+    codes, texts = pd.factorize(hh["flags"])
+    bonus = np.array([sum(policy.flag_bonus.get(f, 0) for f in str(t).split(";") if f in FLAGS)
+                      for t in texts], np.int64)
+    return base + (bonus[codes] if len(texts) else 0)
 
 
 def _eligibility(hh: pd.DataFrame, policy: RoundPolicy) -> np.ndarray:
@@ -155,9 +155,9 @@ def _eligibility(hh: pd.DataFrame, policy: RoundPolicy) -> np.ndarray:
 
 
 def _coordinates(table: pd.DataFrame, communes: pd.DataFrame,
-                 commune_index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+                 commune_index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
     """Own coordinates, or the commune's point where none are given."""
-    idx = table["commune_code"].map(commune_index).to_numpy(np.int64)
+    idx = commune_index.get_indexer(pd.Index(table["commune_code"])).astype(np.int64)
     lat = table["lat"].to_numpy(float).copy()
     lon = table["lon"].to_numpy(float).copy()
     missing = np.isnan(lat)

@@ -108,7 +108,7 @@ def _read_table(path: Path, columns: tuple[Column, ...], issues: list[InputIssue
         issues.append(InputIssue(name, _line_of(path.read_bytes(), err.start), "",
                                  "is not UTF-8 text (in Excel, save as 'CSV UTF-8')"))
         return None
-    if not text.strip():
+    if not text or text.isspace():
         issues.append(InputIssue(name, 1, "", "is empty: a header row is required"))
         return None
     try:
@@ -137,7 +137,12 @@ def _read_table(path: Path, columns: tuple[Column, ...], issues: list[InputIssue
     for col in raw.columns:
         raw[col] = _normalise(raw[col])
     # Excel leaves rows of empty cells below a table; they hold no household.
-    raw = raw[(raw != "").any(axis=1)] if len(raw.columns) else raw
+    maybe_blank: np.ndarray = (raw[raw.columns[0]] == "").to_numpy() if len(raw.columns) \
+        else np.zeros(len(raw), bool)
+    if np.any(maybe_blank):
+        blank = np.zeros(len(raw), bool)
+        blank[maybe_blank] = (raw[maybe_blank] == "").all(axis=1).to_numpy()
+        raw = raw[~blank]
     out = pd.DataFrame(index=raw.index)
     for column in columns:
         if column.name in raw.columns:
@@ -154,6 +159,9 @@ def _nfc_text(text: str) -> str:
 
 def _normalise(values: pd.Series) -> pd.Series:
     """Strip spaces and normalise to NFC, once per distinct value."""
+    joined = "".join(values.to_numpy(object))
+    if joined.isascii() and " " not in joined and "\t" not in joined:
+        return values.astype(object)  # nothing to strip or normalise (ids, numbers)
     codes, uniques = pd.factorize(values)
     text = pd.Series(uniques, dtype=object).str.strip()
     non_ascii = ~text.str.isascii().astype(bool)
