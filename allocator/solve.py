@@ -39,6 +39,9 @@ _REPAIRS = 5
 # Beyond this many site-level columns the exact distance stage would take minutes
 # and gigabytes; the distance is then minimised for the served counts per class.
 SITE_MODEL_MAX_COLUMNS = 400_000
+# The first stage starts from the greedy allocation where that takes about a second;
+# beyond, from serving nobody (always feasible), which HiGHS improves at once.
+GREEDY_START_MAX_HOUSEHOLDS = 500_000
 
 
 @dataclass
@@ -90,12 +93,15 @@ def solve(problem: Problem, method: str = "optimal", time_limit_s: float | None 
 def _lexicographic(problem: Problem, deadline: float, say: Progress,
                    started: float) -> Allocation:
     rank = tie_rank(problem)
-    say("greedy start")
-    lot_of, point_of = greedy(problem)
     classes = build_units(problem, by_site=False)
     model = build_model(problem, classes)
     reports: list[StageReport] = []
     stages = (0, 1, 2) if problem.policy.min_commune_share > 0 else (1, 2)
+    lot_of = np.full(len(problem.hh_id), -1, np.int64)
+    point_of = lot_of.copy()
+    if len(problem.hh_id) <= GREEDY_START_MAX_HOUSEHOLDS:
+        say("greedy start")
+        lot_of, point_of = greedy(problem)
     hint = solution_vector(model, problem, classes, lot_of, point_of)
     finished = 0
     for stage in stages:
@@ -147,9 +153,18 @@ def _finish(problem: Problem, lot_of: np.ndarray, point_of: np.ndarray,
                       values, bound, gap, "optimal", time.perf_counter() - started, reports)
 
 
-def _best(result: MilpResult, hint: np.ndarray) -> np.ndarray:
-    """The better starting point: a solver solution if it found one, else the hint."""
-    return result.values if len(result.values) else hint
+def _worse(result: MilpResult, hint: np.ndarray, objective: np.ndarray,
+           maximize: bool) -> bool:
+    found, given = float(result.values @ objective), float(hint @ objective)
+    return found < given if maximize else found > given
+
+
+def _best(result: MilpResult, hint: np.ndarray, objective: np.ndarray,
+          maximize: bool) -> np.ndarray:
+    """The better starting point: the solver's solution if it found a better one, else the hint."""
+    if len(result.values) and not _worse(result, hint, objective, maximize):
+        return result.values
+    return hint
 
 
 def _absolute_gap(objective: np.ndarray, stage: int) -> float:
@@ -193,8 +208,11 @@ def _solve_stage(model: AllocationModel, problem: Problem, units: Units, stage: 
         if result.status is not SolveStatus.OPTIMAL:
             remaining = deadline - time.perf_counter()
             result = model.milp.solve(max(remaining * _SHARE_OF_REMAINING[stage], 0.05), gap,
-                                      problem.policy.seed, _best(result, hint))
+                                      problem.policy.seed,
+                                      _best(result, hint, objective, maximize))
         result.seconds = time.perf_counter() - stage_started
+        if result.status is SolveStatus.FEASIBLE and _worse(result, hint, objective, maximize):
+            result.values = hint  # stopped early with less than it was given: keep the start
         if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
             reports.append(_report(stage, result, float("nan"), model))
             return None
