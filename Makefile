@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SAMPLE := data/samples/hcmc-sample
+DEMO_SCENARIO := demo
 DEMO_OUT := demo-result
 
 .PHONY: demo test bench lint install clean
@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/allocator solve $(SAMPLE) --out $(DEMO_OUT)
+	$(BIN)/allocator scenario demo --out $(DEMO_SCENARIO)
+	$(BIN)/allocator solve $(DEMO_SCENARIO) --out $(DEMO_OUT)
 	@echo "Allocations: $(DEMO_OUT)/allocations.csv  Unserved: $(DEMO_OUT)/unserved.csv"
 
 test: $(STAMP)
@@ -31,4 +32,4 @@ lint: $(STAMP)
 	$(BIN)/mypy allocator scenarios
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_SCENARIO) $(DEMO_OUT) .bench .pytest_cache .mypy_cache .ruff_cache

@@ -26,12 +26,12 @@ from scenarios.synthetic import synthetic
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".bench"
 
-# label, how to make it, seconds for the per-household model (0: not run)
+# label, how to make it, share of --per-household-limit for the per-household model (0: not run)
 INSTANCES = [
-    ("random-500", lambda: synthetic(500, 10, 8, 15, seed=12, budget_share=0.3), 1.0),
-    ("random-2k", lambda: synthetic(2_000, 20, 15, 30, seed=11, budget_share=0.3), 1.0),
-    ("random-8k", lambda: synthetic(8_000, 40, 30, 60, seed=1, budget_share=0.3), 1.0),
-    ("sample", lambda: scenario("sample", 1), 1.0),
+    ("random-500", lambda: synthetic(500, 10, 8, 15, seed=12, budget_share=0.3), 0.2),
+    ("random-2k", lambda: synthetic(2_000, 20, 15, 30, seed=11, budget_share=0.3), 0.2),
+    ("random-8k", lambda: synthetic(8_000, 40, 30, 60, seed=1, budget_share=0.3), 0.2),
+    ("sample", lambda: scenario("sample", 1), 0.2),
     ("demo", lambda: scenario("demo", 1), 1.0),
     ("demo-tight-budget", lambda: scenario("demo-tight-budget", 1), 0.0),
     ("demo-restricted", lambda: scenario("demo-restricted", 1), 0.0),
