@@ -28,8 +28,6 @@ from allocator.compat import route_of
 from allocator.milp import INF, Milp
 from allocator.problem import Problem
 
-STAGES = (0, 1, 2, 3)
-
 
 @dataclass
 class AllocationModel:

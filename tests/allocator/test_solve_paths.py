@@ -1,0 +1,66 @@
+"""The solver's other paths: time limits, the large-round distance stage, no greedy start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import allocator.solve as solve_module
+from allocator.check import check_allocation
+from allocator.milp import SolveStatus
+from allocator.problem import Problem, build_problem
+from allocator.validate import read_scenario
+from scenarios.synthetic import synthetic
+
+
+@pytest.fixture(scope="module")
+def problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
+    folder = tmp_path_factory.mktemp("round")
+    synthetic(3_000, 20, 15, 30, seed=21, budget_share=0.3).write(folder)
+    return build_problem(read_scenario(folder))
+
+
+def test_a_tiny_time_limit_still_gives_a_checked_allocation(problem: Problem) -> None:
+    allocation = solve_module.solve(problem, time_limit_s=0.001)
+    assert check_allocation(problem, allocation.lot_of, allocation.point_of)[0] == []
+    assert allocation.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+    if allocation.status is SolveStatus.FEASIBLE and allocation.gap == allocation.gap:
+        assert allocation.gap >= 0
+
+
+def test_large_round_path_keeps_stages_0_to_2_and_reports_feasible(
+        problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    exact = solve_module.solve(problem)
+    monkeypatch.setattr(solve_module, "SITE_MODEL_MAX_COLUMNS", 0)
+    routed = solve_module.solve(problem)
+    assert exact.status is SolveStatus.OPTIMAL and routed.status is SolveStatus.FEASIBLE
+    assert routed.values.as_tuple()[:3] == exact.values.as_tuple()[:3]
+    assert routed.values.stage3 >= exact.values.stage3 - 1e-6
+    assert routed.stages[-1].stage == 3 and routed.stages[-1].status is SolveStatus.FEASIBLE
+
+
+def test_without_greedy_start_the_optimum_is_the_same(
+        problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    exact = solve_module.solve(problem)
+    monkeypatch.setattr(solve_module, "GREEDY_START_MAX_HOUSEHOLDS", 0)
+    cold = solve_module.solve(problem)
+    assert cold.status is SolveStatus.OPTIMAL
+    assert cold.values.as_tuple()[:3] == exact.values.as_tuple()[:3]
+    assert abs(cold.values.stage3 - exact.values.stage3) < 1e-6
+
+
+def test_seed_changes_only_ties(tmp_path: Path) -> None:
+    values = set()
+    rows = set()
+    for seed in (1, 2):
+        tables = synthetic(800, 6, 6, 10, seed=5, budget_share=0.3, with_coordinates=False)
+        tables.round["seed"] = seed
+        tables.write(tmp_path / str(seed))
+        p = build_problem(read_scenario(tmp_path / str(seed)))
+        a = solve_module.solve(p)
+        values.add((a.values.stage0, a.values.stage1, a.values.stage2,
+                    round(a.values.stage3, 6)))
+        rows.add(tuple(a.lot_of.tolist()))
+    assert len(values) == 1  # same optimum
+    assert len(rows) == 2    # households sharing a commune centroid are tied: seed decides
