@@ -21,7 +21,7 @@ def tie_rank(problem: Problem) -> np.ndarray:
     n = len(problem.hh_id)
     by_id = np.argsort(problem.hh_id.astype(str), kind="stable")
     rank = np.empty(n, np.int64)
-    rank[by_id] = np.random.default_rng(abs(int(problem.policy.seed))).permutation(n)
+    rank[by_id] = np.random.default_rng(int(problem.policy.seed) % 2**64).permutation(n)
     return rank
 
 

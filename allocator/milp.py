@@ -43,6 +43,7 @@ class MilpResult:
     objective: float
     bound: float
     seconds: float
+    out_of_time: bool = False  # stopped by the time limit (not by a work limit)
 
 
 @dataclass
@@ -148,12 +149,14 @@ class Milp:
         return proto
 
     def solve(self, time_limit_s: float, absolute_gap: float, seed: int = 0,
-              hint: np.ndarray | None = None, presolve: bool = True) -> MilpResult:
+              hint: np.ndarray | None = None, presolve: bool = True,
+              node_limit: int | None = None) -> MilpResult:
         """Solve with HiGHS; gaps are tightened so 'optimal' means what it says.
 
         `hint`, a feasible value for every variable, gives the solver a first incumbent.
         `presolve=False` skips HiGHS's MIP presolve, which on near-network models
-        can cost more than the solve itself.
+        can cost more than the solve itself. `node_limit` bounds the branch-and-bound
+        work deterministically (unlike time, it does not depend on the machine's load).
         """
         started = time.perf_counter()
         if self.n_vars == 0:  # nothing to decide (nobody can be served)
@@ -169,6 +172,8 @@ class Milp:
         params.highs.double_options["dual_feasibility_tolerance"] = 1e-9
         if not presolve:
             params.highs.string_options["presolve"] = "off"
+        if node_limit is not None:
+            params.node_limit = node_limit
         model_params = model_parameters_pb2.ModelSolveParametersProto()
         if hint is not None:  # every variable, zeros included: HiGHS takes it as complete
             values = model_params.solution_hints.add().variable_values
@@ -210,4 +215,5 @@ def _parse(proto: result_pb2.SolveResultProto, n_vars: int, seconds: float) -> M
         status = SolveStatus.ERROR
     if status is SolveStatus.OPTIMAL and len(values) != n_vars:
         status = SolveStatus.ERROR
-    return MilpResult(status, values, objective, bound, seconds)
+    out_of_time = proto.termination.limit == result_pb2.LIMIT_TIME
+    return MilpResult(status, values, objective, bound, seconds, out_of_time)

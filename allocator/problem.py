@@ -12,6 +12,7 @@ Households are grouped twice:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -61,8 +62,8 @@ class Problem:
 
     def floor_target(self) -> np.ndarray:
         """floor(min_commune_share x eligible_c) per commune, in exact arithmetic."""
-        from fractions import Fraction
-        share = Fraction(self.policy.min_commune_share)
+        # The share as written (0.3 is 3/10), not its binary float (0.2999...).
+        share = Fraction(repr(self.policy.min_commune_share))
         return np.array([int(share * int(n)) for n in self.commune_eligible], dtype=np.int64)
 
 

@@ -36,6 +36,7 @@ STAGE_NAMES = {0: "stage 0: fairness floor", 1: "stage 1: priority weight",
 _SHARE_OF_REMAINING = {0: 0.25, 1: 0.6, 2: 0.6, 3: 1.0}
 _ABS_GAP = {0: 0.5, 1: 0.5, 2: 0.5, 3: 1e-6}
 _REPAIRS = 5
+_FIRST_ATTEMPT_NODES = 200
 # Beyond this many site-level columns the exact distance stage would take minutes
 # and gigabytes; the distance is then minimised for the served counts per class.
 SITE_MODEL_MAX_COLUMNS = 400_000
@@ -203,9 +204,12 @@ def _solve_stage(model: AllocationModel, problem: Problem, units: Units, stage: 
         share = max(remaining * _SHARE_OF_REMAINING[stage], 0.05)
         # The model is a network flow plus a few rows, so its LP relaxation is nearly
         # integral; HiGHS's MIP presolve then often costs more than the whole solve
-        # (at national scale 70 s against 10 s). Try without it first.
-        result = model.milp.solve(share / 2, gap, problem.policy.seed, hint, presolve=False)
-        if result.status is not SolveStatus.OPTIMAL:
+        # (at national scale 70 s against 10 s). Try without it first. That attempt is
+        # bounded by nodes, not seconds, so whether the second runs never depends on
+        # the machine's load and the same folder always gives the same allocation.
+        result = model.milp.solve(share, gap, problem.policy.seed, hint, presolve=False,
+                                  node_limit=_FIRST_ATTEMPT_NODES)
+        if result.status is not SolveStatus.OPTIMAL and not result.out_of_time:
             remaining = deadline - time.perf_counter()
             result = model.milp.solve(max(remaining * _SHARE_OF_REMAINING[stage], 0.05), gap,
                                       problem.policy.seed,

@@ -12,6 +12,7 @@ import csv
 import io
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,9 +38,9 @@ from allocator.issues import InputIssue, InvalidInput
 from allocator.policy import read_policy
 from allocator.reference import hcmc_communes
 
-_INT = re.compile(r"^[+-]?\d{1,15}(\.0*)?$")
+_INT = re.compile(r"^[+-]?0*[0-9]{1,15}(\.0*)?$")
 MAX_INT = 10**15  # far above any real quantity, price or budget; keeps sums exact in int64
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?[0-9]+,[0-9]+$")
 MAX_SHOWN = 60  # characters of a bad value quoted back in a message
 
 
@@ -90,7 +91,7 @@ def canonical_code(values: pd.Series) -> pd.Series:
     name the same unit.
     """
     values = values.astype(str)
-    digits = values.str.fullmatch(r"\d+")
+    digits = values.str.fullmatch(r"[0-9]+")
     stripped = values.str.lstrip("0").replace("", "0")
     return values.where(~digits, stripped)
 
@@ -103,29 +104,40 @@ def _read_table(path: Path, columns: tuple[Column, ...], issues: list[InputIssue
             issues.append(InputIssue(name, 0, "", "file is missing"))
         return None
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
+    except OSError as err:
+        issues.append(InputIssue(name, 0, "", f"cannot be read ({err.strerror or err})"))
+        return None
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        issues.append(InputIssue(name, _line_of(path.read_bytes(), err.start), "",
+        issues.append(InputIssue(name, _line_of(data, err.start), "",
                                  "is not UTF-8 text (in Excel, save as 'CSV UTF-8')"))
         return None
     if not text or text.isspace():
         issues.append(InputIssue(name, 1, "", "is empty: a header row is required"))
         return None
     try:
-        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                          na_filter=False, skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
+        header = next(csv.reader(io.StringIO(text)), [])
+        with warnings.catch_warnings():  # a trailing comma on each row is harmless
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                              na_filter=False, skip_blank_lines=False,
+                              quoting=csv.QUOTE_MINIMAL, index_col=False)
     except (pd.errors.ParserError, ValueError) as err:
         line = re.search(r"line (\d+)", str(err))
         issues.append(InputIssue(name, int(line.group(1)) if line else 0, "",
                                  f"cannot be read as CSV: {str(err).strip()}"))
         return None
-    raw.columns = [_nfc_text(str(c)) for c in raw.columns]
+    # pandas renames a repeated header ("members.1"): check the header as written.
+    names = [_nfc_text(c) for c in header]
+    for col in sorted({c for c in names if names.count(c) > 1 and c}):
+        issues.append(InputIssue(name, 1, col, "column appears twice in the header"))
+    if len(names) == len(raw.columns):
+        raw.columns = names
+    else:
+        raw.columns = [_nfc_text(str(c)) for c in raw.columns]
     raw.index = pd.RangeIndex(2, 2 + len(raw))
-    seen: set[str] = set()
-    for col in raw.columns:
-        if col in seen:
-            issues.append(InputIssue(name, 1, col, "column appears twice in the header"))
-        seen.add(col)
     known = {c.name for c in columns}
     raw = raw.loc[:, ~raw.columns.duplicated()]
     raw = raw[[c for c in raw.columns if c in known]]
@@ -239,7 +251,7 @@ def _check_cells(values: pd.Series, column: Column, file: str,
         numbers = pd.Series(0, index=values.index, dtype=np.int64)
         parsed = pd.to_numeric(values[ok].str.split(".").str[0], errors="coerce")
         numbers[ok] = parsed.astype(np.int64)
-        too_big = values.str.fullmatch(r"^\+?\d{16,}(\.0*)?$") & ~empty
+        too_big = values.str.fullmatch(r"^\+?0*[1-9][0-9]{15,}(\.0*)?$") & ~empty
         _report(too_big, values, file, name, f"is too large (at most {MAX_INT:,})", issues)
         bad = ~ok & ~empty & ~too_big
         _report(bad, values, file, name, f"must be a whole number >= {minimum}", issues)

@@ -166,3 +166,71 @@ def test_policy_defaults_when_round_json_is_absent(tmp_path: Path) -> None:
     policy = read_scenario(folder).policy
     assert policy.budget_vnd == 0 and policy.max_distance_km == 5.0
     assert json.loads(json.dumps(policy.to_json()))["status_weight"]["poor"] == 100
+
+
+@pytest.mark.parametrize("file,row,column,value,message", [
+    ("households.csv", 2, "members", "３", "must be a whole number >= 1"),
+    ("households.csv", 2, "members", "0000000000000002", None),
+    ("lots.csv", 2, "quantity", "12345678901234567", "is too large"),
+])
+def test_digits_are_ascii_and_leading_zeros_are_fine(tmp_path: Path, file: str, row: int,
+                                                      column: str, value: str,
+                                                      message: str | None) -> None:
+    folder = good(tmp_path)
+    replace_cell(folder / file, row, column, value)
+    if message is None:
+        assert read_scenario(folder).households["members"].iloc[0] == 2
+        return
+    found = problems(folder)
+    assert any(p.startswith(f"{file}, row {row}, column {column}") and message in p
+               for p in found), found
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ('{"budget_vnd": 1' + "0" * 400 + "}", "column budget_vnd: must be a whole number"),
+    ('{"max_distance_km": 1' + "0" * 400 + "}", "column max_distance_km: must be a number"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"seed": 1, "seed": 2}', "column seed: key is given twice"),
+    ('{"status_weight": {"poor": 10000000}}', "at most 1,000,000"),
+])
+def test_round_json_extremes(tmp_path: Path, text: str, fragment: str) -> None:
+    folder = good(tmp_path)
+    (folder / "round.json").write_text(text, encoding="utf-8")
+    found = problems(folder)
+    assert any(fragment in p for p in found), found
+
+
+def test_a_folder_where_a_file_should_be(tmp_path: Path) -> None:
+    folder = good(tmp_path)
+    for name in ("round.json", "lots.csv"):
+        (folder / name).unlink()
+        (folder / name).mkdir()
+    found = problems(folder)
+    assert any(p.startswith("round.json: cannot be read") for p in found), found
+    assert any(p.startswith("lots.csv: cannot be read") for p in found), found
+
+
+def test_a_repeated_header_column_is_an_error(tmp_path: Path) -> None:
+    folder = good(tmp_path)
+    lines = (folder / "points.csv").read_text(encoding="utf-8").splitlines()
+    lines = [lines[0] + ",capacity", lines[1] + ",0"]
+    (folder / "points.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert "points.csv, row 1, column capacity: column appears twice in the header" in \
+        problems(folder)
+
+
+def test_a_trailing_comma_on_every_row_does_not_shift_columns(tmp_path: Path) -> None:
+    folder = good(tmp_path)
+    lines = (folder / "households.csv").read_text(encoding="utf-8").splitlines()
+    lines = [lines[0]] + [line + "," for line in lines[1:]]
+    (folder / "households.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert list(read_scenario(folder).households["household_id"]) == ["A", "B"]
+
+
+def test_fairness_floor_reads_the_share_as_written(tmp_path: Path) -> None:
+    from allocator.problem import build_problem
+    rnd = make_round([household(f"H{i}") for i in range(10)], [lot("L")], [point("P")],
+                     min_commune_share=0.3)
+    problem = build_problem(read_scenario(write_round(tmp_path / "s", rnd)))
+    saigon = list(problem.commune_code).index("26740")
+    assert problem.floor_target()[saigon] == 3  # not floor(2.9999...) = 2
