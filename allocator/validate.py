@@ -13,6 +13,7 @@ import io
 import re
 import unicodedata
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,15 +68,15 @@ def read_scenario(folder: Path | str) -> Scenario:
     issues: list[InputIssue] = []
     policy, policy_issues = read_policy(folder)
     issues += policy_issues
-    households = _read_table(folder / HOUSEHOLDS, HOUSEHOLD_COLUMNS, issues)
-    lots = _read_table(folder / LOTS, LOT_COLUMNS, issues)
-    points = _read_table(folder / POINTS, POINT_COLUMNS, issues)
+    households = read_table(folder / HOUSEHOLDS, HOUSEHOLD_COLUMNS, issues)
+    lots = read_table(folder / LOTS, LOT_COLUMNS, issues)
+    points = read_table(folder / POINTS, POINT_COLUMNS, issues)
     bundled = not (folder / COMMUNES).exists()
     communes: pd.DataFrame | None
     if bundled:
         communes = hcmc_communes()[["commune_code", "name", "lat", "lon"]]
     else:
-        communes = _read_table(folder / COMMUNES, COMMUNE_COLUMNS, issues, optional=False)
+        communes = read_table(folder / COMMUNES, COMMUNE_COLUMNS, issues, optional=False)
     if households is not None and lots is not None and points is not None and \
             communes is not None:
         _check_across(households, lots, points, communes, issues)
@@ -96,8 +97,11 @@ def canonical_code(values: pd.Series) -> pd.Series:
     return values.where(~digits, stripped)
 
 
-def _read_table(path: Path, columns: tuple[Column, ...], issues: list[InputIssue],
-                optional: bool = False) -> pd.DataFrame | None:
+def read_table(path: Path, columns: tuple[Column, ...], issues: list[InputIssue],
+               optional: bool = False, aliases: dict[str, str] | None = None,
+               prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+               ) -> pd.DataFrame | None:
+    """Read and check one CSV file; problems go to `issues`, None if unreadable."""
     name = path.name
     if not path.exists():
         if not optional:
@@ -130,13 +134,29 @@ def _read_table(path: Path, columns: tuple[Column, ...], issues: list[InputIssue
                                  f"cannot be read as CSV: {str(err).strip()}"))
         return None
     # pandas renames a repeated header ("members.1"): check the header as written.
-    names = [_nfc_text(c) for c in header]
+    if len(header) == len(raw.columns):
+        raw.columns = header
+    if prepare is not None:
+        raw = prepare(raw)
+    return check_table(raw, columns, name, issues, aliases)
+
+
+def check_table(raw: pd.DataFrame, columns: tuple[Column, ...], name: str,
+                issues: list[InputIssue], aliases: dict[str, str] | None = None
+                ) -> pd.DataFrame | None:
+    """Check a table of text cells read from a file (header = spreadsheet row 1).
+
+    `aliases` maps other header spellings (e.g. Vietnamese ones) to contract names.
+    Returns the typed frame, indexed by spreadsheet row, or None if it cannot be read.
+    """
+    raw = raw.copy()
+    names = [_nfc_text(str(c)) for c in raw.columns]
+    if aliases:
+        folded = {_nfc_text(k).casefold(): v for k, v in aliases.items()}
+        names = [folded.get(c.casefold(), c) for c in names]
     for col in sorted({c for c in names if names.count(c) > 1 and c}):
         issues.append(InputIssue(name, 1, col, "column appears twice in the header"))
-    if len(names) == len(raw.columns):
-        raw.columns = names
-    else:
-        raw.columns = [_nfc_text(str(c)) for c in raw.columns]
+    raw.columns = names
     raw.index = pd.RangeIndex(2, 2 + len(raw))
     known = {c.name for c in columns}
     raw = raw.loc[:, ~raw.columns.duplicated()]

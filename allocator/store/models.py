@@ -1,0 +1,101 @@
+"""Tables of the store. Personal data sits in its own table, read only where needed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Commune(Base):
+    """A commune-level unit (xã / phường / đặc khu)."""
+
+    __tablename__ = "communes"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+
+
+class Household(Base):
+    """A household of the commune survey, without personal data."""
+
+    __tablename__ = "households"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    commune_code: Mapped[str] = mapped_column(ForeignKey("communes.code"), index=True)
+    poverty_status: Mapped[str] = mapped_column(String(16))
+    members: Mapped[int] = mapped_column(Integer)
+    twog_handsets: Mapped[int] = mapped_column(Integer)
+    smartphones: Mapped[int] = mapped_column(Integer)
+    flags: Mapped[str] = mapped_column(String(200), default="")
+    needs: Mapped[str] = mapped_column(String(200), default="")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=_now, onupdate=_now)
+
+
+class HouseholdContact(Base):
+    """Personal data of a household (never shown to sponsors)."""
+
+    __tablename__ = "household_contacts"
+    household_id: Mapped[str] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    head_name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    national_id: Mapped[str] = mapped_column(String(40), default="")
+
+
+class Sponsor(Base):
+    __tablename__ = "sponsors"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Lot(Base):
+    """A sponsor's offer of identical devices."""
+
+    __tablename__ = "lots"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sponsor_id: Mapped[str] = mapped_column(ForeignKey("sponsors.id"), index=True)
+    model: Mapped[str] = mapped_column(String(200))
+    network: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_vnd: Mapped[int] = mapped_column(BigInteger)
+    sponsor_subsidy_vnd: Mapped[int] = mapped_column(BigInteger)
+    features: Mapped[str] = mapped_column(Text, default="")
+    allowed_communes: Mapped[str] = mapped_column(Text, default="")
+    allowed_statuses: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Point(Base):
+    """A distribution point: commune office, post office or operator shop."""
+
+    __tablename__ = "points"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    commune_code: Mapped[str] = mapped_column(ForeignKey("communes.code"), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    capacity: Mapped[int] = mapped_column(Integer)
+
+
+class AuditEntry(Base):
+    """Append-only: who changed what, when."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(default=_now)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
