@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -99,3 +99,56 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(100))
     target: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Round(Base):
+    """An allocation round: its frozen inputs, policy, status and results.
+
+    Status: draft -> solving -> solved -> approved -> closed, or failed.
+    The inputs are frozen at creation (a zipped contract folder), so later
+    registry edits never change a round, and replaying it gives the same rows.
+    """
+
+    __tablename__ = "rounds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    seed: Mapped[int] = mapped_column(BigInteger, default=0)
+    inputs_hash: Mapped[str] = mapped_column(String(64))
+    inputs: Mapped[bytes] = mapped_column(LargeBinary)
+    engine_version: Mapped[str] = mapped_column(String(40), default="")
+    solver_version: Mapped[str] = mapped_column(String(100), default="")
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    solved_at: Mapped[dt.datetime | None] = mapped_column()
+    approved_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class AllocationRow(Base):
+    """One served household of a solved round (allocations.csv)."""
+
+    __tablename__ = "allocations"
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lot_id: Mapped[str] = mapped_column(String(64), index=True)
+    sponsor_id: Mapped[str] = mapped_column(String(64), index=True)
+    point_id: Mapped[str] = mapped_column(String(64), index=True)
+    commune_code: Mapped[str] = mapped_column(String(16), index=True)
+    priority_weight: Mapped[int] = mapped_column(Integer)
+    public_cost_vnd: Mapped[int] = mapped_column(BigInteger)
+    copay_vnd: Mapped[int] = mapped_column(BigInteger)
+    distance_km: Mapped[float] = mapped_column(Float)
+
+
+class UnservedRow(Base):
+    """One household of a solved round that was not served, and why (unserved.csv)."""
+
+    __tablename__ = "unserved"
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(40), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,262 @@
+"""Allocation rounds as durable records: frozen inputs, solving, approval, replay.
+
+A round freezes its inputs when it is created: the registry is written as an
+engine-contract folder and kept, zipped, in the round. Solving, replaying and
+exporting all read that folder, so an approved round never changes when the
+registry does, and replaying it gives byte-identical allocations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from allocator import __version__
+from allocator.contract import (
+    COMMUNE_COLUMNS,
+    COMMUNES,
+    HOUSEHOLD_COLUMNS,
+    HOUSEHOLDS,
+    LOT_COLUMNS,
+    LOTS,
+    POINT_COLUMNS,
+    POINTS,
+    ROUND,
+)
+from allocator.issues import InvalidInput
+from allocator.policy import parse_policy
+from allocator.problem import build_problem
+from allocator.result import (
+    ALLOCATIONS,
+    UNSERVED,
+    allocations_frame,
+    summary,
+    unserved_frame,
+    write_result,
+)
+from allocator.solve import solve
+from allocator.store.models import (
+    AllocationRow,
+    AuditEntry,
+    Commune,
+    Household,
+    HouseholdContact,
+    Lot,
+    Point,
+    Round,
+    Sponsor,
+    UnservedRow,
+)
+from allocator.validate import read_scenario
+
+INPUT_FILES = (HOUSEHOLDS, LOTS, POINTS, COMMUNES)
+
+
+class RoundStateError(ValueError):
+    """The round is not in a state that allows this (e.g. solving an approved round)."""
+
+
+def registry_tables(session: Session) -> dict[str, pd.DataFrame]:
+    """The current registry as contract tables (households include their contacts)."""
+    households = pd.DataFrame(session.execute(
+        select(Household.id.label("household_id"), Household.commune_code,
+               Household.poverty_status, Household.members, Household.twog_handsets,
+               Household.smartphones, Household.flags, Household.needs, Household.lat,
+               Household.lon, HouseholdContact.head_name, HouseholdContact.phone,
+               HouseholdContact.national_id)
+        .outerjoin(HouseholdContact, HouseholdContact.household_id == Household.id)
+        .order_by(Household.id)).mappings().all())
+    lots = pd.DataFrame(session.execute(
+        select(Lot.id.label("lot_id"), Lot.sponsor_id, Sponsor.name.label("sponsor_name"),
+               Lot.model, Lot.network, Lot.quantity, Lot.unit_price_vnd,
+               Lot.sponsor_subsidy_vnd, Lot.features, Lot.allowed_communes,
+               Lot.allowed_statuses)
+        .join(Sponsor, Sponsor.id == Lot.sponsor_id).order_by(Lot.id)).mappings().all())
+    points = pd.DataFrame(session.execute(
+        select(Point.id.label("point_id"), Point.name, Point.commune_code, Point.lat,
+               Point.lon, Point.capacity).order_by(Point.id)).mappings().all())
+    communes = pd.DataFrame(session.execute(
+        select(Commune.code.label("commune_code"), Commune.name, Commune.lat, Commune.lon)
+        .order_by(Commune.code)).mappings().all())
+    return {HOUSEHOLDS: households, LOTS: lots, POINTS: points, COMMUNES: communes}
+
+
+def _zip(files: dict[str, bytes]) -> tuple[bytes, str]:
+    """A zip with fixed timestamps (same files, same bytes) and a hash of the contents."""
+    buffer = io.BytesIO()
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=(2025, 7, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[name])
+            digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return buffer.getvalue(), digest.hexdigest()
+
+
+def _csv(table: pd.DataFrame, columns: list[str]) -> bytes:
+    table = table.reindex(columns=columns) if len(table.columns) else pd.DataFrame(
+        columns=columns)
+    return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def create_round(session: Session, policy: dict[str, Any], name: str, actor: str) -> Round:
+    """A draft round over the current registry, its inputs frozen."""
+    checked, issues = parse_policy(policy)
+    if issues:
+        raise InvalidInput(issues)
+    tables = registry_tables(session)
+    files = {HOUSEHOLDS: _csv(tables[HOUSEHOLDS], [c.name for c in HOUSEHOLD_COLUMNS]),
+             LOTS: _csv(tables[LOTS], [c.name for c in LOT_COLUMNS]),
+             POINTS: _csv(tables[POINTS], [c.name for c in POINT_COLUMNS]),
+             COMMUNES: _csv(tables[COMMUNES], [c.name for c in COMMUNE_COLUMNS])}
+    return _new_round(session, files, checked.to_json(), name, actor)
+
+
+def import_folder_as_round(session: Session, folder: Path, name: str, actor: str) -> Round:
+    """A draft round whose inputs are a contract folder, exactly as given."""
+    scenario = read_scenario(folder)  # raises InvalidInput with every problem
+    files = {n: (folder / n).read_bytes() for n in INPUT_FILES if (folder / n).exists()}
+    return _new_round(session, files, scenario.policy.to_json(), name, actor)
+
+
+def _new_round(session: Session, files: dict[str, bytes], policy: dict[str, Any], name: str,
+               actor: str) -> Round:
+    files = {**files, ROUND: (json.dumps(policy, indent=1, sort_keys=True) + "\n").encode()}
+    archive, digest = _zip(files)
+    row = Round(name=name, status="draft", policy=policy, seed=int(policy["seed"]),
+                inputs=archive, inputs_hash=digest, engine_version=__version__)
+    session.add(row)
+    session.flush()
+    session.add(AuditEntry(actor=actor, action="create round", target=f"round {row.id}",
+                           detail={"inputs_hash": digest, "name": name}))
+    session.commit()
+    return row
+
+
+def unpack_inputs(row: Round, folder: Path) -> Path:
+    """Write the round's frozen inputs as a contract folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(io.BytesIO(row.inputs)) as archive:
+        for name in archive.namelist():
+            if name in INPUT_FILES or name == ROUND:
+                (folder / name).write_bytes(archive.read(name))
+    return folder
+
+
+def get_round(session: Session, round_id: int) -> Round:
+    row = session.get(Round, round_id)
+    if row is None:
+        raise KeyError(round_id)
+    return row
+
+
+def start_solving(session: Session, round_id: int, actor: str) -> Round:
+    """Mark a round as solving; a round already solving or approved is a conflict."""
+    row = get_round(session, round_id)
+    if row.status not in ("draft", "solved", "failed"):
+        raise RoundStateError(f"round {round_id} is {row.status}; it cannot be solved now")
+    row.status = "solving"
+    session.add(AuditEntry(actor=actor, action="solve round", target=f"round {round_id}"))
+    session.commit()
+    return row
+
+
+def solve_round(session: Session, round_id: int, actor: str,
+                progress: Callable[[str], None] | None = None) -> Round:
+    """Solve a round from its frozen inputs and keep the results."""
+    row = start_solving(session, round_id, actor)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            problem = build_problem(read_scenario(unpack_inputs(row, Path(tmp))))
+            allocation = solve(problem, progress=progress)
+            allocations = allocations_frame(problem, allocation)
+            unserved = unserved_frame(problem, allocation)
+            data = summary(problem, allocation, {})
+            communes = pd.Series(problem.commune_code[problem.hh_commune],
+                                 index=problem.hh_id.astype(str))
+    except Exception as error:
+        session.rollback()
+        row = get_round(session, round_id)
+        row.status, row.error = "failed", f"{type(error).__name__}: {error}"
+        session.commit()
+        raise
+    session.execute(delete(AllocationRow).where(AllocationRow.round_id == round_id))
+    session.execute(delete(UnservedRow).where(UnservedRow.round_id == round_id))
+    records = _records(allocations.assign(
+        round_id=round_id, commune_code=communes.loc[allocations["household_id"]].to_numpy()))
+    if records:
+        session.execute(insert(AllocationRow), records)
+    unserved_records = _records(unserved.assign(round_id=round_id))
+    if unserved_records:
+        session.execute(insert(UnservedRow), unserved_records)
+    row.status, row.summary, row.error = "solved", data, ""
+    row.solver_version = str(data.get("solver", ""))
+    row.solved_at = dt.datetime.now(dt.UTC)
+    session.commit()
+    return row
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+            for row in table.to_dict("records")]
+
+
+def approve_round(session: Session, round_id: int, actor: str) -> Round:
+    """Freeze a solved round as the administrative decision."""
+    row = get_round(session, round_id)
+    if row.status != "solved":
+        raise RoundStateError(f"round {round_id} is {row.status}; only a solved round can be "
+                              "approved")
+    row.status, row.approved_at = "approved", dt.datetime.now(dt.UTC)
+    session.add(AuditEntry(actor=actor, action="approve round", target=f"round {round_id}"))
+    session.commit()
+    return row
+
+
+def export_round(session: Session, round_id: int, folder: Path) -> Path:
+    """The round's inputs and, once solved, its result files, as the engine writes them."""
+    row = get_round(session, round_id)
+    unpack_inputs(row, folder)
+    if row.status in ("solved", "approved", "closed"):
+        allocations = pd.DataFrame(session.execute(
+            select(AllocationRow.household_id, AllocationRow.lot_id, AllocationRow.sponsor_id,
+                   AllocationRow.point_id, AllocationRow.priority_weight,
+                   AllocationRow.public_cost_vnd, AllocationRow.copay_vnd,
+                   AllocationRow.distance_km)
+            .where(AllocationRow.round_id == round_id)
+            .order_by(AllocationRow.household_id)).mappings().all(),
+            columns=["household_id", "lot_id", "sponsor_id", "point_id", "priority_weight",
+                     "public_cost_vnd", "copay_vnd", "distance_km"])
+        unserved = pd.DataFrame(session.execute(
+            select(UnservedRow.household_id, UnservedRow.reason, UnservedRow.detail)
+            .where(UnservedRow.round_id == round_id)
+            .order_by(UnservedRow.household_id)).mappings().all(),
+            columns=["household_id", "reason", "detail"])
+        write_result(folder / "result", allocations, unserved, row.summary or {})
+    return folder
+
+
+def replay_round(session: Session, round_id: int, folder: Path) -> bool:
+    """Solve the frozen inputs again; True if allocations and unserved are byte-identical."""
+    row = get_round(session, round_id)
+    export_round(session, round_id, folder / "stored")
+    inputs = unpack_inputs(row, folder / "inputs")
+    problem = build_problem(read_scenario(inputs))
+    allocation = solve(problem)
+    write_result(folder / "replayed", allocations_frame(problem, allocation),
+                 unserved_frame(problem, allocation), {})
+    return all((folder / "stored" / "result" / n).read_bytes() ==
+               (folder / "replayed" / n).read_bytes() for n in (ALLOCATIONS, UNSERVED))
+
