@@ -28,6 +28,15 @@ def main() -> None:
     """Allocate smartphones to poor and near-poor households (Digital Citizen plan)."""
 
 
+def _store_commands() -> None:
+    """The store's commands, imported only when one of them is asked for."""
+    from allocator import cli_store
+
+    app.command("import")(cli_store.import_command)
+    app.add_typer(cli_store.round_app, name="round")
+    app.add_typer(cli_store.user_app, name="user")
+
+
 @app.command("solve")
 def solve_command(
     scenario_dir: Annotated[Path, typer.Argument(help="Scenario folder (engine contract v1).")],
@@ -137,6 +146,8 @@ def _fail(message: str) -> None:
 
 def run() -> None:
     """Entry point: never a traceback for a user's mistake."""
+    if len(sys.argv) > 1 and sys.argv[1] in ("import", "round", "user", "--help"):
+        _store_commands()
     try:
         app()
     except KeyboardInterrupt:

@@ -1,0 +1,176 @@
+"""`allocator import`, `allocator user` and `allocator round`: the store from the terminal.
+
+The store is the SQLite file `allocator.db` in the working folder, or the
+database named by DATABASE_URL (e.g. postgresql+psycopg://user@host/db).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from allocator.issues import InvalidInput
+from allocator.reference import hcmc_communes
+from allocator.store.db import make_engine, make_sessions
+from allocator.store.imports import KINDS, import_file
+from allocator.store.models import Base, Commune, Round
+from allocator.store.rounds import (
+    RoundStateError,
+    approve_round,
+    create_round,
+    export_round,
+    import_folder_as_round,
+    solve_round,
+)
+from allocator.store.users import add_user
+
+ACTOR = "cli"
+err = Console(stderr=True)
+out = Console()
+round_app = typer.Typer(no_args_is_help=True, help="Allocation rounds kept in the store.")
+user_app = typer.Typer(no_args_is_help=True, help="Users and their API tokens.")
+
+
+def open_store() -> Session:
+    """A session on the store, creating its tables and the HCMC communes the first time."""
+    engine = make_engine()
+    Base.metadata.create_all(engine)
+    session = make_sessions(engine)()
+    if session.scalar(select(Commune.code).limit(1)) is None:
+        for row in hcmc_communes().itertuples():
+            session.add(Commune(code=str(row.commune_code), name=str(row.name),
+                                lat=float(str(row.lat)), lon=float(str(row.lon))))
+        session.commit()
+    return session
+
+
+def _fail(message: str) -> None:
+    err.print(message, markup=False)
+    raise typer.Exit(2)
+
+
+def _problems(error: InvalidInput) -> None:
+    for issue in error.issues:
+        err.print(str(issue), markup=False, highlight=False, soft_wrap=True)
+    _fail(f"{len(error.issues)} problem(s); nothing was written.")
+
+
+def import_command(
+    kind: Annotated[str, typer.Argument(help="households, lots, points or communes")],
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX file")],
+) -> None:
+    """Import a registry file into the store: all rows or none."""
+    if kind not in KINDS:
+        _fail(f"unknown registry {kind!r}; one of {', '.join(KINDS)}")
+    with open_store() as session:
+        report = import_file(session, kind, file, ACTOR)
+    if not report.ok:
+        _problems(InvalidInput(report.issues))
+    out.print(f"{kind}: {report.inserted:,} added, {report.updated:,} updated from {file}")
+
+
+@user_app.command("add")
+def user_add(name: Annotated[str, typer.Argument()],
+             role: Annotated[str, typer.Option(help="planner or sponsor")] = "planner",
+             sponsor: Annotated[str | None, typer.Option(help="sponsor id (sponsors)")] = None
+             ) -> None:
+    """Add a user and print their API token (shown only this once)."""
+    with open_store() as session:
+        try:
+            user, token = add_user(session, name, role, sponsor, ACTOR)
+        except ValueError as error:
+            _fail(str(error))
+    out.print(f"{user.name} ({user.role}): token {token}")
+
+
+@round_app.command("create")
+def round_create(name: Annotated[str, typer.Option(help="a name planners recognise")],
+                 policy: Annotated[Path | None, typer.Option(
+                     help="round.json with the round's policy")] = None) -> None:
+    """Create a draft round over the current registry (its inputs are frozen now)."""
+    data = {}
+    if policy is not None:
+        try:
+            data = json.loads(policy.read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError) as error:
+            _fail(f"{policy}: {error}")
+    with open_store() as session:
+        try:
+            row = create_round(session, data, name, ACTOR)
+        except InvalidInput as error:
+            _problems(error)
+        out.print(f"round {row.id} created ({row.status}), inputs {row.inputs_hash[:12]}")
+
+
+@round_app.command("import-folder")
+def round_import(folder: Annotated[Path, typer.Argument(help="a contract folder")],
+                 name: Annotated[str, typer.Option()] = "") -> None:
+    """Create a draft round from a contract folder, exactly as given."""
+    with open_store() as session:
+        try:
+            row = import_folder_as_round(session, folder, name or folder.name, ACTOR)
+        except InvalidInput as error:
+            _problems(error)
+        out.print(f"round {row.id} created from {folder}")
+
+
+@round_app.command("solve")
+def round_solve(round_id: Annotated[int, typer.Argument()]) -> None:
+    """Solve a round from its frozen inputs."""
+    with open_store() as session:
+        try:
+            row = solve_round(session, round_id, ACTOR,
+                              progress=lambda s: err.print(s, markup=False))
+        except KeyError:
+            _fail(f"no round {round_id}")
+        except RoundStateError as error:
+            _fail(str(error))
+        data = row.summary or {}
+        out.print(f"round {round_id}: {data.get('status')}, served {data.get('served'):,} of "
+                  f"{data.get('eligible'):,}, weight {data.get('stage1'):,}, "
+                  f"cost {data.get('stage2'):,} VND")
+
+
+@round_app.command("approve")
+def round_approve(round_id: Annotated[int, typer.Argument()]) -> None:
+    """Approve a solved round: it is frozen from now on."""
+    with open_store() as session:
+        try:
+            approve_round(session, round_id, ACTOR)
+        except KeyError:
+            _fail(f"no round {round_id}")
+        except RoundStateError as error:
+            _fail(str(error))
+    out.print(f"round {round_id} approved")
+
+
+@round_app.command("export")
+def round_export(round_id: Annotated[int, typer.Argument()],
+                 out_dir: Annotated[Path, typer.Option("--out")]) -> None:
+    """Write a round's inputs (and results, once solved) as a contract folder."""
+    with open_store() as session:
+        try:
+            export_round(session, round_id, out_dir)
+        except KeyError:
+            _fail(f"no round {round_id}")
+    out.print(f"round {round_id} written to {out_dir}/")
+
+
+@round_app.command("list")
+def round_list() -> None:
+    """The rounds in the store."""
+    table = Table("id", "name", "status", "served", "weight", "cost (VND)", "created")
+    with open_store() as session:
+        for row in session.scalars(select(Round).order_by(Round.id)):
+            data = row.summary or {}
+            table.add_row(str(row.id), row.name, row.status, f"{data.get('served', '')}",
+                          f"{data.get('stage1', '')}", f"{data.get('stage2', '')}",
+                          row.created_at.strftime("%Y-%m-%d %H:%M"))
+    out.print(table)

@@ -1,0 +1,51 @@
+"""The store from the terminal: import, round create / solve / approve / export, users."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from scenarios.named import scenario
+
+ALLOCATOR = Path(sys.executable).parent / "allocator"
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{cwd / 'store.db'}"}
+    return subprocess.run([str(ALLOCATOR), *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_round_lifecycle_from_the_terminal(tmp_path: Path) -> None:
+    scenario("sample", 4).write(tmp_path / "s")
+    for kind in ("lots", "points", "households"):
+        done = run(tmp_path, "import", kind, str(tmp_path / "s" / f"{kind}.csv"))
+        assert done.returncode == 0, done.stderr
+    (tmp_path / "policy.json").write_text('{"budget_vnd": 100000000, "seed": 2}',
+                                          encoding="utf-8")
+    assert run(tmp_path, "round", "create", "--name", "Đợt 1", "--policy",
+               str(tmp_path / "policy.json")).returncode == 0
+    solved = run(tmp_path, "round", "solve", "1")
+    assert solved.returncode == 0 and "OPTIMAL" in solved.stdout
+    assert run(tmp_path, "round", "approve", "1").returncode == 0
+    again = run(tmp_path, "round", "solve", "1")
+    assert again.returncode == 2 and "approved" in again.stderr
+    assert run(tmp_path, "round", "export", "1", "--out", str(tmp_path / "x")).returncode == 0
+    assert (tmp_path / "x" / "result" / "allocations.csv").exists()
+    assert "approved" in run(tmp_path, "round", "list").stdout
+    missing = run(tmp_path, "round", "solve", "9")
+    assert missing.returncode == 2 and "no round 9" in missing.stderr
+
+
+def test_bad_import_and_bad_user_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "h.csv").write_text("household_id,commune_code\nA,26740\n", encoding="utf-8")
+    bad = run(tmp_path, "import", "households", str(tmp_path / "h.csv"))
+    assert bad.returncode == 2 and "h.csv, row 1, column poverty_status" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert run(tmp_path, "user", "add", "vt", "--role", "sponsor").returncode == 2
+    made = run(tmp_path, "user", "add", "vt", "--role", "sponsor", "--sponsor", "OP01")
+    assert made.returncode == 0 and "token" in made.stdout
+    assert run(tmp_path, "user", "add", "vt", "--role", "sponsor",
+               "--sponsor", "OP01").returncode == 2
