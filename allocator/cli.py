@@ -33,6 +33,7 @@ def _store_commands() -> None:
     from allocator import cli_store
 
     app.command("import")(cli_store.import_command)
+    app.command("serve")(cli_store.serve_command)
     app.add_typer(cli_store.round_app, name="round")
     app.add_typer(cli_store.user_app, name="user")
 
@@ -146,7 +147,7 @@ def _fail(message: str) -> None:
 
 def run() -> None:
     """Entry point: never a traceback for a user's mistake."""
-    if len(sys.argv) > 1 and sys.argv[1] in ("import", "round", "user", "--help"):
+    if len(sys.argv) > 1 and sys.argv[1] in ("import", "round", "user", "serve", "--help"):
         _store_commands()
     try:
         app()

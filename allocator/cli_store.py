@@ -163,6 +163,14 @@ def round_export(round_id: Annotated[int, typer.Argument()],
     out.print(f"round {round_id} written to {out_dir}/")
 
 
+def serve_command(host: Annotated[str, typer.Option()] = "127.0.0.1",
+                  port: Annotated[int, typer.Option()] = 8000) -> None:
+    """Run the web service (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    uvicorn.run("api.main:app", host=host, port=port)
+
+
 @round_app.command("list")
 def round_list() -> None:
     """The rounds in the store."""

@@ -137,6 +137,8 @@ class AllocationRow(Base):
     sponsor_id: Mapped[str] = mapped_column(String(64), index=True)
     point_id: Mapped[str] = mapped_column(String(64), index=True)
     commune_code: Mapped[str] = mapped_column(String(16), index=True)
+    poverty_status: Mapped[str] = mapped_column(String(16), default="")
+    flags: Mapped[str] = mapped_column(String(200), default="")
     priority_weight: Mapped[int] = mapped_column(Integer)
     public_cost_vnd: Mapped[int] = mapped_column(BigInteger)
     copay_vnd: Mapped[int] = mapped_column(BigInteger)

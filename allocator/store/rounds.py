@@ -176,16 +176,24 @@ def start_solving(session: Session, round_id: int, actor: str) -> Round:
 def solve_round(session: Session, round_id: int, actor: str,
                 progress: Callable[[str], None] | None = None) -> Round:
     """Solve a round from its frozen inputs and keep the results."""
-    row = start_solving(session, round_id, actor)
+    start_solving(session, round_id, actor)
+    return finish_solving(session, round_id, progress)
+
+
+def finish_solving(session: Session, round_id: int,
+                   progress: Callable[[str], None] | None = None) -> Round:
+    """The solve itself, for a round already marked as solving (e.g. by a web request)."""
+    row = get_round(session, round_id)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            problem = build_problem(read_scenario(unpack_inputs(row, Path(tmp))))
+            scenario = read_scenario(unpack_inputs(row, Path(tmp)))
+            problem = build_problem(scenario)
             allocation = solve(problem, progress=progress)
             allocations = allocations_frame(problem, allocation)
             unserved = unserved_frame(problem, allocation)
             data = summary(problem, allocation, {})
-            communes = pd.Series(problem.commune_code[problem.hh_commune],
-                                 index=problem.hh_id.astype(str))
+            about = scenario.households.set_index("household_id")[
+                ["commune_code", "poverty_status", "flags"]]
     except Exception as error:
         session.rollback()
         row = get_round(session, round_id)
@@ -194,8 +202,7 @@ def solve_round(session: Session, round_id: int, actor: str,
         raise
     session.execute(delete(AllocationRow).where(AllocationRow.round_id == round_id))
     session.execute(delete(UnservedRow).where(UnservedRow.round_id == round_id))
-    records = _records(allocations.assign(
-        round_id=round_id, commune_code=communes.loc[allocations["household_id"]].to_numpy()))
+    records = _records(allocations.join(about, on="household_id").assign(round_id=round_id))
     if records:
         session.execute(insert(AllocationRow), records)
     unserved_records = _records(unserved.assign(round_id=round_id))

@@ -1,0 +1,1 @@
+"""The web service: a thin FastAPI shell over the engine and the store."""

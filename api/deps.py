@@ -1,0 +1,55 @@
+"""Named dependencies: the database session and the caller, by role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from allocator.store.models import User
+from allocator.store.users import user_for_token
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def current_user(session: SessionDep,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                        Depends(_bearer)]) -> User:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a bearer token is required",
+                            headers={"WWW-Authenticate": "Bearer"})
+    user = user_for_token(session, credentials.credentials)
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def planner(user: UserDep) -> User:
+    if user.role != "planner":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "planners only")
+    return user
+
+
+def sponsor(user: UserDep) -> User:
+    if user.role != "sponsor" or not user.sponsor_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "sponsors only")
+    return user
+
+
+PlannerDep = Annotated[User, Depends(planner)]
+SponsorDep = Annotated[User, Depends(sponsor)]

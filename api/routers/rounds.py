@@ -1,0 +1,130 @@
+"""Planners' rounds: create, solve in the background, read results, approve."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from sqlalchemy import func, select
+
+from allocator.issues import InvalidInput
+from allocator.store.models import AllocationRow, Round, UnservedRow
+from allocator.store.rounds import (
+    RoundStateError,
+    approve_round,
+    create_round,
+    finish_solving,
+    start_solving,
+)
+from api.deps import PlannerDep, SessionDep
+from api.schemas import AllocationPublic, Page, RoundCreate, RoundPublic, UnservedPublic
+
+router = APIRouter(prefix="/rounds", tags=["rounds (planners)"])
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+
+
+def _public(row: Round, request: Request) -> RoundPublic:
+    return RoundPublic(id=row.id, name=row.name, status=row.status,
+                       inputs_hash=row.inputs_hash, seed=row.seed, summary=row.summary,
+                       progress=request.app.state.progress.get(row.id, ""), error=row.error)
+
+
+def _round(session: SessionDep, round_id: int) -> Round:
+    row = session.get(Round, round_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no round {round_id}")
+    return row
+
+
+@router.get("", response_model=list[RoundPublic])
+def list_rounds(session: SessionDep, _: PlannerDep, request: Request) -> list[RoundPublic]:
+    return [_public(r, request) for r in session.scalars(select(Round).order_by(Round.id))]
+
+
+@router.post("", response_model=RoundPublic, status_code=status.HTTP_201_CREATED)
+def new_round(body: RoundCreate, session: SessionDep, user: PlannerDep,
+              request: Request) -> RoundPublic:
+    try:
+        row = create_round(session, body.policy, body.name, user.name)
+    except InvalidInput as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            [str(i) for i in error.issues]) from None
+    return _public(row, request)
+
+
+@router.get("/{round_id}", response_model=RoundPublic)
+def get_round(round_id: int, session: SessionDep, _: PlannerDep,
+              request: Request) -> RoundPublic:
+    return _public(_round(session, round_id), request)
+
+
+@router.post("/{round_id}/solve", response_model=RoundPublic,
+             status_code=status.HTTP_202_ACCEPTED)
+def solve(round_id: int, session: SessionDep, user: PlannerDep,
+          request: Request) -> RoundPublic:
+    """Start solving in the background; poll GET /rounds/{id} for progress."""
+    _round(session, round_id)
+    try:
+        row = start_solving(session, round_id, user.name)
+    except RoundStateError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    state = request.app.state
+    state.progress[round_id] = "queued"
+    state.executor.submit(_solve_job, state, round_id)
+    return _public(row, request)
+
+
+def _solve_job(state: Any, round_id: int) -> None:
+    def progress(message: str) -> None:
+        state.progress[round_id] = message
+
+    with state.sessions() as session:
+        try:
+            finish_solving(session, round_id, progress)
+            state.progress[round_id] = "done"
+        except Exception as error:  # recorded on the round as 'failed'
+            state.progress[round_id] = f"failed: {type(error).__name__}"
+
+
+@router.post("/{round_id}/approve", response_model=RoundPublic)
+def approve(round_id: int, session: SessionDep, user: PlannerDep,
+            request: Request) -> RoundPublic:
+    _round(session, round_id)
+    try:
+        row = approve_round(session, round_id, user.name)
+    except RoundStateError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return _public(row, request)
+
+
+@router.get("/{round_id}/allocations", response_model=Page[AllocationPublic])
+def allocations(round_id: int, session: SessionDep, _: PlannerDep, offset: Offset = 0,
+                limit: Limit = 100, commune: str | None = None, point: str | None = None,
+                sponsor: str | None = None) -> Page[AllocationPublic]:
+    _round(session, round_id)
+    query = select(AllocationRow).where(AllocationRow.round_id == round_id)
+    if commune:
+        query = query.where(AllocationRow.commune_code == commune)
+    if point:
+        query = query.where(AllocationRow.point_id == point)
+    if sponsor:
+        query = query.where(AllocationRow.sponsor_id == sponsor)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(AllocationRow.household_id).offset(offset)
+                           .limit(limit))
+    return Page[AllocationPublic](total=total, offset=offset, limit=limit, items=[
+        AllocationPublic.model_validate(r, from_attributes=True) for r in rows])
+
+
+@router.get("/{round_id}/unserved", response_model=Page[UnservedPublic])
+def unserved(round_id: int, session: SessionDep, _: PlannerDep, offset: Offset = 0,
+             limit: Limit = 100, reason: str | None = None) -> Page[UnservedPublic]:
+    _round(session, round_id)
+    query = select(UnservedRow).where(UnservedRow.round_id == round_id)
+    if reason:
+        query = query.where(UnservedRow.reason == reason)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(UnservedRow.household_id).offset(offset).limit(limit))
+    return Page[UnservedPublic](total=total, offset=offset, limit=limit, items=[
+        UnservedPublic.model_validate(r, from_attributes=True) for r in rows])

@@ -1,0 +1,48 @@
+"""Sponsors: their own lots, and where their devices went, never anyone's personal data."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy import select
+
+from allocator.contract import FLAGS, STATUSES
+from allocator.store.models import AllocationRow, Lot, Round
+from api.deps import SessionDep, SponsorDep
+from api.schemas import DistributionRow, SponsorLot
+
+router = APIRouter(prefix="/sponsor", tags=["sponsors"])
+SMALL = 5  # counts under this are shown as "<5"
+
+
+def shown(count: int) -> str:
+    """A count a sponsor may see: small ones could single a household out."""
+    return f"<{SMALL}" if 0 < count < SMALL else str(count)
+
+
+@router.get("/lots", response_model=list[SponsorLot])
+def my_lots(session: SessionDep, user: SponsorDep) -> list[SponsorLot]:
+    rows = session.scalars(select(Lot).where(Lot.sponsor_id == user.sponsor_id)
+                           .order_by(Lot.id))
+    return [SponsorLot(lot_id=r.id, model=r.model, network=r.network, quantity=r.quantity,
+                       unit_price_vnd=r.unit_price_vnd,
+                       sponsor_subsidy_vnd=r.sponsor_subsidy_vnd) for r in rows]
+
+
+@router.get("/rounds/{round_id}/distribution", response_model=list[DistributionRow])
+def distribution(round_id: int, session: SessionDep,
+                 user: SponsorDep) -> list[DistributionRow]:
+    """This sponsor's devices by commune and household group (status, or a flag)."""
+    row = session.get(Round, round_id)
+    if row is None or row.status not in ("solved", "approved", "closed"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no results for round {round_id}")
+    counts: dict[tuple[str, str], int] = {}
+    query = select(AllocationRow.commune_code, AllocationRow.poverty_status,
+                   AllocationRow.flags).where(AllocationRow.round_id == round_id,
+                                              AllocationRow.sponsor_id == user.sponsor_id)
+    for commune, poverty, flags in session.execute(query):
+        groups = [poverty] + [f for f in str(flags).split(";") if f in FLAGS]
+        for group in groups:
+            if group in STATUSES or group in FLAGS:
+                counts[(commune, group)] = counts.get((commune, group), 0) + 1
+    return [DistributionRow(commune_code=c, group=g, devices=shown(n))
+            for (c, g), n in sorted(counts.items())]

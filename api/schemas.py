@@ -1,0 +1,68 @@
+"""Request and response models. Personal data can only leak if a model here names it."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+
+class RoundCreate(BaseModel):
+    name: str = Field(default="", max_length=200)
+    policy: dict[str, Any] = Field(default_factory=dict)
+
+
+class RoundPublic(BaseModel):
+    id: int
+    name: str
+    status: str
+    inputs_hash: str
+    seed: int
+    summary: dict[str, Any] | None
+    progress: str = ""
+    error: str = ""
+
+
+class AllocationPublic(BaseModel):
+    household_id: str
+    lot_id: str
+    sponsor_id: str
+    point_id: str
+    commune_code: str
+    priority_weight: int
+    public_cost_vnd: int
+    copay_vnd: int
+    distance_km: float
+
+
+class UnservedPublic(BaseModel):
+    household_id: str
+    reason: str
+    detail: str
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):  # noqa: UP046 (Python 3.11)
+    total: int
+    offset: int
+    limit: int
+    items: list[T]
+
+
+class SponsorLot(BaseModel):
+    lot_id: str
+    model: str
+    network: str
+    quantity: int
+    unit_price_vnd: int
+    sponsor_subsidy_vnd: int
+
+
+class DistributionRow(BaseModel):
+    """Devices of one sponsor in one commune and household group; small counts as '<5'."""
+
+    commune_code: str
+    group: str
+    devices: str

@@ -1,0 +1,121 @@
+"""The web service on a fresh database per test: auth, rounds, sponsor privacy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from allocator.store.db import make_engine, make_sessions
+from allocator.store.imports import import_file
+from allocator.store.models import Base
+from allocator.store.users import add_user
+from api.main import create_app
+from api.settings import Settings
+from scenarios.named import scenario
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sample")
+    scenario("sample", 6).write(folder)
+    return folder
+
+
+@pytest.fixture()
+def world(tmp_path: Path, sample: Path) -> Iterator[tuple[TestClient, dict[str, str], Path]]:
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    tokens = {}
+    with make_sessions(engine)() as session:
+        from allocator.reference import hcmc_communes
+        hcmc_communes()[["commune_code", "name", "lat", "lon"]].to_csv(tmp_path / "c.csv",
+                                                                       index=False)
+        for kind, path in (("communes", tmp_path / "c.csv"), ("lots", sample / "lots.csv"),
+                           ("points", sample / "points.csv"),
+                           ("households", sample / "households.csv")):
+            assert import_file(session, kind, path, "setup").ok
+        tokens["planner"] = add_user(session, "an", "planner", None, "setup")[1]
+        sponsors = pd.read_csv(sample / "lots.csv")["sponsor_id"].unique()
+        tokens["sponsor"] = add_user(session, "s1", "sponsor", str(sponsors[0]), "setup")[1]
+        tokens["other"] = add_user(session, "s2", "sponsor", str(sponsors[1]), "setup")[1]
+    engine.dispose()
+    with TestClient(create_app(Settings(database_url=url))) as client:
+        yield client, tokens, sample
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def solved_round(client: TestClient, token: str) -> int:
+    made = client.post("/rounds", json={"name": "Đợt 1",
+                                        "policy": {"budget_vnd": 150_000_000, "seed": 1}},
+                       headers=auth(token))
+    assert made.status_code == 201, made.text
+    round_id = made.json()["id"]
+    assert client.post(f"/rounds/{round_id}/solve", headers=auth(token)).status_code == 202
+    for _ in range(600):
+        state = client.get(f"/rounds/{round_id}", headers=auth(token)).json()
+        if state["status"] in ("solved", "failed"):
+            break
+        time.sleep(0.1)
+    assert state["status"] == "solved", state
+    return round_id
+
+
+def test_tokens_are_required_and_roles_enforced(world: tuple) -> None:
+    client, tokens, _ = world
+    assert client.get("/health").status_code == 200
+    assert client.get("/rounds").status_code == 401
+    assert client.get("/rounds", headers=auth("nope")).status_code == 401
+    assert client.get("/rounds", headers=auth(tokens["sponsor"])).status_code == 403
+    assert client.get("/sponsor/lots", headers=auth(tokens["planner"])).status_code == 403
+    assert client.get("/rounds/99", headers=auth(tokens["planner"])).status_code == 404
+
+
+def test_round_lifecycle(world: tuple) -> None:
+    client, tokens, _ = world
+    token = tokens["planner"]
+    round_id = solved_round(client, token)
+    page = client.get(f"/rounds/{round_id}/allocations?limit=10", headers=auth(token)).json()
+    assert page["total"] > 10 and len(page["items"]) == 10
+    commune = page["items"][0]["commune_code"]
+    filtered = client.get(f"/rounds/{round_id}/allocations?commune={commune}",
+                          headers=auth(token)).json()
+    assert filtered["items"] and all(i["commune_code"] == commune for i in filtered["items"])
+    reasons = client.get(f"/rounds/{round_id}/unserved?reason=outranked&limit=5",
+                         headers=auth(token)).json()
+    assert all(i["reason"] == "outranked" for i in reasons["items"])
+    assert client.post(f"/rounds/{round_id}/approve", headers=auth(token)).status_code == 200
+    assert client.post(f"/rounds/{round_id}/approve", headers=auth(token)).status_code == 409
+    assert client.post(f"/rounds/{round_id}/solve", headers=auth(token)).status_code == 409
+    bad = client.post("/rounds", json={"policy": {"budjet": 1}}, headers=auth(token))
+    assert bad.status_code == 422 and "budjet" in bad.text
+
+
+def test_sponsors_see_only_their_own_aggregates(world: tuple) -> None:
+    client, tokens, sample = world
+    round_id = solved_round(client, tokens["planner"])
+    mine = client.get("/sponsor/lots", headers=auth(tokens["sponsor"])).json()
+    lots = pd.read_csv(sample / "lots.csv")
+    own = set(lots.loc[lots["sponsor_id"] == lots["sponsor_id"].unique()[0], "lot_id"])
+    assert {lot["lot_id"] for lot in mine} == own
+    body = client.get(f"/sponsor/rounds/{round_id}/distribution",
+                      headers=auth(tokens["sponsor"]))
+    assert body.status_code == 200
+    rows = body.json()
+    assert all(r["devices"] == "<5" or int(r["devices"]) >= 5 for r in rows)
+    households = pd.read_csv(sample / "households.csv", dtype=str)
+    text = body.text + client.get("/sponsor/lots", headers=auth(tokens["sponsor"])).text
+    for column in ("head_name", "phone", "national_id", "lat", "lon", "household_id"):
+        for value in households[column].dropna().unique()[:200]:
+            assert str(value) not in text, (column, value)
+    for path in ("/rounds", f"/rounds/{round_id}", f"/rounds/{round_id}/allocations",
+                 f"/rounds/{round_id}/unserved"):
+        assert client.get(path, headers=auth(tokens["sponsor"])).status_code == 403
