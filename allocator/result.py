@@ -14,7 +14,7 @@ import pandas as pd
 
 from allocator import __version__
 from allocator.check import allocation_costs
-from allocator.contract import ALLOCATION_COLUMNS, UNSERVED_COLUMNS
+from allocator.contract import ALLOCATION_COLUMNS, STATUSES, UNSERVED_COLUMNS
 from allocator.explain import explain_unserved
 from allocator.problem import Problem
 from allocator.solve import Allocation
@@ -67,6 +67,10 @@ def summary(problem: Problem, allocation: Allocation, timings: dict[str, float],
         "households": len(problem.hh_id),
         "budget_vnd": problem.budget,
         "budget_used_vnd": values.stage2,
+        "eligible_by_status": {s: int(((problem.hh_reason == "") &
+                                       (problem.hh_status == i)).sum())
+                               for i, s in enumerate(STATUSES)},
+        "devices_left": int(problem.lot_quantity.sum() - served),
         "solve_seconds": round(allocation.seconds, 3),
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "stages": [{"stage": r.stage, "status": r.status.value, "seconds": round(r.seconds, 3),

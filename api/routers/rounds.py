@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlalchemy import func, select
 
 from allocator.issues import InvalidInput
+from allocator.store.handover import as_csv, as_xlsx, handover_list
 from allocator.store.models import AllocationRow, Round, UnservedRow
 from allocator.store.rounds import (
     RoundStateError,
@@ -21,6 +22,7 @@ from api.schemas import AllocationPublic, Page, RoundCreate, RoundPublic, Unserv
 
 router = APIRouter(prefix="/rounds", tags=["rounds (planners)"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 
@@ -128,3 +130,42 @@ def unserved(round_id: int, session: SessionDep, _: PlannerDep, offset: Offset =
     rows = session.scalars(query.order_by(UnservedRow.household_id).offset(offset).limit(limit))
     return Page[UnservedPublic](total=total, offset=offset, limit=limit, items=[
         UnservedPublic.model_validate(r, from_attributes=True) for r in rows])
+
+
+@router.get("/{round_id}/handover", response_class=Response,
+            responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
+def handover(round_id: int, session: SessionDep, _: PlannerDep, point: str | None = None,
+             format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv") -> Response:
+    """The printable handover list (with contacts and a signature column), CSV or XLSX."""
+    row = _round(session, round_id)
+    if row.status not in ("solved", "approved", "closed"):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"round {round_id} is {row.status}")
+    table = handover_list(session, round_id, point)
+    name = f"ban-giao-dot-{round_id}" + (f"-{point}" if point else "")
+    if format == "xlsx":
+        return Response(as_xlsx(table), media_type=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+    return Response(as_csv(table), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+@router.get("/{round_id}/kpis")
+def kpis(round_id: int, session: SessionDep, _: PlannerDep) -> dict[str, Any]:
+    """Eligible, served, coverage of poor and near-poor, budget used, devices left."""
+    row = _round(session, round_id)
+    if row.summary is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"round {round_id} is {row.status}")
+    served = dict(session.execute(
+        select(AllocationRow.poverty_status, func.count()).where(
+            AllocationRow.round_id == round_id).group_by(AllocationRow.poverty_status)).all())
+    eligible = row.summary.get("eligible_by_status", {})
+    data = dict(row.summary)
+    return {"status": data["status"], "eligible": data["eligible"], "served": data["served"],
+            "coverage_poor": _share(served.get("poor", 0), eligible.get("poor")),
+            "coverage_near_poor": _share(served.get("near_poor", 0), eligible.get("near_poor")),
+            "budget_used_vnd": data["budget_used_vnd"], "budget_vnd": data["budget_vnd"],
+            "devices_left": data.get("devices_left")}
+
+
+def _share(part: int, whole: int | None) -> float | None:
+    return round(part / whole, 4) if whole else None

@@ -119,3 +119,30 @@ def test_sponsors_see_only_their_own_aggregates(world: tuple) -> None:
     for path in ("/rounds", f"/rounds/{round_id}", f"/rounds/{round_id}/allocations",
                  f"/rounds/{round_id}/unserved"):
         assert client.get(path, headers=auth(tokens["sponsor"])).status_code == 403
+
+
+def test_handover_lists_and_kpis(world: tuple) -> None:
+    client, tokens, sample = world
+    token = tokens["planner"]
+    round_id = solved_round(client, token)
+    first_point = client.get(f"/rounds/{round_id}/allocations?limit=1",
+                             headers=auth(token)).json()["items"][0]["point_id"]
+    csv = client.get(f"/rounds/{round_id}/handover?point={first_point}", headers=auth(token))
+    assert csv.status_code == 200 and csv.content.startswith(b"\xef\xbb\xbf")
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("STT,Mã hộ,Họ tên chủ hộ,Số điện thoại") and \
+        lines[0].endswith("Ký nhận")
+    assert len(lines) > 1 and all(first_point in line for line in lines[1:])
+    xlsx = client.get(f"/rounds/{round_id}/handover?format=xlsx", headers=auth(token))
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    import io
+
+    import pandas as pd
+    sheet = pd.read_excel(io.BytesIO(xlsx.content), dtype=str)
+    total = client.get(f"/rounds/{round_id}/allocations?limit=1", headers=auth(token)).json()
+    assert len(sheet) == total["total"]
+    assert client.get(f"/rounds/{round_id}/handover?format=pdf",
+                      headers=auth(token)).status_code == 422
+    figures = client.get(f"/rounds/{round_id}/kpis", headers=auth(token)).json()
+    assert figures["served"] == total["total"] and 0 <= figures["coverage_poor"] <= 1
+    assert figures["budget_used_vnd"] <= figures["budget_vnd"]

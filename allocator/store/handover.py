@@ -1,0 +1,66 @@
+"""Handover lists a commune office prints: who comes to collect which phone, and a signature."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from allocator.store.models import AllocationRow, Round
+from allocator.store.rounds import get_round, unpack_inputs
+from allocator.validate import read_scenario
+
+COLUMNS = {"stt": "STT", "household_id": "Mã hộ", "head_name": "Họ tên chủ hộ",
+           "phone": "Số điện thoại", "commune_code": "Mã xã", "model": "Mẫu máy",
+           "lot_id": "Mã lô", "sponsor_name": "Nhà tài trợ", "copay_vnd": "Hộ đóng góp (VND)",
+           "point_id": "Mã điểm", "point_name": "Điểm nhận", "signature": "Ký nhận"}
+
+
+def handover_list(session: Session, round_id: int, point_id: str | None = None
+                  ) -> pd.DataFrame:
+    """One row per served household (of one point, if given), ordered by point then id.
+
+    Contacts come from the round's frozen inputs, so the list of an approved
+    round never changes when the registry does.
+    """
+    row: Round = get_round(session, round_id)
+    query = select(AllocationRow).where(AllocationRow.round_id == round_id)
+    if point_id:
+        query = query.where(AllocationRow.point_id == point_id)
+    served = pd.DataFrame([{"household_id": a.household_id, "lot_id": a.lot_id,
+                            "point_id": a.point_id, "copay_vnd": a.copay_vnd,
+                            "commune_code": a.commune_code} for a in session.scalars(query)],
+                          columns=["household_id", "lot_id", "point_id", "copay_vnd",
+                                   "commune_code"])
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = read_scenario(unpack_inputs(row, Path(tmp)))
+    contacts = scenario.households.set_index("household_id")[["head_name", "phone"]]
+    lots = scenario.lots.set_index("lot_id")[["model", "sponsor_name", "sponsor_id"]]
+    points = scenario.points.set_index("point_id")[["name"]].rename(columns={"name": "point_name"})
+    table = served.join(contacts, on="household_id").join(lots, on="lot_id") \
+        .join(points, on="point_id")
+    table["sponsor_name"] = table["sponsor_name"].where(table["sponsor_name"] != "",
+                                                        table["sponsor_id"])
+    table = table.sort_values(["point_id", "household_id"], ignore_index=True)
+    table["stt"] = range(1, len(table) + 1)
+    table["signature"] = ""
+    return table[list(COLUMNS)].rename(columns=COLUMNS)
+
+
+def as_csv(table: pd.DataFrame) -> bytes:
+    """UTF-8 with a BOM, so that Excel shows Vietnamese names correctly."""
+    return table.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+def as_xlsx(table: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, index=False, sheet_name="Danh sách bàn giao")
+        sheet = writer.sheets["Danh sách bàn giao"]
+        for column, width in zip("ABCDEFGHIJKL", (5, 16, 24, 14, 8, 22, 10, 28, 12, 16, 28, 18)):
+            sheet.column_dimensions[column].width = width
+    return buffer.getvalue()
