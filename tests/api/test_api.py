@@ -146,3 +146,23 @@ def test_handover_lists_and_kpis(world: tuple) -> None:
     figures = client.get(f"/rounds/{round_id}/kpis", headers=auth(token)).json()
     assert figures["served"] == total["total"] and 0 <= figures["coverage_poor"] <= 1
     assert figures["budget_used_vnd"] <= figures["budget_vnd"]
+
+
+def test_upload_import_is_all_or_nothing(world: tuple) -> None:
+    client, tokens, _ = world
+    token = tokens["planner"]
+    good = "Mã điểm,Tên điểm,Mã xã,Công suất\nP-NEW,Điểm mới,26740,10\n".encode()
+    done = client.post("/imports/points", files={"file": ("diem.csv", good)},
+                       headers=auth(token))
+    assert done.status_code == 200 and done.json()["inserted"] == 1
+    bad = "Mã điểm,Tên điểm,Mã xã,Công suất\nP-X,X,26740,-1\nP-Y,Y,99999,1\n".encode()
+    refused = client.post("/imports/points", files={"file": ("diem2.csv", bad)},
+                          headers=auth(token))
+    assert refused.status_code == 422
+    assert "diem2.csv, row 2, column capacity" in refused.text
+    assert client.post("/imports/nothing", files={"file": ("a.csv", good)},
+                       headers=auth(token)).status_code == 404
+    assert client.post("/imports/points", files={"file": ("a.pdf", good)},
+                       headers=auth(token)).status_code == 422
+    assert client.post("/imports/points", files={"file": ("a.csv", good)},
+                       headers=auth(tokens["sponsor"])).status_code == 403
