@@ -9,3 +9,27 @@ settings.register_profile("default", deadline=None, suppress_health_check=_quiet
 settings.register_profile("thorough", deadline=None, suppress_health_check=_quiet,
                           max_examples=600)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh, empty database: a SQLite file, then the PostgreSQL server of TEST_POSTGRES_URL.
+
+    `.ci/run` installs and starts PostgreSQL and sets TEST_POSTGRES_URL, so CI runs
+    every store and service test on both; without it the PostgreSQL half is skipped.
+    """
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'store.db'}"
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("TEST_POSTGRES_URL is not set (CI sets it after starting PostgreSQL)")
+    from sqlalchemy import create_engine
+
+    from allocator.store.models import Base
+    engine = create_engine(url)
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+    return url

@@ -27,8 +27,9 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def world(tmp_path: Path, sample: Path) -> Iterator[tuple[TestClient, dict[str, str], Path]]:
-    url = f"sqlite:///{tmp_path / 'api.db'}"
+def world(tmp_path: Path, sample: Path,
+          db_url: str) -> Iterator[tuple[TestClient, dict[str, str], Path]]:
+    url = db_url
     engine = make_engine(url)
     Base.metadata.create_all(engine)
     tokens = {}

@@ -12,13 +12,17 @@ from scenarios.named import scenario
 ALLOCATOR = Path(sys.executable).parent / "allocator"
 
 
+URL: dict[str, str] = {}
+
+
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{cwd / 'store.db'}"}
+    env = {**os.environ, "DATABASE_URL": URL["now"]}
     return subprocess.run([str(ALLOCATOR), *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300)
 
 
-def test_round_lifecycle_from_the_terminal(tmp_path: Path) -> None:
+def test_round_lifecycle_from_the_terminal(tmp_path: Path, db_url: str) -> None:
+    URL["now"] = db_url
     scenario("sample", 4).write(tmp_path / "s")
     for kind in ("lots", "points", "households"):
         done = run(tmp_path, "import", kind, str(tmp_path / "s" / f"{kind}.csv"))
@@ -39,7 +43,8 @@ def test_round_lifecycle_from_the_terminal(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "no round 9" in missing.stderr
 
 
-def test_bad_import_and_bad_user_exit_2(tmp_path: Path) -> None:
+def test_bad_import_and_bad_user_exit_2(tmp_path: Path, db_url: str) -> None:
+    URL["now"] = db_url
     (tmp_path / "h.csv").write_text("household_id,commune_code\nA,26740\n", encoding="utf-8")
     bad = run(tmp_path, "import", "households", str(tmp_path / "h.csv"))
     assert bad.returncode == 2 and "h.csv, row 1, column poverty_status" in bad.stderr

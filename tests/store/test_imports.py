@@ -20,8 +20,8 @@ TABLES = ("communes", "households", "household_contacts", "sponsors", "lots", "p
 
 
 @pytest.fixture()
-def session(tmp_path: Path) -> Iterator[Session]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+def session(tmp_path: Path, db_url: str) -> Iterator[Session]:
+    engine = make_engine(db_url)
     Base.metadata.create_all(engine)
     with make_sessions(engine)() as s:
         communes = hcmc_communes()[["commune_code", "name", "lat", "lon"]]

@@ -35,8 +35,8 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def session(tmp_path: Path) -> Iterator[Session]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+def session(db_url: str) -> Iterator[Session]:
+    engine = make_engine(db_url)
     Base.metadata.create_all(engine)
     with make_sessions(engine)() as s:
         yield s
