@@ -17,10 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator.issues import InvalidInput
-from allocator.reference import hcmc_communes
-from allocator.store.db import make_engine, make_sessions
+from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import KINDS, import_file
-from allocator.store.models import Base, Commune, Round
+from allocator.store.models import Round
 from allocator.store.rounds import (
     RoundStateError,
     approve_round,
@@ -39,16 +38,10 @@ user_app = typer.Typer(no_args_is_help=True, help="Users and their API tokens.")
 
 
 def open_store() -> Session:
-    """A session on the store, creating its tables and the HCMC communes the first time."""
+    """A session on the store, made ready (tables, the city's communes) the first time."""
     engine = make_engine()
-    Base.metadata.create_all(engine)
-    session = make_sessions(engine)()
-    if session.scalar(select(Commune.code).limit(1)) is None:
-        for row in hcmc_communes().itertuples():
-            session.add(Commune(code=str(row.commune_code), name=str(row.name),
-                                lat=float(str(row.lat)), lon=float(str(row.lon))))
-        session.commit()
-    return session
+    prepare(engine)
+    return make_sessions(engine)()
 
 
 def _fail(message: str) -> None:

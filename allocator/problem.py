@@ -70,8 +70,10 @@ class Problem:
 def build_problem(scenario: Scenario) -> Problem:
     """Apply the contract's rules (section 2) to a validated scenario."""
     policy = scenario.policy
-    hh, lots, points, communes = scenario.households, scenario.lots, scenario.points, \
-        scenario.communes
+    hh, communes = scenario.households, scenario.communes
+    # Lots and points in id order: the allocation must not depend on how rows were sorted.
+    lots = scenario.lots.sort_values("lot_id", kind="stable")
+    points = scenario.points.sort_values("point_id", kind="stable")
     commune_index = pd.Index(communes["commune_code"])
     hh_status = pd.Index(STATUSES).get_indexer(pd.Index(hh["poverty_status"])).astype(np.int64)
     hh_commune = commune_index.get_indexer(pd.Index(hh["commune_code"])).astype(np.int64)

@@ -9,8 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from allocator import __version__
-from allocator.store.db import make_engine, make_sessions
-from allocator.store.models import Base
+from allocator.store.db import make_engine, make_sessions, prepare
 from api.routers import imports, rounds, sponsor
 from api.settings import Settings
 
@@ -22,7 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         chosen = settings or Settings.from_env()
         engine = make_engine(chosen.database_url)
-        Base.metadata.create_all(engine)
+        prepare(engine)
         app.state.sessions = make_sessions(engine)
         app.state.executor = ThreadPoolExecutor(max_workers=chosen.solver_workers)
         app.state.progress = {}

@@ -28,3 +28,19 @@ def make_engine(url: str | None = None) -> Engine:
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def prepare(engine: Engine) -> None:
+    """Create the tables and, in an empty store, the city's 168 communes."""
+    from sqlalchemy import select
+
+    from allocator.reference import hcmc_communes
+    from allocator.store.models import Base, Commune
+
+    Base.metadata.create_all(engine)
+    with make_sessions(engine)() as session:
+        if session.scalar(select(Commune.code).limit(1)) is None:
+            for row in hcmc_communes().to_dict("records"):
+                session.add(Commune(code=str(row["commune_code"]), name=str(row["name"]),
+                                    lat=float(row["lat"]), lon=float(row["lon"])))
+            session.commit()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import tempfile
+import zipfile
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
@@ -14,6 +18,7 @@ from allocator.store.rounds import (
     RoundStateError,
     approve_round,
     create_round,
+    export_round,
     finish_solving,
     start_solving,
 )
@@ -169,3 +174,20 @@ def kpis(round_id: int, session: SessionDep, _: PlannerDep) -> dict[str, Any]:
 
 def _share(part: int, whole: int | None) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+@router.get("/{round_id}/export", response_class=Response,
+            responses={200: {"content": {"application/zip": {}}}})
+def export(round_id: int, session: SessionDep, _: PlannerDep) -> Response:
+    """The round as a contract folder (inputs, and results once solved), zipped."""
+    _round(session, round_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = export_round(session, round_id, Path(tmp) / f"dot-{round_id}")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    archive.write(path, path.relative_to(folder).as_posix())
+    return Response(buffer.getvalue(), media_type="application/zip",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="dot-{round_id}.zip"'})

@@ -94,3 +94,17 @@ def test_greedy_method(tmp_path: Path) -> None:
     assert done.returncode == 0
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert summary["method"] == "greedy" and summary["stage1"] <= 6650
+
+
+def test_row_order_does_not_change_the_allocation(tmp_path: Path) -> None:
+    import pandas as pd
+
+    shuffled = tmp_path / "shuffled"
+    shutil.copytree(EXAMPLES / "ex02_random", shuffled)
+    for name in ("households.csv", "lots.csv", "points.csv"):
+        table = pd.read_csv(shuffled / name, dtype=str, keep_default_na=False)
+        table.sample(frac=1.0, random_state=3).to_csv(shuffled / name, index=False)
+    for folder, out in ((EXAMPLES / "ex02_random", "a"), (shuffled, "b")):
+        assert allocator("solve", folder, "--out", tmp_path / out, "-q").returncode == 0
+    for name in ("allocations.csv", "unserved.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
