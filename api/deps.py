@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -52,4 +52,6 @@ def sponsor(user: UserDep) -> User:
 
 
 PlannerDep = Annotated[User, Depends(planner)]
+# Ids fit every database's integer column; larger ones are a 422, never a 500.
+RoundId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 SponsorDep = Annotated[User, Depends(sponsor)]

@@ -22,7 +22,7 @@ from allocator.store.rounds import (
     finish_solving,
     start_solving,
 )
-from api.deps import PlannerDep, SessionDep
+from api.deps import PlannerDep, RoundId, SessionDep
 from api.schemas import AllocationPublic, Page, RoundCreate, RoundPublic, UnservedPublic
 
 router = APIRouter(prefix="/rounds", tags=["rounds (planners)"])
@@ -61,14 +61,14 @@ def new_round(body: RoundCreate, session: SessionDep, user: PlannerDep,
 
 
 @router.get("/{round_id}", response_model=RoundPublic)
-def get_round(round_id: int, session: SessionDep, _: PlannerDep,
+def get_round(round_id: RoundId, session: SessionDep, _: PlannerDep,
               request: Request) -> RoundPublic:
     return _public(_round(session, round_id), request)
 
 
 @router.post("/{round_id}/solve", response_model=RoundPublic,
              status_code=status.HTTP_202_ACCEPTED)
-def solve(round_id: int, session: SessionDep, user: PlannerDep,
+def solve(round_id: RoundId, session: SessionDep, user: PlannerDep,
           request: Request) -> RoundPublic:
     """Start solving in the background; poll GET /rounds/{id} for progress."""
     _round(session, round_id)
@@ -95,7 +95,7 @@ def _solve_job(state: Any, round_id: int) -> None:
 
 
 @router.post("/{round_id}/approve", response_model=RoundPublic)
-def approve(round_id: int, session: SessionDep, user: PlannerDep,
+def approve(round_id: RoundId, session: SessionDep, user: PlannerDep,
             request: Request) -> RoundPublic:
     _round(session, round_id)
     try:
@@ -106,7 +106,7 @@ def approve(round_id: int, session: SessionDep, user: PlannerDep,
 
 
 @router.get("/{round_id}/allocations", response_model=Page[AllocationPublic])
-def allocations(round_id: int, session: SessionDep, _: PlannerDep, offset: Offset = 0,
+def allocations(round_id: RoundId, session: SessionDep, _: PlannerDep, offset: Offset = 0,
                 limit: Limit = 100, commune: str | None = None, point: str | None = None,
                 sponsor: str | None = None) -> Page[AllocationPublic]:
     _round(session, round_id)
@@ -125,7 +125,7 @@ def allocations(round_id: int, session: SessionDep, _: PlannerDep, offset: Offse
 
 
 @router.get("/{round_id}/unserved", response_model=Page[UnservedPublic])
-def unserved(round_id: int, session: SessionDep, _: PlannerDep, offset: Offset = 0,
+def unserved(round_id: RoundId, session: SessionDep, _: PlannerDep, offset: Offset = 0,
              limit: Limit = 100, reason: str | None = None) -> Page[UnservedPublic]:
     _round(session, round_id)
     query = select(UnservedRow).where(UnservedRow.round_id == round_id)
@@ -139,7 +139,7 @@ def unserved(round_id: int, session: SessionDep, _: PlannerDep, offset: Offset =
 
 @router.get("/{round_id}/handover", response_class=Response,
             responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
-def handover(round_id: int, session: SessionDep, _: PlannerDep, point: str | None = None,
+def handover(round_id: RoundId, session: SessionDep, _: PlannerDep, point: str | None = None,
              format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv") -> Response:
     """The printable handover list (with contacts and a signature column), CSV or XLSX."""
     row = _round(session, round_id)
@@ -155,7 +155,7 @@ def handover(round_id: int, session: SessionDep, _: PlannerDep, point: str | Non
 
 
 @router.get("/{round_id}/kpis")
-def kpis(round_id: int, session: SessionDep, _: PlannerDep) -> dict[str, Any]:
+def kpis(round_id: RoundId, session: SessionDep, _: PlannerDep) -> dict[str, Any]:
     """Eligible, served, coverage of poor and near-poor, budget used, devices left."""
     row = _round(session, round_id)
     if row.summary is None:
@@ -178,7 +178,7 @@ def _share(part: int, whole: int | None) -> float | None:
 
 @router.get("/{round_id}/export", response_class=Response,
             responses={200: {"content": {"application/zip": {}}}})
-def export(round_id: int, session: SessionDep, _: PlannerDep) -> Response:
+def export(round_id: RoundId, session: SessionDep, _: PlannerDep) -> Response:
     """The round as a contract folder (inputs, and results once solved), zipped."""
     _round(session, round_id)
     with tempfile.TemporaryDirectory() as tmp:

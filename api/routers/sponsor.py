@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from allocator.contract import FLAGS, STATUSES
 from allocator.store.models import AllocationRow, Lot, Round
-from api.deps import SessionDep, SponsorDep
+from api.deps import RoundId, SessionDep, SponsorDep
 from api.schemas import DistributionRow, SponsorLot
 
 router = APIRouter(prefix="/sponsor", tags=["sponsors"])
@@ -29,7 +29,7 @@ def my_lots(session: SessionDep, user: SponsorDep) -> list[SponsorLot]:
 
 
 @router.get("/rounds/{round_id}/distribution", response_model=list[DistributionRow])
-def distribution(round_id: int, session: SessionDep,
+def distribution(round_id: RoundId, session: SessionDep,
                  user: SponsorDep) -> list[DistributionRow]:
     """This sponsor's devices by commune and household group (status, or a flag)."""
     row = session.get(Round, round_id)
