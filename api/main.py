@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from allocator import __version__
 from allocator.store.db import make_engine, make_sessions, prepare
-from api.routers import imports, rounds, sponsor
+from api.routers import imports, registry, rounds, sponsor
 from api.settings import Settings
 
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Smartphone allocation — Ho Chi Minh City", version=__version__,
                   lifespan=lifespan)
     app.include_router(imports.router)
+    app.include_router(registry.router)
     app.include_router(rounds.router)
     app.include_router(sponsor.router)
 

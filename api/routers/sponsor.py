@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import select
 
 from allocator.contract import FLAGS, STATUSES
@@ -46,3 +46,16 @@ def distribution(round_id: RoundId, session: SessionDep,
                 counts[(commune, group)] = counts.get((commune, group), 0) + 1
     return [DistributionRow(commune_code=c, group=g, devices=shown(n))
             for (c, g), n in sorted(counts.items())]
+
+
+@router.get("/rounds/{round_id}/distribution.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+def distribution_csv(round_id: RoundId, session: SessionDep, user: SponsorDep) -> Response:
+    """The same aggregates as a CSV file Excel opens directly (UTF-8 with BOM)."""
+    rows = distribution(round_id, session, user)
+    lines = ["commune_code,group,devices"] + [f"{r.commune_code},{r.group},{r.devices}"
+                                             for r in rows]
+    return Response(("\r\n".join(lines) + "\r\n").encode("utf-8-sig"),
+                    media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="phan-bo-dot-{round_id}.csv"'})

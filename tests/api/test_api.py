@@ -167,3 +167,43 @@ def test_upload_import_is_all_or_nothing(world: tuple) -> None:
                        headers=auth(token)).status_code == 422
     assert client.post("/imports/points", files={"file": ("a.csv", good)},
                        headers=auth(tokens["sponsor"])).status_code == 403
+
+
+def test_a_sponsor_token_opens_no_planner_route(world: tuple) -> None:
+    """Every route outside /sponsor, with sensible arguments, refuses a sponsor's token."""
+    client, tokens, _ = world
+    round_id = solved_round(client, tokens["planner"])
+    schema = client.get("/openapi.json").json()
+    tried = 0
+    for path, methods in schema["paths"].items():
+        if path.startswith("/sponsor") or path in ("/health",):
+            continue
+        concrete = path.replace("{round_id}", str(round_id)).replace("{kind}", "households")
+        for method in methods:
+            kwargs: dict = {"headers": auth(tokens["sponsor"])}
+            if path == "/imports/{kind}":
+                kwargs["files"] = {"file": ("h.csv", b"household_id\n")}
+            elif method == "post":
+                kwargs["json"] = {}
+            response = client.request(method.upper(), concrete, **kwargs)
+            assert response.status_code == 403, (method, path, response.status_code)
+            tried += 1
+    assert tried >= 12
+
+
+def test_a_sponsor_sees_only_its_own_devices(world: tuple) -> None:
+    client, tokens, sample = world
+    round_id = solved_round(client, tokens["planner"])
+    everything = client.get(f"/rounds/{round_id}/allocations?limit=1000",
+                            headers=auth(tokens["planner"])).json()["items"]
+    lots = pd.read_csv(sample / "lots.csv")
+    first, second = lots["sponsor_id"].unique()[:2]
+    for token, sponsor_id in ((tokens["sponsor"], first), (tokens["other"], second)):
+        rows = client.get(f"/sponsor/rounds/{round_id}/distribution",
+                          headers=auth(token)).json()
+        mine = [a for a in everything if a["sponsor_id"] == sponsor_id]
+        communes = {a["commune_code"] for a in mine}
+        assert {r["commune_code"] for r in rows} == communes
+        csv = client.get(f"/sponsor/rounds/{round_id}/distribution.csv", headers=auth(token))
+        assert csv.status_code == 200 and csv.content.startswith(b"\xef\xbb\xbf")
+        assert len(csv.content.decode("utf-8-sig").strip().splitlines()) == len(rows) + 1

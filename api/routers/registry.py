@@ -1,0 +1,58 @@
+"""Planners' view of the registry: households (with contacts), lots, points; paged, filtered."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from sqlalchemy import func, select
+
+from allocator.store.models import Household, HouseholdContact, Lot, Point
+from api.deps import PlannerDep, SessionDep
+
+router = APIRouter(prefix="/registry", tags=["registry (planners)"])
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+
+
+def _page(session: SessionDep, query: Any, offset: int, limit: int) -> dict[str, Any]:
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.offset(offset).limit(limit)).mappings().all()
+    return {"total": total, "offset": offset, "limit": limit, "items": [dict(r) for r in rows]}
+
+
+@router.get("/households")
+def households(session: SessionDep, _: PlannerDep, offset: Offset = 0, limit: Limit = 100,
+               commune: str | None = None, status: str | None = None) -> dict[str, Any]:
+    """Households with their contacts (planners only), by commune and status."""
+    query = select(Household.id.label("household_id"), Household.commune_code,
+                   Household.poverty_status, Household.members, Household.twog_handsets,
+                   Household.smartphones, Household.flags, Household.needs,
+                   HouseholdContact.head_name, HouseholdContact.phone) \
+        .outerjoin(HouseholdContact, HouseholdContact.household_id == Household.id)
+    if commune:
+        query = query.where(Household.commune_code == commune)
+    if status:
+        query = query.where(Household.poverty_status == status)
+    return _page(session, query.order_by(Household.id), offset, limit)
+
+
+@router.get("/lots")
+def lots(session: SessionDep, _: PlannerDep, offset: Offset = 0, limit: Limit = 100,
+         sponsor: str | None = None) -> dict[str, Any]:
+    query = select(Lot.id.label("lot_id"), Lot.sponsor_id, Lot.model, Lot.network,
+                   Lot.quantity, Lot.unit_price_vnd, Lot.sponsor_subsidy_vnd, Lot.features,
+                   Lot.allowed_communes, Lot.allowed_statuses)
+    if sponsor:
+        query = query.where(Lot.sponsor_id == sponsor)
+    return _page(session, query.order_by(Lot.id), offset, limit)
+
+
+@router.get("/points")
+def points(session: SessionDep, _: PlannerDep, offset: Offset = 0, limit: Limit = 100,
+           commune: str | None = None) -> dict[str, Any]:
+    query = select(Point.id.label("point_id"), Point.name, Point.commune_code, Point.lat,
+                   Point.lon, Point.capacity)
+    if commune:
+        query = query.where(Point.commune_code == commune)
+    return _page(session, query.order_by(Point.id), offset, limit)
