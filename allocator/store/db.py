@@ -31,13 +31,14 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 def prepare(engine: Engine) -> None:
-    """Create the tables and, in an empty store, the city's 168 communes."""
+    """Migrate the schema to the newest and, in an empty store, add the city's 168 communes."""
     from sqlalchemy import select
 
     from allocator.reference import hcmc_communes
-    from allocator.store.models import Base, Commune
+    from allocator.store.migrate import upgrade
+    from allocator.store.models import Commune
 
-    Base.metadata.create_all(engine)
+    upgrade(engine)
     with make_sessions(engine)() as session:
         if session.scalar(select(Commune.code).limit(1)) is None:
             for row in hcmc_communes().to_dict("records"):

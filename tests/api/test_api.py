@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from allocator.store.db import make_engine, make_sessions
+from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import import_file
-from allocator.store.models import Base
 from allocator.store.users import add_user
 from api.main import create_app
 from api.settings import Settings
@@ -31,7 +30,7 @@ def world(tmp_path: Path, sample: Path,
           db_url: str) -> Iterator[tuple[TestClient, dict[str, str], Path]]:
     url = db_url
     engine = make_engine(url)
-    Base.metadata.create_all(engine)
+    prepare(engine)
     tokens = {}
     with make_sessions(engine)() as session:
         from allocator.reference import hcmc_communes

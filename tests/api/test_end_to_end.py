@@ -14,8 +14,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from allocator.store.db import make_engine, make_sessions
-from allocator.store.models import Base
+from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.users import add_user
 from api.main import create_app
 from api.settings import Settings
@@ -28,7 +27,7 @@ def test_demo_through_the_service(tmp_path: Path, db_url: str) -> None:
     folder = tmp_path / "demo"
     scenario("demo", 1).write(folder)
     engine = make_engine(db_url)
-    Base.metadata.create_all(engine)
+    prepare(engine)
     with make_sessions(engine)() as session:
         token = add_user(session, "an", "planner", None, "setup")[1]
     engine.dispose()

@@ -12,9 +12,9 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from allocator.reference import hcmc_communes
-from allocator.store.db import make_engine, make_sessions
+from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import import_file
-from allocator.store.models import Base, Household, HouseholdContact, Lot, Sponsor
+from allocator.store.models import Household, HouseholdContact, Lot, Sponsor
 
 TABLES = ("communes", "households", "household_contacts", "sponsors", "lots", "points")
 
@@ -22,7 +22,7 @@ TABLES = ("communes", "households", "household_contacts", "sponsors", "lots", "p
 @pytest.fixture()
 def session(tmp_path: Path, db_url: str) -> Iterator[Session]:
     engine = make_engine(db_url)
-    Base.metadata.create_all(engine)
+    prepare(engine)
     with make_sessions(engine)() as s:
         communes = hcmc_communes()[["commune_code", "name", "lat", "lon"]]
         communes.to_csv(tmp_path / "communes.csv", index=False)

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from allocator.store.db import make_engine, make_sessions
+from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import import_file
-from allocator.store.models import Base
 from allocator.store.rounds import (
     RoundStateError,
     approve_round,
@@ -37,7 +36,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def session(db_url: str) -> Iterator[Session]:
     engine = make_engine(db_url)
-    Base.metadata.create_all(engine)
+    prepare(engine)
     with make_sessions(engine)() as s:
         yield s
     engine.dispose()
