@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, UploadFile, status
 from sqlalchemy import func, select
 
 from allocator.issues import InvalidInput
@@ -20,6 +20,7 @@ from allocator.store.rounds import (
     create_round,
     export_round,
     finish_solving,
+    import_folder_as_round,
     start_solving,
 )
 from api.deps import PlannerDep, RoundId, SessionDep
@@ -191,3 +192,27 @@ def export(round_id: RoundId, session: SessionDep, _: PlannerDep) -> Response:
     return Response(buffer.getvalue(), media_type="application/zip",
                     headers={"Content-Disposition":
                              f'attachment; filename="dot-{round_id}.zip"'})
+
+
+@router.post("/import-folder", response_model=RoundPublic, status_code=status.HTTP_201_CREATED)
+def import_folder(file: UploadFile, session: SessionDep, user: PlannerDep, request: Request,
+                  name: Annotated[str, Query(max_length=200)] = "") -> RoundPublic:
+    """A zipped contract folder (households.csv, lots.csv, points.csv, ...) as a new round."""
+    wanted = {"households.csv", "lots.csv", "points.csv", "communes.csv", "round.json"}
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(file.file.read(512 * 1024 * 1024)))
+        members = {Path(m).name: m for m in archive.namelist()
+                   if Path(m).name in wanted and not m.endswith("/")}
+    except zipfile.BadZipFile:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            ["the upload is not a zip file"]) from None
+    with tempfile.TemporaryDirectory() as tmp:
+        for short, member in members.items():  # only known names: no path escapes the folder
+            (Path(tmp) / short).write_bytes(archive.read(member))
+        try:
+            row = import_folder_as_round(session, Path(tmp), name or (file.filename or ""),
+                                         user.name)
+        except InvalidInput as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                [str(i) for i in error.issues]) from None
+    return _public(row, request)

@@ -206,3 +206,27 @@ def test_a_sponsor_sees_only_its_own_devices(world: tuple) -> None:
         csv = client.get(f"/sponsor/rounds/{round_id}/distribution.csv", headers=auth(token))
         assert csv.status_code == 200 and csv.content.startswith(b"\xef\xbb\xbf")
         assert len(csv.content.decode("utf-8-sig").strip().splitlines()) == len(rows) + 1
+
+
+def test_a_zipped_contract_folder_becomes_a_round(world: tuple) -> None:
+    import io
+    import zipfile
+
+    client, tokens, sample = world
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in ("households.csv", "lots.csv", "points.csv", "round.json"):
+            archive.write(sample / name, f"sample/{name}")
+    made = client.post("/rounds/import-folder?name=zip", headers=auth(tokens["planner"]),
+                       files={"file": ("sample.zip", buffer.getvalue())})
+    assert made.status_code == 201, made.text
+    assert made.json()["status"] == "draft" and made.json()["name"] == "zip"
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("households.csv", "household_id\nA\n")
+    refused = client.post("/rounds/import-folder", headers=auth(tokens["planner"]),
+                          files={"file": ("bad.zip", broken.getvalue())})
+    assert refused.status_code == 422 and "lots.csv: file is missing" in refused.text
+    not_zip = client.post("/rounds/import-folder", headers=auth(tokens["planner"]),
+                          files={"file": ("x.zip", b"not a zip")})
+    assert not_zip.status_code == 422
