@@ -23,6 +23,7 @@ from allocator.store.models import Round
 from allocator.store.rounds import (
     RoundStateError,
     approve_round,
+    close_round,
     create_round,
     export_round,
     import_folder_as_round,
@@ -142,6 +143,19 @@ def round_approve(round_id: Annotated[int, typer.Argument()]) -> None:
         except RoundStateError as error:
             _fail(str(error))
     out.print(f"round {round_id} approved")
+
+
+@round_app.command("close")
+def round_close(round_id: Annotated[int, typer.Argument()]) -> None:
+    """Close an approved round once its handovers are done."""
+    with open_store() as session:
+        try:
+            close_round(session, round_id, ACTOR)
+        except KeyError:
+            _fail(f"no round {round_id}")
+        except RoundStateError as error:
+            _fail(str(error))
+    out.print(f"round {round_id} closed")
 
 
 @round_app.command("export")

@@ -232,6 +232,18 @@ def approve_round(session: Session, round_id: int, actor: str) -> Round:
     return row
 
 
+def close_round(session: Session, round_id: int, actor: str) -> Round:
+    """Close an approved round once its handovers are done."""
+    row = get_round(session, round_id)
+    if row.status != "approved":
+        raise RoundStateError(f"round {round_id} is {row.status}; only an approved round can "
+                              "be closed")
+    row.status = "closed"
+    session.add(AuditEntry(actor=actor, action="close round", target=f"round {round_id}"))
+    session.commit()
+    return row
+
+
 def export_round(session: Session, round_id: int, folder: Path) -> Path:
     """The round's inputs and, once solved, its result files, as the engine writes them."""
     row = get_round(session, round_id)

@@ -17,6 +17,7 @@ from allocator.store.models import AllocationRow, Round, UnservedRow
 from allocator.store.rounds import (
     RoundStateError,
     approve_round,
+    close_round,
     create_round,
     export_round,
     finish_solving,
@@ -101,6 +102,17 @@ def approve(round_id: RoundId, session: SessionDep, user: PlannerDep,
     _round(session, round_id)
     try:
         row = approve_round(session, round_id, user.name)
+    except RoundStateError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return _public(row, request)
+
+
+@router.post("/{round_id}/close", response_model=RoundPublic)
+def close(round_id: RoundId, session: SessionDep, user: PlannerDep,
+          request: Request) -> RoundPublic:
+    _round(session, round_id)
+    try:
+        row = close_round(session, round_id, user.name)
     except RoundStateError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     return _public(row, request)

@@ -230,3 +230,37 @@ def test_a_zipped_contract_folder_becomes_a_round(world: tuple) -> None:
     not_zip = client.post("/rounds/import-folder", headers=auth(tokens["planner"]),
                           files={"file": ("x.zip", b"not a zip")})
     assert not_zip.status_code == 422
+
+
+def test_every_write_is_audited_and_rounds_close(world: tuple, db_url: str) -> None:
+    from sqlalchemy import select
+
+    from allocator.store.models import AuditEntry
+
+    client, tokens, sample = world
+    token = tokens["planner"]
+    round_id = solved_round(client, token)
+    assert client.post(f"/rounds/{round_id}/close", headers=auth(token)).status_code == 409
+    assert client.post(f"/rounds/{round_id}/approve", headers=auth(token)).status_code == 200
+    assert client.post(f"/rounds/{round_id}/close", headers=auth(token)).status_code == 200
+    assert client.get(f"/rounds/{round_id}", headers=auth(token)).json()["status"] == "closed"
+    engine = make_engine(db_url)
+    with make_sessions(engine)() as session:
+        actions = [(a.actor, a.action) for a in session.scalars(
+            select(AuditEntry).order_by(AuditEntry.id))]
+    engine.dispose()
+    for action in ("create round", "solve round", "approve round", "close round"):
+        assert ("an", action) in actions, actions
+    assert ("setup", "import households") in actions and ("setup", "add user") in actions
+
+
+def test_other_sponsors_ids_give_nothing(world: tuple) -> None:
+    client, tokens, sample = world
+    round_id = solved_round(client, tokens["planner"])
+    lots = pd.read_csv(sample / "lots.csv")
+    mine = client.get("/sponsor/lots", headers=auth(tokens["sponsor"])).json()
+    for other in lots["sponsor_id"].unique()[1:]:
+        tried = client.get(f"/sponsor/lots?sponsor_id={other}", headers=auth(tokens["sponsor"]))
+        assert tried.json() == mine  # the token decides, not the query
+        assert client.get(f"/rounds/{round_id}/allocations?sponsor={other}",
+                          headers=auth(tokens["sponsor"])).status_code == 403
