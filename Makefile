@@ -29,7 +29,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check allocator api scenarios tests data
-	$(BIN)/mypy allocator scenarios
+	$(BIN)/mypy allocator api scenarios
 
 clean:
 	rm -rf $(VENV) $(DEMO_SCENARIO) $(DEMO_OUT) .bench .pytest_cache .mypy_cache .ruff_cache
