@@ -7,6 +7,7 @@ database named by DATABASE_URL (e.g. postgresql+psycopg://user@host/db).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -132,30 +133,28 @@ def round_solve(round_id: Annotated[int, typer.Argument()]) -> None:
                   f"cost {data.get('stage2'):,} VND")
 
 
-@round_app.command("approve")
-def round_approve(round_id: Annotated[int, typer.Argument()]) -> None:
-    """Approve a solved round: it is frozen from now on."""
+def _transition(step: Callable[[Session, int, str], Round], round_id: int,
+                done: str) -> None:
     with open_store() as session:
         try:
-            approve_round(session, round_id, ACTOR)
+            step(session, round_id, ACTOR)
         except KeyError:
             _fail(f"no round {round_id}")
         except RoundStateError as error:
             _fail(str(error))
-    out.print(f"round {round_id} approved")
+    out.print(f"round {round_id} {done}")
+
+
+@round_app.command("approve")
+def round_approve(round_id: Annotated[int, typer.Argument()]) -> None:
+    """Approve a solved round: it is frozen from now on."""
+    _transition(approve_round, round_id, "approved")
 
 
 @round_app.command("close")
 def round_close(round_id: Annotated[int, typer.Argument()]) -> None:
     """Close an approved round once its handovers are done."""
-    with open_store() as session:
-        try:
-            close_round(session, round_id, ACTOR)
-        except KeyError:
-            _fail(f"no round {round_id}")
-        except RoundStateError as error:
-            _fail(str(error))
-    out.print(f"round {round_id} closed")
+    _transition(close_round, round_id, "closed")
 
 
 @round_app.command("export")

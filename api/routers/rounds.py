@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, UploadFile, status
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from allocator.issues import InvalidInput
 from allocator.store.handover import as_csv, as_xlsx, handover_list
@@ -96,26 +98,26 @@ def _solve_job(state: Any, round_id: int) -> None:
             state.progress[round_id] = f"failed: {type(error).__name__}"
 
 
+def _transition(step: Callable[[Session, int, str], Round], round_id: int,
+                session: Session, user_name: str, request: Request) -> RoundPublic:
+    """Move a round on (approve, close); a round in the wrong state is a 409."""
+    _round(session, round_id)
+    try:
+        return _public(step(session, round_id, user_name), request)
+    except RoundStateError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+
+
 @router.post("/{round_id}/approve", response_model=RoundPublic)
 def approve(round_id: RoundId, session: SessionDep, user: PlannerDep,
             request: Request) -> RoundPublic:
-    _round(session, round_id)
-    try:
-        row = approve_round(session, round_id, user.name)
-    except RoundStateError as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    return _public(row, request)
+    return _transition(approve_round, round_id, session, user.name, request)
 
 
 @router.post("/{round_id}/close", response_model=RoundPublic)
 def close(round_id: RoundId, session: SessionDep, user: PlannerDep,
           request: Request) -> RoundPublic:
-    _round(session, round_id)
-    try:
-        row = close_round(session, round_id, user.name)
-    except RoundStateError as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    return _public(row, request)
+    return _transition(close_round, round_id, session, user.name, request)
 
 
 @router.get("/{round_id}/allocations", response_model=Page[AllocationPublic])
