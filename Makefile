@@ -19,7 +19,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/allocator scenario demo --out $(DEMO_SCENARIO)
 	$(BIN)/allocator solve $(DEMO_SCENARIO) --out $(DEMO_OUT)
+	$(BIN)/allocator report $(DEMO_OUT) --html $(DEMO_OUT)/report.html
 	@echo "Allocations: $(DEMO_OUT)/allocations.csv  Unserved: $(DEMO_OUT)/unserved.csv"
+	@echo "Report (open in a browser, works offline): $(CURDIR)/$(DEMO_OUT)/report.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from allocator.dashboard import dashboard
 from allocator.issues import InvalidInput
 from allocator.policy import MAX_SECONDS
 from allocator.problem import build_problem
@@ -76,9 +77,34 @@ def solve_command(
     timings = {"load": loaded - started, "solve": solved - loaded}
     timings["write"] = time.perf_counter() - solved
     data = summary(problem, allocation, timings)
-    write_result(out_dir, allocations, unserved, data)
+    figures = dashboard(problem, allocation, scenario.communes, scenario.lots, scenario.points,
+                        unserved)
+    write_result(out_dir, allocations, unserved, data, figures)
     if not quiet:
         _print_summary(data, unserved, out_dir)
+
+
+@app.command("report")
+def report_command(
+    result_dir: Annotated[Path, typer.Argument(help="A result folder of 'allocator solve'.")],
+    html: Annotated[Path, typer.Option("--html", help="The HTML file to write.")],
+    title: Annotated[str, typer.Option(help="Heading of the report.")] = "",
+) -> None:
+    """Write the round's dashboard as one self-contained HTML file (no network needed)."""
+    import json
+
+    from allocator.report_html import render
+    from allocator.result import DASHBOARD, SUMMARY
+
+    try:
+        figures = json.loads((result_dir / DASHBOARD).read_text(encoding="utf-8"))
+        data = json.loads((result_dir / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        _fail(f"{result_dir}: not a result folder of 'allocator solve' ({error})")
+    page = render(figures, data, title or f"Đợt phân bổ — {result_dir.name}")
+    html.parent.mkdir(parents=True, exist_ok=True)
+    html.write_text(page, encoding="utf-8")
+    out.print(f"report written to {html}")
 
 
 @app.command("scenario")

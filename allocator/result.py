@@ -22,6 +22,7 @@ from allocator.solve import Allocation
 ALLOCATIONS = "allocations.csv"
 UNSERVED = "unserved.csv"
 SUMMARY = "summary.json"
+DASHBOARD = "dashboard.json"
 
 
 def allocations_frame(problem: Problem, allocation: Allocation) -> pd.DataFrame:
@@ -85,14 +86,16 @@ def summary(problem: Problem, allocation: Allocation, timings: dict[str, float],
 
 
 def write_result(out: Path | str, allocations: pd.DataFrame, unserved: pd.DataFrame,
-                 summary_json: dict[str, Any]) -> None:
-    """Write the three files; each appears whole or not at all."""
+                 summary_json: dict[str, Any], dashboard: dict[str, Any] | None = None) -> None:
+    """Write the result files; each appears whole or not at all."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _atomic(out / ALLOCATIONS, allocations.to_csv(index=False, lineterminator="\n",
                                                   float_format="%.3f"))
     _atomic(out / UNSERVED, unserved.to_csv(index=False, lineterminator="\n"))
     _atomic(out / SUMMARY, json.dumps(summary_json, indent=1, ensure_ascii=False) + "\n")
+    if dashboard is not None:
+        _atomic(out / DASHBOARD, json.dumps(dashboard, indent=1, ensure_ascii=False) + "\n")
 
 
 def _atomic(path: Path, text: str) -> None:
@@ -100,6 +103,7 @@ def _atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -108,3 +108,17 @@ def test_row_order_does_not_change_the_allocation(tmp_path: Path) -> None:
         assert allocator("solve", folder, "--out", tmp_path / out, "-q").returncode == 0
     for name in ("allocations.csv", "unserved.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_report_is_one_offline_file_with_the_summary_figures(tmp_path: Path) -> None:
+    assert allocator("solve", EXAMPLES / "ex02_random", "--out", tmp_path / "r",
+                     "-q").returncode == 0
+    done = allocator("report", tmp_path / "r", "--html", tmp_path / "report.html")
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert f"{summary['served']:,}" in page and f"{summary['eligible']:,}" in page
+    assert page.count("<svg") >= 2 and "outranked" in page
+    missing = allocator("report", tmp_path / "nowhere", "--html", tmp_path / "x.html")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
