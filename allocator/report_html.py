@@ -24,8 +24,8 @@ def render(data: dict[str, Any], summary: dict[str, Any], title: str) -> str:
         ("Hộ được nhận máy", "Households served", f"{k['served']:,}"),
         *[(f"Độ phủ {STATUS_VI[s]}", f"Coverage, {s.replace('_', '-')}",
            _pct(v["served"], v["eligible"])) for s, v in k["by_status"].items() if v["eligible"]],
-        ("Ngân sách đã dùng", "Budget used",
-         f"{k['budget_used_vnd']:,} / {k['budget_vnd']:,} đ"),
+        ("Ngân sách đã dùng (triệu đ)", "Budget used (million VND)",
+         f"{k['budget_used_vnd'] / 1e6:,.1f} / {k['budget_vnd'] / 1e6:,.1f}"),
         ("Máy còn lại", "Devices left in stock", f"{k['devices_left']:,} / {k['devices']:,}"),
     ]
     body = [
@@ -69,28 +69,44 @@ def _colour(share: float) -> str:
 
 
 def _map(communes: list[dict[str, Any]]) -> str:
-    placed = [c for c in communes if c["lat"] is not None and c["lon"] is not None]
-    if not placed:
+    located = [c for c in communes if c["lat"] is not None and c["lon"] is not None]
+    if not located:
         return ""
+    # Far islands (Côn Đảo is 180 km out) would shrink the city to a corner: they are
+    # listed under the map instead of drawn on it.
+    lat0 = sorted(c["lat"] for c in located)[len(located) // 2]
+    lon0 = sorted(c["lon"] for c in located)[len(located) // 2]
+    far = sorted(math.hypot(c["lat"] - lat0, c["lon"] - lon0) for c in located)
+    limit = 3 * far[int(0.9 * (len(far) - 1))] + 1e-9
+    placed = [c for c in located if math.hypot(c["lat"] - lat0, c["lon"] - lon0) <= limit]
+    apart = [c for c in located if c not in placed]
     lats = [c["lat"] for c in placed]
     lons = [c["lon"] for c in placed]
     scale = math.cos(math.radians(sum(lats) / len(lats)))
-    width, height, pad = 640.0, 640.0, 20.0
-    span = max((max(lons) - min(lons)) * scale, max(lats) - min(lats), 1e-6)
+    pad = 20.0
+    span_x = max((max(lons) - min(lons)) * scale, 1e-6)
+    span_y = max(max(lats) - min(lats), 1e-6)
+    width = 640.0
+    height = min(900.0, max(240.0, (width - 2 * pad) * span_y / span_x + 2 * pad))
+    span = max(span_x / (width - 2 * pad), span_y / (height - 2 * pad))
     most = max(c["eligible"] for c in placed)
     dots = []
     for c in placed:
-        x = pad + (c["lon"] - min(lons)) * scale / span * (width - 2 * pad)
-        y = height - pad - (c["lat"] - min(lats)) / span * (height - 2 * pad)
+        x = pad + (c["lon"] - min(lons)) * scale / span
+        y = height - pad - (c["lat"] - min(lats)) / span
         r = 2 + 10 * math.sqrt(c["eligible"] / most)
         share = c["served"] / c["eligible"] if c["eligible"] else 0
         dots.append(f"<circle cx={x:.1f} cy={y:.1f} r={r:.1f} fill='{_colour(share)}' "
                     f"fill-opacity=.8><title>{escape(c['name'])}: {c['served']}/"
                     f"{c['eligible']} ({_pct(c['served'], c['eligible'])})</title></circle>")
+    listed = "".join(f"<li>{escape(c['name'])}: {c['served']:,}/{c['eligible']:,} "
+                     f"({_pct(c['served'], c['eligible'])})</li>" for c in apart)
     return (f"<svg class=map viewBox='0 0 {width:.0f} {height:.0f}' role=img "
             "aria-label='coverage map'>" + "".join(dots) + "</svg>"
             "<p class=en>Dot size: eligible households; colour: red = none served, "
-            "green = all served.</p>")
+            "green = all served.</p>"
+            + (f"<p>Ngoài bản đồ <span class=en>off the map</span>:</p><ul>{listed}</ul>"
+               if apart else ""))
 
 
 def _commune_table(communes: list[dict[str, Any]]) -> str:
