@@ -66,3 +66,17 @@ class DistributionRow(BaseModel):
     commune_code: str
     group: str
     devices: str
+
+
+class HandoverRecord(BaseModel):
+    household_ids: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class SponsorLotUse(BaseModel):
+    """One of a sponsor's lots in a round: devices allocated, handed over, still pending."""
+
+    lot_id: str
+    model: str
+    allocated: int
+    handed_over: int
+    pending: int

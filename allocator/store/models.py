@@ -143,6 +143,7 @@ class AllocationRow(Base):
     public_cost_vnd: Mapped[int] = mapped_column(BigInteger)
     copay_vnd: Mapped[int] = mapped_column(BigInteger)
     distance_km: Mapped[float] = mapped_column(Float)
+    handed_over_at: Mapped[dt.datetime | None] = mapped_column()  # recorded at the point
 
 
 class UnservedRow(Base):

@@ -279,3 +279,32 @@ def replay_round(session: Session, round_id: int, folder: Path) -> bool:
     return all((folder / "stored" / "result" / n).read_bytes() ==
                (folder / "replayed" / n).read_bytes() for n in (ALLOCATIONS, UNSERVED))
 
+
+
+def record_handovers(session: Session, round_id: int, household_ids: list[str],
+                     actor: str) -> int:
+    """Mark households of an approved round as having collected their phone.
+
+    All or nothing: an id that was not allocated in this round is an error.
+    Returns how many were newly marked (a repeat is harmless).
+    """
+    row = get_round(session, round_id)
+    if row.status != "approved":
+        raise RoundStateError(f"round {round_id} is {row.status}; handovers are recorded on "
+                              "an approved round")
+    wanted = list(dict.fromkeys(household_ids))
+    found = {a.household_id: a for a in session.scalars(select(AllocationRow).where(
+        AllocationRow.round_id == round_id, AllocationRow.household_id.in_(wanted)))}
+    missing = [h for h in wanted if h not in found]
+    if missing:
+        raise KeyError(f"not allocated in round {round_id}: {', '.join(missing[:5])}")
+    now = dt.datetime.now(dt.UTC)
+    newly = 0
+    for household in wanted:
+        if found[household].handed_over_at is None:
+            found[household].handed_over_at = now
+            newly += 1
+    session.add(AuditEntry(actor=actor, action="record handovers", target=f"round {round_id}",
+                           detail={"households": len(wanted), "new": newly}))
+    session.commit()
+    return newly

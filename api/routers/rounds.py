@@ -24,10 +24,18 @@ from allocator.store.rounds import (
     export_round,
     finish_solving,
     import_folder_as_round,
+    record_handovers,
     start_solving,
 )
 from api.deps import PlannerDep, RoundId, SessionDep
-from api.schemas import AllocationPublic, Page, RoundCreate, RoundPublic, UnservedPublic
+from api.schemas import (
+    AllocationPublic,
+    HandoverRecord,
+    Page,
+    RoundCreate,
+    RoundPublic,
+    UnservedPublic,
+)
 
 router = APIRouter(prefix="/rounds", tags=["rounds (planners)"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -118,6 +126,20 @@ def approve(round_id: RoundId, session: SessionDep, user: PlannerDep,
 def close(round_id: RoundId, session: SessionDep, user: PlannerDep,
           request: Request) -> RoundPublic:
     return _transition(close_round, round_id, session, user.name, request)
+
+
+@router.post("/{round_id}/handovers")
+def handovers(round_id: RoundId, body: HandoverRecord, session: SessionDep,
+              user: PlannerDep) -> dict[str, int]:
+    """Record households who collected their phone at a point (approved rounds)."""
+    _round(session, round_id)
+    try:
+        newly = record_handovers(session, round_id, body.household_ids, user.name)
+    except RoundStateError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    except KeyError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error.args[0])) from None
+    return {"recorded": len(set(body.household_ids)), "new": newly}
 
 
 @router.get("/{round_id}/allocations", response_model=Page[AllocationPublic])

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from allocator.contract import FLAGS, STATUSES
 from allocator.store.models import AllocationRow, Lot, Round
 from api.deps import RoundId, SessionDep, SponsorDep
-from api.schemas import DistributionRow, SponsorLot
+from api.schemas import DistributionRow, SponsorLot, SponsorLotUse
 
 router = APIRouter(prefix="/sponsor", tags=["sponsors"])
 SMALL = 5  # counts under this are shown as "<5"
@@ -59,3 +59,23 @@ def distribution_csv(round_id: RoundId, session: SessionDep, user: SponsorDep) -
                     media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition":
                              f'attachment; filename="phan-bo-dot-{round_id}.csv"'})
+
+
+@router.get("/rounds/{round_id}/lots", response_model=list[SponsorLotUse])
+def lot_use(round_id: RoundId, session: SessionDep, user: SponsorDep) -> list[SponsorLotUse]:
+    """Each of this sponsor's lots in a round: allocated, handed over, pending."""
+    row = session.get(Round, round_id)
+    if row is None or row.status not in ("solved", "approved", "closed"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no results for round {round_id}")
+    models = dict(session.execute(select(Lot.id, Lot.model)
+                                  .where(Lot.sponsor_id == user.sponsor_id)).all())
+    use: dict[str, list[int]] = {}
+    for lot, handed in session.execute(
+            select(AllocationRow.lot_id, AllocationRow.handed_over_at)
+            .where(AllocationRow.round_id == round_id,
+                   AllocationRow.sponsor_id == user.sponsor_id)):
+        counts = use.setdefault(lot, [0, 0])
+        counts[0] += 1
+        counts[1] += handed is not None
+    return [SponsorLotUse(lot_id=lot, model=models.get(lot, ""), allocated=a, handed_over=h,
+                          pending=a - h) for lot, (a, h) in sorted(use.items())]

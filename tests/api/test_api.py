@@ -264,3 +264,30 @@ def test_other_sponsors_ids_give_nothing(world: tuple) -> None:
         assert tried.json() == mine  # the token decides, not the query
         assert client.get(f"/rounds/{round_id}/allocations?sponsor={other}",
                           headers=auth(tokens["sponsor"])).status_code == 403
+
+
+def test_handovers_are_recorded_and_sponsors_see_pending(world: tuple) -> None:
+    client, tokens, sample = world
+    token = tokens["planner"]
+    round_id = solved_round(client, token)
+    lots = pd.read_csv(sample / "lots.csv")
+    own = lots["sponsor_id"].unique()[0]
+    mine = client.get(f"/rounds/{round_id}/allocations?sponsor={own}&limit=3",
+                      headers=auth(token)).json()["items"]
+    ids = [a["household_id"] for a in mine]
+    body = {"household_ids": ids}
+    assert client.post(f"/rounds/{round_id}/handovers", json=body,
+                       headers=auth(token)).status_code == 409  # not approved yet
+    assert client.post(f"/rounds/{round_id}/approve", headers=auth(token)).status_code == 200
+    done = client.post(f"/rounds/{round_id}/handovers", json=body, headers=auth(token))
+    assert done.status_code == 200 and done.json() == {"recorded": len(ids), "new": len(ids)}
+    again = client.post(f"/rounds/{round_id}/handovers", json=body, headers=auth(token))
+    assert again.json()["new"] == 0
+    unknown = client.post(f"/rounds/{round_id}/handovers", json={"household_ids": ["nobody"]},
+                          headers=auth(token))
+    assert unknown.status_code == 422 and "nobody" in unknown.text
+    use = client.get(f"/sponsor/rounds/{round_id}/lots", headers=auth(tokens["sponsor"])).json()
+    assert sum(u["handed_over"] for u in use) == len(ids)
+    assert all(u["pending"] == u["allocated"] - u["handed_over"] for u in use)
+    assert client.post(f"/rounds/{round_id}/handovers", json=body,
+                       headers=auth(tokens["sponsor"])).status_code == 403
