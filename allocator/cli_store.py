@@ -157,6 +157,26 @@ def round_close(round_id: Annotated[int, typer.Argument()]) -> None:
     _transition(close_round, round_id, "closed")
 
 
+@round_app.command("handover")
+def round_handover(round_id: Annotated[int, typer.Argument()],
+                   out_file: Annotated[Path, typer.Option("--out", help=".csv or .xlsx")],
+                   point: Annotated[str | None, typer.Option(help="one point only")] = None
+                   ) -> None:
+    """Write the printable handover list (contacts, device, signature column)."""
+    from allocator.store.handover import as_csv, as_xlsx, handover_list
+
+    if out_file.suffix.lower() not in (".csv", ".xlsx"):
+        _fail("--out must end in .csv or .xlsx")
+    with open_store() as session:
+        try:
+            table = handover_list(session, round_id, point)
+        except KeyError:
+            _fail(f"no round {round_id}")
+    out_file.write_bytes(as_xlsx(table) if out_file.suffix.lower() == ".xlsx"
+                         else as_csv(table))
+    out.print(f"{len(table):,} households -> {out_file}")
+
+
 @round_app.command("export")
 def round_export(round_id: Annotated[int, typer.Argument()],
                  out_dir: Annotated[Path, typer.Option("--out")]) -> None:

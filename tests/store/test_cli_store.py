@@ -38,6 +38,9 @@ def test_round_lifecycle_from_the_terminal(tmp_path: Path, db_url: str) -> None:
     assert again.returncode == 2 and "approved" in again.stderr
     assert run(tmp_path, "round", "export", "1", "--out", str(tmp_path / "x")).returncode == 0
     assert (tmp_path / "x" / "result" / "allocations.csv").exists()
+    listed = run(tmp_path, "round", "handover", "1", "--out", str(tmp_path / "list.xlsx"))
+    assert listed.returncode == 0 and (tmp_path / "list.xlsx").read_bytes()[:2] == b"PK"
+    assert run(tmp_path, "round", "handover", "1", "--out", "x.pdf").returncode == 2
     assert "approved" in run(tmp_path, "round", "list").stdout
     missing = run(tmp_path, "round", "solve", "9")
     assert missing.returncode == 2 and "no round 9" in missing.stderr
