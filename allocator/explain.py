@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 
 from allocator.aggregate import reach_set_ids
-from allocator.compat import group_options, groups_with_lots, route_of
+from allocator.compat import group_options, groups_with_lots
 from allocator.contract import STATUSES
 from allocator.problem import Problem
 
 MAX_NAMED = 5  # lots or points named in one explanation
 
 
-def explain_unserved(problem: Problem, lot_of: np.ndarray,
-                     point_of: np.ndarray) -> pd.DataFrame:
+def explain_unserved(problem: Problem, lot_of: np.ndarray, point_of: np.ndarray,
+                     spent: int) -> pd.DataFrame:
     """household_id, reason, detail for every household not served (file order)."""
     policy = problem.policy
     unserved = np.flatnonzero(lot_of < 0)
@@ -45,7 +45,8 @@ def explain_unserved(problem: Problem, lot_of: np.ndarray,
     outranked = eligible & ~no_lot & ~no_point
     reason[outranked] = "outranked"
     if outranked.any():
-        detail[outranked] = _binding(problem, lot_of, point_of, unserved[outranked])
+        detail[outranked] = _binding(problem, lot_of, point_of, unserved[outranked],
+                                     problem.budget - spent)
     return pd.DataFrame({"household_id": problem.hh_id[unserved], "reason": reason,
                          "detail": detail})
 
@@ -61,14 +62,13 @@ def _no_lot_text(problem: Problem, group: int) -> str:
 
 
 def _binding(problem: Problem, lot_of: np.ndarray, point_of: np.ndarray,
-             households: np.ndarray) -> np.ndarray:
+             households: np.ndarray, budget_left: int) -> np.ndarray:
     """Which resource stopped each outranked household: budget, stock or capacity."""
     served = lot_of >= 0
     stock_left = problem.lot_quantity - np.bincount(lot_of[served],
                                                     minlength=len(problem.lot_id))
     room_left = problem.point_capacity - np.bincount(point_of[served],
                                                      minlength=len(problem.point_id))
-    budget_left = problem.budget - _spent(problem, lot_of)
     reach_id = reach_set_ids(problem)
     keys = pd.DataFrame({"group": problem.hh_group[households],
                          "reach": reach_id[problem.hh_home[households]],
@@ -103,8 +103,3 @@ def _names(ids: np.ndarray) -> str:
     shown = ", ".join(names[:MAX_NAMED])
     return shown + (f" and {len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else "")
 
-
-def _spent(problem: Problem, lot_of: np.ndarray) -> int:
-    served = np.flatnonzero(lot_of >= 0)
-    rows = route_of(problem.routes, problem.hh_group[served], lot_of[served])
-    return int(problem.routes.cost[rows[rows >= 0]].sum())

@@ -43,7 +43,8 @@ def allocations_frame(problem: Problem, allocation: Allocation) -> pd.DataFrame:
 
 
 def unserved_frame(problem: Problem, allocation: Allocation) -> pd.DataFrame:
-    frame = explain_unserved(problem, allocation.lot_of, allocation.point_of)
+    frame = explain_unserved(problem, allocation.lot_of, allocation.point_of,
+                             allocation.values.stage2)
     frame["household_id"] = frame["household_id"].astype(str)
     return frame[list(UNSERVED_COLUMNS)].sort_values("household_id", kind="stable",
                                                      ignore_index=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from allocator.store.models import User
@@ -52,6 +53,13 @@ def sponsor(user: UserDep) -> User:
 
 
 PlannerDep = Annotated[User, Depends(planner)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
 # Ids fit every database's integer column; larger ones are a 422, never a 500.
 RoundId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 SponsorDep = Annotated[User, Depends(sponsor)]
+
+
+def count(session: Session, query: Any) -> int:
+    """Rows a query would return, for the total of a page."""
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -33,6 +33,7 @@ from allocator.store.models import (
     Point,
     Sponsor,
 )
+from allocator.store.rows import records
 from allocator.validate import check_table, read_table
 
 KINDS: dict[str, tuple[Column, ...]] = {
@@ -163,10 +164,6 @@ def _upsert(session: Session, model: type, key: str,
     return inserted, updated
 
 
-def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): v for k, v in row.items()} for row in table.to_dict("records")]
-
-
 def _none_if_nan(x: object) -> float | None:
     if x is None:
         return None
@@ -179,19 +176,19 @@ def _households(session: Session, t: pd.DataFrame) -> tuple[int, int]:
              "poverty_status": r["poverty_status"], "members": int(r["members"]),
              "twog_handsets": int(r["twog_handsets"]), "smartphones": int(r["smartphones"]),
              "flags": r["flags"], "needs": r["needs"], "lat": _none_if_nan(r["lat"]),
-             "lon": _none_if_nan(r["lon"])} for r in _records(t)]
+             "lon": _none_if_nan(r["lon"])} for r in records(t)]
     counts = _upsert(session, Household, "id", rows)
     session.flush()
     _upsert(session, HouseholdContact, "household_id",
             [{"household_id": r["household_id"], "head_name": r["head_name"], "phone": r["phone"],
-              "national_id": r["national_id"]} for r in _records(t)])
+              "national_id": r["national_id"]} for r in records(t)])
     return counts
 
 
 def _lots(session: Session, t: pd.DataFrame) -> tuple[int, int]:
     sponsors = t.drop_duplicates("sponsor_id", keep="last")
     _upsert(session, Sponsor, "id", [{"id": r["sponsor_id"], "name": r["sponsor_name"]}
-                                     for r in _records(sponsors)])
+                                     for r in records(sponsors)])
     session.flush()
     return _upsert(session, Lot, "id", [
         {"id": r["lot_id"], "sponsor_id": r["sponsor_id"], "model": r["model"],
@@ -199,7 +196,7 @@ def _lots(session: Session, t: pd.DataFrame) -> tuple[int, int]:
          "quantity": int(r["quantity"]), "unit_price_vnd": int(r["unit_price_vnd"]),
          "sponsor_subsidy_vnd": int(r["sponsor_subsidy_vnd"]), "features": r["features"],
          "allowed_communes": r["allowed_communes"], "allowed_statuses": r["allowed_statuses"]}
-        for r in _records(t)])
+        for r in records(t)])
 
 
 def _points(session: Session, t: pd.DataFrame) -> tuple[int, int]:
@@ -207,13 +204,13 @@ def _points(session: Session, t: pd.DataFrame) -> tuple[int, int]:
         {"id": r["point_id"], "name": r["name"], "commune_code": r["commune_code"],
          "lat": _none_if_nan(r["lat"]), "lon": _none_if_nan(r["lon"]),
          "capacity": int(r["capacity"])}
-        for r in _records(t)])
+        for r in records(t)])
 
 
 def _communes(session: Session, t: pd.DataFrame) -> tuple[int, int]:
     return _upsert(session, Commune, "code", [
         {"code": r["commune_code"], "name": r["name"], "lat": _none_if_nan(r["lat"]),
-         "lon": _none_if_nan(r["lon"])} for r in _records(t)])
+         "lon": _none_if_nan(r["lon"])} for r in records(t)])
 
 
 _UPSERT = {"households": _households, "lots": _lots, "points": _points,

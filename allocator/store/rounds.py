@@ -58,6 +58,7 @@ from allocator.store.models import (
     Sponsor,
     UnservedRow,
 )
+from allocator.store.rows import records
 from allocator.validate import read_scenario
 
 INPUT_FILES = (HOUSEHOLDS, LOTS, POINTS, COMMUNES)
@@ -202,10 +203,10 @@ def finish_solving(session: Session, round_id: int,
         raise
     session.execute(delete(AllocationRow).where(AllocationRow.round_id == round_id))
     session.execute(delete(UnservedRow).where(UnservedRow.round_id == round_id))
-    records = _records(allocations.join(about, on="household_id").assign(round_id=round_id))
-    if records:
-        session.execute(insert(AllocationRow), records)
-    unserved_records = _records(unserved.assign(round_id=round_id))
+    served_rows = records(allocations.join(about, on="household_id").assign(round_id=round_id))
+    if served_rows:
+        session.execute(insert(AllocationRow), served_rows)
+    unserved_records = records(unserved.assign(round_id=round_id))
     if unserved_records:
         session.execute(insert(UnservedRow), unserved_records)
     row.status, row.summary, row.error = "solved", data, ""
@@ -213,11 +214,6 @@ def finish_solving(session: Session, round_id: int,
     row.solved_at = dt.datetime.now(dt.UTC)
     session.commit()
     return row
-
-
-def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-            for row in table.to_dict("records")]
 
 
 def approve_round(session: Session, round_id: int, actor: str) -> Round:

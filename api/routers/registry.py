@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
-from sqlalchemy import func, select
+from fastapi import APIRouter
+from sqlalchemy import select
 
 from allocator.store.models import Household, HouseholdContact, Lot, Point
-from api.deps import PlannerDep, SessionDep
+from api.deps import Limit, Offset, PlannerDep, SessionDep, count
 
 router = APIRouter(prefix="/registry", tags=["registry (planners)"])
-Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 
 def _page(session: SessionDep, query: Any, offset: int, limit: int) -> dict[str, Any]:
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count(session, query)
     rows = session.execute(query.offset(offset).limit(limit)).mappings().all()
     return {"total": total, "offset": offset, "limit": limit, "items": [dict(r) for r in rows]}
 
