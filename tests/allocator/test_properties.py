@@ -86,7 +86,8 @@ def test_every_result_is_feasible_and_never_worse_than_greedy(rnd: Round) -> Non
     greedy_values = rnd.check(greedy_rows)
     assert values[:3] == _values(optimal)[:3]
     assert abs(values[3] - _values(optimal)[3]) < 1e-6
-    assert values[1] >= greedy_values[1]
+    if values[0] == greedy_values[0]:  # a fairness floor may trade weight for coverage
+        assert values[1] >= greedy_values[1]
     # Lexicographically: floor, then weight, then (less) cost, then (less) distance.
     key = (values[0], values[1], -values[2], -round(values[3], 6))
     greedy_key = (greedy_values[0], greedy_values[1], -greedy_values[2],
