@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from allocator.store.rounds import (
     record_handovers,
     start_solving,
 )
-from api.deps import PlannerDep, RoundId, SessionDep
+from api.deps import Limit, Offset, PlannerDep, RoundId, SessionDep, count
 from api.schemas import (
     AllocationPublic,
     HandoverRecord,
@@ -38,9 +39,7 @@ from api.schemas import (
 )
 
 router = APIRouter(prefix="/rounds", tags=["rounds (planners)"])
-Limit = Annotated[int, Query(ge=1, le=1000)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 
 def _public(row: Round, request: Request) -> RoundPublic:
@@ -154,7 +153,7 @@ def allocations(round_id: RoundId, session: SessionDep, _: PlannerDep, offset: O
         query = query.where(AllocationRow.point_id == point)
     if sponsor:
         query = query.where(AllocationRow.sponsor_id == sponsor)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count(session, query)
     rows = session.scalars(query.order_by(AllocationRow.household_id).offset(offset)
                            .limit(limit))
     return Page[AllocationPublic](total=total, offset=offset, limit=limit, items=[
@@ -168,7 +167,7 @@ def unserved(round_id: RoundId, session: SessionDep, _: PlannerDep, offset: Offs
     query = select(UnservedRow).where(UnservedRow.round_id == round_id)
     if reason:
         query = query.where(UnservedRow.reason == reason)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count(session, query)
     rows = session.scalars(query.order_by(UnservedRow.household_id).offset(offset).limit(limit))
     return Page[UnservedPublic](total=total, offset=offset, limit=limit, items=[
         UnservedPublic.model_validate(r, from_attributes=True) for r in rows])
@@ -183,7 +182,9 @@ def handover(round_id: RoundId, session: SessionDep, _: PlannerDep, point: str |
     if row.status not in ("solved", "approved", "closed"):
         raise HTTPException(status.HTTP_409_CONFLICT, f"round {round_id} is {row.status}")
     table = handover_list(session, round_id, point)
-    name = f"ban-giao-dot-{round_id}" + (f"-{point}" if point else "")
+    # A header is latin-1: keep only plain characters of the point id in the file name.
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", point or "")[:60]
+    name = f"ban-giao-dot-{round_id}" + (f"-{safe}" if safe else "")
     if format == "xlsx":
         return Response(as_xlsx(table), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})

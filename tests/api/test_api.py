@@ -291,3 +291,12 @@ def test_handovers_are_recorded_and_sponsors_see_pending(world: tuple) -> None:
     assert all(u["pending"] == u["allocated"] - u["handed_over"] for u in use)
     assert client.post(f"/rounds/{round_id}/handovers", json=body,
                        headers=auth(tokens["sponsor"])).status_code == 403
+
+
+def test_a_point_id_of_any_text_makes_a_safe_file_name(world: tuple) -> None:
+    client, tokens, _ = world
+    round_id = solved_round(client, tokens["planner"])
+    odd = client.get(f"/rounds/{round_id}/handover", params={"point": "Điểm \U00031569 \"x\""},
+                     headers=auth(tokens["planner"]))
+    assert odd.status_code == 200
+    assert 'filename="ban-giao-dot-' in odd.headers["content-disposition"]
