@@ -89,11 +89,12 @@ def report_command(
     result_dir: Annotated[Path, typer.Argument(help="A result folder of 'allocator solve'.")],
     html: Annotated[Path, typer.Option("--html", help="The HTML file to write.")],
     title: Annotated[str, typer.Option(help="Heading of the report.")] = "",
+    lang: Annotated[str, typer.Option(help="'vi' (Vietnamese) or 'en' (English).")] = "vi",
 ) -> None:
     """Write the round's dashboard as one self-contained HTML file (no network needed)."""
     import json
 
-    from allocator.report_html import render
+    from allocator.report import render_report
     from allocator.result import DASHBOARD, SUMMARY
 
     try:
@@ -101,7 +102,12 @@ def report_command(
         data = json.loads((result_dir / SUMMARY).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         _fail(f"{result_dir}: not a result folder of 'allocator solve' ({error})")
-    page = render(figures, data, title or f"Đợt phân bổ — {result_dir.name}")
+    if lang not in ("vi", "en"):
+        _fail(f"--lang must be 'vi' or 'en' (got {lang!r})")
+    try:
+        page = render_report(figures, data, title or f"Đợt phân bổ — {result_dir.name}", lang)
+    except (KeyError, TypeError, ValueError) as error:
+        _fail(f"{result_dir}: dashboard.json is not as 'allocator solve' writes it ({error!r})")
     html.parent.mkdir(parents=True, exist_ok=True)
     html.write_text(page, encoding="utf-8")
     out.print(f"report written to {html}")

@@ -55,6 +55,7 @@ def dashboard(problem: Problem, allocation: Allocation, communes: pd.DataFrame,
         "unserved_by_reason": {str(k): int(v) for k, v in
                                unserved["reason"].value_counts().sort_index().items()},
         "lots": [{"lot_id": str(lot), "sponsor_id": str(problem.lot_sponsor[i]),
+                  "sponsor_name": _text(lot_info, lot, "sponsor_name"),
                   "model": str(lot_info.at[lot, "model"]),
                   "quantity": int(problem.lot_quantity[i]), "given": int(given[i])}
                  for i, lot in enumerate(problem.lot_id)],
@@ -62,6 +63,13 @@ def dashboard(problem: Problem, allocation: Allocation, communes: pd.DataFrame,
                     "capacity": int(problem.point_capacity[i]), "handed": int(handed[i])}
                    for i, p in enumerate(problem.point_id)],
     }
+
+
+def _text(table: pd.DataFrame, key: str, column: str) -> str:
+    if column not in table.columns:
+        return ""
+    value = str(table.at[key, column])
+    return "" if value in ("nan", "None", "<NA>") else value
 
 
 def _num(x: object) -> float | None:

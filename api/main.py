@@ -6,10 +6,22 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from allocator import __version__
+from allocator.report import STATIC
 from allocator.store.db import make_engine, make_sessions, prepare
+from api import pages
+from api.pages.auth import LoginRequired, Refused, refused_page
+from api.pages.render import error_page
 from api.routers import imports, registry, rounds, sponsor
 from api.settings import Settings
 
@@ -31,16 +43,52 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Smartphone allocation — Ho Chi Minh City", version=__version__,
                   lifespan=lifespan)
-    app.include_router(imports.router)
-    app.include_router(registry.router)
-    app.include_router(rounds.router)
-    app.include_router(sponsor.router)
+    for router in (imports.router, registry.router, rounds.router, sponsor.router):
+        app.include_router(router, prefix="/api")
 
-    @app.get("/health", tags=["service"])
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/api/health", tags=["service"])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    _page_errors(app)
     return app
+
+
+def _page_errors(app: FastAPI) -> None:
+    """The API answers errors in JSON; the pages answer them with a page a person can read."""
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, error: LoginRequired) -> Response:
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(error.next_path, safe='')}",
+                                status_code=303)
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, error: Refused) -> Response:
+        return refused_page(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        if _is_api(request):
+            return await request_validation_exception_handler(request, error)
+        where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
+                          for e in error.errors()[:5])
+        return error_page(request, 422, f"Yêu cầu không hợp lệ / invalid request ({where})")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if _is_api(request) or error.status_code < 400:
+            return await http_exception_handler(request, error)
+        return error_page(request, error.status_code, str(error.detail))
+
+
+def _is_api(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", "/docs", "/redoc", "/openapi")) or path == "/api"
 
 
 app = create_app()

@@ -73,10 +73,15 @@ class HandoverRecord(BaseModel):
 
 
 class SponsorLotUse(BaseModel):
-    """One of a sponsor's lots in a round: devices allocated, handed over, still pending."""
+    """One of a sponsor's lots in a round: devices allocated, handed over, still pending.
+
+    Counts are text: small ones are '<5', and '*' hides one that would let a
+    small count be worked out by subtraction.
+    """
 
     lot_id: str
     model: str
-    allocated: int
-    handed_over: int
-    pending: int
+    quantity: int
+    allocated: str
+    handed_over: str
+    pending: str

@@ -120,6 +120,8 @@ class Round(Base):
     engine_version: Mapped[str] = mapped_column(String(40), default="")
     solver_version: Mapped[str] = mapped_column(String(100), default="")
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    dashboard: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # dashboard.json
+    based_on: Mapped[int | None] = mapped_column(Integer)  # the round this one varies
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
     solved_at: Mapped[dt.datetime | None] = mapped_column()

@@ -34,6 +34,7 @@ from allocator.contract import (
     POINTS,
     ROUND,
 )
+from allocator.dashboard import dashboard
 from allocator.issues import InvalidInput
 from allocator.policy import parse_policy
 from allocator.problem import build_problem
@@ -132,16 +133,29 @@ def import_folder_as_round(session: Session, folder: Path, name: str, actor: str
     return _new_round(session, files, scenario.policy.to_json(), name, actor)
 
 
+def derive_round(session: Session, round_id: int, changes: dict[str, Any], name: str,
+                 actor: str) -> Round:
+    """A draft variant of a round: the same frozen inputs, its policy changed (e.g. budget)."""
+    base = get_round(session, round_id)
+    checked, issues = parse_policy({**base.policy, **changes})
+    if issues:
+        raise InvalidInput(issues)
+    with zipfile.ZipFile(io.BytesIO(base.inputs)) as archive:
+        files = {n: archive.read(n) for n in archive.namelist() if n in INPUT_FILES}
+    return _new_round(session, files, checked.to_json(), name, actor, based_on=base.id)
+
+
 def _new_round(session: Session, files: dict[str, bytes], policy: dict[str, Any], name: str,
-               actor: str) -> Round:
+               actor: str, based_on: int | None = None) -> Round:
     files = {**files, ROUND: (json.dumps(policy, indent=1, sort_keys=True) + "\n").encode()}
     archive, digest = _zip(files)
     row = Round(name=name, status="draft", policy=policy, seed=int(policy["seed"]),
-                inputs=archive, inputs_hash=digest, engine_version=__version__)
+                inputs=archive, inputs_hash=digest, engine_version=__version__,
+                based_on=based_on)
     session.add(row)
     session.flush()
     session.add(AuditEntry(actor=actor, action="create round", target=f"round {row.id}",
-                           detail={"inputs_hash": digest, "name": name}))
+                           detail={"inputs_hash": digest, "name": name, "based_on": based_on}))
     session.commit()
     return row
 
@@ -193,6 +207,8 @@ def finish_solving(session: Session, round_id: int,
             allocations = allocations_frame(problem, allocation)
             unserved = unserved_frame(problem, allocation)
             data = summary(problem, allocation, {})
+            figures = dashboard(problem, allocation, scenario.communes, scenario.lots,
+                                scenario.points, unserved)
             about = scenario.households.set_index("household_id")[
                 ["commune_code", "poverty_status", "flags"]]
     except Exception as error:
@@ -209,7 +225,7 @@ def finish_solving(session: Session, round_id: int,
     unserved_records = records(unserved.assign(round_id=round_id))
     if unserved_records:
         session.execute(insert(UnservedRow), unserved_records)
-    row.status, row.summary, row.error = "solved", data, ""
+    row.status, row.summary, row.dashboard, row.error = "solved", data, figures, ""
     row.solver_version = str(data.get("solver", ""))
     row.solved_at = dt.datetime.now(dt.UTC)
     session.commit()
@@ -259,7 +275,8 @@ def export_round(session: Session, round_id: int, folder: Path) -> Path:
             .where(UnservedRow.round_id == round_id)
             .order_by(UnservedRow.household_id)).mappings().all(),
             columns=["household_id", "reason", "detail"])
-        write_result(folder / "result", allocations, unserved, row.summary or {})
+        write_result(folder / "result", allocations, unserved, row.summary or {},
+                     row.dashboard)
     return folder
 
 

@@ -87,10 +87,14 @@ def solve(round_id: RoundId, session: SessionDep, user: PlannerDep,
         row = start_solving(session, round_id, user.name)
     except RoundStateError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    state = request.app.state
+    solve_in_background(request.app.state, round_id)
+    return _public(row, request)
+
+
+def solve_in_background(state: Any, round_id: int) -> None:
+    """Solve a round already marked as solving on the app's worker; progress in state."""
     state.progress[round_id] = "queued"
     state.executor.submit(_solve_job, state, round_id)
-    return _public(row, request)
 
 
 def _solve_job(state: Any, round_id: int) -> None:

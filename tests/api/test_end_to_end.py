@@ -35,27 +35,27 @@ def test_demo_through_the_service(tmp_path: Path, db_url: str) -> None:
     with TestClient(create_app(Settings(database_url=db_url))) as client:
         for kind in ("lots", "points", "households"):
             with open(folder / f"{kind}.csv", "rb") as handle:
-                done = client.post(f"/imports/{kind}", files={"file": (f"{kind}.csv", handle)},
+                done = client.post(f"/api/imports/{kind}", files={"file": (f"{kind}.csv", handle)},
                                    headers=headers)
             assert done.status_code == 200, done.text
         policy = (folder / "round.json").read_text(encoding="utf-8")
         import json
-        made = client.post("/rounds", json={"name": "demo", "policy": json.loads(policy)},
+        made = client.post("/api/rounds", json={"name": "demo", "policy": json.loads(policy)},
                            headers=headers)
         assert made.status_code == 201, made.text
         round_id = made.json()["id"]
-        assert client.post(f"/rounds/{round_id}/solve", headers=headers).status_code == 202
-        assert client.post(f"/rounds/{round_id}/solve", headers=headers).status_code == 409
+        assert client.post(f"/api/rounds/{round_id}/solve", headers=headers).status_code == 202
+        assert client.post(f"/api/rounds/{round_id}/solve", headers=headers).status_code == 409
         for _ in range(1200):
-            state = client.get(f"/rounds/{round_id}", headers=headers).json()
+            state = client.get(f"/api/rounds/{round_id}", headers=headers).json()
             if state["status"] in ("solved", "failed"):
                 break
             time.sleep(0.1)
         assert state["status"] == "solved", state
-        assert client.post(f"/rounds/{round_id}/approve", headers=headers).status_code == 200
-        handover = client.get(f"/rounds/{round_id}/handover?format=xlsx", headers=headers)
+        assert client.post(f"/api/rounds/{round_id}/approve", headers=headers).status_code == 200
+        handover = client.get(f"/api/rounds/{round_id}/handover?format=xlsx", headers=headers)
         assert handover.status_code == 200 and handover.content[:2] == b"PK"
-        exported = client.get(f"/rounds/{round_id}/export", headers=headers)
+        exported = client.get(f"/api/rounds/{round_id}/export", headers=headers)
         assert exported.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(exported.content))
     done = subprocess.run([str(ALLOCATOR), "solve", str(folder), "--out", str(tmp_path / "cli"),

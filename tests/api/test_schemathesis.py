@@ -84,5 +84,5 @@ def test_no_server_errors(api_schema: schemathesis.BaseSchema, role: str) -> Non
 
 def test_the_schema_lists_every_route(api_schema: schemathesis.BaseSchema) -> None:
     paths = set(api_schema.raw_schema["paths"])
-    assert {"/rounds", "/rounds/{round_id}/solve", "/imports/{kind}",
-            "/sponsor/rounds/{round_id}/distribution"} <= paths
+    assert {"/api/rounds", "/api/rounds/{round_id}/solve", "/api/imports/{kind}",
+            "/api/sponsor/rounds/{round_id}/distribution"} <= paths

@@ -24,14 +24,14 @@ def test_allocator_serve(tmp_path: Path) -> None:
     try:
         for _ in range(200):
             try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1)
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
         assert health.status_code == 200 and health.json()["status"] == "ok"
         schema = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).json()
-        assert "/rounds/{round_id}/handover" in schema["paths"]
-        assert httpx.get(f"http://127.0.0.1:{port}/rounds", timeout=5).status_code == 401
+        assert "/api/rounds/{round_id}/handover" in schema["paths"]
+        assert httpx.get(f"http://127.0.0.1:{port}/api/rounds", timeout=5).status_code == 401
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -1,0 +1,115 @@
+"""SVG charts drawn on the server: no script and nothing fetched, so they print and work offline."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from markupsafe import Markup
+
+from allocator.report.labels import BINS
+
+WIDTH = 640.0
+PAD = 20.0
+
+
+@dataclass(frozen=True)
+class Place:
+    """A commune's point on the map and what to draw there."""
+
+    name: str
+    lat: float
+    lon: float
+    size: float  # 0..1 of the largest dot
+    colour: str
+    tip: str
+
+
+def coverage_colour(share: float) -> str:
+    """Red (nobody served) to green (everyone served)."""
+    return f"hsl({int(120 * max(0.0, min(1.0, share)))},70%,42%)"
+
+
+BIN_COLOURS = ("#c9d7e8", "#8fb2d9", "#4f86c2", "#255d9c", "#0d3566")
+
+
+def bin_of(count: int) -> int:
+    """Which range a count falls in (-1 for none): maps for sponsors show ranges only."""
+    for i, (_, low, high) in enumerate(BINS):
+        if count >= low and (high is None or count <= high):
+            return i
+    return -1
+
+
+def city_map(places: Sequence[Place], background: Sequence[tuple[float, float]] = (),
+             label: str = "map") -> tuple[Markup, list[Place]]:
+    """The city's units as dots; far islands are returned to be listed beside the map.
+
+    `background` draws every unit faintly, so a sponsor sees the whole city and
+    where its devices are within it.
+    """
+    every = list(background) + [(p.lat, p.lon) for p in places]
+    if not every:
+        return Markup(""), []
+    lat0 = sorted(lat for lat, _ in every)[len(every) // 2]
+    lon0 = sorted(lon for _, lon in every)[len(every) // 2]
+    far = sorted(math.hypot(lat - lat0, lon - lon0) for lat, lon in every)
+    limit = 3 * far[int(0.9 * (len(far) - 1))] + 1e-9
+
+    def near(lat: float, lon: float) -> bool:
+        return math.hypot(lat - lat0, lon - lon0) <= limit
+
+    inside = [(lat, lon) for lat, lon in every if near(lat, lon)]
+    lats = [lat for lat, _ in inside]
+    lons = [lon for _, lon in inside]
+    scale = math.cos(math.radians(sum(lats) / len(lats)))
+    span_x = max((max(lons) - min(lons)) * scale, 1e-6)
+    span_y = max(max(lats) - min(lats), 1e-6)
+    height = min(900.0, max(240.0, (WIDTH - 2 * PAD) * span_y / span_x + 2 * PAD))
+    span = max(span_x / (WIDTH - 2 * PAD), span_y / (height - 2 * PAD))
+
+    def xy(lat: float, lon: float) -> tuple[float, float]:
+        return (PAD + (lon - min(lons)) * scale / span, height - PAD - (lat - min(lats)) / span)
+
+    parts = []
+    for lat, lon in background:
+        if near(lat, lon):
+            x, y = xy(lat, lon)
+            parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='2.2' fill='#d3d9e0'/>")
+    for p in sorted(places, key=lambda p: -p.size):  # small dots on top
+        if near(p.lat, p.lon):
+            x, y = xy(p.lat, p.lon)
+            r = 2.5 + 9.5 * math.sqrt(max(0.0, min(1.0, p.size)))
+            parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{r:.1f}' fill='{p.colour}' "
+                         f"fill-opacity='.85' stroke='#fff' stroke-width='.6'>"
+                         f"<title>{escape(p.tip)}</title></circle>")
+    svg = (f"<svg class='map' viewBox='0 0 {WIDTH:.0f} {height:.0f}' role='img' "
+           f"aria-label='{escape(label)}'>{''.join(parts)}</svg>")
+    return Markup(svg), [p for p in places if not near(p.lat, p.lon)]
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int | None  # None: hidden (drawn as a short stub, never to scale)
+    text: str
+
+
+def bars(items: Sequence[Bar], label: str = "chart") -> Markup:
+    """Horizontal bars with their labels; a hidden value gets a fixed stub and its text."""
+    if not items:
+        return Markup("<p>–</p>")
+    most = max([b.value or 0 for b in items] + [1])
+    rows = []
+    for i, b in enumerate(items):
+        y = i * 30
+        w = 6.0 if b.value is None else 330 * b.value / most
+        fill = "#9aa7b5" if b.value is None else "#3b6ea8"
+        rows.append(f"<text x='0' y='{y + 19}'>{escape(b.label)}</text>"
+                    f"<rect x='260' y='{y + 5}' width='{w:.1f}' height='20' rx='2' "
+                    f"fill='{fill}'/><text x='{266 + w:.1f}' y='{y + 19}' "
+                    f"class='v'>{escape(b.text)}</text>")
+    return Markup(f"<svg class='bars' viewBox='0 0 680 {30 * len(items) + 4}' role='img' "
+                  f"aria-label='{escape(label)}'>{''.join(rows)}</svg>")

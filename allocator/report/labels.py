@@ -1,0 +1,91 @@
+"""Words and numbers on the pages, in Vietnamese (the default) or English.
+
+Vietnamese writes 1.234.567 and 12,5%; English writes 1,234,567 and 12.5%.
+"""
+
+from __future__ import annotations
+
+LANGS = ("vi", "en")
+
+LABELS: dict[str, tuple[str, str]] = {
+    # KPIs
+    "eligible": ("Hộ đủ điều kiện", "Eligible households"),
+    "served": ("Hộ được nhận máy", "Households served"),
+    "coverage_poor": ("Độ phủ hộ nghèo", "Coverage of poor households"),
+    "coverage_near_poor": ("Độ phủ hộ cận nghèo", "Coverage of near-poor households"),
+    "budget": ("Ngân sách đã dùng / tổng", "Budget used / total"),
+    "devices_left": ("Máy còn lại trong kho", "Devices left in stock"),
+    "status": ("Trạng thái", "Status"),
+    "priority_weight": ("Tổng trọng số ưu tiên", "Total priority weight"),
+    "distance": ("Tổng quãng đường (km)", "Total distance (km)"),
+    # sections
+    "coverage_by_commune": ("Độ phủ theo xã, phường", "Coverage by commune"),
+    "unserved_by_reason": ("Hộ chưa được nhận, theo lý do", "Unserved households by reason"),
+    "lot_use": ("Sử dụng từng lô máy", "Use of each lot"),
+    "point_use": ("Sử dụng từng điểm nhận", "Use of each point"),
+    "map_note": ("Kích thước chấm: số hộ đủ điều kiện; màu: đỏ = chưa ai được nhận, xanh = "
+                 "tất cả đã nhận.", "Dot size: eligible households; colour: red = none "
+                 "served, green = all served."),
+    "off_map": ("Ngoài bản đồ (đảo xa)", "Off the map (far islands)"),
+    "sort_hint": ("Bấm tiêu đề cột để sắp xếp.", "Click a column heading to sort."),
+    # columns
+    "code": ("Mã", "Code"), "commune": ("Xã, phường", "Commune"),
+    "coverage": ("Độ phủ", "Coverage"), "lot": ("Lô", "Lot"), "sponsor": ("Nhà tài trợ", "Sponsor"),
+    "model": ("Mẫu máy", "Model"), "given": ("Đã phân bổ", "Allocated"),
+    "quantity": ("Số lượng", "Quantity"), "point": ("Điểm nhận", "Point"),
+    "name": ("Tên", "Name"), "handed": ("Đã giao", "Assigned"),
+    "capacity": ("Công suất", "Capacity"),
+    "collected": ("Đã trao tận tay", "Handed over"), "pending": ("Chưa trao", "Pending"),
+    "reason": ("Lý do", "Reason"), "households": ("Số hộ", "Households"),
+    "devices": ("Số máy", "Devices"), "use": ("Tỷ lệ dùng", "Use"),
+    # reasons
+    "not_eligible_status": ("Không thuộc diện", "Not an eligible status"),
+    "no_2g_handset": ("Không dùng máy 2G", "No 2G-only handset"),
+    "has_smartphone": ("Đã có điện thoại thông minh", "Already has a smartphone"),
+    "no_compatible_lot": ("Không có máy phù hợp", "No compatible lot"),
+    "no_point_in_reach": ("Không có điểm nhận trong tầm", "No point in reach"),
+    "outranked": ("Ưu tiên thấp hơn khi hết nguồn", "Outranked when supply ran out"),
+    # statuses and groups
+    "poor": ("Hộ nghèo", "Poor"), "near_poor": ("Hộ cận nghèo", "Near-poor"),
+    "other": ("Hộ khác", "Other"), "merit_family": ("Gia đình có công", "Merit family"),
+    "elderly_alone": ("Người cao tuổi sống một mình", "Elderly living alone"),
+    "disability": ("Người khuyết tật", "Disability"),
+    # round statuses
+    "draft": ("Nháp", "Draft"), "solving": ("Đang tính", "Solving"),
+    "solved": ("Đã tính, chờ duyệt", "Solved, awaiting approval"),
+    "approved": ("Đã phê duyệt", "Approved"), "closed": ("Đã đóng", "Closed"),
+    "failed": ("Lỗi khi tính", "Failed"),
+    "OPTIMAL": ("Tối ưu (đã chứng minh)", "Optimal (proven)"),
+    "FEASIBLE": ("Khả thi (chưa chứng minh tối ưu)", "Feasible (optimality not proven)"),
+    "INFEASIBLE": ("Không khả thi", "Infeasible"),
+    "TIME_LIMIT": ("Hết thời gian", "Time limit"),
+}
+
+# Thresholds are drawn as ranges, never exact values, on maps shown to sponsors.
+BINS = (("<5", 1, 4), ("5–19", 5, 19), ("20–49", 20, 49), ("50–99", 50, 99), ("≥100", 100, None))
+
+
+class Text:
+    """`t('served')` -> the label in this page's language (the key itself if unknown)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in LANGS else "vi"
+        self._index = LANGS.index(self.lang)
+
+    def __call__(self, key: str) -> str:
+        pair = LABELS.get(key)
+        return pair[self._index] if pair else key
+
+    def number(self, value: float | int | None, decimals: int = 0) -> str:
+        if value is None:
+            return "–"
+        text = f"{value:,.{decimals}f}"
+        if self.lang == "vi":
+            text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+        return text
+
+    def money(self, vnd: int | None) -> str:
+        return "–" if vnd is None else f"{self.number(vnd)} ₫"
+
+    def percent(self, part: int, whole: int | None) -> str:
+        return self.number(100 * part / whole, 1) + "%" if whole else "–"

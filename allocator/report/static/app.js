@@ -1,0 +1,71 @@
+// Sortable tables and round progress. No library, nothing fetched but the page's own server.
+(function () {
+  "use strict";
+  function cellValue(row, index) {
+    var cell = row.cells[index];
+    if (!cell) return "";
+    var raw = cell.getAttribute("data-sort");
+    if (raw === null) raw = cell.textContent.trim();
+    var number = Number(raw);
+    return raw !== "" && !isNaN(number) ? number : raw.toLocaleLowerCase();
+  }
+  function sortBy(table, header) {
+    var index = Array.prototype.indexOf.call(header.parentNode.children, header);
+    var ascending = header.getAttribute("aria-sort") !== "ascending";
+    Array.prototype.forEach.call(header.parentNode.children, function (h) {
+      h.removeAttribute("aria-sort");
+    });
+    header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = cellValue(a, index), y = cellValue(b, index);
+      var order = typeof x === "number" && typeof y === "number" ? x - y
+        : String(x).localeCompare(String(y), "vi");
+      return ascending ? order : -order;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  }
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    table.querySelectorAll("thead th").forEach(function (header) {
+      header.setAttribute("tabindex", "0");
+      header.addEventListener("click", function () { sortBy(table, header); });
+      header.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(table, header); }
+      });
+    });
+  });
+  // Once a solve this page was following has finished, say so after the reload.
+  var finished = null;
+  try { finished = JSON.parse(sessionStorage.getItem("allocator-finished") || "null"); }
+  catch (e) { finished = null; }
+  var notice = document.getElementById("finished");
+  if (finished && finished.path === location.pathname && notice) {
+    sessionStorage.removeItem("allocator-finished");
+    notice.textContent = "✓ " + finished.label;
+    notice.setAttribute("data-status", finished.status);
+    notice.hidden = false;
+  }
+  var box = document.getElementById("progress");
+  if (box && box.getAttribute("data-url")) {
+    var text = box.querySelector("[data-progress-text]");
+    var fill = box.querySelector(".fill");
+    var poll = function () {
+      fetch(box.getAttribute("data-url"), {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (p) {
+          if (text) text.textContent = p.label;
+          if (fill) fill.style.width = Math.round(100 * p.fraction) + "%";
+          box.setAttribute("data-state", p.status);
+          if (p.status === "solving") { setTimeout(poll, 700); return; }
+          try {
+            sessionStorage.setItem("allocator-finished", JSON.stringify(
+              {path: location.pathname, status: p.status, label: p.label}));
+          } catch (e) { /* storage off: the reloaded page still shows the result */ }
+          window.location.reload();
+        })
+        .catch(function () { setTimeout(poll, 2000); });
+    };
+    setTimeout(poll, 400);
+  }
+})();

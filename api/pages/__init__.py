@@ -1,0 +1,14 @@
+"""Server-rendered pages: the planner's rounds and dashboard, and the sponsor portal.
+
+They work offline: styles, script and SVG charts all come from this server.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.pages import auth, planner, portal
+
+router = APIRouter(include_in_schema=False)
+for part in (auth.router, planner.router, portal.router):
+    router.include_router(part)

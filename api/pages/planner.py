@@ -1,0 +1,286 @@
+"""The planner's pages: the rounds, a round's dashboard (solve, approve, vary) and comparisons."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from allocator.issues import InvalidInput
+from allocator.policy import MAX_INT
+from allocator.report import render_report
+from allocator.report.labels import Text
+from allocator.report.view import comparison, round_view
+from allocator.store.models import AllocationRow, Round
+from allocator.store.rounds import (
+    RoundStateError,
+    approve_round,
+    close_round,
+    create_round,
+    derive_round,
+    import_folder_as_round,
+    start_solving,
+)
+from api.deps import RoundId, SessionDep
+from api.pages.auth import Csrf, PagePlanner, check_csrf
+from api.pages.render import error_page, page, text_for
+from api.routers.rounds import solve_in_background
+
+router = APIRouter()
+RESULTS = ("solved", "approved", "closed")
+# Progress messages of the solver, in order, as steps of the progress bar.
+STEPS = ("queued", "greedy start", "stage 0: fairness floor", "stage 1: priority weight",
+         "stage 2: public cost", "stage 3: distance", "done")
+STEP_LABELS = {
+    "queued": ("Đang chờ", "Queued"),
+    "greedy start": ("Lời giải ban đầu (tham lam)", "Greedy starting solution"),
+    "stage 0: fairness floor": ("Bước 0: mức sàn công bằng", "Stage 0: fairness floor"),
+    "stage 1: priority weight": ("Bước 1: ưu tiên hộ khó khăn nhất",
+                                 "Stage 1: priority weight"),
+    "stage 2: public cost": ("Bước 2: chi phí ngân sách", "Stage 2: public cost"),
+    "stage 3: distance": ("Bước 3: quãng đường", "Stage 3: distance"),
+    "done": ("Xong", "Done"),
+}
+
+
+def _round(session: Session, round_id: int) -> Round | None:
+    return session.get(Round, round_id)
+
+
+def progress_of(request: Request, row: Round, t: Text) -> dict[str, Any]:
+    message = request.app.state.progress.get(row.id, "")
+    if row.status != "solving":
+        message = "done" if row.status in RESULTS else message
+    step = STEPS.index(message) if message in STEPS else 0
+    pair = STEP_LABELS.get(message)
+    label = pair[0 if t.lang == "vi" else 1] if pair else (message or t("solving"))
+    return {"status": row.status, "message": message, "label": label,
+            "fraction": round(step / (len(STEPS) - 1), 3)}
+
+
+@router.get("/rounds", response_class=HTMLResponse)
+def rounds_page(request: Request, session: SessionDep, user: PagePlanner) -> Response:
+    rows = session.scalars(select(Round).order_by(Round.id.desc())).all()
+    return page(request, "rounds.html", user, title="Các đợt phân bổ / Rounds", rows=rows,
+                with_results=[r for r in rows if r.status in RESULTS and r.dashboard],
+                message=request.query_params.get("message", "")[:200])
+
+
+@router.post("/rounds", response_class=HTMLResponse)
+def create_page(request: Request, session: SessionDep, user: PagePlanner, csrf: Csrf = "",
+                name: Annotated[str, Form(max_length=200)] = "",
+                budget_vnd: Annotated[str, Form(max_length=30)] = "") -> Response:
+    """A new round over the current registry, with the budget given."""
+    check_csrf(request, csrf)
+    policy: dict[str, Any] = {}
+    digits = budget_vnd.replace(".", "").replace(",", "").replace(" ", "")
+    if digits:
+        if not digits.isascii() or not digits.isdigit() or int(digits) > MAX_INT:
+            return _rounds_error(request, session, user, f"Ngân sách không hợp lệ / invalid "
+                                 f"budget: {budget_vnd!r}")
+        policy["budget_vnd"] = int(digits)
+    try:
+        row = create_round(session, policy, name.strip() or "Đợt mới", user.name)
+    except InvalidInput as error:
+        return _rounds_error(request, session, user, "; ".join(str(i) for i in error.issues))
+    return RedirectResponse(f"/rounds/{row.id}", status_code=303)
+
+
+@router.post("/rounds/upload", response_class=HTMLResponse)
+def upload_page(request: Request, session: SessionDep, user: PagePlanner,
+                file: Annotated[UploadFile, File()], csrf: Csrf = "",
+                name: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """A zipped contract folder as a new round."""
+    check_csrf(request, csrf)
+    wanted = {"households.csv", "lots.csv", "points.csv", "communes.csv", "round.json"}
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(file.file.read(512 * 1024 * 1024)))
+        members = {Path(m).name: m for m in archive.namelist()
+                   if Path(m).name in wanted and not m.endswith("/")}
+        with tempfile.TemporaryDirectory() as tmp:
+            for short, member in members.items():
+                (Path(tmp) / short).write_bytes(archive.read(member))
+            row = import_folder_as_round(session, Path(tmp), name.strip() or
+                                         (file.filename or "")[:200], user.name)
+    except InvalidInput as error:
+        return _rounds_error(request, session, user,
+                             "; ".join(str(i) for i in error.issues[:20]))
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
+        return _rounds_error(request, session, user, "Tệp không phải zip hợp lệ / "
+                             "the upload is not a valid zip file")
+    return RedirectResponse(f"/rounds/{row.id}", status_code=303)
+
+
+def _rounds_error(request: Request, session: Session, user: Any, message: str) -> Response:
+    rows = session.scalars(select(Round).order_by(Round.id.desc())).all()
+    return page(request, "rounds.html", user, 422, title="Các đợt phân bổ / Rounds", rows=rows,
+                with_results=[r for r in rows if r.status in RESULTS and r.dashboard],
+                message="", error=message)
+
+
+@router.get("/rounds/compare", response_class=HTMLResponse)
+def compare_page(request: Request, session: SessionDep, user: PagePlanner,
+                 a: Annotated[int, Query(ge=1, le=2_147_483_647)],
+                 b: Annotated[int, Query(ge=1, le=2_147_483_647)]) -> Response:
+    first, second = _round(session, a), _round(session, b)
+    for wanted, row in ((a, first), (b, second)):
+        if row is None:
+            return error_page(request, 404, f"Không có đợt {wanted} / no round {wanted}", user)
+        if row.status not in RESULTS or not row.dashboard or not row.summary:
+            return error_page(request, 409, f"Đợt {wanted} chưa có kết quả / round {wanted} "
+                              "has no results yet", user)
+    assert first is not None and second is not None
+    t = text_for(request)
+    data = comparison({"dashboard": first.dashboard, "summary": first.summary},
+                      {"dashboard": second.dashboard, "summary": second.summary}, t)
+    return page(request, "compare.html", user, title=f"So sánh đợt {a} và {b} / Compare",
+                a=first, b=second, data=data)
+
+
+@router.get("/rounds/{round_id}", response_class=HTMLResponse)
+def round_page(request: Request, round_id: RoundId, session: SessionDep,
+               user: PagePlanner) -> Response:
+    row = _round(session, round_id)
+    if row is None:
+        return error_page(request, 404, f"Không có đợt {round_id} / no round {round_id}", user)
+    return _dashboard(request, session, user, row)
+
+
+def _dashboard(request: Request, session: Session, user: Any, row: Round, status_code: int = 200,
+               error: str = "") -> Response:
+    t = text_for(request)
+    view = None
+    if row.status in RESULTS and row.dashboard and row.summary:
+        collected_lots = collected_points = None
+        if row.status in ("approved", "closed"):
+            collected_lots = _collected(session, row.id, AllocationRow.lot_id)
+            collected_points = _collected(session, row.id, AllocationRow.point_id)
+        view = round_view(row.dashboard, row.summary, t, collected_lots, collected_points)
+    others = session.scalars(select(Round).where(Round.id != row.id, Round.status.in_(RESULTS))
+                             .order_by(Round.id.desc())).all()
+    variants = session.scalars(select(Round).where(Round.based_on == row.id)
+                               .order_by(Round.id)).all()
+    return page(request, "round.html", user, status_code, title=f"Đợt {row.id}: {row.name}",
+                row=row, view=view, collected=row.status in ("approved", "closed"),
+                progress=progress_of(request, row, t), others=others, variants=variants,
+                error=error)
+
+
+def _collected(session: Session, round_id: int, column: Any) -> dict[str, int]:
+    rows = session.execute(select(column, func.count()).where(
+        AllocationRow.round_id == round_id, AllocationRow.handed_over_at.is_not(None))
+        .group_by(column)).all()
+    return {str(k): int(n) for k, n in rows}
+
+
+@router.get("/rounds/{round_id}/progress")
+def progress(request: Request, round_id: RoundId, session: SessionDep,
+             user: PagePlanner) -> Response:
+    row = _round(session, round_id)
+    if row is None:
+        return JSONResponse({"detail": f"no round {round_id}"}, status_code=404)
+    return JSONResponse(progress_of(request, row, text_for(request)))
+
+
+@router.post("/rounds/{round_id}/solve", response_class=HTMLResponse)
+def solve_page(request: Request, round_id: RoundId, session: SessionDep, user: PagePlanner,
+               csrf: Csrf = "") -> Response:
+    check_csrf(request, csrf)
+    row = _round(session, round_id)
+    if row is None:
+        return error_page(request, 404, f"Không có đợt {round_id} / no round {round_id}", user)
+    try:
+        start_solving(session, round_id, user.name)
+    except RoundStateError as error:
+        return _dashboard(request, session, user, row, 409, str(error))
+    solve_in_background(request.app.state, round_id)
+    return RedirectResponse(f"/rounds/{round_id}", status_code=303)
+
+
+@router.post("/rounds/{round_id}/approve", response_class=HTMLResponse)
+def approve_page(request: Request, round_id: RoundId, session: SessionDep, user: PagePlanner,
+                 csrf: Csrf = "") -> Response:
+    return _transition(request, round_id, session, user, csrf, approve_round)
+
+
+@router.post("/rounds/{round_id}/close", response_class=HTMLResponse)
+def close_page(request: Request, round_id: RoundId, session: SessionDep, user: PagePlanner,
+               csrf: Csrf = "") -> Response:
+    return _transition(request, round_id, session, user, csrf, close_round)
+
+
+def _transition(request: Request, round_id: int, session: Session, user: Any, csrf: str,
+                step: Callable[[Session, int, str], Round]) -> Response:
+    check_csrf(request, csrf)
+    row = _round(session, round_id)
+    if row is None:
+        return error_page(request, 404, f"Không có đợt {round_id} / no round {round_id}", user)
+    try:
+        step(session, round_id, user.name)
+    except RoundStateError as error:
+        return _dashboard(request, session, user, row, 409, str(error))
+    return RedirectResponse(f"/rounds/{round_id}", status_code=303)
+
+
+@router.post("/rounds/{round_id}/variant", response_class=HTMLResponse)
+def variant_page(request: Request, round_id: RoundId, session: SessionDep, user: PagePlanner,
+                 csrf: Csrf = "",
+                 budget_percent: Annotated[float, Form(ge=-100, le=1000)] = 10.0,
+                 name: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """A draft copy of the round with its budget changed by a percentage (e.g. +10%)."""
+    check_csrf(request, csrf)
+    row = _round(session, round_id)
+    if row is None:
+        return error_page(request, 404, f"Không có đợt {round_id} / no round {round_id}", user)
+    budget = int(row.policy.get("budget_vnd", 0))
+    changed = min(MAX_INT, max(0, round(budget * (1 + budget_percent / 100))))
+    label = f"{budget_percent:+g}%"
+    try:
+        new = derive_round(session, round_id, {"budget_vnd": changed},
+                           name.strip() or f"{row.name} (ngân sách {label})", user.name)
+    except InvalidInput as error:
+        return _dashboard(request, session, user, row, 422,
+                          "; ".join(str(i) for i in error.issues))
+    return RedirectResponse(f"/rounds/{new.id}", status_code=303)
+
+
+@router.get("/rounds/{round_id}/report.html")
+def report_download(request: Request, round_id: RoundId, session: SessionDep,
+                    user: PagePlanner) -> Response:
+    """The dashboard as one self-contained HTML file, to e-mail or print."""
+    row = _round(session, round_id)
+    if row is None or not row.dashboard or not row.summary:
+        return error_page(request, 404, f"Đợt {round_id} chưa có kết quả / no results for "
+                          f"round {round_id}", user)
+    html = render_report(row.dashboard, row.summary, f"Đợt {row.id}: {row.name}",
+                         text_for(request).lang)
+    return Response(html, media_type="text/html; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="bao-cao-dot-{row.id}.html"'})
+
+
+@router.get("/rounds/{round_id}/handover.{kind}")
+def handover_download(request: Request, round_id: RoundId, kind: str, session: SessionDep,
+                      user: PagePlanner) -> Response:
+    """The printable handover list of every point (contacts, device, signature column)."""
+    from allocator.store.handover import as_csv, as_xlsx, handover_list
+    from api.routers.rounds import XLSX
+
+    row = _round(session, round_id)
+    if row is None or row.status not in RESULTS or kind not in ("csv", "xlsx"):
+        return error_page(request, 404, f"Đợt {round_id} chưa có kết quả / no results for "
+                          f"round {round_id}", user)
+    table = handover_list(session, round_id, None)
+    name = f"ban-giao-dot-{round_id}.{kind}"
+    if kind == "xlsx":
+        return Response(as_xlsx(table), media_type=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(as_csv(table), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,113 @@
+"""The sponsor portal: a sponsor's lots and where its devices went, in suppressed counts only.
+
+No household appears here: no name, phone, ID number, address or coordinate,
+only counts by lot, commune and household group ("<5" for small ones).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from allocator.report.charts import BIN_COLOURS, Bar, Place, bars, bin_of, city_map
+from allocator.report.labels import BINS
+from allocator.store.models import Commune, Round, User
+from allocator.store.sponsor_view import (
+    PREVIEW,
+    VISIBLE,
+    SponsorView,
+    sponsor_view,
+    visible_rounds,
+)
+from api.deps import SessionDep
+from api.pages.auth import PageUser
+from api.pages.render import error_page, page, text_for
+
+router = APIRouter()
+RoundQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
+SponsorQuery = Annotated[str | None, Query(max_length=64)]
+
+
+def _choose(session: Session, user: User, round_id: int | None,
+            sponsor: str | None) -> tuple[str | None, list[Round], Round | None, str]:
+    """Whose figures (a sponsor sees only its own), the rounds to pick from, and the round."""
+    # A sponsor sees only its own figures; a planner previews what a sponsor sees.
+    sponsor_id = user.sponsor_id if user.role == "sponsor" else sponsor or None
+    statuses = VISIBLE if user.role == "sponsor" else PREVIEW
+    rounds = visible_rounds(session, sponsor_id, statuses)
+    if round_id is None:
+        return sponsor_id, rounds, (rounds[0] if rounds else None), ""
+    chosen = next((r for r in rounds if r.id == round_id), None)
+    return sponsor_id, rounds, chosen, "" if chosen else f"round {round_id}"
+
+
+@router.get("/portal", response_class=HTMLResponse)
+def portal(request: Request, session: SessionDep, user: PageUser, round: RoundQuery = None,
+           sponsor: SponsorQuery = None) -> Response:
+    sponsor_id, rounds, row, missing = _choose(session, user, round, sponsor)
+    if missing:
+        return error_page(request, 404, f"Không có kết quả cho đợt này / no results for "
+                          f"{missing}", user)
+    t = text_for(request)
+    view = sponsor_view(session, row, sponsor_id) if row and sponsor_id else None
+    context: dict[str, Any] = {"view": view, "rounds": rounds, "row": row,
+                                  "sponsor_id": sponsor_id, "sponsors": []}
+    if user.role == "planner" and row is not None:
+        context["sponsors"] = sorted({(str(x["sponsor_id"]), str(x.get("sponsor_name", "")))
+                                      for x in (row.dashboard or {}).get("lots", [])})
+    if view is not None:
+        every = [(c.lat, c.lon) for c in session.scalars(select(Commune))
+                 if c.lat is not None and c.lon is not None]
+        places = []
+        for c in view.communes:
+            if c.lat is None or c.lon is None:
+                continue
+            level = max(0, bin_of(c.count)) if c.count is not None else 0
+            places.append(Place(c.name, c.lat, c.lon, (level + 1) / len(BINS),
+                                BIN_COLOURS[level], f"{c.name}: {c.devices}"))
+        context["map_svg"], context["off_map"] = city_map(places, every, "map")
+        context["legend"] = [(label, BIN_COLOURS[i]) for i, (label, _, _) in enumerate(BINS)]
+        context["chart"] = bars([Bar(t(g), int(n) if n.isdigit() else None, n)
+                                 for g, n in view.groups], "groups")
+    return page(request, "portal.html", user, title="Cổng nhà tài trợ / Sponsor portal",
+                **context)
+
+
+@router.get("/portal/figures.csv")
+def portal_csv(request: Request, session: SessionDep, user: PageUser, round: RoundQuery = None,
+               sponsor: SponsorQuery = None) -> Response:
+    """The portal's figures as a CSV that Excel opens directly (UTF-8 with BOM)."""
+    sponsor_id, _, row, missing = _choose(session, user, round, sponsor)
+    if missing or row is None or sponsor_id is None:
+        return error_page(request, 404, "Không có kết quả / no results", user)
+    view = sponsor_view(session, row, sponsor_id)
+    return Response(figures_csv(view), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="nha-tai-tro-dot-{row.id}.csv"'})
+
+
+def figures_csv(view: SponsorView) -> bytes:
+    """Lots (allocated, handed over, pending), communes and household groups, as shown."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["round_id", "kind", "id", "name", "allocated", "handed_over", "pending"])
+    for x in view.lots:
+        writer.writerow([view.round_id, "lot", _cell(x.lot_id), _cell(x.model), x.allocated,
+                         x.handed_over, x.pending])
+    writer.writerow([view.round_id, "total", "", "", view.total.allocated,
+                     view.total.handed_over, view.total.pending])
+    for c in view.communes:
+        writer.writerow([view.round_id, "commune", c.code, _cell(c.name), c.devices, "", ""])
+    for group, n in view.groups:
+        writer.writerow([view.round_id, "household_group", group, "", n, "", ""])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _cell(text: str) -> str:
+    """Text Excel would run as a formula is kept as text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
