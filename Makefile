@@ -3,10 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEMO_SCENARIO := demo
-DEMO_OUT := demo-result
+DEMO := demo
 
-.PHONY: demo test bench lint install clean
+.PHONY: demo serve test bench lint install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,12 +15,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# A round on the bundled Ho Chi Minh City scenario in a fresh SQLite store (demo/allocator.db).
 demo: $(STAMP)
-	$(BIN)/allocator scenario demo --out $(DEMO_SCENARIO)
-	$(BIN)/allocator solve $(DEMO_SCENARIO) --out $(DEMO_OUT)
-	$(BIN)/allocator report $(DEMO_OUT) --html $(DEMO_OUT)/report.html
-	@echo "Allocations: $(DEMO_OUT)/allocations.csv  Unserved: $(DEMO_OUT)/unserved.csv"
-	@echo "Report (open in a browser, works offline): $(CURDIR)/$(DEMO_OUT)/report.html"
+	$(BIN)/allocator demo --folder $(DEMO)
+
+# The web pages over the demo's store: http://127.0.0.1:8000/login
+serve: $(STAMP)
+	DATABASE_URL=sqlite:///$(CURDIR)/$(DEMO)/allocator.db $(BIN)/allocator serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -34,4 +34,4 @@ lint: $(STAMP)
 	$(BIN)/mypy allocator api scenarios
 
 clean:
-	rm -rf $(VENV) $(DEMO_SCENARIO) $(DEMO_OUT) .bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) .bench .pytest_cache .mypy_cache .ruff_cache tests/output

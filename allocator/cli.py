@@ -35,6 +35,7 @@ def _store_commands() -> None:
 
     app.command("import")(cli_store.import_command)
     app.command("serve")(cli_store.serve_command)
+    app.command("demo")(cli_store.demo_command)
     app.add_typer(cli_store.round_app, name="round")
     app.add_typer(cli_store.user_app, name="user")
 
@@ -179,7 +180,7 @@ def _fail(message: str) -> None:
 
 def run() -> None:
     """Entry point: never a traceback for a user's mistake."""
-    if len(sys.argv) > 1 and sys.argv[1] in ("import", "round", "user", "serve", "--help"):
+    if len(sys.argv) > 1 and sys.argv[1] in ("import", "round", "user", "serve", "demo", "--help"):
         _store_commands()
     try:
         app()

@@ -208,3 +208,69 @@ def round_list() -> None:
                           f"{data.get('stage1', '')}", f"{data.get('stage2', '')}",
                           row.created_at.strftime("%Y-%m-%d %H:%M"))
     out.print(table)
+
+
+def demo_command(
+    folder: Annotated[Path, typer.Option(help="Folder for the demo's store and files.")]
+    = Path("demo"),
+) -> None:
+    """One allocation round on the bundled Ho Chi Minh City scenario, in a fresh SQLite store.
+
+    Generates the `demo` scenario, imports it into `FOLDER/allocator.db`, solves
+    and approves the round, adds a draft variant with 10% more budget, writes
+    the result files and the HTML report, and prints the sign-in tokens for the
+    web pages.
+    """
+    import pandas as pd
+
+    from allocator.report import render_report
+    from allocator.store.rounds import derive_round
+    from scenarios.named import scenario
+
+    store = folder / "allocator.db"
+    store.unlink(missing_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = scenario("demo", 1)
+    tables.write(folder / "scenario")
+    out.print(f"scenario: {len(tables.households):,} households, {len(tables.lots)} lots, "
+              f"{len(tables.points)} points -> {folder / 'scenario'}/")
+    engine = make_engine(f"sqlite:///{store}")
+    prepare(engine)
+    with make_sessions(engine)() as session:
+        for kind in ("lots", "points", "households"):
+            report = import_file(session, kind, folder / "scenario" / f"{kind}.csv", ACTOR)
+            if not report.ok:
+                _problems(InvalidInput(report.issues))
+        row = import_folder_as_round(session, folder / "scenario", "Demo — TP. Hồ Chí Minh",
+                                     ACTOR)
+        solve_round(session, row.id, ACTOR, progress=lambda s: err.print(s, markup=False))
+        approve_round(session, row.id, ACTOR)
+        budget = int(row.policy["budget_vnd"])
+        variant = derive_round(session, row.id, {"budget_vnd": round(budget * 1.1)},
+                               "Demo — ngân sách +10%", ACTOR)
+        export_round(session, row.id, folder / "round-1")
+        result = folder / "round-1" / "result"
+        report_file = folder / "report.html"
+        report_file.write_text(render_report(row.dashboard or {}, row.summary or {},
+                                             f"Đợt {row.id}: {row.name}"), encoding="utf-8")
+        sponsor_id = str(pd.read_csv(folder / "scenario" / "lots.csv", dtype=str)
+                         ["sponsor_id"].iloc[0])
+        _, planner_token = add_user(session, "demo-planner", "planner", None, ACTOR)
+        _, sponsor_token = add_user(session, "demo-sponsor", "sponsor", sponsor_id, ACTOR)
+        data = row.summary or {}
+        out.print(f"\n[bold]round {row.id}: {data['status']}[/bold], approved — served "
+                  f"{data['served']:,} of {data['eligible']:,} eligible households, "
+                  f"public cost {data['budget_used_vnd']:,} of {data['budget_vnd']:,} VND, "
+                  f"{data['devices_left']:,} devices left")
+        unserved = pd.read_csv(result / "unserved.csv", dtype=str)
+        out.print("  not served: " + ", ".join(
+            f"{r} {n:,}" for r, n in unserved["reason"].value_counts().items()))
+        out.print(f"  round {variant.id} (draft): the same round with 10% more budget, to "
+                  "solve and compare in the browser")
+    engine.dispose()
+    out.print(f"\nAllocations: {result / 'allocations.csv'}  Unserved: "
+              f"{result / 'unserved.csv'}")
+    out.print(f"Report (open in a browser, works offline): {report_file.resolve()}")
+    out.print(f"\nWeb pages: [bold]make serve[/bold], then open http://127.0.0.1:8000/login\n"
+              f"  planner token: {planner_token}\n"
+              f"  sponsor token ({sponsor_id}): {sponsor_token}", soft_wrap=True)

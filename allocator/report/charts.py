@@ -98,18 +98,20 @@ class Bar:
 
 
 def bars(items: Sequence[Bar], label: str = "chart") -> Markup:
-    """Horizontal bars with their labels; a hidden value gets a fixed stub and its text."""
+    """Horizontal bars, drawn in HTML so their labels stay readable on a phone.
+
+    A hidden value gets a fixed stub, never a length that would tell its size.
+    """
     if not items:
         return Markup("<p>–</p>")
     most = max([b.value or 0 for b in items] + [1])
     rows = []
-    for i, b in enumerate(items):
-        y = i * 30
-        w = 6.0 if b.value is None else 330 * b.value / most
-        fill = "#9aa7b5" if b.value is None else "#3b6ea8"
-        rows.append(f"<text x='0' y='{y + 19}'>{escape(b.label)}</text>"
-                    f"<rect x='260' y='{y + 5}' width='{w:.1f}' height='20' rx='2' "
-                    f"fill='{fill}'/><text x='{266 + w:.1f}' y='{y + 19}' "
-                    f"class='v'>{escape(b.text)}</text>")
-    return Markup(f"<svg class='bars' viewBox='0 0 680 {30 * len(items) + 4}' role='img' "
-                  f"aria-label='{escape(label)}'>{''.join(rows)}</svg>")
+    for b in items:
+        width = 1.5 if b.value is None else 100 * b.value / most
+        kind = " hidden" if b.value is None else ""
+        rows.append(f"<div class='bar-row'><span class='bar-label'>{escape(b.label)}</span>"
+                    f"<span class='bar-track'><span class='bar-fill{kind}' "
+                    f"style='width:{width:.1f}%'></span></span>"
+                    f"<span class='bar-value'>{escape(b.text)}</span></div>")
+    return Markup(f"<div class='bars' role='img' aria-label='{escape(label)}'>"
+                  f"{''.join(rows)}</div>")

@@ -50,7 +50,8 @@ def csrf_token(request: Request) -> str:
 
 def check_csrf(request: Request, sent: str) -> None:
     expected = csrf_token(request)
-    if not expected or not hmac.compare_digest(expected, sent):
+    if not expected or not hmac.compare_digest(expected.encode(), sent.encode("utf-8",
+                                                                              "replace")):
         raise Refused(403, "Phiên làm việc đã hết hạn, vui lòng tải lại trang. / "
                            "The form has expired; reload the page and try again.")
 

@@ -191,7 +191,7 @@ def test_sponsor_sees_only_its_own_lots_in_suppressed_counts(chromium: Any,
     assert "<5" in counts
     assert all(c in ("<5", "*") or int(c) >= 5 for c in counts)
     assert page.locator("svg.map circle").count() >= 160  # all of the city's units
-    assert page.locator("svg.bars rect").count() == 6
+    assert page.locator(".bars .bar-fill").count() == 6
 
     html = page.content()
     _no_personal_data(html, households, mine)
@@ -244,8 +244,8 @@ def test_the_html_report_opens_offline_with_its_charts(chromium: Any, world: Wor
     page.goto(report.as_uri())
     assert all(url.startswith("file:") for url in asked), asked
     assert page.locator("svg.map circle").count() >= 100
-    assert page.locator("svg.map").is_visible() and page.locator("svg.bars").is_visible()
-    assert page.locator("svg.bars rect").count() >= 1
+    assert page.locator("svg.map").is_visible() and page.locator(".bars").is_visible()
+    assert page.locator(".bars .bar-fill").count() >= 1
     summary = json.loads((world.result / "summary.json").read_text(encoding="utf-8"))
     assert page.get_attribute("[data-kpi=served]", "data-value") == str(summary["served"])
     page.locator("#commune-table thead th").nth(4).click()  # sorting works offline too

@@ -57,3 +57,29 @@ def test_bad_import_and_bad_user_exit_2(tmp_path: Path, db_url: str) -> None:
     assert made.returncode == 0 and "token" in made.stdout
     assert run(tmp_path, "user", "add", "vt", "--role", "sponsor",
                "--sponsor", "OP01").returncode == 2
+
+
+def test_the_demo_command_runs_a_round_in_a_fresh_store(tmp_path: Path) -> None:
+    """`make demo`: a solved and approved round, a draft variant, files, report, tokens."""
+    import json
+
+    from sqlalchemy import select
+
+    from allocator.store.db import make_engine, make_sessions
+    from allocator.store.models import Round
+
+    done = subprocess.run([str(ALLOCATOR), "demo", "--folder", str(tmp_path / "d")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "planner token: " in done.stdout and "sponsor token (" in done.stdout
+    result = tmp_path / "d" / "round-1" / "result"
+    summary = json.loads((result / "summary.json").read_text(encoding="utf-8"))
+    assert summary["status"] == "OPTIMAL"
+    assert f"served {summary['served']:,} of {summary['eligible']:,}" in done.stdout
+    assert "data-kpi" in (tmp_path / "d" / "report.html").read_text(encoding="utf-8")
+    engine = make_engine(f"sqlite:///{tmp_path / 'd' / 'allocator.db'}")
+    with make_sessions(engine)() as session:
+        rounds = session.scalars(select(Round).order_by(Round.id)).all()
+        assert [(r.status, r.based_on) for r in rounds] == [("approved", None), ("draft", 1)]
+        assert rounds[1].policy["budget_vnd"] == round(rounds[0].policy["budget_vnd"] * 1.1)
+    engine.dispose()

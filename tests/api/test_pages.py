@@ -1,0 +1,184 @@
+"""The pages through the app (no browser): sign-in, forms, errors, and no 500 for any input.
+
+The browser tests (tests/browser/) look at the same pages in Chromium; these
+check what a browser cannot easily: cookies, CSRF, redirects, status codes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from allocator.store.db import make_engine, make_sessions, prepare
+from allocator.store.rounds import approve_round, import_folder_as_round, solve_round
+from allocator.store.users import add_user
+from api.main import create_app
+from api.settings import Settings
+from scenarios.named import scenario
+
+TOKENS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """A store with round 1 approved, round 2 a draft, and a planner and a sponsor."""
+    tmp = tmp_path_factory.mktemp("pages")
+    url = f"sqlite:///{tmp / 'pages.db'}"
+    scenario("sample", 3).write(tmp / "s")
+    engine = make_engine(url)
+    prepare(engine)
+    with make_sessions(engine)() as session:
+        first = import_folder_as_round(session, tmp / "s", "Đợt 1", "setup")
+        solve_round(session, first.id, "setup")
+        approve_round(session, first.id, "setup")
+        import_folder_as_round(session, tmp / "s", "Đợt 2", "setup")
+        TOKENS["planner"] = add_user(session, "an", "planner", None, "setup")[1]
+        sponsor = str(pd.read_csv(tmp / "s" / "lots.csv")["sponsor_id"].iloc[0])
+        TOKENS["sponsor"] = add_user(session, "s1", "sponsor", sponsor, "setup")[1]
+        TOKENS["sponsor_id"] = sponsor
+    engine.dispose()
+    TOKENS["folder"] = str(tmp / "s")
+    with TestClient(create_app(Settings(database_url=url))) as client:
+        yield client
+
+
+def signed_in(app: TestClient, role: str) -> TestClient:
+    app.cookies.clear()
+    if role in ("planner", "sponsor"):
+        answer = app.post("/login", data={"token": TOKENS[role]}, follow_redirects=False)
+        assert answer.status_code == 303
+    return app
+
+
+def csrf(page: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+def test_signing_in_sets_a_private_cookie_and_lands_on_the_role_s_page(app: TestClient) -> None:
+    app.cookies.clear()
+    assert app.get("/rounds", follow_redirects=False).headers["location"] == \
+        "/login?next=%2Frounds"
+    wrong = app.post("/login", data={"token": "not-a-token"})
+    assert wrong.status_code == 401 and "không đúng" in wrong.text
+    for role, home in (("planner", "/rounds"), ("sponsor", "/portal")):
+        app.cookies.clear()
+        answer = app.post("/login", data={"token": TOKENS[role]}, follow_redirects=False)
+        assert answer.headers["location"] == home
+        cookie = answer.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie
+    app.cookies.clear()
+    back = app.post("/login", data={"token": TOKENS["planner"], "next": "/rounds/1"},
+                    follow_redirects=False)
+    assert back.headers["location"] == "/rounds/1"
+    for evil in ("//evil.example/x", "https://evil.example", "/\\evil.example"):
+        app.cookies.clear()
+        answer = app.post("/login", data={"token": TOKENS["planner"], "next": evil},
+                          follow_redirects=False)
+        assert answer.headers["location"] == "/rounds", evil
+        assert app.get(f"/lang/en?next={evil}", follow_redirects=False
+                       ).headers["location"] == "/"
+
+
+def test_forms_that_change_something_need_the_page_s_csrf_token(app: TestClient) -> None:
+    client = signed_in(app, "planner")
+    for path in ("/rounds/2/solve", "/rounds/1/approve", "/rounds/1/variant", "/rounds",
+                 "/logout"):
+        answer = client.post(path, data={"csrf": "0" * 32})
+        assert answer.status_code == 403, path
+    token = csrf(client.get("/rounds/1").text)
+    made = client.post("/rounds/1/variant", data={"csrf": token, "budget_percent": "10"},
+                       follow_redirects=False)
+    assert made.status_code == 303
+    page = client.get(made.headers["location"])
+    assert "Nháp" in page.text and "ngân sách +10%" in page.text
+
+
+def test_a_sponsor_is_kept_to_its_own_portal(app: TestClient) -> None:
+    client = signed_in(app, "sponsor")
+    for path in ("/rounds", "/rounds/1", "/rounds/compare?a=1&b=1", "/rounds/1/report.html",
+                 "/rounds/1/handover.csv", "/rounds/1/progress"):
+        assert client.get(path).status_code == 403, path
+    portal = client.get("/portal")
+    assert portal.status_code == 200
+    assert client.get("/portal?round=2").status_code == 404  # a draft is not shown
+    other = client.get("/portal?round=1&sponsor=SOMEONE-ELSE")
+    assert other.text.count("data-lot=") == portal.text.count("data-lot=") > 0
+    figures = client.get("/portal/figures.csv?round=1")
+    assert figures.content.startswith(b"\xef\xbb\xbf")
+    households = pd.read_csv(Path(TOKENS["folder"]) / "households.csv", dtype=str)
+    for text in (portal.text, figures.content.decode("utf-8-sig")):
+        for column in ("head_name", "phone", "national_id"):
+            for value in households[column].dropna().unique():
+                assert value not in text, (column, value)
+
+
+def test_errors_are_pages_for_people_and_json_for_the_api(app: TestClient) -> None:
+    client = signed_in(app, "planner")
+    for path, code in (("/rounds/999", 404), ("/rounds/abc", 422), ("/nowhere", 404),
+                       ("/rounds/compare?a=1&b=2", 409), ("/rounds/compare?a=1", 422),
+                       ("/rounds/2/report.html", 404)):
+        answer = client.get(path)
+        assert answer.status_code == code, path
+        assert answer.headers["content-type"].startswith("text/html"), path
+    assert client.get("/api/rounds/abc").headers["content-type"] == "application/json"
+    token = csrf(client.get("/rounds").text)
+    bad = client.post("/rounds", data={"csrf": token, "budget_vnd": "nhiều"})
+    assert bad.status_code == 422 and "nhiều" in bad.text
+    upload = client.post("/rounds/upload", data={"csrf": token},
+                         files={"file": ("x.zip", b"not a zip")})
+    assert upload.status_code == 422
+    approved_again = client.post("/rounds/1/approve", data={"csrf": token})
+    assert approved_again.status_code == 409 and "approved" in approved_again.text
+
+
+def test_the_dashboard_shows_the_round_s_figures(app: TestClient) -> None:
+    client = signed_in(app, "planner")
+    page = client.get("/rounds/1").text
+    for key in ("eligible", "served", "coverage_poor", "coverage_near_poor", "budget_used_vnd",
+                "devices_left"):
+        assert f'data-kpi="{key}"' in page
+    assert client.get("/rounds/1/report.html").headers["content-disposition"].startswith(
+        "attachment")
+    english = client.get("/lang/en?next=/rounds/1")
+    assert "Households served" in english.text
+    client.get("/lang/vi?next=/rounds/1")
+
+
+TEXT = st.text(max_size=40)
+PAGES = ["/", "/login", "/rounds", "/portal", "/rounds/compare", "/rounds/{}",
+         "/rounds/{}/progress", "/rounds/{}/report.html", "/rounds/{}/handover.{}",
+         "/portal/figures.csv", "/lang/{}"]
+POSTS = ["/login", "/logout", "/rounds", "/rounds/upload", "/rounds/{}/solve",
+         "/rounds/{}/approve", "/rounds/{}/close", "/rounds/{}/variant"]
+
+
+@pytest.mark.parametrize("role", ["planner", "sponsor", "anonymous"])
+@settings(max_examples=60, deadline=None)
+@given(get=st.sampled_from(PAGES), post=st.sampled_from(POSTS),
+       parts=st.lists(st.one_of(TEXT, st.integers(-5, 2**40).map(str)), min_size=2,
+                      max_size=2),
+       query=st.dictionaries(st.sampled_from(["a", "b", "round", "sponsor", "next", "lang"]),
+                             TEXT, max_size=3),
+       form=st.dictionaries(st.sampled_from(["token", "next", "name", "budget_vnd",
+                                             "budget_percent", "csrf"]), TEXT, max_size=4))
+def test_no_page_answers_500(app: TestClient, role: str, get: str, post: str,
+                             parts: list[str], query: dict[str, str],
+                             form: dict[str, str]) -> None:
+    client = signed_in(app, role)
+    safe = [quote(p, safe="") or "1" for p in parts]
+    answer = client.get(get.format(*safe), params=query, follow_redirects=False)
+    assert answer.status_code < 500, (get, safe, query)
+    if role == "planner" and "csrf" in form:
+        form["csrf"] = csrf(client.get("/rounds").text)
+    answer = client.post(post.format(*safe), data=form, follow_redirects=False)
+    assert answer.status_code < 500, (post, safe, form)
