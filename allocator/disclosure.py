@@ -9,6 +9,7 @@ either no hidden cell or at least two.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
@@ -53,17 +54,28 @@ def suppress(cells: Mapping[K, int], sums: Iterable[tuple[K, Sequence[K]]],
         relations.append(list(dict.fromkeys([*parts, total])))  # parts in order, then total
 
     hidden = {k: PRIMARY for k, n in cells.items() if 0 < n < SMALL}
-    changed = True
-    while changed:
-        changed = False
-        for members in relations:
-            visible = [k for k in members if k not in hidden]
-            if len(members) - len(visible) != 1 or not visible:
-                continue
-            spare = [k for k in visible if k not in protect]
-            pick = _cheapest(spare, cells) if spare else _cheapest(visible, cells)
-            hidden[pick] = SECONDARY
-            changed = True
+    # Only a relation holding a newly hidden cell can need another: check those again,
+    # in the order given (a work list, so large tables stay fast and the result fixed).
+    holding: dict[K, list[int]] = {}
+    for i, members in enumerate(relations):
+        for key in members:
+            holding.setdefault(key, []).append(i)
+    waiting = deque(range(len(relations)))
+    queued = set(waiting)
+    while waiting:
+        i = waiting.popleft()
+        queued.discard(i)
+        members = relations[i]
+        visible = [k for k in members if k not in hidden]
+        if len(members) - len(visible) != 1 or not visible:
+            continue
+        spare = [k for k in visible if k not in protect]
+        pick = _cheapest(spare, cells) if spare else _cheapest(visible, cells)
+        hidden[pick] = SECONDARY
+        for j in holding[pick]:
+            if j not in queued:
+                waiting.append(j)
+                queued.add(j)
     return {k: hidden.get(k, str(n)) for k, n in cells.items()}
 
 

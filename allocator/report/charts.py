@@ -32,7 +32,8 @@ def coverage_colour(share: float) -> str:
     return f"hsl({int(120 * max(0.0, min(1.0, share)))},70%,42%)"
 
 
-BIN_COLOURS = ("#c9d7e8", "#8fb2d9", "#4f86c2", "#255d9c", "#0d3566")
+BIN_COLOURS = ("#8fbbe6", "#4f95d6", "#2a6fb5", "#1b4f85", "#0b2a4f")
+BACKGROUND = "#e1e5ea"  # a unit with none of the figures drawn
 
 
 def bin_of(count: int) -> int:
@@ -77,7 +78,7 @@ def city_map(places: Sequence[Place], background: Sequence[tuple[float, float]] 
     for lat, lon in background:
         if near(lat, lon):
             x, y = xy(lat, lon)
-            parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='2.2' fill='#d3d9e0'/>")
+            parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='1.8' fill='{BACKGROUND}'/>")
     for p in sorted(places, key=lambda p: -p.size):  # small dots on top
         if near(p.lat, p.lon):
             x, y = xy(p.lat, p.lon)
