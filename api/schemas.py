@@ -61,7 +61,8 @@ class SponsorLot(BaseModel):
 
 
 class DistributionRow(BaseModel):
-    """Devices of one sponsor in one commune and household group; small counts as '<5'."""
+    """A sponsor's devices in one commune (group 'all') or one household group (commune
+    'all'); small counts as '<5', and '*' for one hidden so that none can be worked out."""
 
     commune_code: str
     group: str

@@ -5,6 +5,8 @@ Vietnamese writes 1.234.567 and 12,5%; English writes 1,234,567 and 12.5%.
 
 from __future__ import annotations
 
+import math
+
 LANGS = ("vi", "en")
 
 LABELS: dict[str, tuple[str, str]] = {
@@ -58,7 +60,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "OPTIMAL": ("Tối ưu (đã chứng minh)", "Optimal (proven)"),
     "FEASIBLE": ("Khả thi (chưa chứng minh tối ưu)", "Feasible (optimality not proven)"),
     "INFEASIBLE": ("Không khả thi", "Infeasible"),
-    "TIME_LIMIT": ("Hết thời gian", "Time limit"),
+    "NO_SOLUTION": ("Chưa tìm được lời giải trong thời gian cho phép",
+                    "No solution within the time limit"),
+    "ERROR": ("Lỗi bộ giải", "Solver error"),
 }
 
 # Thresholds are drawn as ranges, never exact values, on maps shown to sponsors.
@@ -88,4 +92,5 @@ class Text:
         return "–" if vnd is None else f"{self.number(vnd)} ₫"
 
     def percent(self, part: int, whole: int | None) -> str:
-        return self.number(100 * part / whole, 1) + "%" if whole else "–"
+        """Rounded down to a tenth, so 99.96% never reads as 100%."""
+        return self.number(math.floor(1000 * part / whole) / 10, 1) + "%" if whole else "–"

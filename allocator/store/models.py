@@ -179,3 +179,17 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
     revoked: Mapped[bool] = mapped_column(default=False)
+
+
+class WebSession(Base):
+    """A browser signed in to the pages: its cookie holds a random id, kept here hashed.
+
+    Signing out ends it at once; it also ends by itself after `expires_at`.
+    """
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    ended: Mapped[bool] = mapped_column(default=False)

@@ -7,15 +7,18 @@ from here, suppressed together (`allocator.disclosure`): a count from 1 to 4 is
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator.contract import FLAGS, STATUSES
-from allocator.disclosure import suppress
+from allocator.disclosure import SMALL, WITHHELD, suppress
 from allocator.store.models import AllocationRow, Commune, Round, Sponsor
 
 # Sponsors see decisions only: a solved round is still a planner's draft (or a what-if).
@@ -24,8 +27,7 @@ PREVIEW = ("solved", "approved", "closed")  # what a planner may preview as a sp
 CHART_GROUPS = ("poor", "near_poor", "other", "merit_family", "elderly_alone", "disability")
 
 
-@dataclass(frozen=True)
-class LotLine:
+class LotLine(NamedTuple):
     lot_id: str
     model: str
     quantity: int
@@ -54,8 +56,7 @@ class SponsorView:
     lots: list[LotLine]
     total: LotLine
     communes: list[CommuneLine]
-    groups: list[tuple[str, str]]
-    cells: list[tuple[str, str, str]]  # (commune, group, devices) for the sponsor API
+    groups: list[tuple[str, str]]  # every status and flag
 
 
 def visible_rounds(session: Session, sponsor_id: str | None = None,
@@ -75,28 +76,41 @@ def _round_sponsors(session: Session, row: Round) -> set[str]:
                                .where(AllocationRow.round_id == row.id)))
 
 
-def sponsor_view(session: Session, row: Round, sponsor_id: str) -> SponsorView:
-    """The sponsor's figures for one round with results, suppressed together."""
-    allocated = session.execute(
-        select(AllocationRow.lot_id, AllocationRow.commune_code, AllocationRow.poverty_status,
-               AllocationRow.flags, AllocationRow.handed_over_at)
-        .where(AllocationRow.round_id == row.id, AllocationRow.sponsor_id == sponsor_id)).all()
-    lot_info = {str(x["lot_id"]): x for x in (row.dashboard or {}).get("lots", [])
-                if str(x["sponsor_id"]) == sponsor_id}
-    lots = sorted(set(lot_info) | {a.lot_id for a in allocated})
-    by_lot = Counter(a.lot_id for a in allocated)
-    handed = Counter(a.lot_id for a in allocated if a.handed_over_at is not None)
-    by_commune = Counter(a.commune_code for a in allocated)
-    cross: Counter[tuple[str, str]] = Counter()
-    for a in allocated:
-        cross[(a.commune_code, a.poverty_status)] += 1
-        for flag in {f for f in str(a.flags).split(";") if f in FLAGS}:
-            cross[(a.commune_code, flag)] += 1
-    communes = sorted(by_commune)
-    groups = (*STATUSES, *FLAGS)
+class Allocated(NamedTuple):
+    """One of a sponsor's allocated devices, as the figures need it (no household id)."""
 
-    cells: dict[tuple[str, ...], int] = {}
-    sums: list[tuple[tuple[str, ...], list[tuple[str, ...]]]] = []
+    lot_id: str
+    commune_code: str
+    poverty_status: str
+    flags: str
+    handed_over: bool
+
+
+Key = tuple[str, ...]
+
+
+def figures(allocated: Sequence[Allocated], lots: Sequence[str]
+            ) -> tuple[dict[Key, int], list[tuple[Key, list[Key]]], set[Key]]:
+    """Every count a sponsor can see, the sums linking them, and the ones to keep in view.
+
+    Lots: allocated = handed over + pending, and their totals. Communes and household
+    statuses: each adds up to the total allocated. Flags (merit family, ...) stand
+    alone. No commune-by-group table is published: crossing two margins gives a reader
+    far more ways to pin a small count down. Under 5 devices in all, only that total is
+    shown ("<5"): any breakdown of so few could be worked out.
+    """
+    by_lot = Counter(a.lot_id for a in allocated)
+    handed = Counter(a.lot_id for a in allocated if a.handed_over)
+    by_commune = Counter(a.commune_code for a in allocated)
+    by_group: Counter[str] = Counter()
+    for a in allocated:
+        by_group[a.poverty_status] += 1
+        for flag in {f for f in a.flags.split(";") if f in FLAGS}:
+            by_group[flag] += 1
+    if 0 < len(allocated) < SMALL:
+        return {("total", "a"): len(allocated)}, [], set()
+    cells: dict[Key, int] = {}
+    sums: list[tuple[Key, list[Key]]] = []
     for lot in lots:
         cells[("lot", lot, "a")] = by_lot[lot]
         cells[("lot", lot, "h")] = handed[lot]
@@ -106,46 +120,58 @@ def sponsor_view(session: Session, row: Round, sponsor_id: str) -> SponsorView:
         cells[("total", part)] = sum(cells[("lot", lot, part)] for lot in lots)
         sums.append((("total", part), [("lot", lot, part) for lot in lots]))
     sums.append((("total", "a"), [("total", "h"), ("total", "p")]))
+    communes = sorted(by_commune)
     for c in communes:
         cells[("commune", c)] = by_commune[c]
-        for g in groups:
-            cells[("cell", c, g)] = cross[(c, g)]
-        sums.append((("commune", c), [("cell", c, s) for s in STATUSES]))
     sums.append((("total", "a"), [("commune", c) for c in communes]))
-    for g in groups:
-        cells[("group", g)] = sum(cross[(c, g)] for c in communes)
-        sums.append((("group", g), [("cell", c, g) for c in communes]))
+    for g in (*STATUSES, *FLAGS):
+        cells[("group", g)] = by_group[g]
     sums.append((("total", "a"), [("group", s) for s in STATUSES]))
     # What a sponsor most wants to know, its devices allocated per lot, is hidden as a
     # complement only as a last resort.
-    shown = suppress(cells, sums, protect={("lot", lot, "a") for lot in lots} |
-                     {("total", "a")})
+    keep: set[Key] = {("lot", lot, "a") for lot in lots} | {("total", "a")}
+    return cells, sums, keep
 
-    def line(lot: str, key: tuple[str, ...]) -> LotLine:
+
+def sponsor_view(session: Session, row: Round, sponsor_id: str) -> SponsorView:
+    """The sponsor's figures for one round with results, suppressed together."""
+    allocated = [Allocated(lot, commune, status, str(flags), handed is not None)
+                 for lot, commune, status, flags, handed in session.execute(
+        select(AllocationRow.lot_id, AllocationRow.commune_code, AllocationRow.poverty_status,
+               AllocationRow.flags, AllocationRow.handed_over_at)
+        .where(AllocationRow.round_id == row.id, AllocationRow.sponsor_id == sponsor_id))]
+    lot_info = {str(x["lot_id"]): x for x in (row.dashboard or {}).get("lots", [])
+                if str(x["sponsor_id"]) == sponsor_id}
+    lots = sorted(set(lot_info) | {a.lot_id for a in allocated})
+    cells, sums, keep = figures(allocated, lots)
+    shown = suppress(cells, sums, keep)
+
+    def line(lot: str, key: Key) -> LotLine:
         info = lot_info.get(lot, {})
         return LotLine(lot, str(info.get("model", "")), int(info.get("quantity", 0)),
-                       shown[(*key, "a")], shown[(*key, "h")], shown[(*key, "p")])
+                       *(shown.get((*key, part), WITHHELD) for part in "ahp"))
 
+    communes = [k[1] for k in cells if k[0] == "commune"]
+    # Names and points as the round froze them; the city's table for anything missing.
+    frozen = {str(c["commune_code"]): c for c in (row.dashboard or {}).get("communes", [])}
     places = {c.code: c for c in session.scalars(select(Commune).where(
         Commune.code.in_(communes)))}
-    names = {str(c["commune_code"]): c for c in (row.dashboard or {}).get("communes", [])}
     commune_lines = []
     for c in communes:
+        info = frozen.get(c) or {}
         place = places.get(c)
         text = shown[("commune", c)]
         commune_lines.append(CommuneLine(
-            c, place.name if place else str(names.get(c, {}).get("name", c)),
-            place.lat if place else names.get(c, {}).get("lat"),
-            place.lon if place else names.get(c, {}).get("lon"),
-            text, by_commune[c] if text.isdigit() else None))
+            c, str(info.get("name") or (place.name if place else c)),
+            info.get("lat") if info.get("lat") is not None else (place.lat if place else None),
+            info.get("lon") if info.get("lon") is not None else (place.lon if place else None),
+            text, cells[("commune", c)] if text.isdigit() else None))
     return SponsorView(
         row.id, row.name, row.status, sponsor_id, _sponsor_name(session, sponsor_id, lot_info),
         [line(lot, ("lot", lot)) for lot in lots],
-        LotLine("", "", sum(x.get("quantity", 0) for x in lot_info.values()),
-                shown[("total", "a")], shown[("total", "h")], shown[("total", "p")]),
-        commune_lines, [(g, shown[("group", g)]) for g in CHART_GROUPS],
-        [(c, g, shown[("cell", c, g)]) for c in communes for g in groups
-         if cells[("cell", c, g)] or not shown[("cell", c, g)].isdigit()])
+        line("", ("total",))._replace(quantity=sum(int(x.get("quantity", 0))
+                                                   for x in lot_info.values())),
+        commune_lines, [(g, shown.get(("group", g), WITHHELD)) for g in (*STATUSES, *FLAGS)])
 
 
 def _sponsor_name(session: Session, sponsor_id: str, lot_info: dict[str, Any]) -> str:
@@ -156,3 +182,29 @@ def _sponsor_name(session: Session, sponsor_id: str, lot_info: dict[str, Any]) -
         if info.get("sponsor_name"):
             return str(info["sponsor_name"])
     return sponsor_id
+
+
+def as_csv(view: SponsorView) -> bytes:
+    """The figures as a CSV file Excel opens directly (UTF-8 with BOM): lots (allocated,
+    handed over, pending), the total, communes and household groups, as shown."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["round_id", "kind", "id", "name", "allocated", "handed_over", "pending"])
+    for x in view.lots:
+        writer.writerow([view.round_id, "lot", _text(x.lot_id), _text(x.model), x.allocated,
+                         x.handed_over, x.pending])
+    writer.writerow([view.round_id, "total", "", "", view.total.allocated,
+                     view.total.handed_over, view.total.pending])
+    for c in view.communes:
+        writer.writerow([view.round_id, "commune", _text(c.code), _text(c.name), c.devices,
+                         "", ""])
+    for group, n in view.groups:
+        if group in CHART_GROUPS:
+            writer.writerow([view.round_id, "household_group", group, "", n, "", ""])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _text(value: object) -> str:
+    """Text Excel would run as a formula is kept as text."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

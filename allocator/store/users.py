@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from allocator.store.models import ApiToken, AuditEntry, User
+from allocator.store.models import ApiToken, AuditEntry, User, WebSession
 
 ROLES = ("planner", "sponsor")
 
@@ -42,3 +43,32 @@ def user_for_token(session: Session, token: str) -> User | None:
     found = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token),
                                                   ApiToken.revoked.is_(False)))
     return session.get(User, found.user_id) if found else None
+
+
+SESSION_HOURS = 12
+
+
+def start_session(session: Session, user: User) -> str:
+    """A new signed-in browser for `user`; returns the id for its cookie (kept hashed)."""
+    sid = secrets.token_urlsafe(32)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    session.add(WebSession(id_hash=token_hash(sid), user_id=user.id, created_at=now,
+                           expires_at=now + dt.timedelta(hours=SESSION_HOURS)))
+    session.commit()
+    return sid
+
+
+def user_for_session(session: Session, sid: str) -> User | None:
+    """The user of a live (not ended, not expired) browser session."""
+    found = session.get(WebSession, token_hash(sid))
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if found is None or found.ended or found.expires_at.replace(tzinfo=None) <= now:
+        return None
+    return session.get(User, found.user_id)
+
+
+def end_session(session: Session, sid: str) -> None:
+    found = session.get(WebSession, token_hash(sid))
+    if found is not None:
+        found.ended = True
+        session.commit()

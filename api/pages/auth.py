@@ -1,6 +1,9 @@
-"""Signing in to the pages with an API token, kept in an HttpOnly cookie.
+"""Signing in to the pages with an API token; the browser then holds a session cookie.
 
-Forms that change something carry a CSRF token derived from the session token.
+The cookie (HttpOnly, SameSite=Lax) carries a random session id, never the API
+token; signing out ends the session on the server. Every form that changes
+something carries a CSRF token derived from the session id, and a POST from
+another site (its Origin header) is refused, sign-in included.
 """
 
 from __future__ import annotations
@@ -13,12 +16,18 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from allocator.store.models import User
-from allocator.store.users import user_for_token
+from allocator.store.users import (
+    SESSION_HOURS,
+    end_session,
+    start_session,
+    user_for_session,
+    user_for_token,
+)
 from api.deps import SessionDep
 from api.pages.render import LANG_COOKIE, error_page, page
 
 router = APIRouter()
-COOKIE = "allocator_token"
+COOKIE = "allocator_session"
 MAX_TOKEN = 200
 
 
@@ -48,7 +57,16 @@ def csrf_token(request: Request) -> str:
     return hashlib.sha256(f"csrf:{token}".encode()).hexdigest()[:32] if token else ""
 
 
+def same_site(request: Request) -> None:
+    """A form posted from another site is refused (the browser names its Origin)."""
+    origin = request.headers.get("origin")
+    if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
+        raise Refused(403, "Yêu cầu từ trang khác bị từ chối. / "
+                           "A form from another site was refused.")
+
+
 def check_csrf(request: Request, sent: str) -> None:
+    same_site(request)
     expected = csrf_token(request)
     if not expected or not hmac.compare_digest(expected.encode(), sent.encode("utf-8",
                                                                               "replace")):
@@ -57,10 +75,10 @@ def check_csrf(request: Request, sent: str) -> None:
 
 
 def signed_in(request: Request, session: SessionDep) -> User | None:
-    token = request.cookies.get(COOKIE, "")
-    if not token or len(token) > MAX_TOKEN:
+    sid = request.cookies.get(COOKIE, "")
+    if not sid or len(sid) > MAX_TOKEN:
         return None
-    return user_for_token(session, token)
+    return user_for_session(session, sid)
 
 
 def page_user(request: Request, user: Annotated[User | None, Depends(signed_in)]) -> User:
@@ -101,6 +119,7 @@ def login_form(request: Request, user: MaybeUser, next: str = "") -> Response:
 def login(request: Request, session: SessionDep,
           token: Annotated[str, Form(max_length=MAX_TOKEN)] = "",
           next: Annotated[str, Form(max_length=500)] = "") -> Response:
+    same_site(request)
     user = user_for_token(session, token.strip()) if token.strip() else None
     if user is None:
         return page(request, "login.html", None, 401, title="Đăng nhập / Sign in",
@@ -108,14 +127,15 @@ def login(request: Request, session: SessionDep,
                     error="Mã truy cập không đúng hoặc đã bị thu hồi. / "
                           "Unknown or revoked token.")
     response = RedirectResponse(safe_next(next, home_of(user)), status_code=303)
-    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", max_age=12 * 3600)
+    response.set_cookie(COOKIE, start_session(session, user), httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https", max_age=SESSION_HOURS * 3600)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: Csrf = "") -> Response:
+def logout(request: Request, session: SessionDep, csrf: Csrf = "") -> Response:
     check_csrf(request, csrf)
+    end_session(session, request.cookies.get(COOKIE, "")[:MAX_TOKEN])
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response

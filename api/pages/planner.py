@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import tempfile
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,13 +27,15 @@ from allocator.store.rounds import (
     import_folder_as_round,
     start_solving,
 )
+from allocator.store.sponsor_view import PREVIEW
 from api.deps import RoundId, SessionDep
 from api.pages.auth import Csrf, PagePlanner, check_csrf
 from api.pages.render import error_page, page, text_for
 from api.routers.rounds import solve_in_background
+from api.uploads import BadUpload, unpack_contract_zip
 
 router = APIRouter()
-RESULTS = ("solved", "approved", "closed")
+RESULTS = PREVIEW  # rounds with results
 # Progress messages of the solver, in order, as steps of the progress bar.
 STEPS = ("queued", "greedy start", "stage 0: fairness floor", "stage 1: priority weight",
          "stage 2: public cost", "stage 3: distance", "done")
@@ -62,7 +62,7 @@ def progress_of(request: Request, row: Round, t: Text) -> dict[str, Any]:
     step = STEPS.index(message) if message in STEPS else 0
     pair = STEP_LABELS.get(message)
     label = pair[0 if t.lang == "vi" else 1] if pair else (message or t("solving"))
-    return {"status": row.status, "message": message, "label": label,
+    return {"status": row.status, "label": label,
             "fraction": round(step / (len(STEPS) - 1), 3)}
 
 
@@ -70,8 +70,7 @@ def progress_of(request: Request, row: Round, t: Text) -> dict[str, Any]:
 def rounds_page(request: Request, session: SessionDep, user: PagePlanner) -> Response:
     rows = session.scalars(select(Round).order_by(Round.id.desc())).all()
     return page(request, "rounds.html", user, title="Các đợt phân bổ / Rounds", rows=rows,
-                with_results=[r for r in rows if r.status in RESULTS and r.dashboard],
-                message=request.query_params.get("message", "")[:200])
+                with_results=[r for r in rows if r.status in RESULTS and r.dashboard])
 
 
 @router.post("/rounds", response_class=HTMLResponse)
@@ -100,22 +99,16 @@ def upload_page(request: Request, session: SessionDep, user: PagePlanner,
                 name: Annotated[str, Form(max_length=200)] = "") -> Response:
     """A zipped contract folder as a new round."""
     check_csrf(request, csrf)
-    wanted = {"households.csv", "lots.csv", "points.csv", "communes.csv", "round.json"}
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(file.file.read(512 * 1024 * 1024)))
-        members = {Path(m).name: m for m in archive.namelist()
-                   if Path(m).name in wanted and not m.endswith("/")}
-        with tempfile.TemporaryDirectory() as tmp:
-            for short, member in members.items():
-                (Path(tmp) / short).write_bytes(archive.read(member))
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            unpack_contract_zip(file.file, Path(tmp))
             row = import_folder_as_round(session, Path(tmp), name.strip() or
                                          (file.filename or "")[:200], user.name)
-    except InvalidInput as error:
-        return _rounds_error(request, session, user,
-                             "; ".join(str(i) for i in error.issues[:20]))
-    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
-        return _rounds_error(request, session, user, "Tệp không phải zip hợp lệ / "
-                             "the upload is not a valid zip file")
+        except BadUpload as error:
+            return _rounds_error(request, session, user, str(error))
+        except InvalidInput as error:
+            return _rounds_error(request, session, user,
+                                 "; ".join(str(i) for i in error.issues[:20]))
     return RedirectResponse(f"/rounds/{row.id}", status_code=303)
 
 
@@ -123,7 +116,7 @@ def _rounds_error(request: Request, session: Session, user: Any, message: str) -
     rows = session.scalars(select(Round).order_by(Round.id.desc())).all()
     return page(request, "rounds.html", user, 422, title="Các đợt phân bổ / Rounds", rows=rows,
                 with_results=[r for r in rows if r.status in RESULTS and r.dashboard],
-                message="", error=message)
+                error=message)
 
 
 @router.get("/rounds/compare", response_class=HTMLResponse)
@@ -257,7 +250,7 @@ def report_download(request: Request, round_id: RoundId, session: SessionDep,
                     user: PagePlanner) -> Response:
     """The dashboard as one self-contained HTML file, to e-mail or print."""
     row = _round(session, round_id)
-    if row is None or not row.dashboard or not row.summary:
+    if row is None or row.status not in RESULTS or not row.dashboard or not row.summary:
         return error_page(request, 404, f"Đợt {round_id} chưa có kết quả / no results for "
                           f"round {round_id}", user)
     html = render_report(row.dashboard, row.summary, f"Đợt {row.id}: {row.name}",

@@ -6,8 +6,6 @@ only counts by lot, commune and household group ("<5" for small ones).
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -19,9 +17,10 @@ from allocator.report.charts import BIN_COLOURS, Bar, Place, bars, bin_of, city_
 from allocator.report.labels import BINS
 from allocator.store.models import Commune, Round, User
 from allocator.store.sponsor_view import (
+    CHART_GROUPS,
     PREVIEW,
     VISIBLE,
-    SponsorView,
+    as_csv,
     sponsor_view,
     visible_rounds,
 )
@@ -38,8 +37,11 @@ def _choose(session: Session, user: User, round_id: int | None,
             sponsor: str | None) -> tuple[str | None, list[Round], Round | None, str]:
     """Whose figures (a sponsor sees only its own), the rounds to pick from, and the round."""
     # A sponsor sees only its own figures; a planner previews what a sponsor sees.
-    sponsor_id = user.sponsor_id if user.role == "sponsor" else sponsor or None
-    statuses = VISIBLE if user.role == "sponsor" else PREVIEW
+    statuses: tuple[str, ...]
+    if user.role == "planner":
+        sponsor_id, statuses = sponsor or None, PREVIEW
+    else:
+        sponsor_id, statuses = user.sponsor_id, VISIBLE
     rounds = visible_rounds(session, sponsor_id, statuses)
     if round_id is None:
         return sponsor_id, rounds, (rounds[0] if rounds else None), ""
@@ -74,7 +76,7 @@ def portal(request: Request, session: SessionDep, user: PageUser, round: RoundQu
         context["map_svg"], context["off_map"] = city_map(places, every, "map")
         context["legend"] = [(label, BIN_COLOURS[i]) for i, (label, _, _) in enumerate(BINS)]
         context["chart"] = bars([Bar(t(g), int(n) if n.isdigit() else None, n)
-                                 for g, n in view.groups], "groups")
+                                 for g, n in view.groups if g in CHART_GROUPS], "groups")
     return page(request, "portal.html", user, title="Cổng nhà tài trợ / Sponsor portal",
                 **context)
 
@@ -87,27 +89,5 @@ def portal_csv(request: Request, session: SessionDep, user: PageUser, round: Rou
     if missing or row is None or sponsor_id is None:
         return error_page(request, 404, "Không có kết quả / no results", user)
     view = sponsor_view(session, row, sponsor_id)
-    return Response(figures_csv(view), media_type="text/csv; charset=utf-8", headers={
+    return Response(as_csv(view), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="nha-tai-tro-dot-{row.id}.csv"'})
-
-
-def figures_csv(view: SponsorView) -> bytes:
-    """Lots (allocated, handed over, pending), communes and household groups, as shown."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["round_id", "kind", "id", "name", "allocated", "handed_over", "pending"])
-    for x in view.lots:
-        writer.writerow([view.round_id, "lot", _cell(x.lot_id), _cell(x.model), x.allocated,
-                         x.handed_over, x.pending])
-    writer.writerow([view.round_id, "total", "", "", view.total.allocated,
-                     view.total.handed_over, view.total.pending])
-    for c in view.communes:
-        writer.writerow([view.round_id, "commune", c.code, _cell(c.name), c.devices, "", ""])
-    for group, n in view.groups:
-        writer.writerow([view.round_id, "household_group", group, "", n, "", ""])
-    return out.getvalue().encode("utf-8-sig")
-
-
-def _cell(text: str) -> str:
-    """Text Excel would run as a formula is kept as text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

@@ -37,6 +37,7 @@ from api.schemas import (
     RoundPublic,
     UnservedPublic,
 )
+from api.uploads import BadUpload, unpack_contract_zip
 
 router = APIRouter(prefix="/rounds", tags=["rounds (planners)"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -239,20 +240,13 @@ def export(round_id: RoundId, session: SessionDep, _: PlannerDep) -> Response:
 def import_folder(file: UploadFile, session: SessionDep, user: PlannerDep, request: Request,
                   name: Annotated[str, Query(max_length=200)] = "") -> RoundPublic:
     """A zipped contract folder (households.csv, lots.csv, points.csv, ...) as a new round."""
-    wanted = {"households.csv", "lots.csv", "points.csv", "communes.csv", "round.json"}
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(file.file.read(512 * 1024 * 1024)))
-        members = {Path(m).name: m for m in archive.namelist()
-                   if Path(m).name in wanted and not m.endswith("/")}
-    except zipfile.BadZipFile:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            ["the upload is not a zip file"]) from None
     with tempfile.TemporaryDirectory() as tmp:
-        for short, member in members.items():  # only known names: no path escapes the folder
-            (Path(tmp) / short).write_bytes(archive.read(member))
         try:
+            unpack_contract_zip(file.file, Path(tmp))
             row = import_folder_as_round(session, Path(tmp), name or (file.filename or ""),
                                          user.name)
+        except BadUpload as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [str(error)]) from None
         except InvalidInput as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 [str(i) for i in error.issues]) from None

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import select
 
 from allocator.store.models import Lot, Round
-from allocator.store.sponsor_view import VISIBLE, SponsorView, sponsor_view
+from allocator.store.sponsor_view import VISIBLE, SponsorView, as_csv, sponsor_view
 from api.deps import RoundId, SessionDep, SponsorDep
 from api.schemas import DistributionRow, SponsorLot, SponsorLotUse
 
@@ -36,20 +36,23 @@ def _view(session: SessionDep, round_id: int, sponsor_id: str) -> SponsorView:
 @router.get("/rounds/{round_id}/distribution", response_model=list[DistributionRow])
 def distribution(round_id: RoundId, session: SessionDep,
                  user: SponsorDep) -> list[DistributionRow]:
-    """This sponsor's devices by commune and household group (status, or a flag)."""
+    """This sponsor's devices by commune (group 'all') and by household group (commune 'all').
+
+    Status and flag groups, city-wide; no commune-by-group cross table, whose small
+    cells could be pinned down from its margins.
+    """
     view = _view(session, round_id, str(user.sponsor_id))
-    return [DistributionRow(commune_code=c, group=g, devices=n) for c, g, n in view.cells]
+    return ([DistributionRow(commune_code=c.code, group="all", devices=c.devices)
+             for c in view.communes] +
+            [DistributionRow(commune_code="all", group=g, devices=n) for g, n in view.groups])
 
 
 @router.get("/rounds/{round_id}/distribution.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
 def distribution_csv(round_id: RoundId, session: SessionDep, user: SponsorDep) -> Response:
-    """The same aggregates as a CSV file Excel opens directly (UTF-8 with BOM)."""
-    rows = distribution(round_id, session, user)
-    lines = ["commune_code,group,devices"] + [f"{r.commune_code},{r.group},{r.devices}"
-                                             for r in rows]
-    return Response(("\r\n".join(lines) + "\r\n").encode("utf-8-sig"),
-                    media_type="text/csv; charset=utf-8",
+    """The sponsor portal's figures (lots, communes, groups) as a CSV Excel opens directly."""
+    view = _view(session, round_id, str(user.sponsor_id))
+    return Response(as_csv(view), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition":
                              f'attachment; filename="phan-bo-dot-{round_id}.csv"'})
 

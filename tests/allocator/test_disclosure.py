@@ -9,19 +9,69 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from allocator.disclosure import PRIMARY, SECONDARY, SMALL, shown, suppress
+from allocator.disclosure import PRIMARY, SECONDARY, SMALL, WITHHELD, suppress
 
-HIDDEN = {PRIMARY, SECONDARY}
+HIDDEN = {PRIMARY, SECONDARY, WITHHELD}
+
+
+def shown(n: int) -> str:
+    """What the primary rule alone shows."""
+    return PRIMARY if 0 < n < SMALL else str(n)
+
+
+def exact_ranges(cells: dict[Any, int], sums: Sequence[tuple[Any, Sequence[Any]]],
+                 got: dict[Any, str]) -> dict[Any, tuple[int, int]]:
+    """The least and greatest value of every "<5" cell, over every table a reader could
+    reconstruct from what is shown: an exact attack with CP-SAT, independent of the
+    bound propagation the module uses."""
+    from ortools.sat.python import cp_model
+
+    ranges = {}
+    for target in [k for k in cells if got[k] == PRIMARY]:
+        bounds = []
+        for sense in (1, -1):
+            model = cp_model.CpModel()
+            top = sum(cells.values()) + SMALL
+            x = {k: model.NewIntVar(0, top, repr(k)) for k in cells}
+            for k, text in got.items():
+                if text == PRIMARY:
+                    model.Add(x[k] >= 1)
+                    model.Add(x[k] <= SMALL - 1)
+                elif text == SECONDARY:  # 0, or at least SMALL
+                    some = model.NewBoolVar(f"some {k!r}")
+                    model.Add(x[k] == 0).OnlyEnforceIf(some.Not())
+                    model.Add(x[k] >= SMALL).OnlyEnforceIf(some)
+                elif text == WITHHELD:  # anything
+                    pass
+                else:
+                    model.Add(x[k] == int(text))
+            for total, parts in sums:
+                model.Add(sum(x[k] for k in parts) == x[total])
+            model.Minimize(sense * x[target])
+            solver = cp_model.CpSolver()
+            assert solver.Solve(model) == cp_model.OPTIMAL
+            bounds.append(solver.Value(x[target]))
+        ranges[target] = (bounds[0], bounds[1])
+    return ranges
 
 
 def test_constants() -> None:
     assert (SMALL, PRIMARY, SECONDARY) == (5, "<5", "*")
 
 
-def test_shown_single_count() -> None:
-    assert [shown(n) for n in (0, 1, 4, 5, 1234)] == ["0", "<5", "<5", "5", "1234"]
-    with pytest.raises(ValueError, match="non-negative"):
-        shown(-1)
+def test_counting_hidden_cells_does_not_give_them_away() -> None:
+    # 7 = a + b + 5 with a, b "<5": a + b = 2, so both would be 1. More is hidden.
+    cells = {"t": 7, "a": 1, "b": 1, "c": 5}
+    got = suppress(cells, [("t", ["a", "b", "c"])])
+    assert got["a"] == got["b"] == PRIMARY and got["c"] == SECONDARY
+    assert all(low < high for low, high in exact_ranges(cells, [("t", ["a", "b", "c"])],
+                                                        got).values())
+    # 20 = five cells of 4: all four each, unless the total goes too.
+    cells = {"t": 20} | {f"p{i}": 4 for i in range(5)}
+    sums = [("t", [f"p{i}" for i in range(5)])]
+    got = suppress(cells, sums)
+    assert got["t"] == SECONDARY
+    assert all(low < high for low, high in exact_ranges(cells, sums, got).values())
 
 
 def test_small_part_takes_smallest_visible_nonzero_as_complement() -> None:
@@ -129,13 +179,15 @@ def test_table_properties(table: tuple[dict[Key, int], list[tuple[Key, list[Key]
     for key, n in cells.items():
         text = got[key]
         if 1 <= n < SMALL:
-            assert text == PRIMARY
+            assert text in (PRIMARY, WITHHELD)
         elif text in HIDDEN:
             assert text == SECONDARY and (n == 0 or n >= SMALL)
         else:
             assert text == str(n)
     for total, parts in sums:
         assert sum(got[k] in HIDDEN for k in members(total, parts)) != 1
+    for key, (low, high) in exact_ranges(cells, sums, got).items():
+        assert low < high, f"{key} is pinned to {low} by what is shown: {got}"
     assert suppress(cells, sums, protect) == got
     # Determinism does not hang on the cells mapping's insertion order either.
     assert suppress(dict(reversed(list(cells.items()))), sums, protect) == got
@@ -147,9 +199,10 @@ def test_single_relation_properties(parts: list[int]) -> None:
     got = suppress(cells, [("t", [f"p{i}" for i in range(len(parts))])])
     hidden = [k for k in cells if got[k] in HIDDEN]
     assert len(hidden) != 1
-    assert all(got[k] == shown(n) for k, n in cells.items() if got[k] != SECONDARY)
-    # At most one complementary cell is ever needed in a lone relation.
-    assert sum(got[k] == SECONDARY for k in cells) <= 1
+    assert all(got[k] == shown(n) for k, n in cells.items()
+               if got[k] not in (SECONDARY, WITHHELD))
+    sums = [("t", [f"p{i}" for i in range(len(parts))])]
+    assert all(low < high for low, high in exact_ranges(cells, sums, got).values())
 
 
 def test_protected_figures_are_hidden_as_complements_last() -> None:

@@ -76,6 +76,7 @@ def test_signing_in_sets_a_private_cookie_and_lands_on_the_role_s_page(app: Test
         assert answer.headers["location"] == home
         cookie = answer.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie
+        assert TOKENS[role].lower() not in cookie  # a session id, never the API token
     app.cookies.clear()
     back = app.post("/login", data={"token": TOKENS["planner"], "next": "/rounds/1"},
                     follow_redirects=False)
@@ -87,6 +88,56 @@ def test_signing_in_sets_a_private_cookie_and_lands_on_the_role_s_page(app: Test
         assert answer.headers["location"] == "/rounds", evil
         assert app.get(f"/lang/en?next={evil}", follow_redirects=False
                        ).headers["location"] == "/"
+
+
+def test_signing_out_ends_the_session_on_the_server(app: TestClient) -> None:
+    client = signed_in(app, "planner")
+    cookie = client.cookies.get("allocator_session")
+    assert cookie and client.get("/rounds").status_code == 200
+    out = client.post("/logout", data={"csrf": csrf(client.get("/rounds").text)},
+                      follow_redirects=False)
+    assert out.status_code == 303
+    client.cookies.set("allocator_session", cookie)  # a copy kept by someone else
+    assert client.get("/rounds", follow_redirects=False).status_code == 303  # to /login
+
+
+def test_a_form_posted_from_another_site_is_refused(app: TestClient) -> None:
+    client = signed_in(app, "planner")
+    token = csrf(client.get("/rounds/1").text)
+    evil = {"Origin": "https://evil.example"}
+    assert client.post("/rounds/1/close", data={"csrf": token}, headers=evil).status_code == 403
+    app.cookies.clear()
+    assert app.post("/login", data={"token": TOKENS["sponsor"]}, headers=evil,
+                    follow_redirects=False).status_code == 403
+    assert "set-cookie" not in app.post("/login", data={"token": TOKENS["sponsor"]},
+                                        headers=evil, follow_redirects=False).headers
+
+
+def test_damaged_zips_are_refused_with_a_reason(app: TestClient) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in ("households.csv", "lots.csv", "points.csv"):
+            archive.write(Path(TOKENS["folder"]) / name, name)
+    good = buffer.getvalue()
+    start = 30 + int.from_bytes(good[26:28], "little") + int.from_bytes(good[28:30], "little")
+    damaged = good[:start + 10] + bytes(range(40)) + good[start + 50:]  # in deflate data
+    unsupported = bytearray(good)  # a compression method nobody has, in both headers
+    unsupported[8:10] = (99).to_bytes(2, "little")
+    central = good.find(b"PK\x01\x02")
+    unsupported[central + 10:central + 12] = (99).to_bytes(2, "little")
+    client = signed_in(app, "planner")
+    token = csrf(client.get("/rounds").text)
+    bearer = {"Authorization": f"Bearer {TOKENS['planner']}"}
+    for data in (damaged, bytes(unsupported), b"PK\x03\x04 not really", b""):
+        page = client.post("/rounds/upload", data={"csrf": token},
+                           files={"file": ("x.zip", data)})
+        assert page.status_code == 422, page.text[:300]
+        api = client.post("/api/rounds/import-folder", files={"file": ("x.zip", data)},
+                          headers=bearer)
+        assert api.status_code == 422, api.text[:300]
 
 
 def test_forms_that_change_something_need_the_page_s_csrf_token(app: TestClient) -> None:
