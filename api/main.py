@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from allocator import __version__
 from allocator.report import STATIC
 from allocator.store.db import make_engine, make_sessions, prepare
+from allocator.store.rounds import fail_interrupted
 from api import pages
 from api.pages.auth import LoginRequired, Refused, refused_page
 from api.pages.render import error_page
@@ -35,6 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(chosen.database_url)
         prepare(engine)
         app.state.sessions = make_sessions(engine)
+        with app.state.sessions() as session:
+            fail_interrupted(session, "service")
         app.state.executor = ThreadPoolExecutor(max_workers=chosen.solver_workers)
         app.state.progress = {}
         yield

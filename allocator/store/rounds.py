@@ -188,6 +188,18 @@ def start_solving(session: Session, round_id: int, actor: str) -> Round:
     return row
 
 
+def fail_interrupted(session: Session, actor: str) -> list[int]:
+    """Rounds left 'solving' by a service that stopped mid-solve: marked failed, to solve
+    again. Called when the service starts, when no solve of its own can be running."""
+    rows = session.scalars(select(Round).where(Round.status == "solving")).all()
+    for row in rows:
+        row.status, row.error = "failed", "interrupted: the service stopped while solving"
+        session.add(AuditEntry(actor=actor, action="fail interrupted solve",
+                               target=f"round {row.id}"))
+    session.commit()
+    return [row.id for row in rows]
+
+
 def solve_round(session: Session, round_id: int, actor: str,
                 progress: Callable[[str], None] | None = None) -> Round:
     """Solve a round from its frozen inputs and keep the results."""
