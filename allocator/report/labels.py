@@ -6,6 +6,7 @@ Vietnamese writes 1.234.567 and 12,5%; English writes 1,234,567 and 12.5%.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 LANGS = ("vi", "en")
 
@@ -72,12 +73,13 @@ BINS = (("<5", 1, 4), ("5–19", 5, 19), ("20–49", 20, 49), ("50–99", 50, 99
 class Text:
     """`t('served')` -> the label in this page's language (the key itself if unknown)."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, more: Mapping[str, tuple[str, str]] | None = None) -> None:
         self.lang = lang if lang in LANGS else "vi"
         self._index = LANGS.index(self.lang)
+        self._more = more or {}
 
     def __call__(self, key: str) -> str:
-        pair = LABELS.get(key)
+        pair = LABELS.get(key) or self._more.get(key)
         return pair[self._index] if pair else key
 
     def number(self, value: float | int | None, decimals: int = 0) -> str:

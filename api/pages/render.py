@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from allocator.report import environment
 from allocator.report.labels import LANGS, Text
 from allocator.store.models import User
+from api.pages.labels import PAGE_LABELS
 
 TEMPLATES = environment(Path(__file__).parent / "templates")
 LANG_COOKIE = "lang"
@@ -19,7 +20,7 @@ LANG_COOKIE = "lang"
 def text_for(request: Request) -> Text:
     """Vietnamese unless the reader chose English (a cookie set by /lang/en)."""
     lang = request.cookies.get(LANG_COOKIE, "vi")
-    return Text(lang if lang in LANGS else "vi")
+    return Text(lang if lang in LANGS else "vi", PAGE_LABELS)
 
 
 def page(request: Request, name: str, user: User | None = None, status_code: int = 200,

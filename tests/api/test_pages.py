@@ -233,3 +233,19 @@ def test_no_page_answers_500(app: TestClient, role: str, get: str, post: str,
         form["csrf"] = csrf(client.get("/rounds").text)
     answer = client.post(post.format(*safe), data=form, follow_redirects=False)
     assert answer.status_code < 500, (post, safe, form)
+
+
+def test_every_label_on_the_pages_exists_in_both_languages() -> None:
+    from allocator.report.labels import LABELS
+    from api.pages.labels import PAGE_LABELS
+
+    root = Path(__file__).resolve().parents[2]
+    folders = [root / "api/pages/templates", root / "allocator/report/templates"]
+    used = {key for folder in folders for page in folder.glob("*.html")
+            for key in re.findall(r't\("([a-z0-9_]+)"\)', page.read_text(encoding="utf-8"))}
+    assert used, "no labels found"
+    missing = sorted(k for k in used if k not in LABELS and k not in PAGE_LABELS)
+    assert missing == []
+    assert not set(LABELS) & set(PAGE_LABELS)  # one meaning per key
+    for vi, en in [*LABELS.values(), *PAGE_LABELS.values()]:
+        assert vi.strip() and en.strip()
