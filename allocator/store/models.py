@@ -116,11 +116,12 @@ class Round(Base):
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
     seed: Mapped[int] = mapped_column(BigInteger, default=0)
     inputs_hash: Mapped[str] = mapped_column(String(64))
-    inputs: Mapped[bytes] = mapped_column(LargeBinary)
+    # The two large columns load only when read: listing rounds never pulls them in.
+    inputs: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     engine_version: Mapped[str] = mapped_column(String(40), default="")
     solver_version: Mapped[str] = mapped_column(String(100), default="")
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    dashboard: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # dashboard.json
+    dashboard: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     based_on: Mapped[int | None] = mapped_column(Integer)  # the round this one varies
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)

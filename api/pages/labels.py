@@ -4,6 +4,14 @@ Vietnamese first, then English."""
 from __future__ import annotations
 
 PAGE_LABELS: dict[str, tuple[str, str]] = {
+    # Steps of a solve, as the progress bar names them.
+    "step_queued": ("Đang chờ", "Queued"),
+    "step_greedy": ("Lời giải ban đầu (tham lam)", "Greedy starting solution"),
+    "step_fairness": ("Bước 0: mức sàn công bằng", "Stage 0: fairness floor"),
+    "step_priority": ("Bước 1: ưu tiên hộ khó khăn nhất", "Stage 1: priority weight"),
+    "step_cost": ("Bước 2: chi phí ngân sách", "Stage 2: public cost"),
+    "step_distance": ("Bước 3: quãng đường", "Stage 3: distance"),
+    "step_done": ("Xong", "Done"),
     "a_household_can_be_in_several_groups_e_g": (
         'Một hộ có thể thuộc nhiều nhóm (ví dụ hộ nghèo có người khuyết tật).',
         'A household can be in several groups (e.g. a poor household with a disabled member).'),

@@ -17,6 +17,7 @@ from allocator.policy import MAX_INT
 from allocator.report import render_report
 from allocator.report.labels import Text
 from allocator.report.view import comparison, round_view
+from allocator.store.handover import as_csv, as_xlsx, handover_list
 from allocator.store.models import AllocationRow, Round
 from allocator.store.rounds import (
     RoundStateError,
@@ -31,24 +32,16 @@ from allocator.store.sponsor_view import PREVIEW
 from api.deps import RoundId, SessionDep
 from api.pages.auth import Csrf, PagePlanner, check_csrf
 from api.pages.render import error_page, page, text_for
-from api.routers.rounds import solve_in_background
+from api.routers.rounds import XLSX, solve_in_background
 from api.uploads import BadUpload, unpack_contract_zip
 
 router = APIRouter()
 RESULTS = PREVIEW  # rounds with results
-# Progress messages of the solver, in order, as steps of the progress bar.
-STEPS = ("queued", "greedy start", "stage 0: fairness floor", "stage 1: priority weight",
-         "stage 2: public cost", "stage 3: distance", "done")
-STEP_LABELS = {
-    "queued": ("Đang chờ", "Queued"),
-    "greedy start": ("Lời giải ban đầu (tham lam)", "Greedy starting solution"),
-    "stage 0: fairness floor": ("Bước 0: mức sàn công bằng", "Stage 0: fairness floor"),
-    "stage 1: priority weight": ("Bước 1: ưu tiên hộ khó khăn nhất",
-                                 "Stage 1: priority weight"),
-    "stage 2: public cost": ("Bước 2: chi phí ngân sách", "Stage 2: public cost"),
-    "stage 3: distance": ("Bước 3: quãng đường", "Stage 3: distance"),
-    "done": ("Xong", "Done"),
-}
+# Progress messages of the solver, in order, as steps of the progress bar (and their words).
+STEPS = {"queued": "step_queued", "greedy start": "step_greedy",
+         "stage 0: fairness floor": "step_fairness", "stage 1: priority weight": "step_priority",
+         "stage 2: public cost": "step_cost", "stage 3: distance": "step_distance",
+         "done": "step_done"}
 
 
 def _round(session: Session, round_id: int) -> Round | None:
@@ -59,18 +52,18 @@ def progress_of(request: Request, row: Round, t: Text) -> dict[str, Any]:
     message = request.app.state.progress.get(row.id, "")
     if row.status != "solving":
         message = "done" if row.status in RESULTS else message
-    step = STEPS.index(message) if message in STEPS else 0
-    pair = STEP_LABELS.get(message)
-    label = pair[0 if t.lang == "vi" else 1] if pair else (message or t("solving"))
+    steps = list(STEPS)
+    step = steps.index(message) if message in STEPS else 0
+    label = t(STEPS[message]) if message in STEPS else (message or t("solving"))
     return {"status": row.status, "label": label,
-            "fraction": round(step / (len(STEPS) - 1), 3)}
+            "fraction": round(step / (len(steps) - 1), 3)}
 
 
 @router.get("/rounds", response_class=HTMLResponse)
 def rounds_page(request: Request, session: SessionDep, user: PagePlanner) -> Response:
     rows = session.scalars(select(Round).order_by(Round.id.desc())).all()
     return page(request, "rounds.html", user, title="Các đợt phân bổ / Rounds", rows=rows,
-                with_results=[r for r in rows if r.status in RESULTS and r.dashboard])
+                with_results=[r for r in rows if r.status in RESULTS])
 
 
 @router.post("/rounds", response_class=HTMLResponse)
@@ -115,7 +108,7 @@ def upload_page(request: Request, session: SessionDep, user: PagePlanner,
 def _rounds_error(request: Request, session: Session, user: Any, message: str) -> Response:
     rows = session.scalars(select(Round).order_by(Round.id.desc())).all()
     return page(request, "rounds.html", user, 422, title="Các đợt phân bổ / Rounds", rows=rows,
-                with_results=[r for r in rows if r.status in RESULTS and r.dashboard],
+                with_results=[r for r in rows if r.status in RESULTS],
                 error=message)
 
 
@@ -186,16 +179,9 @@ def progress(request: Request, round_id: RoundId, session: SessionDep,
 @router.post("/rounds/{round_id}/solve", response_class=HTMLResponse)
 def solve_page(request: Request, round_id: RoundId, session: SessionDep, user: PagePlanner,
                csrf: Csrf = "") -> Response:
-    check_csrf(request, csrf)
-    row = _round(session, round_id)
-    if row is None:
-        return error_page(request, 404, f"Không có đợt {round_id} / no round {round_id}", user)
-    try:
-        start_solving(session, round_id, user.name)
-    except RoundStateError as error:
-        return _dashboard(request, session, user, row, 409, str(error))
-    solve_in_background(request.app.state, round_id)
-    return RedirectResponse(f"/rounds/{round_id}", status_code=303)
+    """Mark the round as solving and solve it in the background; the page shows progress."""
+    return _transition(request, round_id, session, user, csrf, start_solving,
+                       then=lambda: solve_in_background(request.app.state, round_id))
 
 
 @router.post("/rounds/{round_id}/approve", response_class=HTMLResponse)
@@ -211,7 +197,9 @@ def close_page(request: Request, round_id: RoundId, session: SessionDep, user: P
 
 
 def _transition(request: Request, round_id: int, session: Session, user: Any, csrf: str,
-                step: Callable[[Session, int, str], Round]) -> Response:
+                step: Callable[[Session, int, str], Round],
+                then: Callable[[], None] | None = None) -> Response:
+    """Move a round on (solve, approve, close); a round in the wrong state shows why (409)."""
     check_csrf(request, csrf)
     row = _round(session, round_id)
     if row is None:
@@ -220,6 +208,8 @@ def _transition(request: Request, round_id: int, session: Session, user: Any, cs
         step(session, round_id, user.name)
     except RoundStateError as error:
         return _dashboard(request, session, user, row, 409, str(error))
+    if then is not None:
+        then()
     return RedirectResponse(f"/rounds/{round_id}", status_code=303)
 
 
@@ -263,9 +253,6 @@ def report_download(request: Request, round_id: RoundId, session: SessionDep,
 def handover_download(request: Request, round_id: RoundId, kind: str, session: SessionDep,
                       user: PagePlanner) -> Response:
     """The printable handover list of every point (contacts, device, signature column)."""
-    from allocator.store.handover import as_csv, as_xlsx, handover_list
-    from api.routers.rounds import XLSX
-
     row = _round(session, round_id)
     if row is None or row.status not in RESULTS or kind not in ("csv", "xlsx"):
         return error_page(request, 404, f"Đợt {round_id} chưa có kết quả / no results for "

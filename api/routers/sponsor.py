@@ -61,6 +61,4 @@ def distribution_csv(round_id: RoundId, session: SessionDep, user: SponsorDep) -
 def lot_use(round_id: RoundId, session: SessionDep, user: SponsorDep) -> list[SponsorLotUse]:
     """Each of this sponsor's lots in a round: allocated, handed over, pending."""
     view = _view(session, round_id, str(user.sponsor_id))
-    return [SponsorLotUse(lot_id=x.lot_id, model=x.model, quantity=x.quantity,
-                          allocated=x.allocated, handed_over=x.handed_over, pending=x.pending)
-            for x in view.lots]
+    return [SponsorLotUse(**x._asdict()) for x in view.lots]

@@ -247,5 +247,7 @@ def test_every_label_on_the_pages_exists_in_both_languages() -> None:
     missing = sorted(k for k in used if k not in LABELS and k not in PAGE_LABELS)
     assert missing == []
     assert not set(LABELS) & set(PAGE_LABELS)  # one meaning per key
+    from api.pages.planner import STEPS
+    assert set(STEPS.values()) <= set(PAGE_LABELS)  # the progress bar's words
     for vi, en in [*LABELS.values(), *PAGE_LABELS.values()]:
         assert vi.strip() and en.strip()
