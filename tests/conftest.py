@@ -26,12 +26,29 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     url = os.environ.get("TEST_POSTGRES_URL")
     if not url:
         pytest.skip("TEST_POSTGRES_URL is not set (CI sets it after starting PostgreSQL)")
-    from sqlalchemy import create_engine
+    return _fresh_postgres_database(url, request)
 
-    from allocator.store.models import Base
-    engine = create_engine(url)
-    Base.metadata.drop_all(engine)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    engine.dispose()
-    return url
+
+def _fresh_postgres_database(url: str, request: pytest.FixtureRequest) -> str:
+    """A new database on the server of `url`, dropped when the test ends.
+
+    Each test gets its own, so tests (and test runs side by side) never see each
+    other's rows or locks.
+    """
+    import uuid
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    name = f"allocator_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    request.addfinalizer(drop)
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
