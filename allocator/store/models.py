@@ -127,6 +127,34 @@ class Round(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
     solved_at: Mapped[dt.datetime | None] = mapped_column()
     approved_at: Mapped[dt.datetime | None] = mapped_column()
+    # The solve that may write this round's results: a new one is drawn each time a
+    # solve is accepted (or retried), so a late or stalled solve can never overwrite.
+    solve_attempt: Mapped[str | None] = mapped_column(String(36))
+
+
+class SolveJob(Base):
+    """A solve waiting for, or run by, a worker: durable, so no solve is lost or run twice.
+
+    Status: queued -> running -> done | failed; a running job whose worker stops
+    beating its heart is queued again (with a new attempt) up to `max_attempts`.
+    """
+
+    __tablename__ = "solve_jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"),
+                                          index=True)
+    attempt: Mapped[str] = mapped_column(String(36))  # equals rounds.solve_attempt while live
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    worker_id: Mapped[str] = mapped_column(String(100), default="")
+    progress: Mapped[str] = mapped_column(String(200), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column()
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class AllocationRow(Base):
