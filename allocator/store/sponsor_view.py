@@ -7,10 +7,8 @@ from here, suppressed together (`allocator.disclosure`): a count from 1 to 4 is
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -18,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator.contract import FLAGS, STATUSES
-from allocator.disclosure import SMALL, WITHHELD, suppress
+from allocator.disclosure import SMALL, WITHHELD, Facts, suppress
 from allocator.store.models import AllocationRow, Commune, Round, Sponsor
+from allocator.tabular import csv_bytes
 
 # Sponsors see decisions only: a solved round is still a planner's draft (or a what-if).
 VISIBLE = ("approved", "closed")
@@ -89,16 +88,45 @@ class Allocated(NamedTuple):
 Key = tuple[str, ...]
 
 
-def figures(allocated: Sequence[Allocated], lots: Sequence[str]
-            ) -> tuple[dict[Key, int], list[tuple[Key, list[Key]]], set[Key]]:
-    """Every count a sponsor can see, the sums linking them, and the ones to keep in view.
+class Figures(NamedTuple):
+    """Every count a sponsor can see, the sums linking them, the ones to keep in view, and
+    what a reader knows of them besides."""
+
+    cells: dict[Key, int]
+    sums: list[tuple[Key, list[Key]]]
+    keep: set[Key]
+    facts: Facts[Key]
+
+
+def figures(allocated: Sequence[Allocated], lots: Sequence[str],
+            quantities: Mapping[str, int] | None = None) -> Figures:
+    """Every count a sponsor can see, the sums linking them, and what a reader knows.
 
     Lots: allocated = handed over + pending, and their totals. Communes and household
     statuses: each adds up to the total allocated. Flags (merit family, ...) stand
     alone. No commune-by-group table is published: crossing two margins gives a reader
     far more ways to pin a small count down. Under 5 devices in all, only that total is
     shown ("<5"): any breakdown of so few could be worked out.
+
+    What the reader knows besides the figures and these sums, and the audit assumes:
+    - every count is a whole number >= 0, so a lot's handed over and pending are each
+      at most its allocated;
+    - "<5" is 1 to 4, "*" is 0 or at least 5, "–" is any count;
+    - the commune table lists only communes with a device, so a listed commune's count
+      is at least 1 (a listed "*" is at least 5); every lot, status and flag is listed,
+      zero or not, so their place in the list says nothing;
+    - devices allocated from a lot are at most its quantity, which is shown (portal,
+      CSV-less sponsor API `/lots`), and so the total at most the total quantity;
+    - households with a flag are at most all households served (a flag is not a status:
+      they add up to nothing);
+    - a round's allocations do not change once it is approved, and handovers only add:
+      the allocation figures are suppressed on their own (`publish`), so a sponsor who
+      looked before a handover was recorded learns nothing new from a later look.
+    Nothing else is shown to a sponsor about a round: its name and status, and its
+    lots' model and quantity (quantities, prices and subsidies of the sponsor's own
+    registry lots at `/api/sponsor/lots`, which hold no count of households).
     """
+    quantities = quantities or {}
     by_lot = Counter(a.lot_id for a in allocated)
     handed = Counter(a.lot_id for a in allocated if a.handed_over)
     by_commune = Counter(a.commune_code for a in allocated)
@@ -107,8 +135,13 @@ def figures(allocated: Sequence[Allocated], lots: Sequence[str]
         by_group[a.poverty_status] += 1
         for flag in {f for f in a.flags.split(";") if f in FLAGS}:
             by_group[flag] += 1
+    known_lots = [lot for lot in lots if lot in quantities]
+    total_quantity: dict[Key, int] = {}
+    if known_lots and len(known_lots) == len(lots):
+        total_quantity[("total", "a")] = sum(quantities[lot] for lot in known_lots)
     if 0 < len(allocated) < SMALL:
-        return {("total", "a"): len(allocated)}, [], set()
+        return Figures({("total", "a"): len(allocated)}, [], set(),
+                       Facts(ceilings=total_quantity))
     cells: dict[Key, int] = {}
     sums: list[tuple[Key, list[Key]]] = []
     for lot in lots:
@@ -130,7 +163,33 @@ def figures(allocated: Sequence[Allocated], lots: Sequence[str]
     # What a sponsor most wants to know, its devices allocated per lot, is hidden as a
     # complement only as a last resort.
     keep: set[Key] = {("lot", lot, "a") for lot in lots} | {("total", "a")}
-    return cells, sums, keep
+    facts: Facts[Key] = Facts(nonzero=frozenset(("commune", c) for c in communes),
+                  ceilings={("lot", lot, "a"): quantities[lot] for lot in known_lots}
+                  | total_quantity,
+                  at_most=tuple((("group", f), ("total", "a")) for f in FLAGS))
+    return Figures(cells, sums, keep, facts)
+
+
+def _allocation_side(key: Key) -> bool:
+    """Figures fixed once a round is approved: all but handed over and pending."""
+    return key[-1] not in ("h", "p")
+
+
+def publish(made: Figures) -> dict[Key, str]:
+    """The text of every figure: the allocation figures suppressed on their own first,
+    then handed over and pending around them, so the allocation figures read the same
+    before and after any handover."""
+    cells, sums, keep, facts = made
+    fixed_keys = {k for k in cells if _allocation_side(k)}
+    if fixed_keys == set(cells):
+        return suppress(cells, sums, keep, facts)
+    first = suppress(
+        {k: n for k, n in cells.items() if k in fixed_keys},
+        [(t, parts) for t, parts in sums if {t, *parts} <= fixed_keys], keep,
+        Facts(facts.nonzero & fixed_keys,
+              {k: n for k, n in facts.ceilings.items() if k in fixed_keys},
+              tuple(p for p in facts.at_most if set(p) <= fixed_keys)))
+    return suppress(cells, sums, keep, facts, fixed=first)
 
 
 def sponsor_view(session: Session, row: Round, sponsor_id: str) -> SponsorView:
@@ -143,8 +202,9 @@ def sponsor_view(session: Session, row: Round, sponsor_id: str) -> SponsorView:
     lot_info = {str(x["lot_id"]): x for x in (row.dashboard or {}).get("lots", [])
                 if str(x["sponsor_id"]) == sponsor_id}
     lots = sorted(set(lot_info) | {a.lot_id for a in allocated})
-    cells, sums, keep = figures(allocated, lots)
-    shown = suppress(cells, sums, keep)
+    made = figures(allocated, lots, {lot: int(info.get("quantity", 0))
+                                     for lot, info in lot_info.items()})
+    cells, shown = made.cells, publish(made)
 
     def line(lot: str, key: Key) -> LotLine:
         info = lot_info.get(lot, {})
@@ -185,26 +245,18 @@ def _sponsor_name(session: Session, sponsor_id: str, lot_info: dict[str, Any]) -
 
 
 def as_csv(view: SponsorView) -> bytes:
-    """The figures as a CSV file Excel opens directly (UTF-8 with BOM): lots (allocated,
+    """The figures as a CSV file Excel opens directly (`allocator.tabular`): lots (allocated,
     handed over, pending), the total, communes and household groups, as shown."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["round_id", "kind", "id", "name", "allocated", "handed_over", "pending"])
+    rows: list[list[object]] = []
     for x in view.lots:
-        writer.writerow([view.round_id, "lot", _text(x.lot_id), _text(x.model), x.allocated,
-                         x.handed_over, x.pending])
-    writer.writerow([view.round_id, "total", "", "", view.total.allocated,
-                     view.total.handed_over, view.total.pending])
+        rows.append([view.round_id, "lot", x.lot_id, x.model, x.allocated, x.handed_over,
+                     x.pending])
+    rows.append([view.round_id, "total", "", "", view.total.allocated,
+                 view.total.handed_over, view.total.pending])
     for c in view.communes:
-        writer.writerow([view.round_id, "commune", _text(c.code), _text(c.name), c.devices,
-                         "", ""])
+        rows.append([view.round_id, "commune", c.code, c.name, c.devices, "", ""])
     for group, n in view.groups:
         if group in CHART_GROUPS:
-            writer.writerow([view.round_id, "household_group", group, "", n, "", ""])
-    return out.getvalue().encode("utf-8-sig")
-
-
-def _text(value: object) -> str:
-    """Text Excel would run as a formula is kept as text."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+            rows.append([view.round_id, "household_group", group, "", n, "", ""])
+    return csv_bytes(["round_id", "kind", "id", "name", "allocated", "handed_over", "pending"],
+                     rows)

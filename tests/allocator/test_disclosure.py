@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from allocator.disclosure import PRIMARY, SECONDARY, SMALL, WITHHELD, suppress
+from allocator.disclosure import PRIMARY, SECONDARY, SMALL, WITHHELD, Facts, suppress
 
 HIDDEN = {PRIMARY, SECONDARY, WITHHELD}
 
@@ -20,11 +20,15 @@ def shown(n: int) -> str:
 
 
 def exact_ranges(cells: dict[Any, int], sums: Sequence[tuple[Any, Sequence[Any]]],
-                 got: dict[Any, str]) -> dict[Any, tuple[int, int]]:
+                 got: dict[Any, str], facts: Facts[Any] | None = None
+                 ) -> dict[Any, tuple[int, int]]:
     """The least and greatest value of every "<5" cell, over every table a reader could
-    reconstruct from what is shown: an exact attack with CP-SAT, independent of the
-    bound propagation the module uses."""
+    reconstruct from what is shown and from what else they know (facts: listed cells
+    are not zero, ceilings, a <= b): an exact attack with CP-SAT over the whole table
+    at once, sharing no code with the module's audit."""
     from ortools.sat.python import cp_model
+
+    facts = facts or Facts()
 
     ranges = {}
     for target in [k for k in cells if got[k] == PRIMARY]:
@@ -47,6 +51,12 @@ def exact_ranges(cells: dict[Any, int], sums: Sequence[tuple[Any, Sequence[Any]]
                     model.Add(x[k] == int(text))
             for total, parts in sums:
                 model.Add(sum(x[k] for k in parts) == x[total])
+            for k in facts.nonzero:
+                model.Add(x[k] >= 1)
+            for k, ceiling in facts.ceilings.items():
+                model.Add(x[k] <= ceiling)
+            for low, high in facts.at_most:
+                model.Add(x[low] <= x[high])
             model.Minimize(sense * x[target])
             solver = cp_model.CpSolver()
             assert solver.Solve(model) == cp_model.OPTIMAL
@@ -216,3 +226,47 @@ def test_protected_figures_are_hidden_as_complements_last() -> None:
     assert got == {"t": "7", "a": "<5", "b": "<5"}
     got = suppress({"t": 10, "a": 3, "b": 7}, [("t", ["a", "b"])], protect={"t", "b"})
     assert got == {"t": "10", "a": "<5", "b": "*"}
+
+
+def test_a_listed_cell_hidden_as_a_complement_is_at_least_five() -> None:
+    # A list that names only non-zero cells: "*" there is 5 or more, never 0. With a
+    # and b "<5" and c = 5 hidden, 17 = a + b + c + 10 gives a + b = 2: both 1. So d goes.
+    cells = {"t": 17, "a": 1, "b": 1, "c": 5, "d": 10}
+    sums = [("t", ["a", "b", "c", "d"])]
+    listed = Facts(nonzero=frozenset({"a", "b", "c", "d"}))
+    assert suppress(cells, sums) == {"t": "17", "a": "<5", "b": "<5", "c": "*", "d": "10"}
+    assert exact_ranges(cells, sums, suppress(cells, sums), listed)["a"] == (1, 1)
+    got = suppress(cells, sums, facts=listed)
+    assert got == {"t": "17", "a": "<5", "b": "<5", "c": "*", "d": "*"}
+    assert all(low < high for low, high in exact_ranges(cells, sums, got, listed).values())
+
+
+def test_a_count_its_ceiling_pins_is_withheld_and_its_sum_kept_whole() -> None:
+    # A lot of 1 phone that gave it: "<5" with "at most 1" is 1, so it is not published,
+    # and the other part of its sum is hidden too.
+    cells = {"t": 10, "a": 1, "b": 9}
+    got = suppress(cells, [("t", ["a", "b"])], facts=Facts(ceilings={"a": 1}))
+    assert got == {"t": "10", "a": WITHHELD, "b": SECONDARY}
+    # A ceiling of 3 leaves 1..3: still more than one value.
+    got = suppress(cells | {"a": 3, "b": 7}, [("t", ["a", "b"])],
+                   facts=Facts(ceilings={"a": 3}))
+    assert got == {"t": "10", "a": PRIMARY, "b": SECONDARY}
+
+
+def test_fixed_texts_stay_and_more_is_hidden_around_them() -> None:
+    # allocated 8 was published before any handover; now 4 handed over and 4 pending
+    # would pin each other, and 8 cannot be hidden any more: one of them is withheld.
+    cells = {"a": 8, "h": 4, "p": 4}
+    sums = [("a", ["h", "p"])]
+    assert suppress(cells, sums) == {"a": SECONDARY, "h": PRIMARY, "p": PRIMARY}
+    got = suppress(cells, sums, fixed={"a": "8"})
+    assert got == {"a": "8", "h": WITHHELD, "p": PRIMARY}
+
+
+@pytest.mark.parametrize("facts", [Facts(nonzero=frozenset({"b"})),
+                                   Facts(ceilings={"a": 2}),
+                                   Facts(at_most=(("a", "b"),)),
+                                   Facts(nonzero=frozenset({"nope"}))])
+def test_facts_the_figures_break(facts: Facts[str]) -> None:
+    with pytest.raises(ValueError):
+        suppress({"t": 3, "a": 3, "b": 0}, [("t", ["a", "b"])], facts=facts)
