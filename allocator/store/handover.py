@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 
@@ -12,12 +11,14 @@ from sqlalchemy.orm import Session
 
 from allocator.store.models import AllocationRow, Round
 from allocator.store.rounds import get_round, unpack_inputs
+from allocator.tabular import frame_csv, frame_xlsx
 from allocator.validate import read_scenario
 
 COLUMNS = {"stt": "STT", "household_id": "Mã hộ", "head_name": "Họ tên chủ hộ",
            "phone": "Số điện thoại", "commune_code": "Mã xã", "model": "Mẫu máy",
            "lot_id": "Mã lô", "sponsor_name": "Nhà tài trợ", "copay_vnd": "Hộ đóng góp (VND)",
            "point_id": "Mã điểm", "point_name": "Điểm nhận", "signature": "Ký nhận"}
+WIDTHS = (5, 16, 24, 14, 8, 22, 10, 28, 12, 16, 28, 18)  # characters, in COLUMNS order
 
 
 def handover_list(session: Session, round_id: int, point_id: str | None = None
@@ -52,15 +53,10 @@ def handover_list(session: Session, round_id: int, point_id: str | None = None
 
 
 def as_csv(table: pd.DataFrame) -> bytes:
-    """UTF-8 with a BOM, so that Excel shows Vietnamese names correctly."""
-    return table.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    """UTF-8 with a BOM, so that Excel shows Vietnamese names; names kept as text."""
+    return frame_csv(table)
 
 
 def as_xlsx(table: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, index=False, sheet_name="Danh sách bàn giao")
-        sheet = writer.sheets["Danh sách bàn giao"]
-        for column, width in zip("ABCDEFGHIJKL", (5, 16, 24, 14, 8, 22, 10, 28, 12, 16, 28, 18)):
-            sheet.column_dimensions[column].width = width
-    return buffer.getvalue()
+    """One sheet, every name and phone a text cell (never a formula)."""
+    return frame_xlsx(table, "Danh sách bàn giao", WIDTHS)
