@@ -9,10 +9,12 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Settings:
     database_url: str
-    solver_workers: int = 1
+    # A worker inside the web process solves queued rounds (`allocator serve --no-worker`
+    # turns it off, when `allocator worker` processes do the solving).
+    run_worker: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
         from allocator.store.db import database_url
         return cls(database_url=database_url(),
-                   solver_workers=int(os.environ.get("ALLOCATOR_SOLVER_WORKERS", "1")))
+                   run_worker=os.environ.get("ALLOCATOR_NO_WORKER", "") not in ("1", "true"))

@@ -13,14 +13,15 @@ import hashlib
 import io
 import json
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from allocator import __version__
 from allocator.contract import (
@@ -47,15 +48,28 @@ from allocator.result import (
     write_result,
 )
 from allocator.solve import solve
+from allocator.store.audit import record
+from allocator.store.jobs import JobSettings, claim, request_solve, run, worker_name
+from allocator.store.lifecycle import (
+    WITH_RESULTS,
+    Move,
+    RoundError,
+    RoundNotFound,
+    RoundStatus,
+    fresh,
+    now,
+    require,
+    transition,
+)
 from allocator.store.models import (
     AllocationRow,
-    AuditEntry,
     Commune,
     Household,
     HouseholdContact,
     Lot,
     Point,
     Round,
+    SolveJob,
     Sponsor,
     UnservedRow,
 )
@@ -65,8 +79,8 @@ from allocator.validate import read_scenario
 INPUT_FILES = (HOUSEHOLDS, LOTS, POINTS, COMMUNES)
 
 
-class RoundStateError(ValueError):
-    """The round is not in a state that allows this (e.g. solving an approved round)."""
+# The name the command line and the service used before the lifecycle had typed errors.
+RoundStateError = RoundError
 
 
 def registry_tables(session: Session) -> dict[str, pd.DataFrame]:
@@ -149,13 +163,13 @@ def _new_round(session: Session, files: dict[str, bytes], policy: dict[str, Any]
                actor: str, based_on: int | None = None) -> Round:
     files = {**files, ROUND: (json.dumps(policy, indent=1, sort_keys=True) + "\n").encode()}
     archive, digest = _zip(files)
-    row = Round(name=name, status="draft", policy=policy, seed=int(policy["seed"]),
+    row = Round(name=name, status=RoundStatus.DRAFT.value, policy=policy, seed=int(policy["seed"]),
                 inputs=archive, inputs_hash=digest, engine_version=__version__,
                 based_on=based_on)
     session.add(row)
     session.flush()
-    session.add(AuditEntry(actor=actor, action="create round", target=f"round {row.id}",
-                           detail={"inputs_hash": digest, "name": name, "based_on": based_on}))
+    record(session, actor, "create round", f"round {row.id}",
+           {"inputs_hash": digest, "name": name, "based_on": based_on})
     session.commit()
     return row
 
@@ -173,106 +187,96 @@ def unpack_inputs(row: Round, folder: Path) -> Path:
 def get_round(session: Session, round_id: int) -> Round:
     row = session.get(Round, round_id)
     if row is None:
-        raise KeyError(round_id)
+        raise RoundNotFound(round_id)
     return row
-
-
-def start_solving(session: Session, round_id: int, actor: str) -> Round:
-    """Mark a round as solving; a round already solving or approved is a conflict."""
-    row = get_round(session, round_id)
-    if row.status not in ("draft", "solved", "failed"):
-        raise RoundStateError(f"round {round_id} is {row.status}; it cannot be solved now")
-    row.status = "solving"
-    session.add(AuditEntry(actor=actor, action="solve round", target=f"round {round_id}"))
-    session.commit()
-    return row
-
-
-def fail_interrupted(session: Session, actor: str) -> list[int]:
-    """Rounds left 'solving' by a service that stopped mid-solve: marked failed, to solve
-    again. Called when the service starts, when no solve of its own can be running."""
-    rows = session.scalars(select(Round).where(Round.status == "solving")).all()
-    for row in rows:
-        row.status, row.error = "failed", "interrupted: the service stopped while solving"
-        session.add(AuditEntry(actor=actor, action="fail interrupted solve",
-                               target=f"round {row.id}"))
-    session.commit()
-    return [row.id for row in rows]
 
 
 def solve_round(session: Session, round_id: int, actor: str,
-                progress: Callable[[str], None] | None = None) -> Round:
-    """Solve a round from its frozen inputs and keep the results."""
-    start_solving(session, round_id, actor)
-    return finish_solving(session, round_id, progress)
+                progress: Callable[[str], None] | None = None,
+                settings: JobSettings | None = None) -> Round:
+    """Solve a round here and now (the command line): queued as a job and run at once.
+
+    The job is the same as a worker's, with a heartbeat, so a service started
+    meanwhile sees the round as being solved and never starts a second solve.
+    """
+    settings = settings or JobSettings.from_env()
+    job = request_solve(session, round_id, actor, settings)
+    sessions = sessionmaker(session.get_bind(), expire_on_commit=False)
+    claimed = claim(session, worker_name("cli"), job.id)
+    if claimed is None:  # a worker took it first: it solves it, we wait and report
+        return _wait_for(session, round_id, job.id)
+    run(sessions, claimed, compute_results, settings, echo=progress)
+    return _settled(session, round_id)
 
 
-def finish_solving(session: Session, round_id: int,
-                   progress: Callable[[str], None] | None = None) -> Round:
-    """The solve itself, for a round already marked as solving (e.g. by a web request)."""
-    row = get_round(session, round_id)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            scenario = read_scenario(unpack_inputs(row, Path(tmp)))
-            problem = build_problem(scenario)
-            allocation = solve(problem, progress=progress)
-            allocations = allocations_frame(problem, allocation)
-            unserved = unserved_frame(problem, allocation)
-            data = summary(problem, allocation, {})
-            figures = dashboard(problem, allocation, scenario.communes, scenario.lots,
-                                scenario.points, unserved)
-            about = scenario.households.set_index("household_id")[
-                ["commune_code", "poverty_status", "flags"]]
-    except Exception as error:
+def _wait_for(session: Session, round_id: int, job_id: int) -> Round:
+    while True:
+        job = session.get(SolveJob, job_id, populate_existing=True)
+        if job is None or job.status in ("done", "failed"):
+            return _settled(session, round_id)
         session.rollback()
-        row = get_round(session, round_id)
-        row.status, row.error = "failed", f"{type(error).__name__}: {error}"
-        session.commit()
-        raise
-    session.execute(delete(AllocationRow).where(AllocationRow.round_id == round_id))
-    session.execute(delete(UnservedRow).where(UnservedRow.round_id == round_id))
-    served_rows = records(allocations.join(about, on="household_id").assign(round_id=round_id))
-    if served_rows:
-        session.execute(insert(AllocationRow), served_rows)
-    unserved_records = records(unserved.assign(round_id=round_id))
-    if unserved_records:
-        session.execute(insert(UnservedRow), unserved_records)
-    row.status, row.summary, row.dashboard, row.error = "solved", data, figures, ""
-    row.solver_version = str(data.get("solver", ""))
-    row.solved_at = dt.datetime.now(dt.UTC)
-    session.commit()
+        time.sleep(0.5)
+
+
+def _settled(session: Session, round_id: int) -> Round:
+    row = fresh(session, round_id)
+    if row.status == RoundStatus.FAILED:
+        raise SolveFailed(f"round {round_id} failed: {row.error}")
     return row
+
+
+class SolveFailed(RoundError):
+    """The solve ran and ended with an error (kept on the round)."""
+
+
+def compute_results(session: Session, row: Round,
+                    progress: Callable[[str], None]) -> Callable[[Session], None]:
+    """Solve a round from its frozen inputs; returns the step that writes its results."""
+    round_id = row.id
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = read_scenario(unpack_inputs(row, Path(tmp)))
+    problem = build_problem(scenario)
+    allocation = solve(problem, progress=progress)
+    allocations = allocations_frame(problem, allocation)
+    unserved = unserved_frame(problem, allocation)
+    data = summary(problem, allocation, {})
+    figures = dashboard(problem, allocation, scenario.communes, scenario.lots,
+                        scenario.points, unserved)
+    about = scenario.households.set_index("household_id")[
+        ["commune_code", "poverty_status", "flags"]]
+    served_rows = records(allocations.join(about, on="household_id").assign(round_id=round_id))
+    unserved_rows = records(unserved.assign(round_id=round_id))
+
+    def write(session: Session) -> None:
+        session.execute(delete(AllocationRow).where(AllocationRow.round_id == round_id))
+        session.execute(delete(UnservedRow).where(UnservedRow.round_id == round_id))
+        if served_rows:
+            session.execute(insert(AllocationRow), served_rows)
+        if unserved_rows:
+            session.execute(insert(UnservedRow), unserved_rows)
+        session.execute(update(Round).where(Round.id == round_id).values(
+            summary=data, dashboard=figures, solver_version=str(data.get("solver", "")))
+            .execution_options(synchronize_session=False))
+
+    return write
 
 
 def approve_round(session: Session, round_id: int, actor: str) -> Round:
     """Freeze a solved round as the administrative decision."""
-    row = get_round(session, round_id)
-    if row.status != "solved":
-        raise RoundStateError(f"round {round_id} is {row.status}; only a solved round can be "
-                              "approved")
-    row.status, row.approved_at = "approved", dt.datetime.now(dt.UTC)
-    session.add(AuditEntry(actor=actor, action="approve round", target=f"round {round_id}"))
-    session.commit()
-    return row
+    return transition(session, round_id, Move.APPROVE, actor,
+                      values={"approved_at": now()})
 
 
 def close_round(session: Session, round_id: int, actor: str) -> Round:
     """Close an approved round once its handovers are done."""
-    row = get_round(session, round_id)
-    if row.status != "approved":
-        raise RoundStateError(f"round {round_id} is {row.status}; only an approved round can "
-                              "be closed")
-    row.status = "closed"
-    session.add(AuditEntry(actor=actor, action="close round", target=f"round {round_id}"))
-    session.commit()
-    return row
+    return transition(session, round_id, Move.CLOSE, actor)
 
 
 def export_round(session: Session, round_id: int, folder: Path) -> Path:
     """The round's inputs and, once solved, its result files, as the engine writes them."""
     row = get_round(session, round_id)
     unpack_inputs(row, folder)
-    if row.status in ("solved", "approved", "closed"):
+    if row.status in WITH_RESULTS:
         allocations = pd.DataFrame(session.execute(
             select(AllocationRow.household_id, AllocationRow.lot_id, AllocationRow.sponsor_id,
                    AllocationRow.point_id, AllocationRow.priority_weight,
@@ -306,6 +310,10 @@ def replay_round(session: Session, round_id: int, folder: Path) -> bool:
 
 
 
+class NotAllocated(RoundError):
+    """A handover names a household that this round did not allocate."""
+
+
 def record_handovers(session: Session, round_id: int, household_ids: list[str],
                      actor: str) -> int:
     """Mark households of an approved round as having collected their phone.
@@ -313,23 +321,28 @@ def record_handovers(session: Session, round_id: int, household_ids: list[str],
     All or nothing: an id that was not allocated in this round is an error.
     Returns how many were newly marked (a repeat is harmless).
     """
-    row = get_round(session, round_id)
-    if row.status != "approved":
-        raise RoundStateError(f"round {round_id} is {row.status}; handovers are recorded on "
-                              "an approved round")
+    # Holding the round's row (status unchanged) keeps it approved until we commit.
+    held = session.execute(update(Round).where(Round.id == round_id,
+                                               Round.status == RoundStatus.APPROVED.value)
+                           .values(status=Round.status)
+                           .execution_options(synchronize_session=False))
+    if held.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        require(session, round_id, frozenset({RoundStatus.APPROVED}), "given handovers")
     wanted = list(dict.fromkeys(household_ids))
     found = {a.household_id: a for a in session.scalars(select(AllocationRow).where(
         AllocationRow.round_id == round_id, AllocationRow.household_id.in_(wanted)))}
     missing = [h for h in wanted if h not in found]
     if missing:
-        raise KeyError(f"not allocated in round {round_id}: {', '.join(missing[:5])}")
+        session.rollback()
+        raise NotAllocated(f"not allocated in round {round_id}: {', '.join(missing[:5])}")
     now = dt.datetime.now(dt.UTC)
     newly = 0
     for household in wanted:
         if found[household].handed_over_at is None:
             found[household].handed_over_at = now
             newly += 1
-    session.add(AuditEntry(actor=actor, action="record handovers", target=f"round {round_id}",
-                           detail={"households": len(wanted), "new": newly}))
+    record(session, actor, "record handovers", f"round {round_id}",
+           {"households": len(wanted), "new": newly})
     session.commit()
     return newly

@@ -18,25 +18,31 @@ from allocator.report import render_report
 from allocator.report.labels import Text
 from allocator.report.view import comparison, round_view
 from allocator.store.handover import as_csv, as_xlsx, handover_list
+from allocator.store.jobs import progress_of as job_progress
+from allocator.store.jobs import request_solve
+from allocator.store.lifecycle import (
+    VISIBLE_TO_SPONSORS,
+    WITH_RESULTS,
+    RoundError,
+    RoundStatus,
+)
 from allocator.store.models import AllocationRow, Round
 from allocator.store.rounds import (
-    RoundStateError,
     approve_round,
     close_round,
     create_round,
     derive_round,
     import_folder_as_round,
-    start_solving,
 )
-from allocator.store.sponsor_view import PREVIEW
 from api.deps import RoundId, SessionDep
+from api.errors import status_of
 from api.pages.auth import Csrf, PagePlanner, check_csrf
 from api.pages.render import error_page, page, text_for
-from api.routers.rounds import XLSX, solve_in_background
+from api.routers.rounds import XLSX
 from api.uploads import BadUpload, unpack_contract_zip
 
 router = APIRouter()
-RESULTS = PREVIEW  # rounds with results
+RESULTS = WITH_RESULTS  # rounds with results
 # Progress messages of the solver, in order, as steps of the progress bar (and their words).
 STEPS = {"queued": "step_queued", "greedy start": "step_greedy",
          "stage 0: fairness floor": "step_fairness", "stage 1: priority weight": "step_priority",
@@ -48,10 +54,13 @@ def _round(session: Session, round_id: int) -> Round | None:
     return session.get(Round, round_id)
 
 
-def progress_of(request: Request, row: Round, t: Text) -> dict[str, Any]:
-    message = request.app.state.progress.get(row.id, "")
-    if row.status != "solving":
-        message = "done" if row.status in RESULTS else message
+def progress_of(session: Session, row: Round, t: Text) -> dict[str, Any]:
+    """How far the round's solve got, as its worker wrote it in the store."""
+    message = ""
+    if row.status in (RoundStatus.SOLVING, RoundStatus.FAILED):
+        message = job_progress(session, row.id)
+    elif row.status in RESULTS:
+        message = "done"
     steps = list(STEPS)
     step = steps.index(message) if message in STEPS else 0
     label = t(STEPS[message]) if message in STEPS else (message or t("solving"))
@@ -146,7 +155,7 @@ def _dashboard(request: Request, session: Session, user: Any, row: Round, status
     view = None
     if row.status in RESULTS and row.dashboard and row.summary:
         collected_lots = collected_points = None
-        if row.status in ("approved", "closed"):
+        if row.status in VISIBLE_TO_SPONSORS:
             collected_lots = _collected(session, row.id, AllocationRow.lot_id)
             collected_points = _collected(session, row.id, AllocationRow.point_id)
         view = round_view(row.dashboard, row.summary, t, collected_lots, collected_points)
@@ -155,8 +164,8 @@ def _dashboard(request: Request, session: Session, user: Any, row: Round, status
     variants = session.scalars(select(Round).where(Round.based_on == row.id)
                                .order_by(Round.id)).all()
     return page(request, "round.html", user, status_code, title=f"Đợt {row.id}: {row.name}",
-                row=row, view=view, collected=row.status in ("approved", "closed"),
-                progress=progress_of(request, row, t), others=others, variants=variants,
+                row=row, view=view, collected=row.status in VISIBLE_TO_SPONSORS,
+                progress=progress_of(session, row, t), others=others, variants=variants,
                 error=error)
 
 
@@ -173,15 +182,14 @@ def progress(request: Request, round_id: RoundId, session: SessionDep,
     row = _round(session, round_id)
     if row is None:
         return JSONResponse({"detail": f"no round {round_id}"}, status_code=404)
-    return JSONResponse(progress_of(request, row, text_for(request)))
+    return JSONResponse(progress_of(session, row, text_for(request)))
 
 
 @router.post("/rounds/{round_id}/solve", response_class=HTMLResponse)
 def solve_page(request: Request, round_id: RoundId, session: SessionDep, user: PagePlanner,
                csrf: Csrf = "") -> Response:
-    """Mark the round as solving and solve it in the background; the page shows progress."""
-    return _transition(request, round_id, session, user, csrf, start_solving,
-                       then=lambda: solve_in_background(request.app.state, round_id))
+    """Queue the round's solve; the page shows its progress."""
+    return _transition(request, round_id, session, user, csrf, request_solve)
 
 
 @router.post("/rounds/{round_id}/approve", response_class=HTMLResponse)
@@ -197,8 +205,7 @@ def close_page(request: Request, round_id: RoundId, session: SessionDep, user: P
 
 
 def _transition(request: Request, round_id: int, session: Session, user: Any, csrf: str,
-                step: Callable[[Session, int, str], Round],
-                then: Callable[[], None] | None = None) -> Response:
+                step: Callable[[Session, int, str], Any]) -> Response:
     """Move a round on (solve, approve, close); a round in the wrong state shows why (409)."""
     check_csrf(request, csrf)
     row = _round(session, round_id)
@@ -206,10 +213,12 @@ def _transition(request: Request, round_id: int, session: Session, user: Any, cs
         return error_page(request, 404, f"Không có đợt {round_id} / no round {round_id}", user)
     try:
         step(session, round_id, user.name)
-    except RoundStateError as error:
-        return _dashboard(request, session, user, row, 409, str(error))
-    if then is not None:
-        then()
+    except RoundError as error:
+        session.expire_all()
+        fresh = _round(session, round_id)
+        if fresh is None:
+            return error_page(request, 404, str(error), user)
+        return _dashboard(request, session, user, fresh, status_of(error), str(error))
     return RedirectResponse(f"/rounds/{round_id}", status_code=303)
 
 

@@ -6,27 +6,25 @@ import io
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, HTTPException, Query, Response, UploadFile, status
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from allocator.issues import InvalidInput
 from allocator.store.handover import as_csv, as_xlsx, handover_list
+from allocator.store.jobs import progress_of, request_solve
+from allocator.store.lifecycle import WITH_RESULTS, RoundStatus, require
 from allocator.store.models import AllocationRow, Round, UnservedRow
 from allocator.store.rounds import (
-    RoundStateError,
     approve_round,
     close_round,
     create_round,
     export_round,
-    finish_solving,
     import_folder_as_round,
     record_handovers,
-    start_solving,
 )
 from api.deps import Limit, Offset, PlannerDep, RoundId, SessionDep, count
 from api.schemas import (
@@ -43,13 +41,18 @@ router = APIRouter(prefix="/rounds", tags=["rounds (planners)"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _public(row: Round, request: Request) -> RoundPublic:
+def _public(row: Round, session: Session) -> RoundPublic:
+    """A round as planners see it; progress is read from its solve job, shared by every
+    web process and worker."""
+    progress = "done" if row.status in WITH_RESULTS else ""
+    if row.status in (RoundStatus.SOLVING, RoundStatus.FAILED):
+        progress = progress_of(session, row.id)
     return RoundPublic(id=row.id, name=row.name, status=row.status,
                        inputs_hash=row.inputs_hash, seed=row.seed, summary=row.summary,
-                       progress=request.app.state.progress.get(row.id, ""), error=row.error)
+                       progress=progress, error=row.error)
 
 
-def _round(session: SessionDep, round_id: int) -> Round:
+def _round(session: Session, round_id: int) -> Round:
     row = session.get(Round, round_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no round {round_id}")
@@ -57,92 +60,48 @@ def _round(session: SessionDep, round_id: int) -> Round:
 
 
 @router.get("", response_model=list[RoundPublic])
-def list_rounds(session: SessionDep, _: PlannerDep, request: Request) -> list[RoundPublic]:
-    return [_public(r, request) for r in session.scalars(select(Round).order_by(Round.id))]
+def list_rounds(session: SessionDep, _: PlannerDep) -> list[RoundPublic]:
+    return [_public(r, session) for r in session.scalars(select(Round).order_by(Round.id))]
 
 
 @router.post("", response_model=RoundPublic, status_code=status.HTTP_201_CREATED)
-def new_round(body: RoundCreate, session: SessionDep, user: PlannerDep,
-              request: Request) -> RoundPublic:
+def new_round(body: RoundCreate, session: SessionDep, user: PlannerDep) -> RoundPublic:
     try:
         row = create_round(session, body.policy, body.name, user.name)
     except InvalidInput as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             [str(i) for i in error.issues]) from None
-    return _public(row, request)
+    return _public(row, session)
 
 
 @router.get("/{round_id}", response_model=RoundPublic)
-def get_round(round_id: RoundId, session: SessionDep, _: PlannerDep,
-              request: Request) -> RoundPublic:
-    return _public(_round(session, round_id), request)
+def get_round(round_id: RoundId, session: SessionDep, _: PlannerDep) -> RoundPublic:
+    return _public(_round(session, round_id), session)
 
 
 @router.post("/{round_id}/solve", response_model=RoundPublic,
              status_code=status.HTTP_202_ACCEPTED)
-def solve(round_id: RoundId, session: SessionDep, user: PlannerDep,
-          request: Request) -> RoundPublic:
-    """Start solving in the background; poll GET /rounds/{id} for progress."""
-    _round(session, round_id)
-    try:
-        row = start_solving(session, round_id, user.name)
-    except RoundStateError as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    solve_in_background(request.app.state, round_id)
-    return _public(row, request)
-
-
-def solve_in_background(state: Any, round_id: int) -> None:
-    """Solve a round already marked as solving on the app's worker; progress in state."""
-    state.progress[round_id] = "queued"
-    state.executor.submit(_solve_job, state, round_id)
-
-
-def _solve_job(state: Any, round_id: int) -> None:
-    def progress(message: str) -> None:
-        state.progress[round_id] = message
-
-    with state.sessions() as session:
-        try:
-            finish_solving(session, round_id, progress)
-            state.progress[round_id] = "done"
-        except Exception as error:  # recorded on the round as 'failed'
-            state.progress[round_id] = f"failed: {type(error).__name__}"
-
-
-def _transition(step: Callable[[Session, int, str], Round], round_id: int,
-                session: Session, user_name: str, request: Request) -> RoundPublic:
-    """Move a round on (approve, close); a round in the wrong state is a 409."""
-    _round(session, round_id)
-    try:
-        return _public(step(session, round_id, user_name), request)
-    except RoundStateError as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+def solve(round_id: RoundId, session: SessionDep, user: PlannerDep) -> RoundPublic:
+    """Queue a solve (one at a time per round: a second is a 409); poll GET /rounds/{id}."""
+    request_solve(session, round_id, user.name)
+    return _public(_round(session, round_id), session)
 
 
 @router.post("/{round_id}/approve", response_model=RoundPublic)
-def approve(round_id: RoundId, session: SessionDep, user: PlannerDep,
-            request: Request) -> RoundPublic:
-    return _transition(approve_round, round_id, session, user.name, request)
+def approve(round_id: RoundId, session: SessionDep, user: PlannerDep) -> RoundPublic:
+    return _public(approve_round(session, round_id, user.name), session)
 
 
 @router.post("/{round_id}/close", response_model=RoundPublic)
-def close(round_id: RoundId, session: SessionDep, user: PlannerDep,
-          request: Request) -> RoundPublic:
-    return _transition(close_round, round_id, session, user.name, request)
+def close(round_id: RoundId, session: SessionDep, user: PlannerDep) -> RoundPublic:
+    return _public(close_round(session, round_id, user.name), session)
 
 
 @router.post("/{round_id}/handovers")
 def handovers(round_id: RoundId, body: HandoverRecord, session: SessionDep,
               user: PlannerDep) -> dict[str, int]:
     """Record households who collected their phone at a point (approved rounds)."""
-    _round(session, round_id)
-    try:
-        newly = record_handovers(session, round_id, body.household_ids, user.name)
-    except RoundStateError as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    except KeyError as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error.args[0])) from None
+    newly = record_handovers(session, round_id, body.household_ids, user.name)
     return {"recorded": len(set(body.household_ids)), "new": newly}
 
 
@@ -183,9 +142,7 @@ def unserved(round_id: RoundId, session: SessionDep, _: PlannerDep, offset: Offs
 def handover(round_id: RoundId, session: SessionDep, _: PlannerDep, point: str | None = None,
              format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv") -> Response:
     """The printable handover list (with contacts and a signature column), CSV or XLSX."""
-    row = _round(session, round_id)
-    if row.status not in ("solved", "approved", "closed"):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"round {round_id} is {row.status}")
+    require(session, round_id, WITH_RESULTS, "given a handover list")
     table = handover_list(session, round_id, point)
     # A header is latin-1: keep only plain characters of the point id in the file name.
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", point or "")[:60]
@@ -237,7 +194,7 @@ def export(round_id: RoundId, session: SessionDep, _: PlannerDep) -> Response:
 
 
 @router.post("/import-folder", response_model=RoundPublic, status_code=status.HTTP_201_CREATED)
-def import_folder(file: UploadFile, session: SessionDep, user: PlannerDep, request: Request,
+def import_folder(file: UploadFile, session: SessionDep, user: PlannerDep,
                   name: Annotated[str, Query(max_length=200)] = "") -> RoundPublic:
     """A zipped contract folder (households.csv, lots.csv, points.csv, ...) as a new round."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -250,4 +207,4 @@ def import_folder(file: UploadFile, session: SessionDep, user: PlannerDep, reque
         except InvalidInput as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 [str(i) for i in error.issues]) from None
-    return _public(row, request)
+    return _public(row, session)

@@ -81,18 +81,3 @@ def test_approved_round_is_frozen(session: Session, sample: Path, tmp_path: Path
     session.refresh(row)
     assert row.inputs == frozen and row.status == "approved"
     assert replay_round(session, row.id, tmp_path / "replay")
-
-
-def test_a_solve_cut_short_by_a_restart_can_be_run_again(tmp_path: Path) -> None:
-    from allocator.store.rounds import fail_interrupted, import_folder_as_round, start_solving
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
-    prepare(engine)
-    scenario("sample", 2).write(tmp_path / "s")
-    with make_sessions(engine)() as session:
-        row = import_folder_as_round(session, tmp_path / "s", "x", "t")
-        start_solving(session, row.id, "t")  # ... and the service stops here
-        assert fail_interrupted(session, "service") == [row.id]
-        assert session.get(type(row), row.id).status == "failed"
-        assert start_solving(session, row.id, "t").status == "solving"
-    engine.dispose()

@@ -1,0 +1,162 @@
+"""A round's lifecycle: its statuses, the one table of moves between them, and their errors.
+
+Every change of a round's status goes through `transition`, which is one
+conditional UPDATE (`... WHERE id = ? AND status IN (...)`) checked by its row
+count. Two requests racing for the same move cannot both win, on SQLite or on
+PostgreSQL, and a move from the wrong state is a typed error that the command
+line, the API and the pages only translate (exit code, HTTP status, page).
+
+A solve's own moves (finish, fail, retry) are guarded by the round's solve
+attempt as well: only the solve the round is waiting for may write its results,
+so a late or stalled solve can never overwrite a newer one or an approved round.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from allocator.store.audit import record
+from allocator.store.models import Round
+
+
+class RoundStatus(StrEnum):
+    DRAFT = "draft"
+    SOLVING = "solving"
+    SOLVED = "solved"
+    APPROVED = "approved"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
+class Move(StrEnum):
+    SOLVE = "solve"  # a solve is accepted and queued
+    RETRY = "retry"  # a solve whose worker stopped is queued again (new attempt)
+    FINISH = "finish"  # the solve wrote its results
+    FAIL = "fail"  # the solve ended with an error, or ran out of retries
+    APPROVE = "approve"
+    CLOSE = "close"
+
+
+S = RoundStatus
+# move -> (the statuses it may start from, the status it ends in)
+TRANSITIONS: dict[Move, tuple[frozenset[RoundStatus], RoundStatus]] = {
+    Move.SOLVE: (frozenset({S.DRAFT, S.SOLVED, S.FAILED}), S.SOLVING),
+    Move.RETRY: (frozenset({S.SOLVING}), S.SOLVING),
+    Move.FINISH: (frozenset({S.SOLVING}), S.SOLVED),
+    Move.FAIL: (frozenset({S.SOLVING}), S.FAILED),
+    Move.APPROVE: (frozenset({S.SOLVED}), S.APPROVED),
+    Move.CLOSE: (frozenset({S.APPROVED}), S.CLOSED),
+}
+# Moves made by a solve itself: they also need the round's current solve attempt.
+ATTEMPT_MOVES = frozenset({Move.RETRY, Move.FINISH, Move.FAIL})
+
+WITH_RESULTS = frozenset({S.SOLVED, S.APPROVED, S.CLOSED})  # rounds whose results are current
+VISIBLE_TO_SPONSORS = frozenset({S.APPROVED, S.CLOSED})
+
+AUDIT_ACTION = {Move.SOLVE: "solve round", Move.RETRY: "retry solve",
+                Move.FINISH: "solve succeeded", Move.FAIL: "solve failed",
+                Move.APPROVE: "approve round", Move.CLOSE: "close round"}
+
+
+class RoundError(Exception):
+    """Something asked of a round that cannot be done; `str()` is a sentence for people."""
+
+
+class RoundNotFound(RoundError, KeyError):
+    def __init__(self, round_id: int) -> None:
+        super().__init__(round_id)
+        self.round_id = round_id
+
+    def __str__(self) -> str:
+        return f"no round {self.round_id}"
+
+
+class WrongState(RoundError):
+    """The round's status does not allow this (e.g. solving an approved round)."""
+
+    def __init__(self, round_id: int, status: str, what: str, allowed: frozenset[str]) -> None:
+        super().__init__(round_id, status, what)
+        self.round_id, self.status, self.what = round_id, status, what
+        self.allowed = sorted(allowed)
+
+    def __str__(self) -> str:
+        return (f"round {self.round_id} is {self.status}; it can be {self.what} only when "
+                f"{' or '.join(self.allowed)}")
+
+
+class Conflict(RoundError):
+    """Another request or solve got there first (e.g. the solve attempt is no longer current)."""
+
+
+PAST = {Move.SOLVE: "solved", Move.RETRY: "retried", Move.FINISH: "given results",
+        Move.FAIL: "failed", Move.APPROVE: "approved", Move.CLOSE: "closed"}
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def transition(session: Session, round_id: int, move: Move, actor: str, *,
+               attempt: str | None = None, values: dict[str, Any] | None = None,
+               detail: dict[str, Any] | None = None,
+               also: Callable[[Session], None] | None = None) -> Round:
+    """Make one move of a round, with its audit entry, in one transaction; or raise.
+
+    `values` are further columns set by the same UPDATE; `also` runs in the same
+    transaction after the move has won (e.g. writing a solve's results), so
+    either all of it is committed or none.
+    """
+    sources, target = TRANSITIONS[move]
+    if move in ATTEMPT_MOVES and attempt is None:
+        raise ValueError(f"the move {move} needs the solve attempt")
+    guard = update(Round).where(Round.id == round_id, Round.status.in_(list(sources)))
+    if attempt is not None:
+        guard = guard.where(Round.solve_attempt == attempt)
+    result = session.execute(guard.values(status=target.value, **(values or {}))
+                             .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise _why_not(session, round_id, move, sources, attempt)
+    try:
+        if also is not None:
+            also(session)
+        record(session, actor, AUDIT_ACTION[move], f"round {round_id}", detail)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return fresh(session, round_id)
+
+
+def _why_not(session: Session, round_id: int, move: Move, sources: frozenset[RoundStatus],
+             attempt: str | None) -> RoundError:
+    row = session.get(Round, round_id, populate_existing=True)
+    if row is None:
+        return RoundNotFound(round_id)
+    if attempt is not None and row.status in sources:
+        return Conflict(f"round {round_id} is waiting for another solve; this one's results "
+                        "were not written")
+    return WrongState(round_id, row.status, PAST[move], frozenset(s.value for s in sources))
+
+
+def fresh(session: Session, round_id: int) -> Round:
+    """The round as the database has it now."""
+    row = session.get(Round, round_id, populate_existing=True)
+    if row is None:
+        raise RoundNotFound(round_id)
+    return row
+
+
+def require(session: Session, round_id: int, allowed: frozenset[RoundStatus],
+            what: str) -> Round:
+    """The round, if its status allows `what` (a read such as a handover list); or raise."""
+    row = fresh(session, round_id)
+    if row.status not in allowed:
+        raise WrongState(round_id, row.status, what, frozenset(s.value for s in allowed))
+    return row

@@ -1,0 +1,60 @@
+"""Typed errors of the store, turned into HTTP answers in one place.
+
+A round asked for something its status does not allow is a 409, a missing one
+a 404; a SQLite store still locked after its busy timeout is a 503 with
+Retry-After, never a 500. The API answers in JSON; the pages with a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
+
+from allocator.store.lifecycle import Conflict, RoundError, RoundNotFound, WrongState
+from allocator.store.rounds import NotAllocated
+from api.pages.render import error_page
+
+RETRY_AFTER_SECONDS = 5
+
+
+def status_of(error: RoundError) -> int:
+    if isinstance(error, RoundNotFound):
+        return 404
+    if isinstance(error, WrongState | Conflict):
+        return 409
+    if isinstance(error, NotAllocated):
+        return 422
+    return 409
+
+
+def is_busy(error: OperationalError) -> bool:
+    """The store is locked by another writer (SQLite), or refused a lock in time."""
+    text = str(error.orig).lower()
+    return any(word in text for word in ("database is locked", "database table is locked",
+                                         "lock timeout", "could not obtain lock",
+                                         "deadlock detected"))
+
+
+def install_error_handlers(app: FastAPI, is_api: Callable[[Request], bool]) -> None:
+    @app.exception_handler(RoundError)
+    async def round_error(request: Request, error: RoundError) -> Response:
+        code = status_of(error)
+        if is_api(request):
+            return JSONResponse({"detail": str(error)}, status_code=code)
+        return error_page(request, code, str(error))
+
+    @app.exception_handler(OperationalError)
+    async def store_error(request: Request, error: OperationalError) -> Response:
+        if not is_busy(error):
+            raise error
+        message = "the store is busy; try again in a few seconds"
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if is_api(request):
+            return JSONResponse({"detail": message}, status_code=503, headers=headers)
+        response = error_page(request, 503, "Hệ thống đang bận, vui lòng thử lại sau ít giây. / "
+                                            "The service is busy; try again in a few seconds.")
+        response.headers.update(headers)
+        return response
