@@ -21,9 +21,11 @@ from allocator.report import STATIC
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.rounds import fail_interrupted
 from api import pages
+from api.docs import add_docs
 from api.pages.auth import LoginRequired, Refused, refused_page
 from api.pages.render import error_page
 from api.routers import imports, registry, rounds, sponsor
+from api.security import SecurityHeaders
 from api.settings import Settings
 
 
@@ -44,13 +46,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.executor.shutdown(wait=True)
         engine.dispose()
 
+    # /docs is served from this server (`api.docs`); ReDoc would load from a CDN.
     app = FastAPI(title="Smartphone allocation — Ho Chi Minh City", version=__version__,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(SecurityHeaders)
     for router in (imports.router, registry.router, rounds.router, sponsor.router):
         app.include_router(router, prefix="/api")
 
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    add_docs(app)
 
     @app.get("/api/health", tags=["service"])
     def health() -> dict[str, str]:

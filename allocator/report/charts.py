@@ -102,17 +102,20 @@ def bars(items: Sequence[Bar], label: str = "chart") -> Markup:
     """Horizontal bars, drawn in HTML so their labels stay readable on a phone.
 
     A hidden value gets a fixed stub, never a length that would tell its size.
+    Each bar is an SVG rectangle sized by attribute: the pages' style policy
+    allows no inline `style`.
     """
     if not items:
         return Markup("<p>–</p>")
     most = max([b.value or 0 for b in items] + [1])
     rows = []
     for b in items:
-        width = 1.5 if b.value is None else 100 * b.value / most
+        width = 1.5 if b.value is None else max(0.3, 100 * b.value / most)
         kind = " hidden" if b.value is None else ""
         rows.append(f"<div class='bar-row'><span class='bar-label'>{escape(b.label)}</span>"
-                    f"<span class='bar-track'><span class='bar-fill{kind}' "
-                    f"style='width:{width:.1f}%'></span></span>"
+                    f"<svg class='bar-track' viewBox='0 0 100 1' preserveAspectRatio='none' "
+                    f"aria-hidden='true'><rect class='bar-fill{kind}' height='1' "
+                    f"width='{width:.1f}'/></svg>"
                     f"<span class='bar-value'>{escape(b.text)}</span></div>")
     return Markup(f"<div class='bars' role='img' aria-label='{escape(label)}'>"
                   f"{''.join(rows)}</div>")

@@ -55,7 +55,7 @@
         .then(function (r) { return r.json(); })
         .then(function (p) {
           if (text) text.textContent = p.label;
-          if (fill) fill.style.width = Math.round(100 * p.fraction) + "%";
+          if (fill) fill.setAttribute("width", String(Math.round(100 * p.fraction)));
           box.setAttribute("data-state", p.status);
           if (p.status === "solving") { setTimeout(poll, 700); return; }
           try {
