@@ -74,10 +74,12 @@ def summary(problem: Problem, allocation: Allocation, timings: dict[str, float],
                                for i, s in enumerate(STATUSES)},
         "devices_left": int(problem.lot_quantity.sum() - served),
         "solve_seconds": round(allocation.seconds, 3),
+        "budget_repairs": allocation.budget_repairs,
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "stages": [{"stage": r.stage, "status": r.status.value, "seconds": round(r.seconds, 3),
                     "value": _number(r.value), "bound": _number(r.bound),
-                    "variables": r.variables, "rows": r.rows}
+                    "variables": r.variables, "rows": r.rows,
+                    "budget_repairs": r.budget_repairs}
                    for r in allocation.stages],
         "seed": problem.policy.seed,
         "engine_version": __version__,

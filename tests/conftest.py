@@ -13,6 +13,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 import pytest  # noqa: E402
 
+# Autouse: any test whose solve needed a budget repair fails (see the module).
+from tests.allocator.guards import no_budget_repairs  # noqa: E402, F401
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:

@@ -10,13 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.allocator.guards import assert_no_budget_repairs
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
 ALLOCATOR = Path(sys.executable).parent / "allocator"
 
 
 def allocator(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(ALLOCATOR), *map(str, args)], capture_output=True, text=True,
+    """Run the command; a solve that succeeds must have needed no budget repair."""
+    done = subprocess.run([str(ALLOCATOR), *map(str, args)], capture_output=True, text=True,
                           timeout=300)
+    if args[0] == "solve" and done.returncode == 0:
+        assert_no_budget_repairs(Path(args[list(args).index("--out") + 1]))
+    return done
 
 
 @pytest.mark.parametrize("example", ["ex01_small", "ex02_random"])
@@ -25,7 +31,7 @@ def test_examples_reach_their_published_optimum(tmp_path: Path, example: str) ->
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     expect = json.loads((EXAMPLES / example / "expect.json").read_text(encoding="utf-8"))
-    assert summary["status"] == "OPTIMAL"
+    assert summary["status"] == "OPTIMAL" and summary["budget_repairs"] == 0
     for stage in ("stage0", "stage1", "stage2"):
         assert summary[stage] == expect[stage]
     served = summary["served"]

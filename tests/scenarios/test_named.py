@@ -13,6 +13,7 @@ from allocator.problem import build_problem
 from allocator.solve import solve
 from allocator.validate import read_scenario
 from scenarios.named import SCENARIOS, scenario
+from tests.allocator.guards import assert_no_budget_repairs
 
 ALLOCATOR = Path(sys.executable).parent / "allocator"
 CITY = [n for n in SCENARIOS if n not in ("hcmc-universal", "national")]
@@ -88,6 +89,7 @@ def test_scenario_then_solve_from_the_command_line(tmp_path: Path) -> None:
                           timeout=300)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "r" / "allocations.csv").exists()
+    assert_no_budget_repairs(tmp_path / "r")
     bad = subprocess.run([str(ALLOCATOR), "scenario", "nowhere", "--out", str(tmp_path / "x")],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "unknown scenario" in bad.stderr
