@@ -30,13 +30,11 @@ from allocator.store.rounds import (
     import_folder_as_round,
     solve_round,
 )
-from allocator.store.users import add_user
 
 ACTOR = "cli"
 err = Console(stderr=True)
 out = Console()
 round_app = typer.Typer(no_args_is_help=True, help="Allocation rounds kept in the store.")
-user_app = typer.Typer(no_args_is_help=True, help="Users and their API tokens.")
 
 
 def open_store() -> Session:
@@ -69,20 +67,6 @@ def import_command(
     if not report.ok:
         _problems(InvalidInput(report.issues))
     out.print(f"{kind}: {report.inserted:,} added, {report.updated:,} updated from {file}")
-
-
-@user_app.command("add")
-def user_add(name: Annotated[str, typer.Argument()],
-             role: Annotated[str, typer.Option(help="planner or sponsor")] = "planner",
-             sponsor: Annotated[str | None, typer.Option(help="sponsor id (sponsors)")] = None
-             ) -> None:
-    """Add a user and print their API token (shown only this once)."""
-    with open_store() as session:
-        try:
-            user, token = add_user(session, name, role, sponsor, ACTOR)
-        except ValueError as error:
-            _fail(str(error))
-    out.print(f"{user.name} ({user.role}): token {token}")
 
 
 @round_app.command("create")
@@ -218,8 +202,8 @@ def demo_command(
 
     Generates the `demo` scenario, imports it into `FOLDER/allocator.db`, solves
     and approves the round, adds a draft variant with 10% more budget, writes
-    the result files and the HTML report, and prints the sign-in tokens for the
-    web pages.
+    the result files and the HTML report, and prints the names and passwords to
+    sign in to the web pages.
     """
     import pandas as pd
 
@@ -255,8 +239,9 @@ def demo_command(
                                              f"Đợt {row.id}: {row.name}"), encoding="utf-8")
         sponsor_id = str(pd.read_csv(folder / "scenario" / "lots.csv", dtype=str)
                          ["sponsor_id"].iloc[0])
-        _, planner_token = add_user(session, "demo-planner", "planner", None, ACTOR)
-        _, sponsor_token = add_user(session, "demo-sponsor", "sponsor", sponsor_id, ACTOR)
+        from allocator.cli_people import demo_accounts, demo_sign_in
+
+        accounts = demo_accounts(session, sponsor_id)
         data = row.summary or {}
         out.print(f"\n[bold]round {row.id}: {data['status']}[/bold], approved — served "
                   f"{data['served']:,} of {data['eligible']:,} eligible households, "
@@ -271,6 +256,4 @@ def demo_command(
     out.print(f"\nAllocations: {result / 'allocations.csv'}  Unserved: "
               f"{result / 'unserved.csv'}")
     out.print(f"Report (open in a browser, works offline): {report_file.resolve()}")
-    out.print(f"\nWeb pages: [bold]make serve[/bold], then open http://127.0.0.1:8000/login\n"
-              f"  planner token: {planner_token}\n"
-              f"  sponsor token ({sponsor_id}): {sponsor_token}", soft_wrap=True)
+    out.print(demo_sign_in(accounts, sponsor_id, store), markup=False, soft_wrap=True)

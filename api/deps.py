@@ -27,12 +27,13 @@ SessionDep = Annotated[Session, Depends(get_session)]
 def current_user(session: SessionDep,
                  credentials: Annotated[HTTPAuthorizationCredentials | None,
                                         Depends(_bearer)]) -> User:
+    # Tokens are for machine clients (`allocator token add`); people use the pages.
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a bearer token is required",
                             headers={"WWW-Authenticate": "Bearer"})
     user = user_for_token(session, credentials.credentials)
     if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked token",
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown, expired or revoked token",
                             headers={"WWW-Authenticate": "Bearer"})
     return user
 

@@ -90,7 +90,11 @@ class Point(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: who changed what, when."""
+    """Append-only: who changed or read what, when; written only by `audit.record`.
+
+    The entries form a hash chain: each holds the hash of the one before, so an
+    edited, deleted or reordered entry shows (`allocator audit verify`).
+    """
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -99,6 +103,8 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(100))
     target: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Round(Base):
@@ -197,10 +203,13 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))  # planner | sponsor
     sponsor_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    # argon2id; empty until the person sets it through their one-time link.
+    password_hash: Mapped[str] = mapped_column(String(200), default="")
+    disabled: Mapped[bool] = mapped_column(default=False)  # `allocator user revoke`
 
 
 class ApiToken(Base):
-    """A bearer token, kept only as its SHA-256 hash."""
+    """A bearer token of a machine client, kept only as its SHA-256 hash; it expires."""
 
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -208,6 +217,7 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
     revoked: Mapped[bool] = mapped_column(default=False)
+    expires_at: Mapped[dt.datetime] = mapped_column()
 
 
 class WebSession(Base):
@@ -222,3 +232,25 @@ class WebSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
     expires_at: Mapped[dt.datetime] = mapped_column()
     ended: Mapped[bool] = mapped_column(default=False)
+
+
+class PasswordLink(Base):
+    """A one-time link to set a password (`allocator user add`), kept as its SHA-256 hash."""
+
+    __tablename__ = "password_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    used_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class SignInFailure(Base):
+    """A failed sign-in, kept a short while to slow guessing (shared by every web process)."""
+
+    __tablename__ = "sign_in_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    address: Mapped[str] = mapped_column(String(100), index=True)

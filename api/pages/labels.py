@@ -16,7 +16,6 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
         'Một hộ có thể thuộc nhiều nhóm (ví dụ hộ nghèo có người khuyết tật).',
         'A household can be in several groups (e.g. a poor household with a disabled member).'),
     "a_variant_of": ('Phương án so sánh của', 'A variant of'),
-    "access_token": ('Mã truy cập', 'Access token'),
     "aggregates_only_no_household_s_name_phon": (
         'Chỉ có số liệu tổng hợp: không có tên, số điện thoại, số giấy tờ, địa chỉ hay toạ độ của'
         ' hộ nào. Số từ 1 đến 4 hiển thị “<5”; “*” là số được ẩn để không suy ra được số nhỏ; “–”'
@@ -64,9 +63,37 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "or_hidden": ('hoặc ẩn', 'or hidden'),
     "page_budget": ('Ngân sách', 'Budget'),
     "page_solving": ('Đang tính phân bổ…', 'Solving…'),
-    "paste_the_access_token_the_department_ga": (
-        'Dán mã truy cập do Sở cấp (cán bộ lập kế hoạch hoặc nhà tài trợ).',
-        'Paste the access token the Department gave you (planner or sponsor).'),
+    # Signing in and setting a password (api/pages/auth.py).
+    "sign_in_with_your_name_and_password": (
+        'Đăng nhập bằng tên và mật khẩu của bạn (cán bộ lập kế hoạch hoặc nhà tài trợ).',
+        'Sign in with your name and password (planner or sponsor).'),
+    "user_name": ('Tên đăng nhập', 'Name'),
+    "password": ('Mật khẩu', 'Password'),
+    "no_password_yet": (
+        'Chưa có mật khẩu hoặc quên mật khẩu? Sở sẽ gửi bạn một liên kết dùng một lần để đặt '
+        'mật khẩu.',
+        'No password yet, or forgotten it? The Department sends you a one-time link to set it.'),
+    "wrong_name_or_password": ('Tên hoặc mật khẩu không đúng.', 'Wrong name or password.'),
+    "too_many_failed_sign_ins": (
+        'Quá nhiều lần đăng nhập sai. Vui lòng đợi vài phút rồi thử lại.',
+        'Too many failed sign-ins. Please wait a few minutes and try again.'),
+    "password_set": ('Đã đặt mật khẩu. Mời bạn đăng nhập.', 'Your password is set; sign in.'),
+    "set_your_password": ('Đặt mật khẩu', 'Set your password'),
+    "password_rules": (
+        'Ít nhất 10 ký tự; không dùng tên của bạn hay mật khẩu dễ đoán.',
+        'At least 10 characters; not your name nor an easy guess.'),
+    "new_password": ('Mật khẩu mới', 'New password'),
+    "repeat_the_password": ('Nhập lại mật khẩu', 'Repeat the password'),
+    "save_password": ('Lưu mật khẩu', 'Save password'),
+    "passwords_differ": ('Hai mật khẩu không giống nhau.', 'The two passwords differ.'),
+    "password_too_short": ('Mật khẩu cần ít nhất 10 ký tự.',
+                           'A password needs at least 10 characters.'),
+    "password_too_long": ('Mật khẩu dài quá 256 ký tự.', 'A password has at most 256 characters.'),
+    "password_too_easy": ('Mật khẩu này quá dễ đoán; hãy chọn mật khẩu khác.',
+                          'This password is too easy to guess; choose another.'),
+    "link_not_usable": (
+        'Liên kết này không đúng, đã được dùng hoặc đã hết hạn. Hãy xin Sở một liên kết mới.',
+        'This link is unknown, used or expired; ask the Department for a new one.'),
     "round": ('Đợt', 'Round'),
     "round_2": ('đợt', 'round'),
     "round_to_compare_with": ('Đợt để so sánh', 'Round to compare with'),

@@ -17,6 +17,7 @@ from allocator.policy import MAX_INT
 from allocator.report import render_report
 from allocator.report.labels import Text
 from allocator.report.view import comparison, round_view
+from allocator.store.audit import record_read
 from allocator.store.handover import as_csv, as_xlsx, handover_list
 from allocator.store.jobs import progress_of as job_progress
 from allocator.store.jobs import request_solve
@@ -267,6 +268,8 @@ def handover_download(request: Request, round_id: RoundId, kind: str, session: S
         return error_page(request, 404, f"Đợt {round_id} chưa có kết quả / no results for "
                           f"round {round_id}", user)
     table = handover_list(session, round_id, None)
+    record_read(session, user.name, "download handover list", f"round {round_id}",
+                {"format": kind, "rows": len(table)})
     name = f"ban-giao-dot-{round_id}.{kind}"
     if kind == "xlsx":
         return Response(as_xlsx(table), media_type=XLSX,

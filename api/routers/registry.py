@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import select
 
+from allocator.store.audit import record_read
 from allocator.store.models import Household, HouseholdContact, Lot, Point
 from api.deps import Limit, Offset, PlannerDep, SessionDep, count
 
@@ -20,7 +21,7 @@ def _page(session: SessionDep, query: Any, offset: int, limit: int) -> dict[str,
 
 
 @router.get("/households")
-def households(session: SessionDep, _: PlannerDep, offset: Offset = 0, limit: Limit = 100,
+def households(session: SessionDep, user: PlannerDep, offset: Offset = 0, limit: Limit = 100,
                commune: str | None = None, status: str | None = None) -> dict[str, Any]:
     """Households with their contacts (planners only), by commune and status."""
     query = select(Household.id.label("household_id"), Household.commune_code,
@@ -32,6 +33,8 @@ def households(session: SessionDep, _: PlannerDep, offset: Offset = 0, limit: Li
         query = query.where(Household.commune_code == commune)
     if status:
         query = query.where(Household.poverty_status == status)
+    record_read(session, user.name, "list households", "registry",
+                {"offset": offset, "limit": limit, "commune": commune, "status": status})
     return _page(session, query.order_by(Household.id), offset, limit)
 
 

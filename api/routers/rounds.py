@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from allocator.issues import InvalidInput
+from allocator.store.audit import record_read
 from allocator.store.handover import as_csv, as_xlsx, handover_list
 from allocator.store.jobs import progress_of, request_solve
 from allocator.store.lifecycle import WITH_RESULTS, RoundStatus, require
@@ -106,7 +107,7 @@ def handovers(round_id: RoundId, body: HandoverRecord, session: SessionDep,
 
 
 @router.get("/{round_id}/allocations", response_model=Page[AllocationPublic])
-def allocations(round_id: RoundId, session: SessionDep, _: PlannerDep, offset: Offset = 0,
+def allocations(round_id: RoundId, session: SessionDep, user: PlannerDep, offset: Offset = 0,
                 limit: Limit = 100, commune: str | None = None, point: str | None = None,
                 sponsor: str | None = None) -> Page[AllocationPublic]:
     _round(session, round_id)
@@ -120,6 +121,9 @@ def allocations(round_id: RoundId, session: SessionDep, _: PlannerDep, offset: O
     total = count(session, query)
     rows = session.scalars(query.order_by(AllocationRow.household_id).offset(offset)
                            .limit(limit))
+    record_read(session, user.name, "list allocations", f"round {round_id}",
+                {"offset": offset, "limit": limit, "commune": commune, "point": point,
+                 "sponsor": sponsor})
     return Page[AllocationPublic](total=total, offset=offset, limit=limit, items=[
         AllocationPublic.model_validate(r, from_attributes=True) for r in rows])
 
@@ -139,11 +143,13 @@ def unserved(round_id: RoundId, session: SessionDep, _: PlannerDep, offset: Offs
 
 @router.get("/{round_id}/handover", response_class=Response,
             responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
-def handover(round_id: RoundId, session: SessionDep, _: PlannerDep, point: str | None = None,
+def handover(round_id: RoundId, session: SessionDep, user: PlannerDep, point: str | None = None,
              format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv") -> Response:
     """The printable handover list (with contacts and a signature column), CSV or XLSX."""
     require(session, round_id, WITH_RESULTS, "given a handover list")
     table = handover_list(session, round_id, point)
+    record_read(session, user.name, "download handover list", f"round {round_id}",
+                {"point": point, "format": format, "rows": len(table)})
     # A header is latin-1: keep only plain characters of the point id in the file name.
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", point or "")[:60]
     name = f"ban-giao-dot-{round_id}" + (f"-{safe}" if safe else "")
@@ -178,7 +184,7 @@ def _share(part: int, whole: int | None) -> float | None:
 
 @router.get("/{round_id}/export", response_class=Response,
             responses={200: {"content": {"application/zip": {}}}})
-def export(round_id: RoundId, session: SessionDep, _: PlannerDep) -> Response:
+def export(round_id: RoundId, session: SessionDep, user: PlannerDep) -> Response:
     """The round as a contract folder (inputs, and results once solved), zipped."""
     _round(session, round_id)
     with tempfile.TemporaryDirectory() as tmp:
@@ -188,6 +194,7 @@ def export(round_id: RoundId, session: SessionDep, _: PlannerDep) -> Response:
             for path in sorted(folder.rglob("*")):
                 if path.is_file():
                     archive.write(path, path.relative_to(folder).as_posix())
+    record_read(session, user.name, "export round", f"round {round_id}")
     return Response(buffer.getvalue(), media_type="application/zip",
                     headers={"Content-Disposition":
                              f'attachment; filename="dot-{round_id}.zip"'})

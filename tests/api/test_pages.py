@@ -14,17 +14,20 @@ from urllib.parse import quote
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.rounds import approve_round, import_folder_as_round, solve_round
-from allocator.store.users import add_user
+from allocator.store.users import add_user, set_password
 from api.main import create_app
 from api.settings import Settings
 from scenarios.named import scenario
 
 TOKENS: dict[str, str] = {}
+NAMES = {"planner": "an", "sponsor": "s1"}
+PASSWORDS = {"planner": "an-plans-rounds-7", "sponsor": "s1-sees-figures-9"}
 
 
 @pytest.fixture(scope="module")
@@ -44,17 +47,37 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         sponsor = str(pd.read_csv(tmp / "s" / "lots.csv")["sponsor_id"].iloc[0])
         TOKENS["sponsor"] = add_user(session, "s1", "sponsor", sponsor, "setup")[1]
         TOKENS["sponsor_id"] = sponsor
+        for role, name in NAMES.items():
+            set_password(session, name, PASSWORDS[role], "setup")
     engine.dispose()
     TOKENS["folder"] = str(tmp / "s")
     with TestClient(create_app(Settings(database_url=url))) as client:
         yield client
 
 
-def signed_in(app: TestClient, role: str) -> TestClient:
+def sign_in(app: TestClient, role: str, **more: str) -> Response:
+    """Post the sign-in form as a browser does: the page first, for its CSRF token."""
     app.cookies.clear()
-    if role in ("planner", "sponsor"):
-        answer = app.post("/login", data={"token": TOKENS[role]}, follow_redirects=False)
-        assert answer.status_code == 303
+    form = csrf(app.get("/login").text)
+    return app.post("/login", data={"name": NAMES[role], "password": PASSWORDS[role],
+                                    "csrf": form, **more}, follow_redirects=False)
+
+
+SESSIONS: dict[str, str] = {}
+
+
+def signed_in(app: TestClient, role: str) -> TestClient:
+    """The app signed in as `role`, reusing the role's session while it lives."""
+    app.cookies.clear()
+    if role not in ("planner", "sponsor"):
+        return app
+    if role in SESSIONS:
+        app.cookies.set("allocator_session", SESSIONS[role])
+        if app.get("/", follow_redirects=False).headers["location"] != "/login":
+            return app
+    answer = sign_in(app, role)
+    assert answer.status_code == 303, answer.text[:300]
+    SESSIONS[role] = app.cookies["allocator_session"]
     return app
 
 
@@ -68,23 +91,25 @@ def test_signing_in_sets_a_private_cookie_and_lands_on_the_role_s_page(app: Test
     app.cookies.clear()
     assert app.get("/rounds", follow_redirects=False).headers["location"] == \
         "/login?next=%2Frounds"
-    wrong = app.post("/login", data={"token": "not-a-token"})
+    form = csrf(app.get("/login").text)
+    wrong = app.post("/login", data={"name": "an", "password": "not-the-password",
+                                     "csrf": form})
     assert wrong.status_code == 401 and "không đúng" in wrong.text
+    assert "token" not in app.get("/login").text  # API tokens do not open the pages
+    api_token = app.post("/login", data={"name": "an", "password": TOKENS["planner"],
+                                         "csrf": form})
+    assert api_token.status_code == 401
     for role, home in (("planner", "/rounds"), ("sponsor", "/portal")):
-        app.cookies.clear()
-        answer = app.post("/login", data={"token": TOKENS[role]}, follow_redirects=False)
+        answer = sign_in(app, role)
         assert answer.headers["location"] == home
-        cookie = answer.headers["set-cookie"].lower()
+        cookie = next(c for c in answer.headers.get_list("set-cookie")
+                      if c.startswith("allocator_session=")).lower()
         assert "httponly" in cookie and "samesite=lax" in cookie
-        assert TOKENS[role].lower() not in cookie  # a session id, never the API token
-    app.cookies.clear()
-    back = app.post("/login", data={"token": TOKENS["planner"], "next": "/rounds/1"},
-                    follow_redirects=False)
+        assert PASSWORDS[role].lower() not in cookie  # a session id, never the password
+    back = sign_in(app, "planner", next="/rounds/1")
     assert back.headers["location"] == "/rounds/1"
     for evil in ("//evil.example/x", "https://evil.example", "/\\evil.example"):
-        app.cookies.clear()
-        answer = app.post("/login", data={"token": TOKENS["planner"], "next": evil},
-                          follow_redirects=False)
+        answer = sign_in(app, "planner", next=evil)
         assert answer.headers["location"] == "/rounds", evil
         assert app.get(f"/lang/en?next={evil}", follow_redirects=False
                        ).headers["location"] == "/"
@@ -107,10 +132,14 @@ def test_a_form_posted_from_another_site_is_refused(app: TestClient) -> None:
     evil = {"Origin": "https://evil.example"}
     assert client.post("/rounds/1/close", data={"csrf": token}, headers=evil).status_code == 403
     app.cookies.clear()
-    assert app.post("/login", data={"token": TOKENS["sponsor"]}, headers=evil,
+    form = {"name": "s1", "password": PASSWORDS["sponsor"], "csrf": csrf(app.get("/login").text)}
+    assert app.post("/login", data=form, headers=evil,
                     follow_redirects=False).status_code == 403
-    assert "set-cookie" not in app.post("/login", data={"token": TOKENS["sponsor"]},
-                                        headers=evil, follow_redirects=False).headers
+    assert "set-cookie" not in app.post("/login", data=form, headers=evil,
+                                        follow_redirects=False).headers
+    # Nor from a page that never showed this browser the form (login CSRF).
+    app.cookies.delete("allocator_form")
+    assert app.post("/login", data=form, follow_redirects=False).status_code == 403
 
 
 def test_damaged_zips_are_refused_with_a_reason(app: TestClient) -> None:
@@ -206,10 +235,10 @@ def test_the_dashboard_shows_the_round_s_figures(app: TestClient) -> None:
 
 
 TEXT = st.text(max_size=40)
-PAGES = ["/", "/login", "/rounds", "/portal", "/rounds/compare", "/rounds/{}",
+PAGES = ["/", "/login", "/set-password", "/rounds", "/portal", "/rounds/compare", "/rounds/{}",
          "/rounds/{}/progress", "/rounds/{}/report.html", "/rounds/{}/handover.{}",
          "/portal/figures.csv", "/lang/{}"]
-POSTS = ["/login", "/logout", "/rounds", "/rounds/upload", "/rounds/{}/solve",
+POSTS = ["/login", "/logout", "/set-password", "/rounds", "/rounds/upload", "/rounds/{}/solve",
          "/rounds/{}/approve", "/rounds/{}/close", "/rounds/{}/variant"]
 
 
@@ -220,8 +249,9 @@ POSTS = ["/login", "/logout", "/rounds", "/rounds/upload", "/rounds/{}/solve",
                       max_size=2),
        query=st.dictionaries(st.sampled_from(["a", "b", "round", "sponsor", "next", "lang"]),
                              TEXT, max_size=3),
-       form=st.dictionaries(st.sampled_from(["token", "next", "name", "budget_vnd",
-                                             "budget_percent", "csrf"]), TEXT, max_size=4))
+       form=st.dictionaries(st.sampled_from(["password", "next", "name", "budget_vnd",
+                                             "budget_percent", "csrf", "t", "again"]),
+                            TEXT, max_size=4))
 def test_no_page_answers_500(app: TestClient, role: str, get: str, post: str,
                              parts: list[str], query: dict[str, str],
                              form: dict[str, str]) -> None:
