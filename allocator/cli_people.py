@@ -38,8 +38,8 @@ from allocator.store.users import (
 
 BASE_URL_ENV = "ALLOCATOR_BASE_URL"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 user_app = typer.Typer(no_args_is_help=True, help="People who sign in to the pages.")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens of machine clients.")
 audit_app = typer.Typer(no_args_is_help=True, help="The audit log.")

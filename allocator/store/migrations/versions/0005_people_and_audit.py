@@ -39,16 +39,20 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('password_hash', sa.String(length=200), nullable=False,
                                       server_default=''))
         batch_op.add_column(sa.Column('disabled', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.alter_column('password_hash', server_default=None)
-        batch_op.alter_column('disabled', server_default=None)
+                                      server_default='0'))
+    # The models give these defaults in Python. SQLite keeps the server default: removing
+    # it rebuilds the table, and dropping `users` with foreign keys on would cascade to
+    # its tokens and sessions.
+    if op.get_bind().dialect.name != "sqlite":
+        op.alter_column('users', 'password_hash', server_default=None)
+        op.alter_column('users', 'disabled', server_default=None)
 
     # Tokens made before they expired get the full term from today, so no client stops at once.
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.add_column(sa.Column('expires_at', sa.DateTime(), nullable=True))
     until = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=TOKEN_DAYS)
     op.execute(sa.text("UPDATE api_tokens SET expires_at = :until").bindparams(until=until))
+    # On SQLite this rebuilds api_tokens, which no other table refers to.
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.alter_column('expires_at', existing_type=sa.DateTime(), nullable=False)
 
@@ -97,9 +101,9 @@ def _chain_the_audit_log() -> None:
                                       server_default=''))
         batch_op.add_column(sa.Column('hash', sa.String(length=64), nullable=False,
                                       server_default=''))
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.alter_column('prev_hash', server_default=None)
-        batch_op.alter_column('hash', server_default=None)
+    if op.get_bind().dialect.name != "sqlite":  # as for users above
+        op.alter_column('audit_log', 'prev_hash', server_default=None)
+        op.alter_column('audit_log', 'hash', server_default=None)
     log = sa.table('audit_log', sa.column('id', sa.Integer()), sa.column('at', sa.DateTime()),
                    sa.column('actor', sa.String()), sa.column('action', sa.String()),
                    sa.column('target', sa.String()), sa.column('detail', sa.JSON()),
