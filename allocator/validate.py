@@ -8,14 +8,13 @@ column, and a good folder of two million households reads in seconds.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,8 +34,10 @@ from allocator.contract import (
     Column,
     RoundPolicy,
 )
-from allocator.issues import InputIssue, InvalidInput
+from allocator.issues import InputIssue, InvalidInput, IssueLog
+from allocator.limits import CONTROL, ColumnBounds, control_message, first_control
 from allocator.policy import read_policy
+from allocator.reading import RawTable, open_csv
 from allocator.reference import hcmc_communes
 
 _INT = re.compile(r"^[+-]?0*[0-9]{1,15}(\.0*)?$")
@@ -60,23 +61,30 @@ class Scenario:
     communes_bundled: bool = False
 
 
-def read_scenario(folder: Path | str) -> Scenario:
-    """Read and check a whole scenario folder; raise InvalidInput listing every problem."""
+def read_scenario(folder: Path | str,
+                  bounds: Mapping[str, ColumnBounds] | None = None) -> Scenario:
+    """Read and check a whole scenario folder; raise InvalidInput listing every problem.
+
+    `bounds` (by file name) holds cells to what the store's columns can take.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise InvalidInput([InputIssue(str(folder), 0, "", "is not a folder")])
-    issues: list[InputIssue] = []
+    issues: list[InputIssue] = IssueLog()
     policy, policy_issues = read_policy(folder)
     issues += policy_issues
-    households = read_table(folder / HOUSEHOLDS, HOUSEHOLD_COLUMNS, issues)
-    lots = read_table(folder / LOTS, LOT_COLUMNS, issues)
-    points = read_table(folder / POINTS, POINT_COLUMNS, issues)
+    bounds = bounds or {}
+    households = read_table(folder / HOUSEHOLDS, HOUSEHOLD_COLUMNS, issues,
+                            bounds=bounds.get(HOUSEHOLDS))
+    lots = read_table(folder / LOTS, LOT_COLUMNS, issues, bounds=bounds.get(LOTS))
+    points = read_table(folder / POINTS, POINT_COLUMNS, issues, bounds=bounds.get(POINTS))
     bundled = not (folder / COMMUNES).exists()
     communes: pd.DataFrame | None
     if bundled:
         communes = hcmc_communes()[["commune_code", "name", "lat", "lon"]]
     else:
-        communes = read_table(folder / COMMUNES, COMMUNE_COLUMNS, issues, optional=False)
+        communes = read_table(folder / COMMUNES, COMMUNE_COLUMNS, issues, optional=False,
+                              bounds=bounds.get(COMMUNES))
     if households is not None and lots is not None and points is not None and \
             communes is not None:
         _check_across(households, lots, points, communes, issues)
@@ -99,90 +107,149 @@ def canonical_code(values: pd.Series) -> pd.Series:
 
 def read_table(path: Path, columns: tuple[Column, ...], issues: list[InputIssue],
                optional: bool = False, aliases: dict[str, str] | None = None,
-               prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None
-               ) -> pd.DataFrame | None:
+               prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+               bounds: ColumnBounds | None = None) -> pd.DataFrame | None:
     """Read and check one CSV file; problems go to `issues`, None if unreadable."""
-    name = path.name
-    if not path.exists():
-        if not optional:
-            issues.append(InputIssue(name, 0, "", "file is missing"))
+    raw = open_csv(path, issues, optional)
+    if raw is None:
         return None
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        issues.append(InputIssue(name, 0, "", f"cannot be read ({err.strerror or err})"))
+    return check_all(raw, columns, issues, aliases, prepare, bounds)
+
+
+def check_all(raw: RawTable, columns: tuple[Column, ...], issues: list[InputIssue],
+              aliases: dict[str, str] | None = None,
+              prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+              bounds: ColumnBounds | None = None) -> pd.DataFrame | None:
+    """Check every chunk of a table being read; the whole typed frame, or None."""
+    check = TableCheck(columns, raw.name, issues, aliases, bounds)
+    if not check.start(raw.header):
         return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        issues.append(InputIssue(name, _line_of(data, err.start), "",
-                                 "is not UTF-8 text (in Excel, save as 'CSV UTF-8')"))
+    parts = [check.rows(prepare(chunk) if prepare else chunk) for chunk in raw.chunks]
+    if raw.failed:
         return None
-    if not text or text.isspace():
-        issues.append(InputIssue(name, 1, "", "is empty: a header row is required"))
-        return None
-    try:
-        header = next(csv.reader(io.StringIO(text)), [])
-        with warnings.catch_warnings():  # a trailing comma on each row is harmless
-            warnings.simplefilter("ignore", pd.errors.ParserWarning)
-            raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                              na_filter=False, skip_blank_lines=False,
-                              quoting=csv.QUOTE_MINIMAL, index_col=False)
-    except (pd.errors.ParserError, ValueError) as err:
-        line = re.search(r"line (\d+)", str(err))
-        issues.append(InputIssue(name, int(line.group(1)) if line else 0, "",
-                                 f"cannot be read as CSV: {str(err).strip()}"))
-        return None
-    # pandas renames a repeated header ("members.1"): check the header as written.
-    if len(header) == len(raw.columns):
-        raw.columns = header
-    if prepare is not None:
-        raw = prepare(raw)
-    return check_table(raw, columns, name, issues, aliases)
+    if not parts:
+        parts = [check.rows(pd.DataFrame(columns=raw.header, dtype=object))]
+    return pd.concat(parts) if len(parts) > 1 else parts[0]
 
 
 def check_table(raw: pd.DataFrame, columns: tuple[Column, ...], name: str,
-                issues: list[InputIssue], aliases: dict[str, str] | None = None
-                ) -> pd.DataFrame | None:
+                issues: list[InputIssue], aliases: dict[str, str] | None = None,
+                bounds: ColumnBounds | None = None) -> pd.DataFrame | None:
     """Check a table of text cells read from a file (header = spreadsheet row 1).
 
     `aliases` maps other header spellings (e.g. Vietnamese ones) to contract names.
     Returns the typed frame, indexed by spreadsheet row, or None if it cannot be read.
     """
-    raw = raw.copy()
-    names = [_nfc_text(str(c)) for c in raw.columns]
-    if aliases:
-        folded = {_nfc_text(k).casefold(): v for k, v in aliases.items()}
-        names = [folded.get(c.casefold(), c) for c in names]
-    for col in sorted({c for c in names if names.count(c) > 1 and c}):
-        issues.append(InputIssue(name, 1, col, "column appears twice in the header"))
-    raw.columns = names
-    raw.index = pd.RangeIndex(2, 2 + len(raw))
-    known = {c.name for c in columns}
-    raw = raw.loc[:, ~raw.columns.duplicated()]
-    raw = raw[[c for c in raw.columns if c in known]]
-    missing = [c.name for c in columns if c.required and c.name not in raw.columns]
-    for col in missing:
-        issues.append(InputIssue(name, 1, col, "required column is missing"))
-    if missing:
+    check = TableCheck(columns, name, issues, aliases, bounds)
+    if not check.start([str(c) for c in raw.columns]):
         return None
-    for col in raw.columns:
-        raw[col] = _normalise(raw[col])
-    # Excel leaves rows of empty cells below a table; they hold no household.
-    maybe_blank: np.ndarray = (raw[raw.columns[0]] == "").to_numpy() if len(raw.columns) \
-        else np.zeros(len(raw), bool)
-    if np.any(maybe_blank):
-        blank = np.zeros(len(raw), bool)
-        blank[maybe_blank] = (raw[maybe_blank] == "").all(axis=1).to_numpy()
-        raw = raw[~blank]
-    out = pd.DataFrame(index=raw.index)
-    for column in columns:
-        if column.name in raw.columns:
-            out[column.name] = _check_column(raw[column.name], column, name, issues)
-        else:
-            out[column.name] = _empty(column, raw.index)
-    _check_coordinates(out, name, issues)
-    return out
+    raw = raw.copy()
+    raw.index = pd.RangeIndex(2, 2 + len(raw))
+    return check.rows(raw)
+
+
+class TableCheck:
+    """Checks a table a chunk of rows at a time: the header once, ids unique throughout.
+
+    Chunks come indexed by spreadsheet row, with the header's columns in order.
+    """
+
+    def __init__(self, columns: tuple[Column, ...], file: str, issues: list[InputIssue],
+                 aliases: dict[str, str] | None = None,
+                 bounds: ColumnBounds | None = None) -> None:
+        self.columns, self.file, self.issues = columns, file, issues
+        self.aliases = aliases or {}
+        self.bounds = bounds or ColumnBounds()
+        self.names: list[str] = []
+        self.seen: dict[str, int] = {}  # id -> the row it was first given at
+
+    def start(self, header: list[str]) -> bool:
+        """Check the header; False if a required column is missing."""
+        names = [_nfc_text(str(c)) for c in header]
+        if self.aliases:
+            folded = {_nfc_text(k).casefold(): v for k, v in self.aliases.items()}
+            names = [folded.get(c.casefold(), c) for c in names]
+        for col in sorted({c for c in names if names.count(c) > 1 and c}):
+            self.issues.append(InputIssue(self.file, 1, col, "column appears twice in the header"))
+        self.names = names
+        missing = [c.name for c in self.columns if c.required and c.name not in names]
+        for col in missing:
+            self.issues.append(InputIssue(self.file, 1, col, "required column is missing"))
+        return not missing
+
+    def rows(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """The typed frame of one chunk of rows; problems go to the issues."""
+        file, issues = self.file, self.issues
+        raw = raw.set_axis(self.names, axis=1)
+        known = {c.name for c in self.columns}
+        raw = raw.loc[:, ~raw.columns.duplicated()]
+        raw = raw[[c for c in raw.columns if c in known]]
+        raw = pd.DataFrame({col: _normalise(raw[col]) for col in raw.columns}, index=raw.index)
+        # Excel leaves rows of empty cells below a table; they hold no household.
+        maybe_blank: np.ndarray = (raw[raw.columns[0]] == "").to_numpy() if len(raw.columns) \
+            else np.zeros(len(raw), bool)
+        if np.any(maybe_blank):
+            blank = np.zeros(len(raw), bool)
+            blank[maybe_blank] = (raw[maybe_blank] == "").all(axis=1).to_numpy()
+            raw = raw[~blank]
+        out = pd.DataFrame(index=raw.index)
+        for column in self.columns:
+            if column.name in raw.columns:
+                if column.kind in FREE_TEXT:
+                    _check_control(raw[column.name], file, column.name, issues)
+                seen = self.seen if column.kind == "id" else None
+                out[column.name] = _check_column(raw[column.name], column, file, issues, seen)
+                self._check_bounds(out[column.name], column)
+            else:
+                out[column.name] = _empty(column, raw.index)
+        _check_coordinates(out, file, issues)
+        return out
+
+    def _check_bounds(self, values: pd.Series, column: Column) -> None:
+        name = column.name
+        length = self.bounds.lengths.get(name)
+        if length is not None and column.kind not in NUMERIC and len(values):
+            sizes = pd.Series(np.fromiter(map(len, values.to_numpy(object)), np.int64,
+                                          len(values)), index=values.index)
+            if sizes.max() > length:
+                rows = values.index[(sizes > length).to_numpy()]
+                add_located(self.issues, rows, lambda row: InputIssue(
+                    self.file, int(row), name,
+                    f"is too long: {sizes[row]:,} characters (at most {length}) "
+                    f"(got {_quote(str(values[row]))})"))
+        most = self.bounds.maxima.get(name)
+        if most is not None and column.kind in ("int0", "int1") and len(values):
+            over = values > most
+            if over.any():
+                rows = values.index[over.to_numpy()]
+                add_located(self.issues, rows, lambda row: InputIssue(
+                    self.file, int(row), name,
+                    f"is too large (at most {most:,}) (got {values[row]})"))
+
+
+FREE_TEXT = ("id", "text", "commune", "words", "communes")  # kinds with no fixed vocabulary
+NUMERIC = ("int0", "int1", "lat", "lon")
+
+
+def add_located(issues: list[InputIssue], rows: pd.Index | np.ndarray,
+         issue_at: Callable[[Any], InputIssue]) -> None:
+    """One issue per row; once an IssueLog is full the rest are only counted, not made."""
+    if isinstance(issues, IssueLog):
+        room = max(0, issues.cap - len(issues))
+        if len(rows) > room:
+            issues.tally(len(rows) - room)
+            rows = rows[:room]
+    for row in rows:
+        issues.append(issue_at(row))
+
+
+def _check_control(values: pd.Series, file: str, name: str, issues: list[InputIssue]) -> None:
+    """Refuse cells holding NUL, line breaks, tabs or other control characters."""
+    if not len(values) or first_control("".join(values.to_numpy(object))) < 0:
+        return
+    bad = values.str.contains(CONTROL.pattern, regex=True)
+    add_located(issues, values.index[bad.to_numpy(bool)], lambda row: InputIssue(
+        file, int(row), name, f"{control_message(values[row])} (got {_quote(values[row])})"))
 
 
 def _nfc_text(text: str) -> str:
@@ -206,10 +273,6 @@ def _row(label: object) -> int:
     return int(str(label))
 
 
-def _line_of(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
-
-
 def _empty(column: Column, index: pd.Index) -> pd.Series:
     if column.kind in ("lat", "lon"):
         return pd.Series(np.nan, index=index, dtype=float)
@@ -222,15 +285,15 @@ def _quote(value: str) -> str:
 
 def _report(mask: pd.Series, values: pd.Series, file: str, column: str, message: str,
             issues: list[InputIssue]) -> None:
-    for row in mask.index[mask.to_numpy()]:
-        issues.append(InputIssue(file, int(row), column, f"{message} (got {_quote(values[row])})"))
+    add_located(issues, mask.index[mask.to_numpy(bool)], lambda row: InputIssue(
+        file, int(row), column, f"{message} (got {_quote(values[row])})"))
 
 
-def _check_column(values: pd.Series, column: Column, file: str,
-                  issues: list[InputIssue]) -> pd.Series:
+def _check_column(values: pd.Series, column: Column, file: str, issues: list[InputIssue],
+                  seen: dict[str, int] | None = None) -> pd.Series:
     """Parse and check one column, working once per distinct value where that is enough."""
     if column.kind in ("id", "text"):
-        return _check_cells(values, column, file, issues)
+        return _check_cells(values, column, file, issues, seen)
     codes, uniques = pd.factorize(values)
     found: list[InputIssue] = []
     parsed = _check_cells(pd.Series(uniques, dtype=object), column, file, found)
@@ -238,28 +301,27 @@ def _check_column(values: pd.Series, column: Column, file: str,
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
         for issue in found:  # issue.row is the distinct value's position here
-            for row in values.index[order[bounds[issue.row]:bounds[issue.row + 1]]]:
-                issues.append(InputIssue(issue.file, int(row), issue.column, issue.message))
+            rows = values.index[order[bounds[issue.row]:bounds[issue.row + 1]]]
+            add_located(issues, rows, partial(_moved, issue))
     return pd.Series(parsed.to_numpy()[codes], index=values.index)
 
 
+def _moved(issue: InputIssue, row: Any) -> InputIssue:
+    return InputIssue(issue.file, int(row), issue.column, issue.message)
+
+
 def _check_cells(values: pd.Series, column: Column, file: str,
-                 issues: list[InputIssue]) -> pd.Series:
+                 issues: list[InputIssue], seen: dict[str, int] | None = None) -> pd.Series:
     kind, name = column.kind, column.name
     empty = values == ""
     if column.required:
-        for row in values.index[empty.to_numpy()]:
-            issues.append(InputIssue(file, int(row), name, "is empty but required"))
+        add_located(issues, values.index[empty.to_numpy(bool)],
+             lambda row: InputIssue(file, int(row), name, "is empty but required"))
     if kind == "id":
         if name == "commune_code":
             values = canonical_code(values)
-        duplicated = values.duplicated(keep="first") & ~empty
-        repeated = set(values[duplicated])
-        first = {v: r for r, v in values[values.isin(repeated) & ~duplicated].items()}
-        for row in values.index[duplicated.to_numpy()]:
-            issues.append(InputIssue(file, int(row), name,
-                                     f"duplicate id {_quote(values[row])} "
-                                     f"(first at row {first[values[row]]})"))
+        _check_unique(values, empty.to_numpy(bool), file, name, issues,
+                      {} if seen is None else seen)
         return values.astype(object)
     if kind == "text":
         return values.astype(object)
@@ -302,6 +364,23 @@ def _check_cells(values: pd.Series, column: Column, file: str,
     raise ValueError(f"unknown column kind {kind}")  # a programming error, not an input one
 
 
+def _check_unique(values: pd.Series, empty: np.ndarray, file: str, name: str,
+                  issues: list[InputIssue], seen: dict[str, int]) -> None:
+    """Refuse an id given twice, in this chunk or an earlier one; remember the new ones."""
+    ids = values.to_numpy(object)
+    rows = values.index.to_numpy()
+    again = values.duplicated(keep="first").to_numpy(bool) & ~empty
+    if seen:
+        again |= np.fromiter((v in seen for v in ids), bool, len(ids)) & ~empty
+    fresh = ~again & ~empty
+    first_here = dict(zip(ids[fresh].tolist(), rows[fresh].tolist()))
+    if again.any():
+        add_located(issues, np.flatnonzero(again), lambda at: InputIssue(
+            file, int(rows[at]), name, f"duplicate id {_quote(ids[at])} "
+            f"(first at row {seen.get(ids[at]) or first_here[ids[at]]})"))
+    seen.update(first_here)
+
+
 def _check_list(values: pd.Series, kind: str, file: str, name: str,
                 issues: list[InputIssue]) -> pd.Series:
     canonical: dict[str, str] = {}
@@ -320,9 +399,10 @@ def _check_list(values: pd.Series, kind: str, file: str, name: str,
             if unknown:
                 bad_rows[text] = f"unknown item {unknown[0]!r} (allowed: {', '.join(allowed)})"
         canonical[text] = ";".join(sorted(set(items)))
-    for row, text in values.items():
-        if text in bad_rows:
-            issues.append(InputIssue(file, _row(row), name, bad_rows[text]))
+    if bad_rows:
+        bad = values.isin(list(bad_rows)).to_numpy(bool)
+        add_located(issues, values.index[bad], lambda row: InputIssue(
+            file, _row(row), name, bad_rows[values[row]]))
     return values.map(canonical).astype(object)
 
 

@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(chosen.database_url)
         prepare(engine)
         app.state.sessions = make_sessions(engine)
+        app.state.limits = chosen.upload_limits()
         with app.state.sessions() as session:
             fail_interrupted(session, "service")
         app.state.executor = ThreadPoolExecutor(max_workers=chosen.solver_workers)

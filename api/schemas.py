@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from allocator.limits import control_message, first_control
+from allocator.store.limits import column_length
+from allocator.store.models import Round
+
+ROUND_NAME_LENGTH = column_length(Round.name) or 200
 
 
 class RoundCreate(BaseModel):
-    name: str = Field(default="", max_length=200)
+    name: str = Field(default="", max_length=ROUND_NAME_LENGTH)
     policy: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _no_control_characters(cls, name: str) -> str:
+        # NUL is refused by PostgreSQL and would cut the name on SQLite; line breaks
+        # and tabs have no place in a one-line name either.
+        if first_control(name) >= 0:
+            raise ValueError(control_message(name))
+        return name
 
 
 class RoundPublic(BaseModel):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from allocator.limits import MB, Limits
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -12,9 +14,15 @@ class Settings:
     # A worker inside the web process solves queued rounds (`allocator serve --no-worker`
     # turns it off, when `allocator worker` processes do the solving).
     run_worker: bool = True
+    # Each uploaded file, as sent and once unpacked from a zip or an XLSX workbook.
+    max_unpacked_mb: int = 64
+
+    def upload_limits(self) -> Limits:
+        return Limits(max_file_bytes=self.max_unpacked_mb * MB)
 
     @classmethod
     def from_env(cls) -> Settings:
         from allocator.store.db import database_url
         return cls(database_url=database_url(),
-                   run_worker=os.environ.get("ALLOCATOR_NO_WORKER", "") not in ("1", "true"))
+                   run_worker=os.environ.get("ALLOCATOR_NO_WORKER", "") not in ("1", "true"),
+                   max_unpacked_mb=int(os.environ.get("ALLOCATOR_MAX_UNPACKED_MB", "64")))

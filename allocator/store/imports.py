@@ -8,12 +8,13 @@ it was, with a report naming every row and column.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Table, inspect, select
 from sqlalchemy.orm import Session
 
 from allocator.contract import (
@@ -23,18 +24,15 @@ from allocator.contract import (
     POINT_COLUMNS,
     Column,
 )
-from allocator.issues import InputIssue
-from allocator.store.models import (
-    AuditEntry,
-    Commune,
-    Household,
-    HouseholdContact,
-    Lot,
-    Point,
-    Sponsor,
-)
-from allocator.store.rows import records
-from allocator.validate import check_table, read_table
+from allocator.issues import InputIssue, IssueLog
+from allocator.limits import Limits
+from allocator.reading import RawTable, open_csv
+from allocator.store.audit import record
+from allocator.store.bulk import driver_value, existing_keys, insert_rows, update_rows
+from allocator.store.limits import STORED_IN, clip, registry_bounds
+from allocator.store.models import AuditEntry, Base, Commune, Sponsor
+from allocator.store.workbooks import open_xlsx
+from allocator.validate import TableCheck, add_located, check_all
 
 KINDS: dict[str, tuple[Column, ...]] = {
     "households": HOUSEHOLD_COLUMNS, "lots": LOT_COLUMNS, "points": POINT_COLUMNS,
@@ -69,57 +67,79 @@ class ImportReport:
     file: str
     inserted: int = 0
     updated: int = 0
-    issues: list[InputIssue] = field(default_factory=list)
+    issues: list[InputIssue] = field(default_factory=IssueLog)
 
     @property
     def ok(self) -> bool:
-        return not self.issues
+        return not self.issues and not getattr(self.issues, "more", 0)
+
+
+def open_any(path: Path, kind: str, issues: list[InputIssue], name: str | None = None,
+             limits: Limits | None = None) -> RawTable | None:
+    """Start reading a registry file, CSV or XLSX (by its suffix), a chunk at a time."""
+    name = name or path.name
+    if Path(name).suffix.lower() in (".xlsx", ".xlsm"):
+        return open_xlsx(path, name, issues, limits or Limits())
+    return open_csv(path, issues, name=name)
 
 
 def read_any(path: Path, kind: str, issues: list[InputIssue]) -> pd.DataFrame | None:
-    """A registry file (CSV or XLSX) checked as the engine checks it, aliases applied."""
-    columns = KINDS[kind]
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        try:
-            raw = pd.read_excel(path, dtype=str, keep_default_na=False, na_filter=False)
-        except Exception as err:  # openpyxl raises many kinds for a damaged workbook
-            issues.append(InputIssue(path.name, 0, "", f"cannot be read as XLSX: {err}"))
-            return None
-        raw = _status_words(raw, kind)
-        return check_table(raw.astype(str), columns, path.name, issues, ALIASES[kind])
-    return read_table(path, columns, issues, aliases=ALIASES[kind],
-                      prepare=lambda raw: _status_words(raw, kind))
+    """A whole registry file (CSV or XLSX) checked as the engine checks it, aliases applied."""
+    raw = open_any(path, kind, issues)
+    if raw is None:
+        return None
+    return check_all(raw, KINDS[kind], issues, ALIASES[kind],
+                     prepare=lambda chunk: _status_words(chunk, kind),
+                     bounds=registry_bounds(kind))
 
 
 def _status_words(raw: pd.DataFrame, kind: str) -> pd.DataFrame:
     if kind != "households":
         return raw
-    for col in raw.columns:
+    for at, col in enumerate(raw.columns):
         if str(col).strip() in ("poverty_status", "Hộ nghèo/cận nghèo", "Phân loại hộ"):
-            raw[col] = raw[col].map(lambda v: STATUS_WORDS.get(str(v).strip().lower(), v))
+            cells = raw.iloc[:, at].astype(object)
+            words = cells.str.strip().str.lower().map(STATUS_WORDS)
+            raw.iloc[:, at] = words.where(words.notna(), cells)
     return raw
 
 
-def import_file(session: Session, kind: str, path: Path | str, actor: str) -> ImportReport:
-    """Validate and upsert one registry file in one transaction; nothing changes on error."""
+def import_file(session: Session, kind: str, path: Path | str, actor: str,
+                name: str | None = None, limits: Limits | None = None) -> ImportReport:
+    """Validate and upsert one registry file in one transaction; nothing changes on error.
+
+    The file is read and written a chunk of rows at a time, inside the one
+    transaction: memory grows with the ids seen, not with the file. After the
+    first problem nothing more is written, the rest is only checked, and the
+    transaction is rolled back. `name` is the file's name as the planner knows it.
+    """
     path = Path(path)
-    report = ImportReport(kind, path.name)
+    name = name or path.name
+    report = ImportReport(kind, name)
+    issues = report.issues
     if kind not in KINDS:
-        report.issues.append(InputIssue(path.name, 0, "", f"unknown registry {kind!r}"))
+        issues.append(InputIssue(name, 0, "", f"unknown registry {kind!r}"))
         return report
-    table = read_any(path, kind, report.issues)
-    if table is None or report.issues:
+    raw = open_any(path, kind, issues, name, limits)
+    if raw is None:
+        return report
+    check = TableCheck(KINDS[kind], name, issues, ALIASES[kind], registry_bounds(kind))
+    if not check.start(raw.header):
         return report
     try:
-        if kind != "communes":
-            _check_communes(session, table, kind, path.name, report.issues)
-        if report.issues:
+        writer = RegistryWriter(session, kind)
+        for chunk in raw.chunks:
+            table = check.rows(_status_words(chunk, kind))
+            if kind != "communes":
+                _check_communes(writer.communes, table, kind, name, issues)
+            if not issues:
+                writer.write(table)
+        if raw.failed or not report.ok:
             session.rollback()
             return report
-        report.inserted, report.updated = _UPSERT[kind](session, table)
-        session.add(AuditEntry(actor=actor, action=f"import {kind}", target=path.name,
-                               detail={"inserted": report.inserted,
-                                       "updated": report.updated}))
+        report.inserted, report.updated = writer.inserted, writer.updated
+        record(session, actor, f"import {kind}", clip(name, AuditEntry.target),
+               {"inserted": report.inserted, "updated": report.updated})
         session.commit()
     except BaseException:
         session.rollback()
@@ -127,91 +147,81 @@ def import_file(session: Session, kind: str, path: Path | str, actor: str) -> Im
     return report
 
 
-def _check_communes(session: Session, table: pd.DataFrame, kind: str, file: str,
+def _check_communes(known: set[str], table: pd.DataFrame, kind: str, file: str,
                     issues: list[InputIssue]) -> None:
-    known = set(session.scalars(select(Commune.code)))
     if kind == "lots":
-        for row, text in table["allowed_communes"].items():
-            missing = [c for c in str(text).split(";") if c and c not in known]
-            if missing:
-                issues.append(InputIssue(file, int(str(row)), "allowed_communes",
-                                         f"unknown commune {missing[0]!r}"))
+        missing = {text: [c for c in str(text).split(";") if c and c not in known]
+                   for text in table["allowed_communes"].unique()}
+        missing = {text: found for text, found in missing.items() if found}
+        if missing:
+            cells = table["allowed_communes"]
+            add_located(issues, cells.index[cells.isin(list(missing)).to_numpy(bool)],
+                        lambda row: InputIssue(file, int(str(row)), "allowed_communes",
+                                               f"unknown commune {missing[cells[row]][0]!r}"))
         return
-    for row, code in table["commune_code"].items():
-        if code not in known:
-            issues.append(InputIssue(file, int(str(row)), "commune_code",
-                                     f"unknown commune {code!r} (import the commune first)"))
+    codes = table["commune_code"]
+    add_located(issues, codes.index[~codes.isin(known).to_numpy(bool)], lambda row: InputIssue(
+        file, int(str(row)), "commune_code",
+        f"unknown commune {codes[row]!r} (import the commune first)"))
 
 
-def _upsert(session: Session, model: type, key: str,
-            rows: list[dict[str, Any]]) -> tuple[int, int]:
-    ids = [r[key] for r in rows]
-    existing: dict[Any, Any] = {}
-    for start in range(0, len(ids), 10_000):  # stay under the databases' parameter limits
-        found_rows: Any = session.scalars(select(model).where(
-            getattr(model, key).in_(ids[start:start + 10_000])))
-        existing.update({getattr(o, key): o for o in found_rows})
-    inserted = updated = 0
-    for row in rows:
-        found = existing.get(row[key])
-        if found is None:
-            session.add(model(**row))
-            inserted += 1
+class RegistryWriter:
+    """Upserts checked chunks of one registry into its tables, in bulk, by primary key.
+
+    Rows go to the driver as tuples (COPY on PostgreSQL), never as an ORM object
+    each, so two million households take seconds and little memory.
+    """
+
+    def __init__(self, session: Session, kind: str) -> None:
+        self.session, self.kind = session, kind
+        self.tables = STORED_IN[kind]
+        self.counted = self.tables[-1][0] if kind == "lots" else self.tables[0][0]
+        self.communes: set[str] = set(session.scalars(select(Commune.code))) \
+            if kind != "communes" else set()
+        # A table empty at the start gets only new rows (ids are unique within the file),
+        # so its ids need no lookup; sponsors repeat across lots and are always looked up.
+        self.was_empty = {model: model is not Sponsor and session.scalar(
+            select(_key(model)).limit(1)) is None for model, _ in self.tables}
+        self.inserted = self.updated = 0
+
+    def write(self, table: pd.DataFrame) -> None:
+        for model, columns in self.tables:
+            names, rows = _rows(table, columns)
+            stored = cast(Table, model.__table__)
+            if hasattr(model, "updated_at"):
+                now = driver_value(self.session, stored, "updated_at", dt.datetime.now(dt.UTC))
+                names.append("updated_at")
+                rows = [row + (now,) for row in rows]
+            if model is Sponsor:
+                rows = list({row[0]: row for row in rows}.values())  # the last name given wins
+            new, old = self._split(model, rows)
+            insert_rows(self.session, stored, names, new)
+            update_rows(self.session, stored, _key(model).name, names, old)
+            if model is self.counted:
+                self.inserted += len(new)
+                self.updated += len(old)
+
+    def _split(self, model: type[Base], rows: list[tuple[Any, ...]]
+               ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """New rows and rows whose id the table already holds (the key comes first)."""
+        if self.was_empty[model]:
+            return rows, []
+        existing = existing_keys(self.session, cast(Table, model.__table__), _key(model).name,
+                                 [row[0] for row in rows])
+        return [r for r in rows if r[0] not in existing], [r for r in rows if r[0] in existing]
+
+
+def _key(model: type[Base]) -> Any:
+    return inspect(model).primary_key[0]
+
+
+def _rows(table: pd.DataFrame, columns: dict[str, str]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Table column names (the key first) and plain Python rows: an empty coordinate as NULL."""
+    values = []
+    for given in columns.values():
+        cells = table[given]
+        if cells.dtype.kind == "f":
+            values.append([None if v != v else v for v in cells.tolist()])  # NaN: not given
         else:
-            for name, value in row.items():
-                setattr(found, name, value)
-            updated += 1
-    return inserted, updated
-
-
-def _none_if_nan(x: object) -> float | None:
-    if x is None:
-        return None
-    value = float(str(x))
-    return None if value != value else value  # NaN: not given
-
-
-def _households(session: Session, t: pd.DataFrame) -> tuple[int, int]:
-    rows = [{"id": r["household_id"], "commune_code": r["commune_code"],
-             "poverty_status": r["poverty_status"], "members": int(r["members"]),
-             "twog_handsets": int(r["twog_handsets"]), "smartphones": int(r["smartphones"]),
-             "flags": r["flags"], "needs": r["needs"], "lat": _none_if_nan(r["lat"]),
-             "lon": _none_if_nan(r["lon"])} for r in records(t)]
-    counts = _upsert(session, Household, "id", rows)
-    session.flush()
-    _upsert(session, HouseholdContact, "household_id",
-            [{"household_id": r["household_id"], "head_name": r["head_name"], "phone": r["phone"],
-              "national_id": r["national_id"]} for r in records(t)])
-    return counts
-
-
-def _lots(session: Session, t: pd.DataFrame) -> tuple[int, int]:
-    sponsors = t.drop_duplicates("sponsor_id", keep="last")
-    _upsert(session, Sponsor, "id", [{"id": r["sponsor_id"], "name": r["sponsor_name"]}
-                                     for r in records(sponsors)])
-    session.flush()
-    return _upsert(session, Lot, "id", [
-        {"id": r["lot_id"], "sponsor_id": r["sponsor_id"], "model": r["model"],
-         "network": r["network"],
-         "quantity": int(r["quantity"]), "unit_price_vnd": int(r["unit_price_vnd"]),
-         "sponsor_subsidy_vnd": int(r["sponsor_subsidy_vnd"]), "features": r["features"],
-         "allowed_communes": r["allowed_communes"], "allowed_statuses": r["allowed_statuses"]}
-        for r in records(t)])
-
-
-def _points(session: Session, t: pd.DataFrame) -> tuple[int, int]:
-    return _upsert(session, Point, "id", [
-        {"id": r["point_id"], "name": r["name"], "commune_code": r["commune_code"],
-         "lat": _none_if_nan(r["lat"]), "lon": _none_if_nan(r["lon"]),
-         "capacity": int(r["capacity"])}
-        for r in records(t)])
-
-
-def _communes(session: Session, t: pd.DataFrame) -> tuple[int, int]:
-    return _upsert(session, Commune, "code", [
-        {"code": r["commune_code"], "name": r["name"], "lat": _none_if_nan(r["lat"]),
-         "lon": _none_if_nan(r["lon"])} for r in records(t)])
-
-
-_UPSERT = {"households": _households, "lots": _lots, "points": _points,
-           "communes": _communes}
+            values.append(cells.tolist())
+    return list(columns), list(zip(*values))

@@ -40,7 +40,7 @@ from api.errors import status_of
 from api.pages.auth import Csrf, PagePlanner, check_csrf
 from api.pages.render import error_page, page, text_for
 from api.routers.rounds import XLSX
-from api.uploads import BadUpload, unpack_contract_zip
+from api.uploads import BadUpload, LimitsDep, round_name, unpack_contract_zip
 
 router = APIRouter()
 RESULTS = WITH_RESULTS  # rounds with results
@@ -98,15 +98,15 @@ def create_page(request: Request, session: SessionDep, user: PagePlanner, csrf: 
 
 @router.post("/rounds/upload", response_class=HTMLResponse)
 def upload_page(request: Request, session: SessionDep, user: PagePlanner,
-                file: Annotated[UploadFile, File()], csrf: Csrf = "",
+                file: Annotated[UploadFile, File()], limits: LimitsDep, csrf: Csrf = "",
                 name: Annotated[str, Form(max_length=200)] = "") -> Response:
     """A zipped contract folder as a new round."""
     check_csrf(request, csrf)
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            unpack_contract_zip(file.file, Path(tmp))
-            row = import_folder_as_round(session, Path(tmp), name.strip() or
-                                         (file.filename or "")[:200], user.name)
+            title = round_name(name, file.filename)
+            unpack_contract_zip(file.file, Path(tmp), limits)
+            row = import_folder_as_round(session, Path(tmp), title, user.name)
         except BadUpload as error:
             return _rounds_error(request, session, user, str(error))
         except InvalidInput as error:

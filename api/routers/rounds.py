@@ -36,7 +36,7 @@ from api.schemas import (
     RoundPublic,
     UnservedPublic,
 )
-from api.uploads import BadUpload, unpack_contract_zip
+from api.uploads import BadUpload, LimitsDep, UploadTooLarge, round_name, unpack_contract_zip
 
 router = APIRouter(prefix="/rounds", tags=["rounds (planners)"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -201,17 +201,18 @@ def export(round_id: RoundId, session: SessionDep, user: PlannerDep) -> Response
 
 
 @router.post("/import-folder", response_model=RoundPublic, status_code=status.HTTP_201_CREATED)
-def import_folder(file: UploadFile, session: SessionDep, user: PlannerDep,
+def import_folder(file: UploadFile, session: SessionDep, user: PlannerDep, limits: LimitsDep,
                   name: Annotated[str, Query(max_length=200)] = "") -> RoundPublic:
     """A zipped contract folder (households.csv, lots.csv, points.csv, ...) as a new round."""
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            unpack_contract_zip(file.file, Path(tmp))
-            row = import_folder_as_round(session, Path(tmp), name or (file.filename or ""),
-                                         user.name)
+            title = round_name(name, file.filename)
+            unpack_contract_zip(file.file, Path(tmp), limits)
+            row = import_folder_as_round(session, Path(tmp), title, user.name)
+        except UploadTooLarge as error:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, [str(error)]) from None
         except BadUpload as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [str(error)]) from None
         except InvalidInput as error:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                [str(i) for i in error.issues]) from None
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, error.lines()) from None
     return _public(row, session)
