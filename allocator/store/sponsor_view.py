@@ -3,16 +3,23 @@
 Every figure a sponsor can reach (the portal, its CSV and the sponsor API) comes
 from here, suppressed together (`allocator.disclosure`): a count from 1 to 4 is
 "<5", and no hidden count can be worked out from the totals shown beside it.
+
+A sponsor sees a round only if it is approved or closed and holds at least one of
+the sponsor's lots (`round_for_sponsor`); any other round, existing or not, is
+answered the same way, so a sponsor cannot tell which rounds exist or are approved.
+The suppressed figures are kept per round and sponsor (`VIEWS`), keyed by a
+fingerprint read from the database, so several web processes never serve stale ones.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from allocator.contract import FLAGS, STATUSES
@@ -68,11 +75,41 @@ def visible_rounds(session: Session, sponsor_id: str | None = None,
     return [r for r in rows if sponsor_id in _round_sponsors(session, r)]
 
 
-def _round_sponsors(session: Session, row: Round) -> set[str]:
+def round_for_sponsor(session: Session, round_id: int, sponsor_id: str) -> Round | None:
+    """The round if this sponsor may see it (approved or closed, holding one of its lots,
+    used or not); None otherwise, whether the round exists or not."""
+    row = session.get(Round, round_id)
+    if row is None or row.status not in VISIBLE or sponsor_id not in _round_sponsors(session,
+                                                                                     row):
+        return None
+    return row
+
+
+_SPONSORS: OrderedDict[tuple[Any, ...], frozenset[str]] = OrderedDict()
+_SPONSORS_LOCK = threading.Lock()
+
+
+def _round_sponsors(session: Session, row: Round) -> frozenset[str]:
+    """The sponsors with a lot in the round (frozen with its results, so kept per solve)."""
+    key = (_database(session), row.id, row.created_at, row.solved_at)
+    with _SPONSORS_LOCK:
+        if key in _SPONSORS:
+            _SPONSORS.move_to_end(key)
+            return _SPONSORS[key]
     if row.dashboard:
-        return {str(x["sponsor_id"]) for x in row.dashboard.get("lots", [])}
-    return set(session.scalars(select(AllocationRow.sponsor_id).distinct()
-                               .where(AllocationRow.round_id == row.id)))
+        found = frozenset(str(x["sponsor_id"]) for x in row.dashboard.get("lots", []))
+    else:
+        found = frozenset(session.scalars(select(AllocationRow.sponsor_id).distinct()
+                                          .where(AllocationRow.round_id == row.id)))
+    with _SPONSORS_LOCK:
+        _SPONSORS[key] = found
+        while len(_SPONSORS) > 1024:
+            _SPONSORS.popitem(last=False)
+    return found
+
+
+def _database(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
 
 
 class Allocated(NamedTuple):
@@ -192,8 +229,70 @@ def publish(made: Figures) -> dict[Key, str]:
     return suppress(cells, sums, keep, facts, fixed=first)
 
 
+class ViewCache:
+    """Suppressed figures per (database, round, sponsor), each kept with the fingerprint
+    of what they were made from: the audit (CP-SAT) runs again only when that changes.
+
+    The fingerprint is read from the database on every use, so a handover recorded by
+    another web process is seen at once; a bounded number of views is kept, least
+    recently used dropped first.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._views: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], SponsorView]] = \
+            OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], fingerprint: tuple[Any, ...]) -> SponsorView | None:
+        with self._lock:
+            kept = self._views.get(key)
+            if kept is None or kept[0] != fingerprint:
+                return None
+            self._views.move_to_end(key)
+            return kept[1]
+
+    def put(self, key: tuple[Any, ...], fingerprint: tuple[Any, ...],
+            view: SponsorView) -> None:
+        with self._lock:
+            self._views[key] = (fingerprint, view)
+            self._views.move_to_end(key)
+            while len(self._views) > self.size:
+                self._views.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._views.clear()
+
+
+VIEWS = ViewCache()
+
+
+def fingerprint(session: Session, row: Round, sponsor_id: str) -> tuple[Any, ...]:
+    """What the sponsor's figures depend on, cheaply: the round's state and name, and
+    how many of its devices there are and have been handed over (handovers only add)."""
+    allocated, handed, last = session.execute(
+        select(func.count(), func.count(AllocationRow.handed_over_at),
+               func.max(AllocationRow.handed_over_at))
+        .where(AllocationRow.round_id == row.id, AllocationRow.sponsor_id == sponsor_id)).one()
+    return (row.status, row.name, row.created_at, row.solved_at, row.approved_at,
+            allocated, handed, last)
+
+
 def sponsor_view(session: Session, row: Round, sponsor_id: str) -> SponsorView:
-    """The sponsor's figures for one round with results, suppressed together."""
+    """The sponsor's figures for one round with results, suppressed together (kept in
+    `VIEWS` until the round or its handovers change)."""
+    key = (_database(session), row.id, sponsor_id)
+    mark = fingerprint(session, row, sponsor_id)
+    view = VIEWS.get(key, mark)
+    if view is None:
+        view = make_view(session, row, sponsor_id)
+        VIEWS.put(key, mark, view)
+    return view
+
+
+def make_view(session: Session, row: Round, sponsor_id: str) -> SponsorView:
+    """The sponsor's figures for one round with results, computed afresh."""
     allocated = [Allocated(lot, commune, status, str(flags), handed is not None)
                  for lot, commune, status, flags, handed in session.execute(
         select(AllocationRow.lot_id, AllocationRow.commune_code, AllocationRow.poverty_status,

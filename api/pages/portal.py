@@ -2,10 +2,15 @@
 
 No household appears here: no name, phone, ID number, address or coordinate,
 only counts by lot, commune and household group ("<5" for small ones).
+
+A sponsor is shown only rounds it may see (`round_for_sponsor`'s rule); asking
+for any other round, existing or not, gets the same 404 page.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,12 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator.report.charts import BIN_COLOURS, Bar, Place, bars, bin_of, city_map
-from allocator.report.labels import BINS
+from allocator.report.labels import BINS, Text
 from allocator.store.models import Commune, Round, User
 from allocator.store.sponsor_view import (
     CHART_GROUPS,
     PREVIEW,
     VISIBLE,
+    SponsorView,
     as_csv,
     sponsor_view,
     visible_rounds,
@@ -64,21 +70,43 @@ def portal(request: Request, session: SessionDep, user: PageUser, round: RoundQu
         context["sponsors"] = sorted({(str(x["sponsor_id"]), str(x.get("sponsor_name", "")))
                                       for x in (row.dashboard or {}).get("lots", [])})
     if view is not None:
-        every = [(c.lat, c.lon) for c in session.scalars(select(Commune))
-                 if c.lat is not None and c.lon is not None]
-        places = []
-        for c in view.communes:
-            if c.lat is None or c.lon is None:
-                continue
-            level = max(0, bin_of(c.count)) if c.count is not None else 0
-            places.append(Place(c.name, c.lat, c.lon, (level + 1) / len(BINS),
-                                BIN_COLOURS[level], f"{c.name}: {c.devices}"))
-        context["map_svg"], context["off_map"] = city_map(places, every, "map")
-        context["legend"] = [(label, BIN_COLOURS[i]) for i, (label, _, _) in enumerate(BINS)]
-        context["chart"] = bars([Bar(t(g), int(n) if n.isdigit() else None, n)
-                                 for g, n in view.groups if g in CHART_GROUPS], "groups")
+        context |= _drawings(session, view, t)
     return page(request, "portal.html", user, title="Cổng nhà tài trợ / Sponsor portal",
                 **context)
+
+
+_DRAWN: OrderedDict[tuple[int, str], tuple[SponsorView, dict[str, Any]]] = OrderedDict()
+_DRAWN_LOCK = threading.Lock()
+
+
+def _drawings(session: Session, view: SponsorView, t: Text) -> dict[str, Any]:
+    """The map, its legend and the group chart of a view, drawn once per view and language:
+    `sponsor_view` hands out the same view until its figures change."""
+    key = (id(view), t.lang)
+    with _DRAWN_LOCK:
+        kept = _DRAWN.get(key)
+        if kept is not None and kept[0] is view:  # the very view, not one at a reused id
+            _DRAWN.move_to_end(key)
+            return kept[1]
+    every = [(lat, lon) for lat, lon in session.execute(select(Commune.lat, Commune.lon))
+             if lat is not None and lon is not None]
+    places = []
+    for c in view.communes:
+        if c.lat is None or c.lon is None:
+            continue
+        level = max(0, bin_of(c.count)) if c.count is not None else 0
+        places.append(Place(c.name, c.lat, c.lon, (level + 1) / len(BINS),
+                            BIN_COLOURS[level], f"{c.name}: {c.devices}"))
+    drawn: dict[str, Any] = {}
+    drawn["map_svg"], drawn["off_map"] = city_map(places, every, "map")
+    drawn["legend"] = [(label, BIN_COLOURS[i]) for i, (label, _, _) in enumerate(BINS)]
+    drawn["chart"] = bars([Bar(t(g), int(n) if n.isdigit() else None, n)
+                           for g, n in view.groups if g in CHART_GROUPS], "groups")
+    with _DRAWN_LOCK:
+        _DRAWN[key] = (view, drawn)
+        while len(_DRAWN) > 256:
+            _DRAWN.popitem(last=False)
+    return drawn
 
 
 @router.get("/portal/figures.csv")

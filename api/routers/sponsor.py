@@ -1,7 +1,9 @@
 """Sponsors: their own lots, and where their devices went, never anyone's personal data.
 
 Every count comes from `allocator.store.sponsor_view`, suppressed together with
-what the sponsor portal shows.
+what the sponsor portal shows. A round the sponsor may not see (not approved or
+closed, or holding none of its lots) is a 404 exactly like a round that does not
+exist.
 """
 
 from __future__ import annotations
@@ -9,8 +11,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import select
 
-from allocator.store.models import Lot, Round
-from allocator.store.sponsor_view import VISIBLE, SponsorView, as_csv, sponsor_view
+from allocator.store.models import Lot
+from allocator.store.sponsor_view import SponsorView, as_csv, round_for_sponsor, sponsor_view
 from api.deps import RoundId, SessionDep, SponsorDep
 from api.schemas import DistributionRow, SponsorLot, SponsorLotUse
 
@@ -27,8 +29,8 @@ def my_lots(session: SessionDep, user: SponsorDep) -> list[SponsorLot]:
 
 
 def _view(session: SessionDep, round_id: int, sponsor_id: str) -> SponsorView:
-    row = session.get(Round, round_id)
-    if row is None or row.status not in VISIBLE:
+    row = round_for_sponsor(session, round_id, sponsor_id)
+    if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no results for round {round_id}")
     return sponsor_view(session, row, sponsor_id)
 

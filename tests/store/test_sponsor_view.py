@@ -9,12 +9,37 @@ at least two possible values.
 
 from __future__ import annotations
 
+import re
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from allocator.contract import FLAGS, STATUSES
 from allocator.disclosure import PRIMARY, SECONDARY, SMALL, WITHHELD, suppress
-from allocator.store.sponsor_view import Allocated, figures, publish
+from allocator.store.db import make_engine, make_sessions, prepare
+from allocator.store.models import AllocationRow, Round
+from allocator.store.rounds import approve_round, import_folder_as_round, solve_round
+from allocator.store.sponsor_view import (
+    VIEWS,
+    Allocated,
+    figures,
+    make_view,
+    publish,
+    sponsor_view,
+)
+from allocator.store.users import add_user, set_password
+from api.main import create_app
+from api.settings import Settings
+from scenarios.named import scenario
 from tests.allocator.test_disclosure import exact_ranges
 
 ALLOCATED = st.builds(
@@ -70,3 +95,109 @@ def test_the_figures_add_up_and_keep_the_lots_in_view() -> None:
     assert got[("lot", "L1", "h")] == "<5" and got[("lot", "L1", "p")] == "*"
     assert got[("commune", "C1")] == "<5" and got[("commune", "C2")] == "*"
     assert got[("group", "disability")] == "<5" and got[("group", "merit_family")] == "9"
+
+
+# --- Through the store and the service: which rounds a sponsor sees, and kept figures ---
+
+@pytest.fixture()
+def rounds(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, Any]]]:
+    """Round 1 approved; round 2 solved, not approved; round 3 approved without the
+    sponsor's lots. A sponsor with an API token and a password, and a planner's token."""
+    folder, other = tmp_path / "s", tmp_path / "other"
+    scenario("sample", 3).write(folder)
+    engine = make_engine(db_url)
+    prepare(engine)
+    with make_sessions(engine)() as session:
+        for approve in (True, False):
+            row = import_folder_as_round(session, folder, "Đợt", "setup")
+            solve_round(session, row.id, "setup")
+            if approve:
+                approve_round(session, row.id, "setup")
+        served = Counter(session.scalars(select(AllocationRow.sponsor_id)
+                                         .where(AllocationRow.round_id == 1)))
+        mine = served.most_common(1)[0][0]
+        shutil.copytree(folder, other)
+        lots = pd.read_csv(folder / "lots.csv", dtype=str)
+        lots[lots["sponsor_id"] != mine].to_csv(other / "lots.csv", index=False)
+        row = import_folder_as_round(session, other, "Đợt", "setup")
+        solve_round(session, row.id, "setup")
+        approve_round(session, row.id, "setup")
+        world: dict[str, Any] = {
+            "sponsor_id": mine,
+            "sponsor": add_user(session, "s1", "sponsor", mine, "setup")[1],
+            "planner": add_user(session, "an", "planner", None, "setup")[1],
+            "password": "s1-sees-its-figures-9"}
+        set_password(session, "s1", world["password"], "setup")
+    engine.dispose()
+    VIEWS.clear()
+    with TestClient(create_app(Settings(database_url=db_url))) as client:
+        yield client, world
+
+
+def _page_session(client: TestClient, world: dict[str, Any]) -> None:
+    """Sign in at /login as a browser does; the client keeps the session cookie."""
+    form = re.search(r'name="csrf" value="([^"]*)"', client.get("/login").text)
+    answer = client.post("/login", data={"name": "s1", "password": world["password"],
+                                         "csrf": form.group(1) if form else ""},
+                         follow_redirects=False)
+    assert answer.status_code == 303, answer.text[:300]
+
+
+def test_rounds_a_sponsor_may_not_see_answer_like_rounds_that_do_not_exist(
+        rounds: tuple[TestClient, dict[str, Any]]) -> None:
+    """Not approved (2), approved without its lots (3), no such round (4, 2**31 - 1):
+    every sponsor route answers each the same, so none tells which rounds exist."""
+    client, world = rounds
+    bearer = {"Authorization": f"Bearer {world['sponsor']}"}
+    for route in ("distribution", "distribution.csv", "lots"):
+        assert client.get(f"/api/sponsor/rounds/1/{route}", headers=bearer).status_code == 200
+        answers = {}
+        for n in (2, 3, 4, 2**31 - 1):
+            got = client.get(f"/api/sponsor/rounds/{n}/{route}", headers=bearer)
+            answers[n] = (got.status_code, got.json()["detail"].replace(str(n), "N"),
+                          got.headers["content-type"])
+        assert set(answers.values()) == {(404, "no results for round N", "application/json")}
+    _page_session(client, world)
+    assert client.get("/portal?round=1").status_code == 200
+    listed = client.get("/portal").text
+    assert "#1 " in listed and "#2 " not in listed and "#3 " not in listed
+    for path in ("/portal?round={}", "/portal/figures.csv?round={}"):
+        pages = {n: client.get(path.format(n)) for n in (2, 3, 4, 2**31 - 1)}
+        assert {p.status_code for p in pages.values()} == {404}
+        # The same page but for the round's number (in the message and the links).
+        texts = {p.text.replace(f"round {n}", "round N").replace(f"%3D{n}", "%3DN")
+                 for n, p in pages.items()}
+        assert len(texts) == 1
+
+
+def test_kept_figures_are_the_fresh_ones_and_a_handover_changes_them(
+        rounds: tuple[TestClient, dict[str, Any]], db_url: str) -> None:
+    client, world = rounds
+    engine = make_engine(db_url)
+    sessions = make_sessions(engine)
+    sponsor = world["sponsor_id"]
+    bearer = {"Authorization": f"Bearer {world['sponsor']}"}
+    with sessions() as session:
+        row = session.get(Round, 1)
+        assert row is not None
+        first = sponsor_view(session, row, sponsor)
+        assert sponsor_view(session, row, sponsor) is first  # kept, the audit not run again
+        assert first == make_view(session, row, sponsor)
+        households = list(session.scalars(select(AllocationRow.household_id).where(
+            AllocationRow.round_id == 1, AllocationRow.sponsor_id == sponsor)))
+    before = client.get("/api/sponsor/rounds/1/lots", headers=bearer).json()
+    assert {x["handed_over"] for x in before} <= {"0", "–"}
+    recorded = client.post("/api/rounds/1/handovers", json={"household_ids": households[:7]},
+                           headers={"Authorization": f"Bearer {world['planner']}"})
+    assert recorded.status_code == 200, recorded.text
+    after = client.get("/api/sponsor/rounds/1/lots", headers=bearer).json()
+    assert after != before
+    with sessions() as session:
+        row = session.get(Round, 1)
+        assert row is not None
+        again = sponsor_view(session, row, sponsor)
+        assert again is not first and again == make_view(session, row, sponsor)
+        assert [x._asdict() for x in again.lots] == after
+        assert again.total.allocated == first.total.allocated
+        assert again.total.handed_over != first.total.handed_over
+    engine.dispose()
