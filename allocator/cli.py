@@ -35,6 +35,7 @@ def _store_commands() -> None:
 
     app.command("import")(cli_store.import_command)
     app.command("serve")(cli_store.serve_command)
+    app.command("worker")(cli_store.worker_command)
     app.command("demo")(cli_store.demo_command)
     app.add_typer(cli_store.round_app, name="round")
     app.add_typer(cli_people.user_app, name="user")
@@ -183,12 +184,17 @@ def _fail(message: str) -> None:
 def run() -> None:
     """Entry point: never a traceback for a user's mistake."""
     if len(sys.argv) > 1 and sys.argv[1] in ("import", "round", "user", "token", "audit",
-                                               "serve", "demo", "--help"):
+                                               "serve", "worker", "demo", "--help"):
         _store_commands()
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as error:  # a folder that is not there, a file we may not write: the
+        # operator's to fix, so a sentence and exit 2, as for any other mistake of theirs
+        where = f"{error.filename}: " if error.filename else ""
+        err.print(f"{where}{error.strerror or error}", markup=False)
+        sys.exit(2)
     except Exception as error:  # a bug of ours: say so in one line, keep the trace out
         err.print(f"internal error ({type(error).__name__}): {error}", markup=False)
         err.print("Please report this with the scenario folder.", markup=False)

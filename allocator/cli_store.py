@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from allocator.issues import InvalidInput
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import KINDS, import_file
+from allocator.store.lifecycle import WITH_RESULTS, RoundError, require
 from allocator.store.models import Round
 from allocator.store.rounds import (
-    RoundStateError,
     approve_round,
     close_round,
     create_round,
@@ -107,9 +107,7 @@ def round_solve(round_id: Annotated[int, typer.Argument()]) -> None:
         try:
             row = solve_round(session, round_id, ACTOR,
                               progress=lambda s: err.print(s, markup=False))
-        except KeyError:
-            _fail(f"no round {round_id}")
-        except RoundStateError as error:
+        except RoundError as error:
             _fail(str(error))
         data = row.summary or {}
         out.print(f"round {round_id}: {data.get('status')}, served {data.get('served'):,} of "
@@ -122,9 +120,7 @@ def _transition(step: Callable[[Session, int, str], Round], round_id: int,
     with open_store() as session:
         try:
             step(session, round_id, ACTOR)
-        except KeyError:
-            _fail(f"no round {round_id}")
-        except RoundStateError as error:
+        except RoundError as error:
             _fail(str(error))
     out.print(f"round {round_id} {done}")
 
@@ -151,11 +147,14 @@ def round_handover(round_id: Annotated[int, typer.Argument()],
 
     if out_file.suffix.lower() not in (".csv", ".xlsx"):
         _fail("--out must end in .csv or .xlsx")
+    if not out_file.parent.is_dir():
+        _fail(f"{out_file.parent}: no such folder; create it first or choose another --out")
     with open_store() as session:
         try:
+            require(session, round_id, WITH_RESULTS, "given a handover list")
             table = handover_list(session, round_id, point)
-        except KeyError:
-            _fail(f"no round {round_id}")
+        except RoundError as error:
+            _fail(str(error))
     out_file.write_bytes(as_xlsx(table) if out_file.suffix.lower() == ".xlsx"
                          else as_csv(table))
     out.print(f"{len(table):,} households -> {out_file}")
@@ -168,17 +167,59 @@ def round_export(round_id: Annotated[int, typer.Argument()],
     with open_store() as session:
         try:
             export_round(session, round_id, out_dir)
-        except KeyError:
-            _fail(f"no round {round_id}")
+        except RoundError as error:
+            _fail(str(error))
     out.print(f"round {round_id} written to {out_dir}/")
 
 
 def serve_command(host: Annotated[str, typer.Option()] = "127.0.0.1",
-                  port: Annotated[int, typer.Option()] = 8000) -> None:
+                  port: Annotated[int, typer.Option()] = 8000,
+                  worker: Annotated[bool, typer.Option(
+                      "--worker/--no-worker",
+                      help="Solve queued rounds in this process too (the default); turn it "
+                           "off when 'allocator worker' processes do the solving.")] = True,
+                  ) -> None:
     """Run the web service (OpenAPI docs at /docs)."""
+    import os
+
     import uvicorn
 
+    if not worker:
+        os.environ["ALLOCATOR_NO_WORKER"] = "1"
     uvicorn.run("api.main:app", host=host, port=port)
+
+
+def worker_command(
+    once: Annotated[bool, typer.Option(help="Stop when no round is waiting.")] = False,
+) -> None:
+    """Solve queued rounds, one at a time, until stopped (Ctrl-C or SIGTERM).
+
+    Any number of workers (and `allocator serve` processes) may share a
+    PostgreSQL store: each queued solve runs once, and a solve whose worker
+    dies is taken up again by another.
+    """
+    import logging
+    import signal
+    import threading
+
+    from allocator.store.jobs import JobSettings, work, worker_name
+    from allocator.store.rounds import compute_results
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    engine = make_engine()
+    prepare(engine)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    name = worker_name("worker")
+    out.print(f"worker {name} waiting for rounds to solve", markup=False)
+    try:
+        ran = work(make_sessions(engine), compute_results, name, JobSettings.from_env(), stop,
+                   once=once)
+    except KeyboardInterrupt:
+        ran = -1
+    engine.dispose()
+    out.print(f"worker {name} stopped" + (f" after {ran} solve(s)" if ran >= 0 else ""),
+              markup=False)
 
 
 @round_app.command("list")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -19,14 +18,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from allocator import __version__
 from allocator.report import STATIC
 from allocator.store.db import make_engine, make_sessions, prepare
-from allocator.store.rounds import fail_interrupted
 from api import pages
 from api.docs import add_docs
+from api.errors import install_error_handlers
 from api.pages.auth import LoginRequired, Refused, refused_page
 from api.pages.render import error_page
 from api.routers import imports, registry, rounds, sponsor
 from api.security import SecurityHeaders
 from api.settings import Settings
+from api.worker import InProcessWorker
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,12 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prepare(engine)
         app.state.sessions = make_sessions(engine)
         app.state.limits = chosen.upload_limits()
-        with app.state.sessions() as session:
-            fail_interrupted(session, "service")
-        app.state.executor = ThreadPoolExecutor(max_workers=chosen.solver_workers)
-        app.state.progress = {}
+        worker = InProcessWorker(app.state.sessions) if chosen.run_worker else None
+        if worker is not None:
+            worker.start()
         yield
-        app.state.executor.shutdown(wait=True)
+        if worker is not None:
+            worker.stop()
         engine.dispose()
 
     # /docs is served from this server (`api.docs`); ReDoc would load from a CDN.
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     _page_errors(app)
+    install_error_handlers(app, _is_api)
     return app
 
 

@@ -31,6 +31,9 @@ def test_round_lifecycle_from_the_terminal(tmp_path: Path, db_url: str) -> None:
                                           encoding="utf-8")
     assert run(tmp_path, "round", "create", "--name", "Đợt 1", "--policy",
                str(tmp_path / "policy.json")).returncode == 0
+    # A draft has no handover list: exit 2 with a sentence, as the API answers 409.
+    draft = run(tmp_path, "round", "handover", "1", "--out", str(tmp_path / "d.csv"))
+    assert draft.returncode == 2 and "draft" in draft.stderr and not (tmp_path / "d.csv").exists()
     solved = run(tmp_path, "round", "solve", "1")
     assert solved.returncode == 0 and "OPTIMAL" in solved.stdout
     assert run(tmp_path, "round", "approve", "1").returncode == 0
@@ -41,6 +44,13 @@ def test_round_lifecycle_from_the_terminal(tmp_path: Path, db_url: str) -> None:
     listed = run(tmp_path, "round", "handover", "1", "--out", str(tmp_path / "list.xlsx"))
     assert listed.returncode == 0 and (tmp_path / "list.xlsx").read_bytes()[:2] == b"PK"
     assert run(tmp_path, "round", "handover", "1", "--out", "x.pdf").returncode == 2
+    # The operator's own mistakes are exit 2 with a sentence, never 'internal error'.
+    nowhere = run(tmp_path, "round", "handover", "1", "--out", "/no/such/dir/x.csv")
+    assert nowhere.returncode == 2 and "no such folder" in nowhere.stderr
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    blocked = run(tmp_path, "round", "export", "1", "--out", str(tmp_path / "a-file" / "x"))
+    assert blocked.returncode == 2 and "a-file" in blocked.stderr
+    assert "internal error" not in blocked.stderr and "Traceback" not in blocked.stderr
     assert "approved" in run(tmp_path, "round", "list").stdout
     missing = run(tmp_path, "round", "solve", "9")
     assert missing.returncode == 2 and "no round 9" in missing.stderr
