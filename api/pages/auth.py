@@ -103,9 +103,9 @@ def _anonymous_page(request: Request, template: str, status_code: int = 200,
     if new:
         response.set_cookie(FORM_COOKIE, secret, httponly=True, samesite="lax",
                             secure=request.url.scheme == "https")
-    # The address may hold a one-time link: keep it out of caches and other sites' logs.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # The address may hold a one-time link: api.security keeps every page out of caches
+    # and sends no referrer to other sites ("no-referrer" would make the browser send
+    # "Origin: null", and the form would be refused as another site's).
     return response
 
 
@@ -215,9 +215,7 @@ def password_set(request: Request, session: SessionDep,
         set_password_with_link(session, link, password)
     except PeopleError:  # spent by another tab a moment ago
         return _password_page(request, link, None)
-    response = RedirectResponse("/login?done=password", status_code=303)
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return RedirectResponse("/login?done=password", status_code=303)
 
 
 @router.post("/logout")

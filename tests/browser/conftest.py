@@ -1,8 +1,9 @@
 """A real `allocator serve` over a store holding the `demo` scenario, and Debian's Chromium.
 
 The store is made with the real commands (`allocator scenario`, `round
-import-folder`, `round solve`, `round approve`, `user add`), and `allocator
-solve` writes the `summary.json` the pages are checked against.
+import-folder`, `round solve`, `round approve`, `user add`, `token add`), and
+`allocator solve` writes the `summary.json` the pages are checked against.
+People set their passwords through the one-time links `user add` prints.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ class World:
     url: str
     scenario: Path
     result: Path  # `allocator solve` on the same folder: summary.json, dashboard.json
-    planner: str
-    sponsor: str
+    people: dict[str, tuple[str, str]]  # role -> (name, password)
+    planner_token: str  # an API token of the planner, for machine calls
+    new_person_link: str  # a one-time link nobody has used yet
     sponsor_id: str
     draft_round: int  # left for the browser to solve
     approved_round: int  # solved and approved from the terminal
@@ -50,10 +52,22 @@ def _run(*args: str, env: dict[str, str], cwd: Path) -> str:
     return done.stdout
 
 
-def _token(output: str) -> str:
-    found = re.search(r"token (\S+)", output)
+def _link(output: str) -> str:
+    found = re.search(r"(http\S+/set-password\?t=\S+)", output)
     assert found, output
     return found.group(1)
+
+
+def _set_password(link: str, password: str) -> None:
+    """What a person does with their link, without a browser (the browser test does it too)."""
+    with httpx.Client(timeout=30, follow_redirects=True) as client:
+        page = client.get(link)
+        found = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+        assert page.status_code == 200 and found, page.text[:300]
+        done = client.post(link.split("?")[0], data={
+            "t": link.split("t=", 1)[1], "password": password, "again": password,
+            "csrf": found.group(1)})
+        assert done.status_code == 200 and "/login" in str(done.url), done.text[:300]
 
 
 @pytest.fixture(scope="session")
@@ -87,12 +101,18 @@ def world(tmp_path_factory: pytest.TempPathFactory, browser_path: Path) -> Itera
     per = where.groupby(["sponsor_id", "commune_code"]).size()
     small = per[(per > 0) & (per < 5)].groupby(level=0).size()
     sponsor_id = str(small.idxmax())
-    planner = _token(_run("user", "add", "lan", "--role", "planner", env=env, cwd=tmp))
-    sponsor = _token(_run("user", "add", "tai-tro", "--role", "sponsor", "--sponsor",
-                          sponsor_id, env=env, cwd=tmp))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    env["ALLOCATOR_BASE_URL"] = f"http://127.0.0.1:{port}"
+    links = {"planner": _link(_run("user", "add", "lan", "--role", "planner", env=env,
+                                   cwd=tmp)),
+             "sponsor": _link(_run("user", "add", "tai-tro", "--role", "sponsor", "--sponsor",
+                                   sponsor_id, env=env, cwd=tmp)),
+             "new": _link(_run("user", "add", "mai", "--role", "planner", env=env, cwd=tmp))}
+    token = _run("token", "add", "lan", env=env, cwd=tmp).strip().splitlines()[-1]
+    people = {"planner": ("lan", "lan-plans-the-rounds"),
+              "sponsor": ("tai-tro", "sees-only-its-own-lots")}
     server = subprocess.Popen([str(ALLOCATOR), "serve", "--port", str(port)], env=env, cwd=tmp,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -103,8 +123,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, browser_path: Path) -> Itera
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
+        for role, (_, password) in people.items():
+            _set_password(links[role], password)
         OUTPUT.mkdir(parents=True, exist_ok=True)
-        yield World(url, scenario, result, planner, sponsor, sponsor_id, 1, 2, OUTPUT)
+        yield World(url, scenario, result, people, token, links["new"], sponsor_id, 1, 2,
+                    OUTPUT)
     finally:
         server.terminate()
         server.wait(timeout=30)

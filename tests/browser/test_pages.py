@@ -24,11 +24,13 @@ def _context(chromium: Any, **options: Any) -> Any:
     return chromium.new_context(viewport={"width": 1366, "height": 768}, **options)
 
 
-def _sign_in(chromium: Any, world: World, token: str) -> tuple[Any, Any]:
+def _sign_in(chromium: Any, world: World, role: str) -> tuple[Any, Any]:
     context = _context(chromium)
     page = context.new_page()
     page.goto(f"{world.url}/login")
-    page.fill("#token", token)
+    name, password = world.people[role]
+    page.fill("#name", name)
+    page.fill("#password", password)
     page.click("form[action='/login'] button[type=submit]")
     page.wait_for_load_state("load")
     return context, page
@@ -82,7 +84,7 @@ def test_planner_solves_approves_varies_and_compares(chromium: Any, world: World
     assert "/login" in page.url  # pages need a signed-in user
     anonymous.close()
 
-    context, page = _sign_in(chromium, world, world.planner)
+    context, page = _sign_in(chromium, world, "planner")
     assert page.url.endswith("/rounds")
     page.goto(f"{world.url}/rounds/{world.draft_round}")
     assert page.get_attribute("#round-status", "data-status") == "draft"
@@ -170,10 +172,11 @@ def test_sponsor_sees_only_its_own_lots_in_suppressed_counts(chromium: Any,
     # Three collected phones: a small count the sponsor must see only as "<5".
     recorded = httpx.post(f"{world.url}/api/rounds/{world.approved_round}/handovers",
                           json={"household_ids": list(mine[:3])},
-                          headers={"Authorization": f"Bearer {world.planner}"}, timeout=30)
+                          headers={"Authorization": f"Bearer {world.planner_token}"},
+                          timeout=30)
     assert recorded.status_code == 200, recorded.text
 
-    context, page = _sign_in(chromium, world, world.sponsor)
+    context, page = _sign_in(chromium, world, "sponsor")
     assert page.url.endswith("/portal")
     # Sponsors see approved rounds only: the planner's solved variant is not offered.
     offered = {o.get_attribute("value") for o in page.locator("#round option").all()}
@@ -252,4 +255,25 @@ def test_the_html_report_opens_offline_with_its_charts(chromium: Any, world: Wor
     page.locator("#commune-table thead th").nth(4).click()  # sorting works offline too
     assert page.get_attribute("#commune-table thead th:nth-child(5)", "aria-sort") == "ascending"
     shoot(context, report.as_uri(), "report", world)
+    context.close()
+
+
+def test_a_person_sets_a_password_from_the_one_time_link(chromium: Any, world: World) -> None:
+    context = _context(chromium)
+    shoot(context, world.new_person_link, "set-password", world)
+    page = context.new_page()
+    page.goto(world.new_person_link)
+    assert page.input_value("#name") == "mai"
+    page.fill("#password", "mai-hands-phones-over")
+    page.fill("#again", "mai-hands-phones-over")
+    page.click("form[action='/set-password'] button[type=submit]")
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/login?done=password")
+    page.fill("#name", "mai")
+    page.fill("#password", "mai-hands-phones-over")
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/rounds")
+    page.goto(world.new_person_link)  # the link worked once
+    assert page.locator("#password").count() == 0
     context.close()
