@@ -87,6 +87,15 @@ class DistributionRow(BaseModel):
 class HandoverRecord(BaseModel):
     household_ids: list[str] = Field(min_length=1, max_length=10_000)
 
+    @field_validator("household_ids")
+    @classmethod
+    def _no_control_characters(cls, ids: list[str]) -> list[str]:
+        # An id never holds one, and PostgreSQL refuses NUL outright (a 500, not a 422).
+        for household_id in ids:
+            if first_control(household_id) >= 0:
+                raise ValueError(control_message(household_id))
+        return ids
+
 
 class SponsorLotUse(BaseModel):
     """One of a sponsor's lots in a round: devices allocated, handed over, still pending.

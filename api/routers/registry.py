@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from allocator.store.audit import record_read
 from allocator.store.models import Household, HouseholdContact, Lot, Point
-from api.deps import Limit, Offset, PlannerDep, SessionDep, count
+from api.deps import Filter, Limit, Offset, PlannerDep, SessionDep, count
 
 router = APIRouter(prefix="/registry", tags=["registry (planners)"])
 
@@ -22,7 +22,7 @@ def _page(session: SessionDep, query: Any, offset: int, limit: int) -> dict[str,
 
 @router.get("/households")
 def households(session: SessionDep, user: PlannerDep, offset: Offset = 0, limit: Limit = 100,
-               commune: str | None = None, status: str | None = None) -> dict[str, Any]:
+               commune: Filter = None, status: Filter = None) -> dict[str, Any]:
     """Households with their contacts (planners only), by commune and status."""
     query = select(Household.id.label("household_id"), Household.commune_code,
                    Household.poverty_status, Household.members, Household.twog_handsets,
@@ -40,7 +40,7 @@ def households(session: SessionDep, user: PlannerDep, offset: Offset = 0, limit:
 
 @router.get("/lots")
 def lots(session: SessionDep, _: PlannerDep, offset: Offset = 0, limit: Limit = 100,
-         sponsor: str | None = None) -> dict[str, Any]:
+         sponsor: Filter = None) -> dict[str, Any]:
     query = select(Lot.id.label("lot_id"), Lot.sponsor_id, Lot.model, Lot.network,
                    Lot.quantity, Lot.unit_price_vnd, Lot.sponsor_subsidy_vnd, Lot.features,
                    Lot.allowed_communes, Lot.allowed_statuses)
@@ -51,7 +51,7 @@ def lots(session: SessionDep, _: PlannerDep, offset: Offset = 0, limit: Limit = 
 
 @router.get("/points")
 def points(session: SessionDep, _: PlannerDep, offset: Offset = 0, limit: Limit = 100,
-           commune: str | None = None) -> dict[str, Any]:
+           commune: Filter = None) -> dict[str, Any]:
     query = select(Point.id.label("point_id"), Point.name, Point.commune_code, Point.lat,
                    Point.lon, Point.capacity)
     if commune:

@@ -27,7 +27,7 @@ from allocator.store.rounds import (
     import_folder_as_round,
     record_handovers,
 )
-from api.deps import Limit, Offset, PlannerDep, RoundId, SessionDep, count
+from api.deps import Filter, Limit, Offset, PlannerDep, RoundId, SessionDep, count
 from api.schemas import (
     AllocationPublic,
     HandoverRecord,
@@ -108,8 +108,8 @@ def handovers(round_id: RoundId, body: HandoverRecord, session: SessionDep,
 
 @router.get("/{round_id}/allocations", response_model=Page[AllocationPublic])
 def allocations(round_id: RoundId, session: SessionDep, user: PlannerDep, offset: Offset = 0,
-                limit: Limit = 100, commune: str | None = None, point: str | None = None,
-                sponsor: str | None = None) -> Page[AllocationPublic]:
+                limit: Limit = 100, commune: Filter = None, point: Filter = None,
+                sponsor: Filter = None) -> Page[AllocationPublic]:
     _round(session, round_id)
     query = select(AllocationRow).where(AllocationRow.round_id == round_id)
     if commune:
@@ -130,7 +130,7 @@ def allocations(round_id: RoundId, session: SessionDep, user: PlannerDep, offset
 
 @router.get("/{round_id}/unserved", response_model=Page[UnservedPublic])
 def unserved(round_id: RoundId, session: SessionDep, _: PlannerDep, offset: Offset = 0,
-             limit: Limit = 100, reason: str | None = None) -> Page[UnservedPublic]:
+             limit: Limit = 100, reason: Filter = None) -> Page[UnservedPublic]:
     _round(session, round_id)
     query = select(UnservedRow).where(UnservedRow.round_id == round_id)
     if reason:
@@ -143,7 +143,7 @@ def unserved(round_id: RoundId, session: SessionDep, _: PlannerDep, offset: Offs
 
 @router.get("/{round_id}/handover", response_class=Response,
             responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
-def handover(round_id: RoundId, session: SessionDep, user: PlannerDep, point: str | None = None,
+def handover(round_id: RoundId, session: SessionDep, user: PlannerDep, point: Filter = None,
              format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv") -> Response:
     """The printable handover list (with contacts and a signature column), CSV or XLSX."""
     require(session, round_id, WITH_RESULTS, "given a handover list")
