@@ -24,12 +24,14 @@ from sqlalchemy.orm import Session
 
 from allocator.contract import FLAGS, STATUSES
 from allocator.disclosure import SMALL, WITHHELD, Facts, suppress
+from allocator.store.lifecycle import VISIBLE_TO_SPONSORS, WITH_RESULTS
 from allocator.store.models import AllocationRow, Commune, Round, Sponsor
 from allocator.tabular import csv_bytes
 
 # Sponsors see decisions only: a solved round is still a planner's draft (or a what-if).
-VISIBLE = ("approved", "closed")
-PREVIEW = ("solved", "approved", "closed")  # what a planner may preview as a sponsor
+# The round service's own sets, as status words: what sponsors see, what a planner may preview.
+VISIBLE = tuple(sorted(VISIBLE_TO_SPONSORS))
+PREVIEW = tuple(sorted(WITH_RESULTS))
 CHART_GROUPS = ("poor", "near_poor", "other", "merit_family", "elderly_alone", "disability")
 
 
