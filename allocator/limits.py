@@ -116,7 +116,7 @@ def check_archive(archive: zipfile.ZipFile, limits: Limits, name: str,
         if member.file_size > per_file:
             raise TooLarge(_unpacks(name, member, per_file))
     if sum(m.file_size for m in chosen) > total_limit:
-        raise TooLarge(f"{name} unpacks to more than {total_limit // MB} MB")
+        raise TooLarge(f"{name} unpacks to more than {total_limit // MB} MB in all")
     total = 0
     for member in chosen:
         size = 0
@@ -127,12 +127,11 @@ def check_archive(archive: zipfile.ZipFile, limits: Limits, name: str,
                 if size > per_file:
                     raise TooLarge(_unpacks(name, member, per_file))
                 if total > total_limit:
-                    raise TooLarge(f"{name} unpacks to more than {total_limit // MB} MB")
+                    raise TooLarge(f"{name} unpacks to more than {total_limit // MB} MB in all")
 
 
 def _unpacks(name: str, member: zipfile.ZipInfo, limit: int) -> str:
-    inner = Path(member.filename).name or member.filename
-    return f"{name}: {inner[:100]} unpacks to more than {limit // MB} MB"
+    return f"{member.filename[:100]} in {name} unpacks to more than {limit // MB} MB"
 
 
 ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,

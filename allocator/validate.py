@@ -353,8 +353,10 @@ def _check_cells(values: pd.Series, column: Column, file: str,
     if kind in ("flags", "words", "statuses", "communes"):
         return _check_list(values, kind, file, name, issues)
     if kind in ("lat", "lon"):
-        text = values.where(~values.str.fullmatch(_DECIMAL_COMMA.pattern),
-                            values.str.replace(",", ".", regex=False))
+        text = values
+        if "," in "".join(values.to_numpy(object)):  # a decimal comma, as Vietnamese Excel writes
+            text = values.where(~values.str.fullmatch(_DECIMAL_COMMA.pattern),
+                                values.str.replace(",", ".", regex=False))
         numbers = pd.to_numeric(text.where(~empty), errors="coerce")
         limit = 90.0 if kind == "lat" else 180.0
         bad = ~empty & (numbers.isna() | ~np.isfinite(numbers) | (numbers.abs() > limit))
@@ -371,7 +373,7 @@ def _check_unique(values: pd.Series, empty: np.ndarray, file: str, name: str,
     rows = values.index.to_numpy()
     again = values.duplicated(keep="first").to_numpy(bool) & ~empty
     if seen:
-        again |= np.fromiter((v in seen for v in ids), bool, len(ids)) & ~empty
+        again |= np.fromiter(map(seen.__contains__, ids), bool, len(ids)) & ~empty
     fresh = ~again & ~empty
     first_here = dict(zip(ids[fresh].tolist(), rows[fresh].tolist()))
     if again.any():

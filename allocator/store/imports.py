@@ -98,9 +98,9 @@ def _status_words(raw: pd.DataFrame, kind: str) -> pd.DataFrame:
         return raw
     for at, col in enumerate(raw.columns):
         if str(col).strip() in ("poverty_status", "Hộ nghèo/cận nghèo", "Phân loại hộ"):
-            cells = raw.iloc[:, at].astype(object)
-            words = cells.str.strip().str.lower().map(STATUS_WORDS)
-            raw.iloc[:, at] = words.where(words.notna(), cells)
+            codes, spelled = pd.factorize(raw.iloc[:, at].astype(object))
+            words = [STATUS_WORDS.get(str(v).strip().lower(), v) for v in spelled]
+            raw.isetitem(at, pd.Series(words + [""], dtype=object).to_numpy()[codes])
     return raw
 
 

@@ -90,15 +90,22 @@ def _chunks(book: Any, sheet: Any, table: RawTable,
             rows.append([cell_text(v) for v in values] + [""] * (width - len(values)))
             row += 1
             if len(rows) == CHUNK_ROWS:
-                yield pd.DataFrame(rows, index=pd.RangeIndex(start, row), dtype=object)
+                yield _frame(rows, table.header, start)
                 rows, start = [], row
         if rows:
-            yield pd.DataFrame(rows, index=pd.RangeIndex(start, row), dtype=object)
+            yield _frame(rows, table.header, start)
     except Exception as err:  # a damaged sheet part
         table.failed = True
         issues.append(InputIssue(table.name, row, "", f"cannot be read as XLSX: {_said(err)}"))
     finally:
         book.close()
+
+
+def _frame(rows: list[list[str]], header: list[str], start: int) -> pd.DataFrame:
+    """Rows of text cells, columns named as in the header, indexed by spreadsheet row."""
+    frame = pd.DataFrame(rows, index=pd.RangeIndex(start, start + len(rows)), dtype=object)
+    frame.columns = header
+    return frame
 
 
 def cell_text(value: object) -> str:

@@ -23,6 +23,7 @@ import time
 import uuid
 import zipfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".bench" / "imports"
@@ -75,10 +76,10 @@ def bomb_zip() -> Path:
     line = b"," * (BOMB_WIDTH - 1) + b"\n"
     block = line * 1000
     with zipfile.ZipFile(path.with_suffix(".part"), "w", zipfile.ZIP_DEFLATED,
-                         compresslevel=9) as archive:
-        with archive.open("households.csv", "w", force_zip64=True) as member:
-            for _ in range(BOMB_ROWS // 1000):
-                member.write(block)
+                         compresslevel=9) as archive, \
+            archive.open("households.csv", "w", force_zip64=True) as member:
+        for _ in range(BOMB_ROWS // 1000):
+            member.write(block)
     path.with_suffix(".part").rename(path)
     return path
 
@@ -111,7 +112,7 @@ def fresh_database(kind: str, server: str | None) -> tuple[str, object]:
         drop_database
 
 
-def child(argv: list[str]) -> dict[str, object]:
+def child(argv: list[str]) -> dict[str, Any]:
     """One measured piece of work, run in its own process; returns what it saw."""
     from allocator.reference import hcmc_communes
     from allocator.store.db import make_engine, make_sessions, prepare
@@ -153,7 +154,7 @@ def child(argv: list[str]) -> dict[str, object]:
             "answer": f"{answer.status_code} {answer.text[:160]}"}
 
 
-def measure(what: str, url: str, file: Path) -> dict[str, object]:
+def measure(what: str, url: str, file: Path) -> dict[str, Any]:
     """Run `child` in a new process; its own peak resident memory comes from wait4."""
     with tempfile.TemporaryFile("w+") as out:
         process = subprocess.Popen([sys.executable, "-m", "tests.bench.imports", "--child",
@@ -162,9 +163,10 @@ def measure(what: str, url: str, file: Path) -> dict[str, object]:
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         lines = out.read().strip().splitlines()
-    record: dict[str, object] = json.loads(lines[-1]) if process.returncode == 0 and lines \
+    record: dict[str, Any] = json.loads(lines[-1]) if process.returncode == 0 and lines \
         else {"answer": f"child failed ({process.returncode})"}
     record["peak_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+    record["cpu"] = usage.ru_utime + usage.ru_stime  # the whole child, setup included
     return record
 
 
@@ -180,8 +182,8 @@ def main() -> None:
     csv_path = households_csv(args.rows)
     bomb = bomb_zip()
     databases = ["sqlite"] + (["postgresql"] if args.postgres else [])
-    lines = ["| work | database | rows | file MB | answer | seconds | peak RSS MB |",
-             "|---|---|---:|---:|---|---:|---:|"]
+    lines = ["| work | database | rows | file MB | answer | seconds | child CPU s "
+             "| peak RSS MB |", "|---|---|---:|---:|---|---:|---:|---:|"]
     for kind in databases:
         for what, file in (("zip bomb refused", bomb), ("households", csv_path)):
             url, drop = fresh_database(kind, args.postgres or None)
@@ -192,8 +194,11 @@ def main() -> None:
                 drop()  # type: ignore[operator]
             lines.append(f"| {what} | {kind} | {r.get('rows', 0):,} | "
                          f"{file.stat().st_size / 2**20:,.1f} | {r.get('answer', '')} | "
-                         f"{float(r.get('seconds', 0.0)):,.1f} | "
-                         f"{float(r.get('peak_mb', 0.0)):,.0f} |")
+                         f"{r.get('seconds', 0.0):,.1f} | {r.get('cpu', 0.0):,.1f} | "
+                         f"{r.get('peak_mb', 0.0):,.0f} |")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n`.venv/bin/python -m tests.bench.imports --rows {args.rows}` on "
+          f"{os.cpu_count()} cores; load average at the end: {load}\n")
     print("\n".join(lines))
 
 
