@@ -277,3 +277,26 @@ def test_a_person_sets_a_password_from_the_one_time_link(chromium: Any, world: W
     page.goto(world.new_person_link)  # the link worked once
     assert page.locator("#password").count() == 0
     context.close()
+
+
+def test_no_page_breaks_the_content_security_policy(chromium: Any, world: World) -> None:
+    """The pages and the API docs work under the policy: nothing refused, nothing elsewhere."""
+    n = world.approved_round
+    refused: list[str] = []
+    asked: list[str] = []
+    for role, paths in (("planner", ["/rounds", f"/rounds/{n}", f"/rounds/{world.draft_round}",
+                                     f"/rounds/compare?a={n}&b={n}", f"/portal?round={n}",
+                                     "/docs"]),
+                        ("sponsor", ["/portal", f"/portal?round={n}"])):
+        context, page = _sign_in(chromium, world, role)
+        page.on("console", lambda m: refused.append(m.text)
+                if "Content Security Policy" in m.text else None)
+        page.on("request", lambda r: asked.append(r.url))
+        for path in paths:
+            page.goto(f"{world.url}{path}")
+            page.wait_for_load_state("load")
+            if path == "/docs":
+                page.wait_for_selector(".opblock", timeout=30_000)
+        context.close()
+    assert not refused, refused
+    assert all(url.startswith(world.url) for url in asked), asked
