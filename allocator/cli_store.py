@@ -178,6 +178,10 @@ def serve_command(host: Annotated[str, typer.Option()] = "127.0.0.1",
                       "--worker/--no-worker",
                       help="Solve queued rounds in this process too (the default); turn it "
                            "off when 'allocator worker' processes do the solving.")] = True,
+                  processes: Annotated[int, typer.Option(
+                      min=1, max=64, help="Web processes answering requests (one per core "
+                                          "serves most; each runs its own solve worker).")
+                  ] = 1,
                   ) -> None:
     """Run the web service (OpenAPI docs at /docs)."""
     import os
@@ -186,7 +190,7 @@ def serve_command(host: Annotated[str, typer.Option()] = "127.0.0.1",
 
     if not worker:
         os.environ["ALLOCATOR_NO_WORKER"] = "1"
-    uvicorn.run("api.main:app", host=host, port=port)
+    uvicorn.run("api.main:app", host=host, port=port, workers=processes)
 
 
 def worker_command(
