@@ -76,7 +76,13 @@ def record_read(session: Session, actor: str, action: str, target: str = "",
                 detail: dict[str, Any] | None = None) -> None:
     """Record a read of personal data and commit it at once: a read has no write of its
     own for the entry to join, and a download must leave its trace even if the answer
-    then fails to reach the reader."""
+    then fails to reach the reader.
+
+    Call it once the reads are done (every result fetched): on SQLite a query still
+    being read holds a snapshot, and a write from it would be refused at once rather
+    than wait its turn.
+    """
+    session.commit()  # end the reads' transaction: the write below starts afresh and waits
     record(session, actor, action, target, detail)
     session.commit()
 

@@ -119,13 +119,12 @@ def allocations(round_id: RoundId, session: SessionDep, user: PlannerDep, offset
     if sponsor:
         query = query.where(AllocationRow.sponsor_id == sponsor)
     total = count(session, query)
-    rows = session.scalars(query.order_by(AllocationRow.household_id).offset(offset)
-                           .limit(limit))
+    items = [AllocationPublic.model_validate(r, from_attributes=True) for r in session.scalars(
+        query.order_by(AllocationRow.household_id).offset(offset).limit(limit))]
     record_read(session, user.name, "list allocations", f"round {round_id}",
                 {"offset": offset, "limit": limit, "commune": commune, "point": point,
                  "sponsor": sponsor})
-    return Page[AllocationPublic](total=total, offset=offset, limit=limit, items=[
-        AllocationPublic.model_validate(r, from_attributes=True) for r in rows])
+    return Page[AllocationPublic](total=total, offset=offset, limit=limit, items=items)
 
 
 @router.get("/{round_id}/unserved", response_model=Page[UnservedPublic])
