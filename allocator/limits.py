@@ -76,6 +76,15 @@ def control_message(text: str) -> str:
             "line breaks, tabs and invisible characters are not allowed here")
 
 
+def name_problem(name: str, limit: int) -> str | None:
+    """Why a name typed by a person cannot be kept (too long, control characters), or None."""
+    if len(name) > limit:
+        return f"is {len(name):,} characters long (at most {limit})"
+    if first_control(name) >= 0:
+        return control_message(name)
+    return None
+
+
 def read_capped(upload: BinaryIO, limit: int, name: str) -> Iterable[bytes]:
     """The upload in pieces, refused with TooLarge once more than `limit` bytes arrive."""
     total = 0

@@ -25,8 +25,7 @@ from allocator.limits import (
     Limits,
     TooLarge,
     check_archive,
-    control_message,
-    first_control,
+    name_problem,
     read_capped,
     save_capped,
 )
@@ -70,20 +69,11 @@ def safe_filename(raw: str | None, default: str) -> str:
     return stem + suffix
 
 
-def name_problem(name: str, limit: int = ROUND_NAME_LENGTH) -> str | None:
-    """Why a name typed by a person cannot be kept (too long, control characters), or None."""
-    if len(name) > limit:
-        return f"is {len(name):,} characters long (at most {limit})"
-    if first_control(name) >= 0:
-        return control_message(name)
-    return None
-
-
 def round_name(given: str, filename: str | None) -> str:
     """The name of a round made from an upload: the one typed, else the zip's file name."""
     given = given.strip()
     if given:
-        problem = name_problem(given)
+        problem = name_problem(given, ROUND_NAME_LENGTH)
         if problem:
             raise BadUpload(f"the round name {problem}")
         return given

@@ -8,10 +8,14 @@ it was, with a report naming every row and column.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import pandas as pd
 from sqlalchemy import Table, inspect, select
@@ -34,6 +38,7 @@ from allocator.store.models import AuditEntry, Base, Commune, Sponsor
 from allocator.store.workbooks import open_xlsx
 from allocator.validate import TableCheck, add_located, check_all
 
+T = TypeVar("T")
 KINDS: dict[str, tuple[Column, ...]] = {
     "households": HOUSEHOLD_COLUMNS, "lots": LOT_COLUMNS, "points": POINT_COLUMNS,
     "communes": COMMUNE_COLUMNS,
@@ -128,11 +133,18 @@ def import_file(session: Session, kind: str, path: Path | str, actor: str,
         return report
     try:
         writer = RegistryWriter(session, kind)
-        for chunk in raw.chunks:
-            table = check.rows(_status_words(chunk, kind))
-            if kind != "communes":
-                _check_communes(writer.communes, table, kind, name, issues)
-            if not issues:
+
+        def checked() -> Iterator[pd.DataFrame]:
+            for chunk in raw.chunks:
+                table = check.rows(_status_words(chunk, kind))
+                if kind != "communes":
+                    _check_communes(writer.communes, table, kind, name, issues)
+                yield table
+
+        # The next chunk is read and checked while this one is written: the database
+        # driver works without Python's lock, so the two overlap on two cores.
+        for table in read_ahead(checked()):
+            if not issues:  # the chunk's own problems were found before it was handed over
                 writer.write(table)
         if raw.failed or not report.ok:
             session.rollback()
@@ -145,6 +157,51 @@ def import_file(session: Session, kind: str, path: Path | str, actor: str,
         session.rollback()
         raise
     return report
+
+
+_DONE = object()
+
+
+def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """The items of `items`, produced by a thread of their own up to `depth` ahead.
+
+    An error in the producer is raised here; stopping early stops the producer.
+    """
+    ready: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        outcome: tuple[object, BaseException | None] = (_DONE, None)
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        ready.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as error:  # handed to the consumer, raised there
+            outcome = (_DONE, error)
+        ready.put(outcome)
+
+    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if item is _DONE:
+                if error is not None:
+                    raise error
+                return
+            yield cast(T, item)
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a producer blocked on a full queue see the stop
+            with contextlib.suppress(queue.Empty):
+                ready.get(timeout=0.1)
+        worker.join()
 
 
 def _check_communes(known: set[str], table: pd.DataFrame, kind: str, file: str,

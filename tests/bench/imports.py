@@ -7,8 +7,10 @@ fresh child process through `allocator.store.imports.import_file` into a fresh
 SQLite store (and a fresh PostgreSQL database when --postgres or
 TEST_POSTGRES_URL gives a server). A second child sends a 2 MB zip that unpacks
 to 1,000 MB (households.csv of a million rows of commas) to
-`POST /api/rounds/import-folder`, which must refuse it. Prints a markdown table:
-seconds of the work, and the child's peak resident memory from getrusage.
+`POST /api/rounds/import-folder`, which must refuse it; a third imports the same
+households with a bad poverty status in every row, which must be refused with a
+report of at most 1,000 problems. Prints a markdown table: seconds of the work,
+the child's CPU seconds, and its peak resident memory (getrusage via wait4).
 """
 
 from __future__ import annotations
@@ -67,6 +69,19 @@ def households_csv(rows: int) -> Path:
     return path
 
 
+def bad_every_row(good: Path) -> Path:
+    """The households file with a poverty status no one uses in every row."""
+    path = good.with_name(good.stem + "-bad.csv")
+    if path.exists():
+        return path
+    with good.open("rb") as source, path.with_suffix(".part").open("wb") as out:
+        for line in source:
+            out.write(line.replace(b",poor,", b",poorly,").replace(b",near_poor,", b",nearly,")
+                      .replace(b",other,", b",others,"))
+    path.with_suffix(".part").rename(path)
+    return path
+
+
 def bomb_zip() -> Path:
     """A zipped contract folder whose households.csv unpacks to 1,000 MB of commas."""
     path = WORK / "bomb.zip"
@@ -114,6 +129,7 @@ def fresh_database(kind: str, server: str | None) -> tuple[str, object]:
 
 def child(argv: list[str]) -> dict[str, Any]:
     """One measured piece of work, run in its own process; returns what it saw."""
+    from allocator.issues import issue_lines
     from allocator.reference import hcmc_communes
     from allocator.store.db import make_engine, make_sessions, prepare
     from allocator.store.imports import import_file
@@ -127,11 +143,16 @@ def child(argv: list[str]) -> dict[str, Any]:
         hcmc_communes()[["commune_code", "name", "lat", "lon"]].to_csv(communes, index=False)
         with sessions() as session:
             assert import_file(session, "communes", communes, "bench").ok
-    if what == "households":
+    if what in ("households", "refused"):
         with sessions() as session:
             started = time.perf_counter()
             report = import_file(session, "households", Path(file), "bench")
             seconds = time.perf_counter() - started
+        if what == "refused":
+            body = json.dumps({"detail": issue_lines(report.issues)})
+            return {"seconds": seconds, "rows": sum(1 for _ in open(file, "rb")) - 1,
+                    "answer": f"refused: {len(issue_lines(report.issues)):,} lines, "
+                              f"{len(body) / 1024:,.0f} KB of JSON"}
         assert report.ok, report.issues[:5]
         return {"seconds": seconds, "rows": report.inserted + report.updated, "answer": "ok"}
     from fastapi.testclient import TestClient
@@ -180,16 +201,19 @@ def main() -> None:
     args = parser.parse_args()
     print(f"[bench] generating {args.rows:,} households", file=sys.stderr, flush=True)
     csv_path = households_csv(args.rows)
+    bad_path = bad_every_row(csv_path)
     bomb = bomb_zip()
     databases = ["sqlite"] + (["postgresql"] if args.postgres else [])
     lines = ["| work | database | rows | file MB | answer | seconds | child CPU s "
              "| peak RSS MB |", "|---|---|---:|---:|---|---:|---:|---:|"]
     for kind in databases:
-        for what, file in (("zip bomb refused", bomb), ("households", csv_path)):
+        for what, file in (("zip bomb refused", bomb), ("bad cell in every row", bad_path),
+                           ("households", csv_path)):
             url, drop = fresh_database(kind, args.postgres or None)
             try:
                 print(f"[bench] {what} on {kind}", file=sys.stderr, flush=True)
-                r = measure("households" if what == "households" else "bomb", url, file)
+                r = measure({"households": "households", "zip bomb refused": "bomb"}.get(
+                    what, "refused"), url, file)
             finally:
                 drop()  # type: ignore[operator]
             lines.append(f"| {what} | {kind} | {r.get('rows', 0):,} | "
