@@ -19,6 +19,7 @@ from allocator import __version__
 from allocator.report import STATIC
 from allocator.store.db import make_engine, make_sessions, prepare
 from api import pages
+from api.body_limit import BodyLimit
 from api.docs import add_docs
 from api.errors import install_error_handlers
 from api.pages.auth import LoginRequired, Refused, refused_page
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # /docs is served from this server (`api.docs`); ReDoc would load from a CDN.
     app = FastAPI(title="Smartphone allocation — Ho Chi Minh City", version=__version__,
                   lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(BodyLimit)  # inside the headers, so a 413 carries them too
     app.add_middleware(SecurityHeaders)
     for router in (imports.router, registry.router, rounds.router, sponsor.router):
         app.include_router(router, prefix="/api")

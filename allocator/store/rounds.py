@@ -36,7 +36,8 @@ from allocator.contract import (
     ROUND,
 )
 from allocator.dashboard import dashboard
-from allocator.issues import InvalidInput
+from allocator.issues import InputIssue, InvalidInput
+from allocator.limits import name_problem
 from allocator.policy import parse_policy
 from allocator.problem import build_problem
 from allocator.result import (
@@ -61,6 +62,7 @@ from allocator.store.lifecycle import (
     require,
     transition,
 )
+from allocator.store.limits import column_length, scenario_bounds
 from allocator.store.models import (
     AllocationRow,
     Commune,
@@ -142,7 +144,8 @@ def create_round(session: Session, policy: dict[str, Any], name: str, actor: str
 
 def import_folder_as_round(session: Session, folder: Path, name: str, actor: str) -> Round:
     """A draft round whose inputs are a contract folder, exactly as given."""
-    scenario = read_scenario(folder)  # raises InvalidInput with every problem
+    # Every problem at once, cells held to what the store's columns can take.
+    scenario = read_scenario(folder, scenario_bounds())
     files = {n: (folder / n).read_bytes() for n in INPUT_FILES if (folder / n).exists()}
     return _new_round(session, files, scenario.policy.to_json(), name, actor)
 
@@ -161,6 +164,9 @@ def derive_round(session: Session, round_id: int, changes: dict[str, Any], name:
 
 def _new_round(session: Session, files: dict[str, bytes], policy: dict[str, Any], name: str,
                actor: str, based_on: int | None = None) -> Round:
+    problem = name_problem(name, column_length(Round.name) or 200)
+    if problem:
+        raise InvalidInput([InputIssue("round name", 0, "name", problem)])
     files = {**files, ROUND: (json.dumps(policy, indent=1, sort_keys=True) + "\n").encode()}
     archive, digest = _zip(files)
     row = Round(name=name, status=RoundStatus.DRAFT.value, policy=policy, seed=int(policy["seed"]),

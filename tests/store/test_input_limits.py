@@ -276,3 +276,36 @@ def test_a_long_file_name_is_cut_to_255_bytes_keeping_its_suffix() -> None:
     name = safe_filename("ệ" * 300 + ".xlsx", "x.csv")
     assert name.endswith(".xlsx") and len(name.encode()) <= 255
     assert name.startswith("ệ") and "\ufffd" not in name
+
+
+def test_every_way_of_making_a_round_holds_its_name_and_folder_to_the_store(
+        store: tuple[Engine, Session], tmp_path: Path) -> None:
+    """The store itself checks a round's name and a round folder's cells, so the API, the
+    pages and the command line all refuse the same things, before anything is written."""
+    from allocator.store.rounds import create_round, derive_round, import_folder_as_round
+    from scenarios.named import scenario
+
+    engine, session = store
+    folder = tmp_path / "s"
+    scenario("sample", 2).write(folder)
+    before = fingerprint(engine)
+    for name in ("Đợt\x001", "x" * 201, "a\nb"):
+        with pytest.raises(InvalidInput) as problem:
+            import_folder_as_round(session, folder, name, "planner")
+        assert "round name" in str(problem.value.issues[0])
+        with pytest.raises(InvalidInput):
+            create_round(session, {}, name, "planner")
+    assert fingerprint(engine) == before
+    row = import_folder_as_round(session, folder, "Đợt 1", "planner")
+    with pytest.raises(InvalidInput):
+        derive_round(session, row.id, {"budget_vnd": 1}, "bad\x7fname", "planner")
+    # A household id longer than the store's column is refused at import, located.
+    text = (folder / "households.csv").read_text(encoding="utf-8").splitlines()
+    first = text[1].split(",")
+    first[0] = "H" * 65
+    (folder / "households.csv").write_text("\n".join([text[0], ",".join(first), *text[2:]])
+                                           + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as problem:
+        import_folder_as_round(session, folder, "Đợt 2", "planner")
+    assert any(i.file == "households.csv" and i.row == 2 and i.column == "household_id"
+               for i in problem.value.issues)
