@@ -29,7 +29,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from allocator.store.lifecycle import Conflict, Move, RoundError, now, transition
+from allocator.store.lifecycle import (
+    WITH_RESULTS,
+    Conflict,
+    Move,
+    RoundError,
+    now,
+    transition,
+)
 from allocator.store.models import AllocationRow, Round, SolveJob, UnservedRow
 
 log = logging.getLogger("allocator.jobs")
@@ -286,8 +293,14 @@ def reap(session: Session, settings: JobSettings, actor: str) -> list[int]:
                            values={"solve_attempt": retry}, also=requeue,
                            detail={"job": job.id, "why": silent})
             except RoundError:
+                # The round no longer waits for this job: its worker wrote the results and
+                # stopped before closing the job, or the round moved on. Close it as it ended.
                 session.rollback()
-                continue
+                row = session.get(Round, job.round_id, populate_existing=True)
+                finished = (row is not None and row.solve_attempt == job.attempt
+                            and row.status in WITH_RESULTS)
+                _end_job_if(session, job, DONE if finished else FAILED,
+                            "" if finished else f"the round no longer waits for it ({silent})")
         reaped.append(job.id)
     return reaped
 

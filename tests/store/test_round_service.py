@@ -304,3 +304,24 @@ def test_close_and_handovers_keep_to_their_states(sessions: sessionmaker[Session
         assert close_round(session, round_id, "planner").status == "closed"
         with pytest.raises(WrongState):
             record_handovers(session, round_id, ["x"], "officer")
+
+
+def test_a_worker_that_died_after_writing_its_results_leaves_them_and_its_job_is_closed(
+        sessions: sessionmaker[Session], sample: Path) -> None:
+    round_id = _round(sessions, sample)
+    with sessions() as session:
+        job = request_solve(session, round_id, "planner", FAST)
+        claimed = claim(session, "worker-a")
+        assert claimed is not None
+        row = session.get_one(Round, round_id)
+        write = compute_results(session, row, lambda _: None)
+        transition(session, round_id, Move.FINISH, "worker-a", attempt=claimed.attempt,
+                   also=write)  # ... and the worker dies before it closes its job
+    _stale(sessions, job.id)
+    with sessions() as session:
+        assert reap(session, FAST, "worker-b") == [job.id]
+        assert session.get_one(SolveJob, job.id).status == DONE
+        assert session.get_one(Round, round_id).status == "solved"
+        assert session.scalar(select(func.count()).select_from(AllocationRow)) > 0
+    with sessions() as session:  # and it is not reaped again
+        assert reap(session, FAST, "worker-b") == []
