@@ -116,7 +116,7 @@ def suppress(cells: Mapping[K, int], sums: Iterable[tuple[K, Sequence[K]]],
     hidden = {k: PRIMARY for k, n in cells.items() if 0 < n < SMALL and k not in fixed}
     hidden |= {k: text for k, text in fixed.items() if k in cells and text in HIDDEN}
     top = sum(cells.values()) + SMALL
-    for k in [k for k, text in hidden.items() if text == PRIMARY]:
+    for k in [k for k, text in hidden.items() if text == PRIMARY and k not in fixed]:
         if facts.domain(k, cells[k], PRIMARY, top) == [[cells[k], cells[k]]]:
             hidden[k] = WITHHELD  # what the reader knows pins it, whatever else is hidden
 
@@ -166,11 +166,27 @@ def suppress(cells: Mapping[K, int], sums: Iterable[tuple[K, Sequence[K]]],
         if target is None:
             break
         pick = widen(target)
-        if pick is None:  # everything around it is hidden already: say nothing of it
-            hidden[target] = WITHHELD
-        else:
+        if pick is not None:
             settle(holding[pick])
+        elif target not in fixed:  # everything around it is hidden already: say nothing of it
+            hidden[target] = WITHHELD
+        else:  # published before and unchangeable: say nothing of the figures beside it
+            beside = _beside(target, members, holding, facts)
+            quiet = [k for k in beside if k not in fixed and hidden.get(k) != WITHHELD] or \
+                [k for k in cells if k not in fixed and hidden.get(k) != WITHHELD]
+            if not quiet:
+                raise AssertionError(f"{target!r} is pinned by figures published before")
+            for k in quiet:
+                hidden[k] = WITHHELD
     return {k: hidden.get(k, str(n)) for k, n in cells.items()}
+
+
+def _beside(target: K, members: list[list[K]], holding: Mapping[K, list[int]],
+            facts: Facts[K]) -> list[K]:
+    """The figures that share a sum, or a known bound, with `target`."""
+    keys = [k for i in holding.get(target, []) for k in members[i]]
+    keys += [k for pair in facts.at_most if target in pair for k in pair]
+    return [k for k in dict.fromkeys(keys) if k != target]
 
 
 def _pinned(cells: Mapping[K, int], relations: list[tuple[K, list[K]]],
