@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := demo
 
-.PHONY: demo serve test bench lint install clean
+.PHONY: demo serve test bench bench-service lint install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+# The service under load and the cost of large imports (needs TEST_POSTGRES_URL for PostgreSQL).
+bench-service: $(STAMP)
+	$(BIN)/python -m tests.bench.service_section
 
 lint: $(STAMP)
 	$(BIN)/ruff check allocator api scenarios tests data

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import secrets
 from dataclasses import dataclass
 from functools import cache
@@ -36,6 +37,8 @@ PER_ADDRESS = 20
 SESSION_HOURS = 12
 MAX_NAME = 200
 ANONYMOUS = "anonymous"
+# Control characters and lone UTF-16 surrogates: neither belongs in a name or a password.
+UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -63,31 +66,50 @@ def _wait(session: Session, where: ColumnElement[bool], limit: int, now: dt.date
     return max(1, math.ceil((recent[-1] + WINDOW - now).total_seconds()))
 
 
+def _printable(text: str, limit: int) -> str:
+    """Text as it may be stored and logged: control characters and lone surrogates shown as
+    U+FFFD (a name tried may hold anything; PostgreSQL refuses NUL outright)."""
+    return UNSAFE.sub("\ufffd", text.strip()[:limit])
+
+
 def sign_in(session: Session, name: str, password: str, address: str) -> Outcome:
-    """Check a name and password; on success start a browser session."""
-    name, address, now = name.strip()[:MAX_NAME], address[:100], utcnow()
-    wait = max(_wait(session, SignInFailure.name == name, PER_ACCOUNT, now),
-               _wait(session, SignInFailure.address == address, PER_ADDRESS, now))
+    """Check a name and password; on success start a browser session.
+
+    The try is written down as a failure before the password is checked, and
+    counted after: of any number of simultaneous guesses at one name, at most
+    `PER_ACCOUNT` are checked. A throttled try takes its mark back (it checked
+    nothing), so a flood does not keep a name locked for ever; a success clears the
+    name's failures.
+    """
+    tried, address, now = _printable(name, MAX_NAME), _printable(address, 100), utcnow()
+    mark = SignInFailure(at=now, name=tried, address=address)
+    session.add(mark)
+    session.commit()
+    wait = max(_wait(session, SignInFailure.name == tried, PER_ACCOUNT + 1, now),
+               _wait(session, SignInFailure.address == address, PER_ADDRESS + 1, now))
     if wait:
-        audit.record(session, ANONYMOUS, "sign in refused", name,
+        session.delete(mark)
+        audit.record(session, ANONYMOUS, "sign in refused", tried,
                      {"address": address, "reason": "too many failures", "retry_after": wait})
         session.commit()
         return Outcome(retry_after=wait)
-    user = session.scalar(select(User).where(User.name == name)) if name else None
+    user = session.scalar(select(User).where(User.name == tried)) \
+        if tried and tried == name.strip() else None
     usable = user is not None and not user.disabled and bool(user.password_hash)
-    if not password_matches(user.password_hash if user and usable else _decoy(), password) \
+    checkable = not UNSAFE.search(password)  # a lone surrogate cannot even be hashed
+    if not checkable or not password_matches(
+            user.password_hash if user and usable else _decoy(), password) \
             or user is None or not usable:
         reason = ("unknown name" if user is None else "revoked user" if user.disabled
                   else "no password set" if not user.password_hash else "wrong password")
-        session.add(SignInFailure(at=now, name=name, address=address))
         session.execute(delete(SignInFailure).where(SignInFailure.at <= now - WINDOW))
-        audit.record(session, ANONYMOUS, "sign in failed", name,
+        audit.record(session, ANONYMOUS, "sign in failed", tried,
                      {"address": address, "reason": reason})
         session.commit()
         return Outcome()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    session.execute(delete(SignInFailure).where(SignInFailure.name == name))
+    session.execute(delete(SignInFailure).where(SignInFailure.name == tried))
     audit.record(session, user.name, "sign in", user.name, {"address": address})
     return Outcome(user, start_session(session, user))
 

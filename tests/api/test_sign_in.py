@@ -126,6 +126,50 @@ def test_a_flood_of_guesses_is_answered_429_with_retry_after(world: World) -> No
     assert len(refused) >= 3 + 10 and refused[0].detail["reason"] == "too many failures"
 
 
+def test_simultaneous_guesses_get_no_more_checks_than_the_limit(world: World) -> None:
+    """Guesses sent at once were all checked: the count came before the mark."""
+    import threading
+
+    from allocator.store.sign_in import sign_in
+
+    set_password(world)
+    gate = threading.Barrier(24)
+    outcomes: list[str] = []
+
+    def guess(n: int) -> None:
+        with world.session() as session:
+            gate.wait()
+            result = sign_in(session, "lan", f"parallel-guess-{n}", f"10.0.0.{n}")
+            outcomes.append("throttled" if result.retry_after else "checked")
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("checked") <= PER_ACCOUNT, outcomes
+    assert outcomes.count("throttled") >= 24 - PER_ACCOUNT
+
+
+@pytest.mark.parametrize("name", ["a%00b", "lan%00", "%ED%A0%80", "x" * 5000, "l%E2%80%A8an",
+                                  "%FF%FE"])
+def test_names_no_one_can_have_are_a_failed_sign_in_not_an_error(world: World,
+                                                                 name: str) -> None:
+    """A NUL in the name was a 500 on PostgreSQL, before anyone signed in."""
+    from allocator.store.sign_in import sign_in
+
+    set_password(world)
+    token = form_csrf(world.client.get("/login").text)
+    answer = world.client.post(
+        "/login", content=f"name={name}&password=x&csrf={token}".encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+    assert answer.status_code in (401, 422), answer.text[:300]
+    with world.session() as session:
+        for password in ("bad\x00pass", "\ud800", PASSWORD + "\x00"):
+            assert sign_in(session, "lan", password, "127.0.0.1").user is None
+        assert sign_in(session, "lan\x00", PASSWORD, "127.0.0.1").user is None
+
+
 def test_sign_ins_and_outs_are_audited_without_the_password(world: World) -> None:
     set_password(world)
     client = world.client

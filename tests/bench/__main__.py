@@ -22,6 +22,7 @@ from pathlib import Path
 
 from scenarios.named import scenario
 from scenarios.synthetic import synthetic
+from tests.bench.service_section import keep_section
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".bench"
@@ -166,7 +167,9 @@ def write_table(rows: list, args: argparse.Namespace) -> None:
                              f"{fmt(ph.get('variables'))} variables)")
             summary.append(text + ".")
     lines += ["", "## Side by side", ""] + summary + [""]
-    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = Path(args.out)
+    old = out.read_text(encoding="utf-8") if out.exists() else ""
+    out.write_text(keep_section(old, "\n".join(lines) + "\n"), encoding="utf-8")
     print(f"[bench] wrote {args.out}", file=sys.stderr)
 
 

@@ -1,0 +1,59 @@
+"""The service section of BENCHMARKS.md: load on the web service, and the cost of input.
+
+    .venv/bin/python -m tests.bench.service_section      (make bench-service)
+
+Runs `tests.bench.imports` (a 2M-row household import on SQLite and PostgreSQL,
+peak memory of the child; the D3 zip bomb, refused) and `tests.bench.service`
+(requests/s and p50/p99 with 1 and 50 clients) one after the other, each in its
+own process, and writes their tables under "## The service" in BENCHMARKS.md,
+leaving the engine's tables (`make bench`) as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADING = "## The service"
+
+
+def replace_section(text: str, body: str) -> str:
+    """`text` with its service section (to the end) replaced by `body`."""
+    head = text.split(f"\n{HEADING}\n")[0].rstrip("\n")
+    return f"{head}\n\n{HEADING}\n\n{body.strip()}\n"
+
+
+def keep_section(old: str, new: str) -> str:
+    """`new` (the engine's tables) followed by the service section of `old`, if any."""
+    if f"\n{HEADING}\n" not in old:
+        return new
+    return new.rstrip("\n") + "\n\n" + HEADING + "\n" + old.split(f"\n{HEADING}\n", 1)[1]
+
+
+def run(module: str, *args: str) -> str:
+    print(f"[bench] {module} {' '.join(args)}", file=sys.stderr, flush=True)
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, check=True,
+                          stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    return done.stdout.strip()
+
+
+def main() -> None:
+    imports = run("tests.bench.imports")
+    service = run("tests.bench.service")
+    body = "\n".join([
+        f"Measured by `make bench-service` on {dt.date.today():%Y-%m-%d}, on this machine "
+        "(2 cores, shared). Latency is from a load generator on localhost, bounded in time; "
+        "no test asserts a time.", "",
+        "### Requests under load", "", service, "",
+        "### Cost of input", "", imports])
+    path = ROOT / "BENCHMARKS.md"
+    path.write_text(replace_section(path.read_text(encoding="utf-8"), body), encoding="utf-8")
+    print(f"[bench] wrote the service section of {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
