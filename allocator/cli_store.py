@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator.issues import InvalidInput
+from allocator.store.audit import record_read
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import KINDS, import_file
 from allocator.store.lifecycle import WITH_RESULTS, RoundError, require
@@ -32,6 +33,8 @@ from allocator.store.rounds import (
 )
 
 ACTOR = "cli"
+# A round id the store can hold (the API holds its ids to the same range).
+RoundArg = Annotated[int, typer.Argument(min=1, max=2_147_483_647, help="the round's id")]
 err = Console(stderr=True)
 out = Console()
 round_app = typer.Typer(no_args_is_help=True, help="Allocation rounds kept in the store.")
@@ -101,18 +104,45 @@ def round_import(folder: Annotated[Path, typer.Argument(help="a contract folder"
 
 
 @round_app.command("solve")
-def round_solve(round_id: Annotated[int, typer.Argument()]) -> None:
-    """Solve a round from its frozen inputs."""
+def round_solve(round_id: RoundArg) -> None:
+    """Solve a round from its frozen inputs (Ctrl-C or SIGTERM stops it; the round fails)."""
+    import signal
+
+    def stop(number: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(number).name)
+
+    for name in ("SIGTERM", "SIGHUP"):  # a closed terminal or a stopped job, as Ctrl-C
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
     with open_store() as session:
         try:
             row = solve_round(session, round_id, ACTOR,
                               progress=lambda s: err.print(s, markup=False))
         except RoundError as error:
-            _fail(str(error))
+            _fail(f"{error}{_solving_hint(session, round_id)}")
+        except KeyboardInterrupt:
+            err.print(f"stopped: round {round_id} is marked failed and can be solved again",
+                      markup=False)
+            raise typer.Exit(130) from None
         data = row.summary or {}
         out.print(f"round {round_id}: {data.get('status')}, served {data.get('served'):,} of "
                   f"{data.get('eligible'):,}, weight {data.get('stage1'):,}, "
                   f"cost {data.get('stage2'):,} VND")
+
+
+def _solving_hint(session: Session, round_id: int) -> str:
+    """For a round being solved: by whom, and what happens if that worker has stopped."""
+    from allocator.store.jobs import JobSettings, latest_job
+
+    job = latest_job(session, round_id)
+    if job is None or job.status not in ("queued", "running"):
+        return ""
+    where = (f"job {job.id} is queued for a worker" if job.status == "queued" else
+             f"job {job.id} runs on {job.worker_id}, last heard from at "
+             f"{job.heartbeat_at:%H:%M:%S} UTC" if job.heartbeat_at else f"job {job.id} runs")
+    return (f"\n{where}. If that worker has stopped, 'allocator worker' (or 'allocator "
+            f"serve') takes the job up again once it has been silent for "
+            f"{JobSettings.from_env().stale_seconds:g} s.")
 
 
 def _transition(step: Callable[[Session, int, str], Round], round_id: int,
@@ -126,19 +156,19 @@ def _transition(step: Callable[[Session, int, str], Round], round_id: int,
 
 
 @round_app.command("approve")
-def round_approve(round_id: Annotated[int, typer.Argument()]) -> None:
+def round_approve(round_id: RoundArg) -> None:
     """Approve a solved round: it is frozen from now on."""
     _transition(approve_round, round_id, "approved")
 
 
 @round_app.command("close")
-def round_close(round_id: Annotated[int, typer.Argument()]) -> None:
+def round_close(round_id: RoundArg) -> None:
     """Close an approved round once its handovers are done."""
     _transition(close_round, round_id, "closed")
 
 
 @round_app.command("handover")
-def round_handover(round_id: Annotated[int, typer.Argument()],
+def round_handover(round_id: RoundArg,
                    out_file: Annotated[Path, typer.Option("--out", help=".csv or .xlsx")],
                    point: Annotated[str | None, typer.Option(help="one point only")] = None
                    ) -> None:
@@ -155,13 +185,15 @@ def round_handover(round_id: Annotated[int, typer.Argument()],
             table = handover_list(session, round_id, point)
         except RoundError as error:
             _fail(str(error))
-    out_file.write_bytes(as_xlsx(table) if out_file.suffix.lower() == ".xlsx"
-                         else as_csv(table))
+        out_file.write_bytes(as_xlsx(table) if out_file.suffix.lower() == ".xlsx"
+                             else as_csv(table))
+        record_read(session, ACTOR, "download handover list", f"round {round_id}",
+                    {"point": point, "file": str(out_file)[:200], "rows": len(table)})
     out.print(f"{len(table):,} households -> {out_file}")
 
 
 @round_app.command("export")
-def round_export(round_id: Annotated[int, typer.Argument()],
+def round_export(round_id: RoundArg,
                  out_dir: Annotated[Path, typer.Option("--out")]) -> None:
     """Write a round's inputs (and results, once solved) as a contract folder."""
     with open_store() as session:
@@ -169,6 +201,8 @@ def round_export(round_id: Annotated[int, typer.Argument()],
             export_round(session, round_id, out_dir)
         except RoundError as error:
             _fail(str(error))
+        record_read(session, ACTOR, "export round", f"round {round_id}",
+                    {"folder": str(out_dir)[:200]})
     out.print(f"round {round_id} written to {out_dir}/")
 
 

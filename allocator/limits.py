@@ -27,8 +27,9 @@ _CHUNK = MB
 
 # C0 and C1 control characters (NUL, tab, CR, LF, ...) and the Unicode line and
 # paragraph separators: none belongs inside a cell, a name or an id, and NUL is
-# refused outright by PostgreSQL while SQLite would cut an id at it.
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# refused outright by PostgreSQL while SQLite would cut an id at it. Lone UTF-16
+# surrogates (which JSON can carry) cannot even be written as UTF-8.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 class TooLarge(ValueError):

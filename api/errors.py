@@ -7,9 +7,13 @@ Retry-After, never a 500. The API answers in JSON; the pages with a page.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 
@@ -18,6 +22,20 @@ from allocator.store.rounds import NotAllocated
 from api.pages.render import error_page
 
 RETRY_AFTER_SECONDS = 5
+
+
+class SafeJSON(JSONResponse):
+    """JSON written in ASCII: an answer that echoes what was sent (a 422 shows the input)
+    can be written whatever it holds, a lone UTF-16 surrogate included."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False,
+                          separators=(",", ":")).encode("ascii")
+
+
+def invalid_request(error: RequestValidationError) -> Response:
+    """The API's 422 for a request that does not fit its schema (as FastAPI words it)."""
+    return SafeJSON({"detail": jsonable_encoder(error.errors())}, status_code=422)
 
 
 def status_of(error: RoundError) -> int:

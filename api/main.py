@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import (
     http_exception_handler,
-    request_validation_exception_handler,
 )
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
@@ -21,7 +20,7 @@ from allocator.store.db import make_engine, make_sessions, prepare
 from api import pages
 from api.body_limit import BodyLimit
 from api.docs import add_docs
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, invalid_request
 from api.pages.auth import LoginRequired, Refused, refused_page
 from api.pages.render import error_page
 from api.routers import imports, registry, rounds, sponsor
@@ -86,7 +85,7 @@ def _page_errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
         if _is_api(request):
-            return await request_validation_exception_handler(request, error)
+            return invalid_request(error)
         where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
                           for e in error.errors()[:5])
         return error_page(request, 422, f"Yêu cầu không hợp lệ / invalid request ({where})")

@@ -201,6 +201,17 @@ def run(sessions: sessionmaker[Session], job: SolveJob, solver: Solver,
             log.warning("progress of job %s not written: %s", job.id, error)
 
     actor = f"worker {job.worker_id}"
+    try:
+        return _run(sessions, job, solver, settings, actor, progress)
+    except (KeyboardInterrupt, SystemExit) as stop:  # Ctrl-C, SIGTERM: say so, then stop
+        why = str(stop) or type(stop).__name__
+        _fail(sessions, job, actor, f"stopped ({why}) before the solve finished; solve "
+                                    "the round again")
+        raise
+
+
+def _run(sessions: sessionmaker[Session], job: SolveJob, solver: Solver,
+         settings: JobSettings, actor: str, progress: Callable[[str], None]) -> str:
     with Heartbeat(sessions, job, settings.heartbeat_seconds), sessions() as session:
         row = session.get(Round, job.round_id)
         try:
@@ -233,6 +244,17 @@ def run(sessions: sessionmaker[Session], job: SolveJob, solver: Solver,
     return DONE
 
 
+def give_up(sessions: sessionmaker[Session], job_id: int, worker_id: str, message: str) -> None:
+    """Fail a job that this worker asked for and was stopped before running: still queued,
+    or claimed by this very worker."""
+    with sessions() as session:
+        job = session.get(SolveJob, job_id)
+        if job is not None and (job.status == QUEUED or
+                                (job.status == RUNNING and job.worker_id == worker_id)):
+            session.expunge(job)
+            _fail(sessions, job, f"worker {worker_id}", message)
+
+
 def _fail(sessions: sessionmaker[Session], job: SolveJob, actor: str, message: str) -> str:
     with sessions() as session:
         try:
@@ -263,6 +285,8 @@ def reap(session: Session, settings: JobSettings, actor: str) -> list[int]:
     stale = session.scalars(select(SolveJob).where(SolveJob.status == RUNNING,
                                                    SolveJob.heartbeat_at < cutoff)
                             ).all()
+    for job in stale:  # kept as read: a job taken up meanwhile has another attempt and beat
+        session.expunge(job)
     session.rollback()
     reaped = []
     for job in stale:
@@ -282,7 +306,8 @@ def reap(session: Session, settings: JobSettings, actor: str) -> list[int]:
                         silent: str = silent) -> None:
                 moved = db.execute(
                     update(SolveJob).where(SolveJob.id == job.id, SolveJob.attempt == job.attempt,
-                                           SolveJob.status == RUNNING)
+                                           SolveJob.status == RUNNING,
+                                           SolveJob.heartbeat_at < cutoff)
                     .values(status=QUEUED, attempt=retry, worker_id="", progress="queued",
                             error=silent).execution_options(synchronize_session=False))
                 if moved.rowcount != 1:  # type: ignore[attr-defined]

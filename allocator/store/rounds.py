@@ -50,7 +50,7 @@ from allocator.result import (
 )
 from allocator.solve import solve
 from allocator.store.audit import record
-from allocator.store.jobs import JobSettings, claim, request_solve, run, worker_name
+from allocator.store.jobs import JobSettings, claim, give_up, request_solve, run, worker_name
 from allocator.store.lifecycle import (
     WITH_RESULTS,
     Move,
@@ -208,7 +208,13 @@ def solve_round(session: Session, round_id: int, actor: str,
     settings = settings or JobSettings.from_env()
     job = request_solve(session, round_id, actor, settings)
     sessions = sessionmaker(session.get_bind(), expire_on_commit=False)
-    claimed = claim(session, worker_name("cli"), job.id)
+    me = worker_name("cli")
+    try:
+        claimed = claim(session, me, job.id)
+    except (KeyboardInterrupt, SystemExit) as stop:  # stopped before the solve began
+        give_up(sessions, job.id, me, f"stopped ({stop or type(stop).__name__}) before the "
+                                      "solve began; solve the round again")
+        raise
     if claimed is None:  # a worker took it first: it solves it, we wait and report
         return _wait_for(session, round_id, job.id)
     run(sessions, claimed, compute_results, settings, echo=progress)

@@ -322,3 +322,22 @@ def test_a_locked_sqlite_store_answers_503_with_retry_after_and_solves_beside_an
     with store.sessions() as session:
         row = session.get_one(Round, round_id)
         assert row.status == "solved", row.error
+
+
+def test_a_command_line_solve_stopped_by_sigterm_fails_its_round_at_once(
+        store: Store, processes: Processes, demo: Path) -> None:
+    """A closed terminal used to leave the round 'solving' until some worker noticed."""
+    (round_id,) = store.rounds(demo, 1)
+    cli = processes.start(store.url, "round", "solve", str(round_id))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not store.count(
+            select(func.count()).select_from(SolveJob).where(SolveJob.status == "running")):
+        time.sleep(0.05)
+    cli.send_signal(signal.SIGTERM)
+    assert cli.wait(timeout=120) == 130, processes.logs()
+    with store.sessions() as session:
+        row = session.get_one(Round, round_id)
+        assert row.status == "failed" and "stopped (SIGTERM)" in row.error, row.error
+        (job,) = session.scalars(select(SolveJob)).all()
+        assert job.status == "failed"
+    assert "can be solved again" in processes.logs()
