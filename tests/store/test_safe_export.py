@@ -63,7 +63,7 @@ def test_dangerous_text_gets_one_quote_and_numbers_stay_numbers() -> None:
 
 def test_csv_is_bom_crlf_and_keeps_vietnamese() -> None:
     data = csv_bytes(["Họ tên", "Số"], [["Trần Văn Ơn", 3], ["=1+1", -4]])
-    assert data == ("\ufeffHọ tên,Số\r\nTrần Văn Ơn,3\r\n'=1+1,-4\r\n").encode()
+    assert data == ('\ufeff"Họ tên","Số"\r\n"Trần Văn Ơn",3\r\n"\'=1+1",-4\r\n').encode()
 
 
 def test_xlsx_cells_are_strings_or_numbers_never_formulas() -> None:
@@ -202,3 +202,19 @@ def test_the_sponsor_figures_keep_names_as_text(
     communes = [r for r in rows if r[1] == "commune"]
     assert [r[3] for r in communes] == ["'" + COMMUNE]
     assert all(not v.startswith(DANGEROUS) for r in rows for v in r)
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+def test_no_cell_starts_a_formula_whichever_separator_excel_splits_at(separator: str) -> None:
+    """Excel in Vietnamese splits CSV at semicolons: a name holding `;=` must not make a
+    cell of its own there."""
+    import csv
+    import io
+
+    from allocator.tabular import DANGEROUS, csv_bytes
+
+    names = ["Lan;=cmd|' /C calc'!A0", "a;+1", "b;@SUM(1)", "c;-2", "Nguyễn Văn A", "x,=1"]
+    text = csv_bytes(["name", "n"], [[name, 3] for name in names]).decode("utf-8-sig")
+    for row in csv.reader(io.StringIO(text), delimiter=separator):
+        for cell in row:
+            assert not cell.startswith(DANGEROUS), (separator, row)
