@@ -69,6 +69,27 @@ def store(db_url: str) -> Iterator[Store]:
     made.engine.dispose()
 
 
+@pytest.fixture()
+def pg_store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A store on PostgreSQL only: several processes sharing one queue."""
+    from tests.conftest import _fresh_postgres_database
+
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("TEST_POSTGRES_URL is not set (CI sets it after starting PostgreSQL)")
+    made = Store(_fresh_postgres_database(url, request))
+    yield made
+    made.engine.dispose()
+
+
+@pytest.fixture()
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A store on SQLite only: its single writer."""
+    made = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    yield made
+    made.engine.dispose()
+
+
 class Processes:
     """Subprocesses of the test, all ended (kill -9 if need be) when it finishes."""
 
@@ -187,9 +208,8 @@ def test_twenty_solve_requests_accept_one_and_spare_an_approved_round(
 
 
 def test_two_web_processes_and_two_workers_solve_each_round_once_through_a_kill(
-        store: Store, processes: Processes, demo: Path) -> None:
-    if not store.url.startswith("postgresql"):
-        pytest.skip("several processes share one store on PostgreSQL")
+        pg_store: Store, processes: Processes, demo: Path) -> None:
+    store = pg_store
     round_ids = store.rounds(demo, 6)
     webs = [processes.web(store.url, "--no-worker") for _ in range(2)]
     workers = [processes.start(store.url, "worker") for _ in range(2)]
@@ -241,9 +261,8 @@ def test_two_web_processes_and_two_workers_solve_each_round_once_through_a_kill(
 
 
 def test_a_worker_killed_on_the_last_attempt_fails_the_round_with_a_message(
-        store: Store, processes: Processes, demo: Path) -> None:
-    if not store.url.startswith("postgresql"):
-        pytest.skip("several processes share one store on PostgreSQL")
+        pg_store: Store, processes: Processes, demo: Path) -> None:
+    store = pg_store
     (round_id,) = store.rounds(demo, 1)
     # The limit is the web process's: it is written into the job when the solve is queued.
     base = processes.web(store.url, "--no-worker", ALLOCATOR_SOLVE_ATTEMPTS="1")
@@ -286,10 +305,9 @@ def test_a_service_restart_leaves_a_command_line_solve_alone(
 
 
 def test_a_locked_sqlite_store_answers_503_with_retry_after_and_solves_beside_an_import(
-        store: Store, processes: Processes, demo: Path, tmp_path: Path) -> None:
+        sqlite_store: Store, processes: Processes, demo: Path, tmp_path: Path) -> None:
     """D5: a solve and an import at once gave 500s and left the round solving."""
-    if not store.url.startswith("sqlite"):
-        pytest.skip("SQLite's single writer")
+    store = sqlite_store
     (round_id,) = store.rounds(demo, 1)
     base = processes.web(store.url, ALLOCATOR_SQLITE_BUSY_SECONDS="1")
     headers = _auth(store)
