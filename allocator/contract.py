@@ -1,7 +1,7 @@
 """The engine contract's vocabulary: statuses, flags, reasons, columns and the round policy.
 
-Everything here mirrors `engine-contract.md` (v1); reading and checking files
-lives in `validate.py`.
+Everything here mirrors `engine-contract.md` (v1, and v2's households columns);
+reading and checking files lives in `validate.py`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ STATUSES = ("poor", "near_poor", "other")  # hộ nghèo, hộ cận nghèo, kh�
 FLAGS = ("merit_family", "elderly_alone", "disability", "student", "single_parent",
          "ethnic_minority")
 NETWORKS = ("4G", "5G")
-REASONS = ("not_eligible_status", "no_2g_handset", "has_smartphone", "no_compatible_lot",
-           "no_point_in_reach", "outranked")
+REASONS = ("received_earlier", "duplicate_identity", "not_eligible_status", "no_2g_handset",
+           "has_smartphone", "no_compatible_lot", "no_point_in_reach", "outranked")
 PERSONAL_COLUMNS = ("head_name", "phone", "national_id")
 
 HOUSEHOLDS = "households.csv"
@@ -52,6 +52,10 @@ HOUSEHOLD_COLUMNS = (
     Column("phone", "text", False),
     Column("national_id", "text", False),
 )
+# What a round's households.csv may add (contract section 5): the registry and the
+# folders the store writes keep to HOUSEHOLD_COLUMNS, the engine reads these too.
+RECEIVED_DEVICE = "received_device"
+ROUND_HOUSEHOLD_COLUMNS = HOUSEHOLD_COLUMNS + (Column(RECEIVED_DEVICE, "text", False),)
 
 LOT_COLUMNS = (
     Column("lot_id", "id"),

@@ -27,6 +27,8 @@ def explain_unserved(problem: Problem, lot_of: np.ndarray, point_of: np.ndarray,
         eligible_text + ")"
     detail[reason == "no_2g_handset"] = "no 2G-only handset in use"
     detail[reason == "has_smartphone"] = "already owns a 4G/5G smart device"
+    campaign = (reason == "received_earlier") | (reason == "duplicate_identity")
+    detail[campaign] = problem.hh_reason_detail[unserved][campaign]
 
     eligible = reason == ""
     group = problem.hh_group[unserved]

@@ -22,6 +22,8 @@ from allocator.contract import FLAGS, STATUSES, RoundPolicy
 from allocator.geo import reach_pairs
 from allocator.validate import Scenario
 
+MAX_OTHERS = 5  # other households named in a duplicate_identity detail
+
 
 @dataclass
 class Problem:
@@ -32,6 +34,7 @@ class Problem:
     hh_commune: np.ndarray      # index into communes
     hh_weight: np.ndarray       # int64 priority weight w(h)
     hh_reason: np.ndarray       # '' if eligible, else the first failed eligibility rule
+    hh_reason_detail: np.ndarray  # words for received_earlier or duplicate_identity, else ''
     hh_group: np.ndarray        # lot group of an eligible household, -1 otherwise
     hh_home: np.ndarray         # home of an eligible household, -1 otherwise
     # lot groups (commune, status, needs) of eligible households
@@ -79,6 +82,7 @@ def build_problem(scenario: Scenario) -> Problem:
     hh_commune = commune_index.get_indexer(pd.Index(hh["commune_code"])).astype(np.int64)
     hh_weight = _weights(hh, policy)
     hh_reason = _eligibility(hh, policy)
+    hh_reason_detail = _campaign_rules(hh, hh_reason)
     eligible = hh_reason == ""
 
     lat, lon = _coordinates(hh, communes, commune_index)
@@ -109,7 +113,8 @@ def build_problem(scenario: Scenario) -> Problem:
     return Problem(
         policy=policy,
         hh_id=hh["household_id"].to_numpy(object), hh_status=hh_status, hh_commune=hh_commune,
-        hh_weight=hh_weight, hh_reason=hh_reason, hh_group=hh_group, hh_home=hh_home,
+        hh_weight=hh_weight, hh_reason=hh_reason,
+        hh_reason_detail=hh_reason_detail, hh_group=hh_group, hh_home=hh_home,
         group_commune=group_table["commune"].to_numpy(np.int64),
         group_status=group_table["status"].to_numpy(np.int64),
         group_needs=group_table["needs"].to_numpy(object),
@@ -155,6 +160,43 @@ def _eligibility(hh: pd.DataFrame, policy: RoundPolicy) -> np.ndarray:
     reason[~hh["poverty_status"].isin(policy.eligible_statuses).to_numpy()] = \
         "not_eligible_status"
     return reason
+
+
+def _campaign_rules(hh: pd.DataFrame, reason: np.ndarray) -> np.ndarray:
+    """Apply the campaign's two rules (contract section 5) over `reason`; their details.
+
+    Both come before the v1 rules, so they overwrite them: first a device received
+    in an earlier round, then a citizen ID shared with another row (a household
+    that already received a device still counts as that other row).
+    """
+    detail = np.full(len(hh), "", dtype=object)
+    ids = hh["household_id"].to_numpy(object)
+    digits = national_id_digits(hh["national_id"])
+    shared = (digits.duplicated(keep=False) & (digits != "")).to_numpy(bool)
+    if shared.any():
+        at = np.flatnonzero(shared)
+        for members in pd.Series(at).groupby(digits.to_numpy(object)[at]).agg(list):
+            names = sorted(str(ids[i]) for i in members)
+            for i in members:
+                others = [n for n in names[:MAX_OTHERS + 1] if n != str(ids[i])]
+                more = len(names) - 1 - min(len(others), MAX_OTHERS)
+                text = "national_id also given for " + ", ".join(others[:MAX_OTHERS])
+                detail[i] = text + (f" and {more} more" if more > 0 else "")
+        reason[shared] = "duplicate_identity"
+    received = hh["received_device"].to_numpy(object)
+    given = received != ""
+    if given.any():
+        reason[given] = "received_earlier"
+        detail[given] = "received a device earlier in the campaign (" + received[given] + ")"
+    return detail
+
+
+def national_id_digits(values: pd.Series) -> pd.Series:
+    """The digits of each citizen ID ('079 123-456' is '079123456'); '' if it has none."""
+    joined = "".join(values.to_numpy(object))
+    if not joined or (joined.isascii() and joined.isdigit()):
+        return values.astype(object)  # already digits only, as registries usually hold them
+    return values.astype(str).str.replace(r"[^0-9]", "", regex=True).astype(object)
 
 
 def _coordinates(table: pd.DataFrame, communes: pd.DataFrame,

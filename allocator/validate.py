@@ -23,13 +23,13 @@ from allocator.contract import (
     COMMUNE_COLUMNS,
     COMMUNES,
     FLAGS,
-    HOUSEHOLD_COLUMNS,
     HOUSEHOLDS,
     LOT_COLUMNS,
     LOTS,
     NETWORKS,
     POINT_COLUMNS,
     POINTS,
+    ROUND_HOUSEHOLD_COLUMNS,
     STATUSES,
     Column,
     RoundPolicy,
@@ -74,7 +74,7 @@ def read_scenario(folder: Path | str,
     policy, policy_issues = read_policy(folder)
     issues += policy_issues
     bounds = bounds or {}
-    households = read_table(folder / HOUSEHOLDS, HOUSEHOLD_COLUMNS, issues,
+    households = read_table(folder / HOUSEHOLDS, ROUND_HOUSEHOLD_COLUMNS, issues,
                             bounds=bounds.get(HOUSEHOLDS))
     lots = read_table(folder / LOTS, LOT_COLUMNS, issues, bounds=bounds.get(LOTS))
     points = read_table(folder / POINTS, POINT_COLUMNS, issues, bounds=bounds.get(POINTS))

@@ -42,6 +42,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "reason": ("Lý do", "Reason"), "households": ("Số hộ", "Households"),
     "devices": ("Số máy", "Devices"), "use": ("Tỷ lệ dùng", "Use"),
     # reasons
+    "received_earlier": ("Đã nhận máy ở đợt trước", "Received a device earlier"),
+    "duplicate_identity": ("Trùng số CCCD", "Duplicate citizen ID"),
     "not_eligible_status": ("Không thuộc diện", "Not an eligible status"),
     "no_2g_handset": ("Không dùng máy 2G", "No 2G-only handset"),
     "has_smartphone": ("Đã có điện thoại thông minh", "Already has a smartphone"),

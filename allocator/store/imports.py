@@ -26,6 +26,7 @@ from allocator.contract import (
     HOUSEHOLD_COLUMNS,
     LOT_COLUMNS,
     POINT_COLUMNS,
+    RECEIVED_DEVICE,
     Column,
 )
 from allocator.issues import InputIssue, IssueLog
@@ -91,11 +92,26 @@ def open_any(path: Path, kind: str, issues: list[InputIssue], name: str | None =
 def read_any(path: Path, kind: str, issues: list[InputIssue]) -> pd.DataFrame | None:
     """A whole registry file (CSV or XLSX) checked as the engine checks it, aliases applied."""
     raw = open_any(path, kind, issues)
-    if raw is None:
+    if raw is None or not registry_columns(raw, kind, issues):
         return None
     return check_all(raw, KINDS[kind], issues, ALIASES[kind],
                      prepare=lambda chunk: _status_words(chunk, kind),
                      bounds=registry_bounds(kind))
+
+
+def registry_columns(raw: RawTable, kind: str, issues: list[InputIssue]) -> bool:
+    """Refuse a round-only column; False if the file holds one.
+
+    `received_device` marks households served in an earlier round of a campaign.
+    The registry has nowhere to keep it, and dropping it quietly would make those
+    households eligible again in the store's next round, so the import stops.
+    """
+    if kind != "households" or RECEIVED_DEVICE not in [str(c).strip() for c in raw.header]:
+        return True
+    issues.append(InputIssue(raw.name, 1, RECEIVED_DEVICE,
+                             "is a round's column that the registry does not keep: remove it "
+                             "(households that received a device are known to their rounds)"))
+    return False
 
 
 def _status_words(raw: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -126,7 +142,7 @@ def import_file(session: Session, kind: str, path: Path | str, actor: str,
         issues.append(InputIssue(name, 0, "", f"unknown registry {kind!r}"))
         return report
     raw = open_any(path, kind, issues, name, limits)
-    if raw is None:
+    if raw is None or not registry_columns(raw, kind, issues):
         return report
     check = TableCheck(KINDS[kind], name, issues, ALIASES[kind], registry_bounds(kind))
     if not check.start(raw.header):

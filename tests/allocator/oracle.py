@@ -26,6 +26,10 @@ def _items(cell: Any) -> set[str]:
     return {x.strip() for x in str(cell or "").split(";") if x.strip()}
 
 
+def _digits(cell: Any) -> str:
+    return "".join(ch for ch in str(cell or "") if ch in "0123456789")
+
+
 def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * \
@@ -50,11 +54,30 @@ class Round:
         return value
 
     def eligible(self, h: dict[str, Any]) -> bool:
+        return self.reason(h) is None
+
+    def reason(self, h: dict[str, Any]) -> str | None:
+        """The first eligibility rule `h` fails (contract sections 2 and 5), or None."""
+        if str(h.get("received_device") or "").strip():
+            return "received_earlier"
+        if self.sharing_identity(h):
+            return "duplicate_identity"
         if h["poverty_status"] not in self.rule("eligible_statuses"):
-            return False
+            return "not_eligible_status"
         if self.rule("require_2g_handset") and int(h["twog_handsets"]) < 1:
-            return False
-        return not (self.rule("require_no_smartphone") and int(h["smartphones"]) != 0)
+            return "no_2g_handset"
+        if self.rule("require_no_smartphone") and int(h["smartphones"]) != 0:
+            return "has_smartphone"
+        return None
+
+    def sharing_identity(self, h: dict[str, Any]) -> list[str]:
+        """Ids of the other households whose citizen ID has the same digits as h's."""
+        mine = _digits(h.get("national_id"))
+        if not mine:
+            return []
+        return sorted(str(o["household_id"]) for o in self.households
+                      if o["household_id"] != h["household_id"]
+                      and _digits(o.get("national_id")) == mine)
 
     def weight(self, h: dict[str, Any]) -> int:
         bonus = self.rule("flag_bonus")
