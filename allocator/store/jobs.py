@@ -271,12 +271,16 @@ def _fail(sessions: sessionmaker[Session], job: SolveJob, actor: str, message: s
 
 def _end_job(sessions: sessionmaker[Session], job: SolveJob, status: str, error: str) -> None:
     with sessions() as session:
-        session.execute(update(SolveJob).where(SolveJob.id == job.id,
-                                               SolveJob.attempt == job.attempt)
-                        .values(status=status, error=error[:2000], finished_at=stamp(),
-                                progress="done" if status == DONE else "failed")
-                        .execution_options(synchronize_session=False))
-        session.commit()
+        _close(session, job, status, error)
+
+
+def _close(session: Session, job: SolveJob, status: str, error: str) -> None:
+    """End a job that is still this attempt's and not ended yet (done or failed)."""
+    session.execute(update(SolveJob).where(SolveJob.id == job.id, SolveJob.attempt == job.attempt,
+                                           SolveJob.status.in_([QUEUED, RUNNING]))
+                    .values(status=status, error=error[:2000], finished_at=stamp(),
+                            progress=status).execution_options(synchronize_session=False))
+    session.commit()
 
 
 def reap(session: Session, settings: JobSettings, actor: str) -> list[int]:
@@ -298,7 +302,7 @@ def reap(session: Session, settings: JobSettings, actor: str) -> list[int]:
                            values={"error": message}, detail={"job": job.id})
             except RoundError:
                 session.rollback()
-            _end_job_if(session, job, FAILED, message)
+            _close(session, job, FAILED, message)
         else:
             retry = new_attempt()
 
@@ -324,18 +328,11 @@ def reap(session: Session, settings: JobSettings, actor: str) -> list[int]:
                 row = session.get(Round, job.round_id, populate_existing=True)
                 finished = (row is not None and row.solve_attempt == job.attempt
                             and row.status in WITH_RESULTS)
-                _end_job_if(session, job, DONE if finished else FAILED,
+                _close(session, job, DONE if finished else FAILED,
                             "" if finished else f"the round no longer waits for it ({silent})")
         reaped.append(job.id)
     return reaped
 
-
-def _end_job_if(session: Session, job: SolveJob, status: str, error: str) -> None:
-    session.execute(update(SolveJob).where(SolveJob.id == job.id, SolveJob.attempt == job.attempt,
-                                           SolveJob.status == RUNNING)
-                    .values(status=status, error=error[:2000], finished_at=stamp(),
-                            progress=status).execution_options(synchronize_session=False))
-    session.commit()
 
 
 def work(sessions: sessionmaker[Session], solver: Solver, worker_id: str,

@@ -81,10 +81,6 @@ from allocator.validate import read_scenario
 INPUT_FILES = (HOUSEHOLDS, LOTS, POINTS, COMMUNES)
 
 
-# The name the command line and the service used before the lifecycle had typed errors.
-RoundStateError = RoundError
-
-
 def registry_tables(session: Session) -> dict[str, pd.DataFrame]:
     """The current registry as contract tables (households include their contacts)."""
     households = pd.DataFrame(session.execute(

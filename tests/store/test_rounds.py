@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import import_file
+from allocator.store.lifecycle import WrongState
 from allocator.store.rounds import (
-    RoundStateError,
     approve_round,
     create_round,
     export_round,
@@ -68,9 +68,9 @@ def test_approved_round_is_frozen(session: Session, sample: Path, tmp_path: Path
     frozen = row.inputs
     solve_round(session, row.id, "planner")
     approve_round(session, row.id, "planner")
-    with pytest.raises(RoundStateError):
+    with pytest.raises(WrongState):
         solve_round(session, row.id, "planner")
-    with pytest.raises(RoundStateError):
+    with pytest.raises(WrongState):
         approve_round(session, row.id, "planner")
     # A registry edit after approval changes nothing in the round.
     text = (sample / "households.csv").read_text(encoding="utf-8")
