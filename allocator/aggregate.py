@@ -87,6 +87,12 @@ def build_units(problem: Problem, by_site: bool) -> Units:
     """Classes (for stages 0-2) or sites (for stage 3) of servable households."""
     hh = np.flatnonzero(servable(problem))
     home_place = np.arange(len(problem.home_commune)) if by_site else reach_set_ids(problem)
+    kept_homes = problem.hh_home[problem.keep_hh]
+    kept_homes = kept_homes[kept_homes >= 0]
+    if not by_site and len(kept_homes):
+        # A kept household's home is a place of its own, so the model sees its point.
+        home_place = home_place.copy()
+        home_place[kept_homes] = home_place.max() + 1 + np.arange(len(kept_homes))
     # Number the places actually used 0..n-1, in order of first home.
     used_homes = np.unique(problem.hh_home[hh])
     used_places, first = np.unique(home_place[used_homes], return_index=True)

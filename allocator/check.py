@@ -80,3 +80,12 @@ def check_allocation(problem: Problem, lot_of: np.ndarray,
     stage1 = int(problem.hh_weight[served].sum())
     stage3 = float(problem.hp_km[hp_row[hp_row >= 0]].sum())
     return problems, StageValues(stage0, stage1, cost, stage3)
+
+
+def keep_values(problem: Problem, lot_of: np.ndarray,
+                point_of: np.ndarray) -> tuple[int, int, int]:
+    """keep.csv households served (K1), at their kept point (K2), with their kept lot (K3)."""
+    h = problem.keep_hh
+    served = lot_of[h] >= 0
+    return (int(served.sum()), int((served & (point_of[h] == problem.keep_point)).sum()),
+            int((served & (lot_of[h] == problem.keep_lot)).sum()))

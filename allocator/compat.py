@@ -40,12 +40,15 @@ class Routes:
 
 def build_routes(groups: pd.DataFrame, lots: pd.DataFrame, commune_codes: np.ndarray,
                  policy: RoundPolicy) -> Routes:
-    """Routes for lots with stock; `groups` has commune, status, needs (canonical text)."""
-    hubs = groups[["status", "needs"]].drop_duplicates().sort_values(["status", "needs"],
-                                                                     ignore_index=True)
+    """Routes for lots with stock; `groups` has commune, status, needs (canonical text).
+
+    With a `keep` column (re-plan), a group whose keep is not 0 holds one kept
+    household and gets a hub of its own, so the model can tell which lot it got.
+    """
+    key = ["status", "needs", "keep"] if "keep" in groups.columns else ["status", "needs"]
+    hubs = groups[key].drop_duplicates().sort_values(key, ignore_index=True)
     hubs["hub"] = np.arange(len(hubs))
-    group_hub = groups[["status", "needs"]].merge(hubs, on=["status", "needs"], how="left")[
-        "hub"].to_numpy(np.int64)
+    group_hub = groups[key].merge(hubs, on=key, how="left")["hub"].to_numpy(np.int64)
     hub_status = hubs["status"].to_numpy(np.int64)
     hub_needs = [set(t.split(";")) - {""} for t in hubs["needs"]]
     g_commune = groups["commune"].to_numpy(np.int64)

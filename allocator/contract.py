@@ -22,6 +22,7 @@ LOTS = "lots.csv"
 POINTS = "points.csv"
 COMMUNES = "communes.csv"
 ROUND = "round.json"
+KEEP = "keep.csv"
 
 ALLOCATION_COLUMNS = ("household_id", "lot_id", "sponsor_id", "point_id", "priority_weight",
                       "public_cost_vnd", "copay_vnd", "distance_km")
@@ -56,6 +57,12 @@ HOUSEHOLD_COLUMNS = (
 # folders the store writes keep to HOUSEHOLD_COLUMNS, the engine reads these too.
 RECEIVED_DEVICE = "received_device"
 ROUND_HOUSEHOLD_COLUMNS = HOUSEHOLD_COLUMNS + (Column(RECEIVED_DEVICE, "text", False),)
+
+KEEP_COLUMNS = (
+    Column("household_id", "id"),
+    Column("lot_id", "text"),
+    Column("point_id", "text"),
+)
 
 LOT_COLUMNS = (
     Column("lot_id", "id"),

@@ -133,6 +133,9 @@ def stage_objective(model: AllocationModel, problem: Problem, units: Units,
                     stage: int) -> tuple[np.ndarray, bool]:
     """Objective coefficients of a stage, and whether it is maximised."""
     c = np.zeros(model.milp.n_vars)
+    if stage in KEEP_STAGES:
+        c[keep_columns(model, problem, units, stage)] = 1.0
+        return c, True
     if stage == 0:
         c[model.floor] = 1.0
         return c, True
@@ -146,11 +149,36 @@ def stage_objective(model: AllocationModel, problem: Problem, units: Units,
     return c, False
 
 
+KEEP_SERVED, KEEP_POINT, KEEP_LOT = -3, -2, -1  # stages K1, K2, K3, solved before stage 0
+KEEP_STAGES = (KEEP_SERVED, KEEP_POINT, KEEP_LOT)
+
+
+def keep_columns(model: AllocationModel, problem: Problem, units: Units,
+                 stage: int) -> np.ndarray:
+    """Columns counting keep.csv households served (K1), at their point (K2), with their lot (K3).
+
+    Each kept household is a unit, a place and a lot group (with its own hub) of its own,
+    so its take, its send to the kept point and its give from the kept lot are single columns.
+    """
+    unit = units.hh_unit[problem.keep_hh]
+    ok = unit >= 0
+    unit = unit[ok]
+    if stage == KEEP_SERVED:
+        return model.take[unit]
+    if stage == KEEP_POINT:
+        pair = pair_lookup(units.pp_place, units.pp_point, units.place[unit],
+                           problem.keep_point[ok])
+        return model.send[pair[pair >= 0]]
+    route = route_of(problem.routes, problem.hh_group[problem.keep_hh[ok]],
+                     problem.keep_lot[ok])
+    return model.give[route[route >= 0]]
+
+
 def fix_stage(model: AllocationModel, problem: Problem, units: Units, stage: int,
               value: float) -> None:
     """Keep a finished stage at its optimum while later stages are optimised.
 
-    Stages 0-2 have integer objectives, so a half-unit margin keeps exactly the
+    Stages K1-K3 and 0-2 have integer objectives, so a half-unit margin keeps exactly the
     optimal integer value while tolerating floating-point noise.
     """
     c, maximize = stage_objective(model, problem, units, stage)

@@ -11,7 +11,7 @@ Households are grouped twice:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -58,6 +58,10 @@ class Problem:
     point_capacity: np.ndarray  # int64
     commune_code: np.ndarray
     commune_eligible: np.ndarray  # eligible households per commune (for the fairness floor)
+    # keep.csv of a re-plan (empty without one): household, kept lot and kept point
+    keep_hh: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    keep_lot: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    keep_point: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def budget(self) -> int:
@@ -90,18 +94,26 @@ def build_problem(scenario: Scenario) -> Problem:
     point_commune = commune_index.get_indexer(pd.Index(points["commune_code"])).astype(np.int64)
     point_capacity = points["capacity"].to_numpy(np.int64)
 
+    keep_hh, keep_lot, keep_point = _keep_rows(scenario, hh, lots, points)
+    # A kept household gets a lot group, hub and home of its own (tag 1 + its keep row),
+    # so the model sees which lot and point it gets. Without keep.csv nothing changes.
+    tag = np.zeros(len(hh), np.int64)
+    tag[keep_hh] = 1 + np.arange(len(keep_hh))
+    tagged = ["keep"] if len(keep_hh) else []
+
     # Lot groups of eligible households.
     group_keys = pd.DataFrame({"commune": hh_commune, "status": hh_status,
-                               "needs": hh["needs"].to_numpy()})[eligible]
-    group_codes, group_table = _factorize(group_keys, ["commune", "status", "needs"])
+                               "needs": hh["needs"].to_numpy(), "keep": tag})[eligible]
+    group_codes, group_table = _factorize(group_keys, ["commune", "status", "needs"] + tagged)
     hh_group = np.full(len(hh), -1, np.int64)
     hh_group[eligible] = group_codes
 
     routes = build_routes(group_table, lots, communes["commune_code"].to_numpy(object), policy)
 
     # Homes of eligible households.
-    home_keys = pd.DataFrame({"commune": hh_commune, "lat": lat, "lon": lon})[eligible]
-    home_codes, home_table = _factorize(home_keys, ["commune", "lat", "lon"])
+    home_keys = pd.DataFrame({"commune": hh_commune, "lat": lat, "lon": lon,
+                              "keep": tag})[eligible]
+    home_codes, home_table = _factorize(home_keys, ["commune", "lat", "lon"] + tagged)
     hh_home = np.full(len(hh), -1, np.int64)
     hh_home[eligible] = home_codes
     open_points = np.flatnonzero(point_capacity > 0)
@@ -129,7 +141,23 @@ def build_problem(scenario: Scenario) -> Problem:
         point_id=points["point_id"].to_numpy(object), point_capacity=point_capacity,
         commune_code=communes["commune_code"].to_numpy(object),
         commune_eligible=commune_eligible.astype(np.int64),
+        keep_hh=keep_hh, keep_lot=keep_lot, keep_point=keep_point,
     )
+
+
+def _keep_rows(scenario: Scenario, hh: pd.DataFrame, lots: pd.DataFrame,
+               points: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Household, lot and point indices of each keep.csv row (validated: all ids exist)."""
+    keep = scenario.keep
+    if keep is None or not len(keep):
+        empty = np.zeros(0, np.int64)
+        return empty, empty.copy(), empty.copy()
+    find = [pd.Index(table[col].to_numpy(object)).get_indexer(
+        pd.Index(keep[col].to_numpy(object))).astype(np.int64)
+        for table, col in ((hh, "household_id"), (lots, "lot_id"), (points, "point_id"))]
+    if any((f < 0).any() for f in find):
+        raise ValueError("keep.csv names an id the folder does not hold")
+    return find[0], find[1], find[2]
 
 
 def _factorize(keys: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.DataFrame]:

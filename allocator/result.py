@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from allocator import __version__
-from allocator.check import allocation_costs
+from allocator.check import allocation_costs, keep_values
 from allocator.contract import ALLOCATION_COLUMNS, STATUSES, UNSERVED_COLUMNS
 from allocator.explain import explain_unserved
 from allocator.problem import Problem
@@ -55,9 +55,14 @@ def summary(problem: Problem, allocation: Allocation, timings: dict[str, float],
     values = allocation.values
     eligible = int((problem.hh_reason == "").sum())
     served = int((allocation.lot_of >= 0).sum())
+    keep_served, keep_point, keep_lot = keep_values(problem, allocation.lot_of,
+                                                    allocation.point_of)
     return {
         "status": allocation.status.value,
         "method": allocation.method,
+        "keep_served": keep_served,
+        "keep_point": keep_point,
+        "keep_lot": keep_lot,
         "stage0": values.stage0,
         "stage1": values.stage1,
         "stage2": values.stage2,

@@ -23,6 +23,10 @@ from allocator.disaggregate import assign_lots, assign_points, tie_rank
 from allocator.greedy import greedy
 from allocator.milp import MilpResult, SolveStatus
 from allocator.model import (
+    KEEP_LOT,
+    KEEP_POINT,
+    KEEP_SERVED,
+    KEEP_STAGES,
     AllocationModel,
     build_model,
     fix_stage,
@@ -32,10 +36,13 @@ from allocator.model import (
 from allocator.problem import Problem
 
 Progress = Callable[[str], None]
-STAGE_NAMES = {0: "stage 0: fairness floor", 1: "stage 1: priority weight",
+STAGE_NAMES = {KEEP_SERVED: "stage K1: keep households served",
+               KEEP_POINT: "stage K2: kept points", KEEP_LOT: "stage K3: kept lots",
+               0: "stage 0: fairness floor", 1: "stage 1: priority weight",
                2: "stage 2: public cost", 3: "stage 3: distance"}
-_SHARE_OF_REMAINING = {0: 0.25, 1: 0.6, 2: 0.6, 3: 1.0}
-_ABS_GAP = {0: 0.5, 1: 0.5, 2: 0.5, 3: 1e-6}
+_SHARE_OF_REMAINING = {KEEP_SERVED: 0.2, KEEP_POINT: 0.2, KEEP_LOT: 0.2,
+                       0: 0.25, 1: 0.6, 2: 0.6, 3: 1.0}
+_ABS_GAP = {KEEP_SERVED: 0.5, KEEP_POINT: 0.5, KEEP_LOT: 0.5, 0: 0.5, 1: 0.5, 2: 0.5, 3: 1e-6}
 _REPAIRS = 5
 _FIRST_ATTEMPT_NODES = 200
 # Beyond this many site-level columns the exact distance stage would take minutes
@@ -104,7 +111,9 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
     classes = build_units(problem, by_site=False)
     model = build_model(problem, classes)
     reports: list[StageReport] = []
-    stages = (0, 1, 2) if problem.policy.min_commune_share > 0 else (1, 2)
+    stages: tuple[int, ...] = (0, 1, 2) if problem.policy.min_commune_share > 0 else (1, 2)
+    if len(problem.keep_hh):
+        stages = KEEP_STAGES + stages
     lot_of = np.full(len(problem.hh_id), -1, np.int64)
     point_of = lot_of.copy()
     if len(problem.hh_id) <= GREEDY_START_MAX_HOUSEHOLDS:

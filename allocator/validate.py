@@ -24,6 +24,8 @@ from allocator.contract import (
     COMMUNES,
     FLAGS,
     HOUSEHOLDS,
+    KEEP,
+    KEEP_COLUMNS,
     LOT_COLUMNS,
     LOTS,
     NETWORKS,
@@ -59,6 +61,7 @@ class Scenario:
     communes: pd.DataFrame
     policy: RoundPolicy
     communes_bundled: bool = False
+    keep: pd.DataFrame | None = None  # keep.csv of a re-plan, None without one
 
 
 def read_scenario(folder: Path | str,
@@ -88,9 +91,16 @@ def read_scenario(folder: Path | str,
     if households is not None and lots is not None and points is not None and \
             communes is not None:
         _check_across(households, lots, points, communes, issues)
+    keep = None
+    if (folder / KEEP).exists():
+        keep = read_table(folder / KEEP, KEEP_COLUMNS, issues)
+        if keep is not None and households is not None and lots is not None and \
+                points is not None:
+            _check_keep(keep, households, lots, points, issues)
     if issues or households is None or lots is None or points is None or communes is None:
         raise InvalidInput(issues)
-    return Scenario(households, lots, points, communes.reset_index(drop=True), policy, bundled)
+    return Scenario(households, lots, points, communes.reset_index(drop=True), policy, bundled,
+                    keep)
 
 
 def canonical_code(values: pd.Series) -> pd.Series:
@@ -450,3 +460,20 @@ def _check_across(households: pd.DataFrame, lots: pd.DataFrame, points: pd.DataF
             issues.append(InputIssue(file, int(row), "lat",
                                      "is empty and the commune list gives no point for commune "
                                      f"{_quote(str(table.at[row, 'commune_code']))}"))
+
+
+def _check_keep(keep: pd.DataFrame, households: pd.DataFrame, lots: pd.DataFrame,
+                points: pd.DataFrame, issues: list[InputIssue]) -> None:
+    """Every id of keep.csv must name a household, lot or point of this folder."""
+    for column, table, kind in (("household_id", households, "household"),
+                                ("lot_id", lots, "lot"), ("point_id", points, "point")):
+        known = set(table[column])
+        values = keep[column]
+        unknown = ~values.isin(known) & (values != "")  # empty ones are reported already
+        add_located(issues, keep.index[unknown.to_numpy(bool)], partial(
+            _unknown_in_keep, column=column, kind=kind, values=values))
+
+
+def _unknown_in_keep(row: Any, column: str, kind: str, values: pd.Series) -> InputIssue:
+    return InputIssue(KEEP, int(row), column,
+                      f"unknown {kind} {_quote(str(values[row]))} (not in this folder)")

@@ -62,6 +62,11 @@ def write_round(folder: Path, rnd: Round) -> Path:
                                      "communes.csv": ["commune_code"]}[name])
             writer.writeheader()
             writer.writerows(rows)
+    if rnd.keep:
+        with open(folder / "keep.csv", "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["household_id", "lot_id", "point_id"])
+            writer.writeheader()
+            writer.writerows(rnd.keep)
     (folder / "round.json").write_text(json.dumps(rnd.policy), encoding="utf-8")
     return folder
 

@@ -46,6 +46,7 @@ class Round:
     points: list[dict[str, Any]]
     communes: list[dict[str, Any]]
     policy: dict[str, Any] = field(default_factory=dict)
+    keep: list[dict[str, Any]] = field(default_factory=list)  # keep.csv rows of a re-plan
 
     def rule(self, key: str) -> Any:
         value = self.policy.get(key, DEFAULT[key])
@@ -160,8 +161,20 @@ class Round:
         return sum(min(served_in.get(c, 0), int(Fraction(share) * n))
                    for c, n in eligible_in.items())
 
+    def keep_values(self, rows: list[dict[str, Any]]) -> tuple[int, int, int]:
+        """keep.csv households served (K1), at their kept point (K2), with their kept lot (K3)."""
+        got = {r["household_id"]: r for r in rows}
+        served = [(k, got[k["household_id"]]) for k in self.keep if k["household_id"] in got]
+        return (len(served),
+                sum(str(r["point_id"]) == str(k["point_id"]) for k, r in served),
+                sum(str(r["lot_id"]) == str(k["lot_id"]) for k, r in served))
+
     def brute_force(self) -> tuple[int, int, int, float]:
         """The lexicographic optimum by trying every allocation (tiny rounds only)."""
+        return self.brute_force_keep()[1]
+
+    def brute_force_keep(self) -> tuple[tuple[int, int, int], tuple[int, int, int, float]]:
+        """The optimum with stages K1-K3 (section 5) before stages 0-3: both value tuples."""
         options = []
         for h in self.households:
             choice: list[tuple[dict[str, Any], dict[str, Any]] | None] = [None]
@@ -171,6 +184,7 @@ class Round:
                            if int(p["capacity"]) > 0 and self.reachable(h, p)]
             options.append(choice)
         best: tuple[int, int, int, float] | None = None
+        best_kept = (0, 0, 0)
         best_key: tuple[float, ...] | None = None
         for combo in itertools.product(*options):
             rows = [{"household_id": h["household_id"], "lot_id": c[0]["lot_id"],
@@ -185,8 +199,10 @@ class Round:
                 values = self.check(rows)
             except AssertionError:
                 continue
-            key = (-values[0], -values[1], values[2], round(values[3], 9))
+            kept = self.keep_values(rows)
+            key = (-kept[0], -kept[1], -kept[2], -values[0], -values[1], values[2],
+                   round(values[3], 9))
             if best_key is None or key < best_key:
-                best, best_key = values, key
+                best, best_kept, best_key = values, kept, key
         assert best is not None
-        return best
+        return best_kept, best

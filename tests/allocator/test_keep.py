@@ -1,0 +1,122 @@
+"""keep.csv of a re-plan (contract section 5): stages K1-K3 before stage 0."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.allocator.helpers import solve_round
+from tests.allocator.oracle import Round
+from tests.allocator.test_cli import EXAMPLES, allocator
+from tests.allocator.test_properties import rounds
+
+KEEP_HEADER = "household_id,lot_id,point_id\n"
+
+
+def _summary(out: Path) -> dict[str, Any]:
+    return json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_replan_example_reaches_its_published_optimum(tmp_path: Path) -> None:
+    done = allocator("solve", EXAMPLES / "ex03_replan", "--out", tmp_path / "out", "--quiet")
+    assert done.returncode == 0, done.stderr
+    summary = _summary(tmp_path / "out")
+    expect = json.loads((EXAMPLES / "ex03_replan" / "expect.json").read_text(encoding="utf-8"))
+    assert summary["status"] == "OPTIMAL" and summary["budget_repairs"] == 0
+    for key in ("keep_served", "keep_point", "keep_lot", "stage0", "stage1", "stage2"):
+        assert summary[key] == expect[key], key
+    served = summary["served"]
+    assert abs(summary["stage3"] - expect["stage3"]) <= 1e-6 * max(1, served) + 1e-6
+
+
+def _with_keep(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / "scenario"
+    shutil.copytree(EXAMPLES / "ex01_small", folder)
+    (folder / "keep.csv").write_text(text, encoding="utf-8")
+    return folder
+
+
+def _refused(tmp_path: Path, text: str) -> list[str]:
+    out = tmp_path / "out"
+    done = allocator("solve", _with_keep(tmp_path, text), "--out", out, "-q")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert not out.exists() or not any(out.iterdir())
+    return done.stderr.splitlines()
+
+
+def test_unknown_ids_are_refused_and_located(tmp_path: Path) -> None:
+    lines = _refused(tmp_path, KEEP_HEADER + "HH01,VT-01,UB-26740\nHH99,XX-01,UB-26740\n"
+                               "HH02,CT-01,NOPE\n")
+    text = "\n".join(lines)
+    assert "keep.csv, row 3, column household_id: unknown household 'HH99'" in text
+    assert "keep.csv, row 3, column lot_id: unknown lot 'XX-01'" in text
+    assert "keep.csv, row 4, column point_id: unknown point 'NOPE'" in text
+    assert "row 2" not in text
+
+
+def test_household_kept_twice_is_refused(tmp_path: Path) -> None:
+    text = "\n".join(_refused(tmp_path, KEEP_HEADER + "HH01,VT-01,UB-26740\n"
+                                        "HH01,CT-01,UB-26740\n"))
+    assert "keep.csv, row 3, column household_id: duplicate id 'HH01'" in text
+
+
+def test_missing_column_is_refused(tmp_path: Path) -> None:
+    text = "\n".join(_refused(tmp_path, "household_id,lot_id\nHH01,VT-01\n"))
+    assert "keep.csv, row 1, column point_id: required column is missing" in text
+
+
+def test_unsuitable_kept_lot_or_point_is_still_valid(tmp_path: Path) -> None:
+    # HH04 has no 2G handset (not eligible); HH01 is kept at a point out of its reach.
+    folder = _with_keep(tmp_path, KEEP_HEADER + "HH04,VT-01,UB-26740\nHH01,CT-01,BD-25750\n")
+    done = allocator("solve", folder, "--out", tmp_path / "out", "-q")
+    assert done.returncode == 0, done.stderr
+    summary = _summary(tmp_path / "out")
+    assert summary["keep_point"] == 0 and summary["keep_served"] <= 1
+
+
+def test_without_keep_nothing_changes(tmp_path: Path) -> None:
+    plain = EXAMPLES / "ex02_random"
+    header_only = tmp_path / "scenario"
+    shutil.copytree(plain, header_only)
+    (header_only / "keep.csv").write_text(KEEP_HEADER, encoding="utf-8")
+    for name, folder in (("a", plain), ("b", header_only)):
+        done = allocator("solve", folder, "--out", tmp_path / name, "-q")
+        assert done.returncode == 0, done.stderr
+        summary = _summary(tmp_path / name)
+        assert (summary["keep_served"], summary["keep_point"], summary["keep_lot"]) == (0, 0, 0)
+    for name in ("allocations.csv", "unserved.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+@st.composite
+def replans(draw: Any) -> Round:
+    rnd = draw(rounds(max_households=5, max_lots=2, max_points=2))
+    ids = [h["household_id"] for h in rnd.households]
+    kept = draw(st.lists(st.sampled_from(ids), unique=True, max_size=len(ids)))
+    rnd.keep = [{"household_id": h,
+                 "lot_id": draw(st.sampled_from([lot["lot_id"] for lot in rnd.lots])),
+                 "point_id": draw(st.sampled_from([p["point_id"] for p in rnd.points]))}
+                for h in kept]
+    return rnd
+
+
+@settings(max_examples=max(60, settings.default.max_examples), deadline=None)
+@given(replans())
+def test_keep_optimum_equals_brute_force(rnd: Round) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        allocation, rows, reasons = solve_round(Path(tmp), rnd)
+    kept, expected = rnd.brute_force_keep()
+    assert allocation.status.value == "OPTIMAL"
+    assert rnd.keep_values(rows) == kept
+    assert rnd.check(rows)[:3] == expected[:3]
+    assert allocation.values.as_tuple()[:3] == expected[:3]
+    assert abs(allocation.values.stage3 - expected[3]) < 1e-6
+    served = {r["household_id"] for r in rows}
+    assert served.isdisjoint(reasons)
+    assert served | set(reasons) == {h["household_id"] for h in rnd.households}
