@@ -139,7 +139,7 @@ class Round:
             handed[p["point_id"]] = handed.get(p["point_id"], 0) + 1
             cost += self.cost(h, lot)
             weight += self.weight(h)
-            km += self.distance(h, p)
+            km += round(self.distance(h, p), 6)  # as the worked examples count it
             served_in[str(h["commune_code"])] = served_in.get(str(h["commune_code"]), 0) + 1
         for lot_id, n in given.items():
             assert n <= int(lots[lot_id]["quantity"]), f"lot {lot_id} over its quantity"
