@@ -32,7 +32,7 @@ from allocator.limits import (
 from allocator.store.limits import column_length
 from allocator.store.models import Round
 
-WANTED = ("households.csv", "lots.csv", "points.csv", "communes.csv", "round.json")
+WANTED = ("households.csv", "lots.csv", "points.csv", "communes.csv", "keep.csv", "round.json")
 REGISTRY_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 MAX_NAME_BYTES = 255  # what a file system takes for one name
 ROUND_NAME_LENGTH = column_length(Round.name) or 200

@@ -29,6 +29,7 @@ from allocator.contract import (
     COMMUNES,
     HOUSEHOLD_COLUMNS,
     HOUSEHOLDS,
+    KEEP,
     LOT_COLUMNS,
     LOTS,
     POINT_COLUMNS,
@@ -78,7 +79,7 @@ from allocator.store.models import (
 from allocator.store.rows import records
 from allocator.validate import read_scenario
 
-INPUT_FILES = (HOUSEHOLDS, LOTS, POINTS, COMMUNES)
+INPUT_FILES = (HOUSEHOLDS, LOTS, POINTS, COMMUNES, KEEP)  # keep.csv: a re-plan's, if any
 
 
 def registry_tables(session: Session) -> dict[str, pd.DataFrame]:

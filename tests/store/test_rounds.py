@@ -81,3 +81,15 @@ def test_approved_round_is_frozen(session: Session, sample: Path, tmp_path: Path
     session.refresh(row)
     assert row.inputs == frozen and row.status == "approved"
     assert replay_round(session, row.id, tmp_path / "replay")
+
+
+def test_a_replan_folder_keeps_its_keep_file_through_the_store(session: Session,
+                                                              tmp_path: Path) -> None:
+    """keep.csv is frozen with the round and solved with it, as `allocator solve` does."""
+    example = Path(__file__).parents[1] / "fixtures" / "examples" / "ex03_replan"
+    row = import_folder_as_round(session, example, "re-plan", "planner")
+    solve_round(session, row.id, "planner")
+    export_round(session, row.id, tmp_path / "export")
+    assert (tmp_path / "export" / "keep.csv").read_bytes() == (example / "keep.csv").read_bytes()
+    summary = session.get_one(type(row), row.id).summary or {}
+    assert (summary["keep_served"], summary["keep_point"], summary["keep_lot"]) == (88, 67, 80)
