@@ -19,18 +19,12 @@ from sqlalchemy.orm import Session
 
 from allocator.issues import InvalidInput
 from allocator.store.audit import record_read
+from allocator.store.campaign import approve_round, close_round, create_round
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import KINDS, import_file
 from allocator.store.lifecycle import WITH_RESULTS, RoundError, require
 from allocator.store.models import Round
-from allocator.store.rounds import (
-    approve_round,
-    close_round,
-    create_round,
-    export_round,
-    import_folder_as_round,
-    solve_round,
-)
+from allocator.store.rounds import export_round, import_folder_as_round, solve_round
 
 ACTOR = "cli"
 # A round id the store can hold (the API holds its ids to the same range).
@@ -240,6 +234,7 @@ def worker_command(
     import signal
     import threading
 
+    from allocator.store.campaign import expire_due
     from allocator.store.jobs import JobSettings, work, worker_name
     from allocator.store.rounds import compute_results
 
@@ -252,7 +247,7 @@ def worker_command(
     out.print(f"worker {name} waiting for rounds to solve", markup=False)
     try:
         ran = work(make_sessions(engine), compute_results, name, JobSettings.from_env(), stop,
-                   once=once)
+                   once=once, chores=expire_due)
     except KeyboardInterrupt:
         ran = -1
     engine.dispose()

@@ -11,6 +11,7 @@ import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from allocator.store.campaign import expire_due
 from allocator.store.jobs import JobSettings, work, worker_name
 from allocator.store.rounds import compute_results
 
@@ -27,7 +28,8 @@ class InProcessWorker:
         self._thread = threading.Thread(target=self._run, name="solve-worker", daemon=True)
 
     def _run(self) -> None:
-        work(self.sessions, compute_results, self.name, self.settings, self._stop)
+        work(self.sessions, compute_results, self.name, self.settings, self._stop,
+             chores=expire_due)
 
     def start(self) -> None:
         self._thread.start()

@@ -336,14 +336,18 @@ def reap(session: Session, settings: JobSettings, actor: str) -> list[int]:
 
 
 def work(sessions: sessionmaker[Session], solver: Solver, worker_id: str,
-         settings: JobSettings, stop: threading.Event, once: bool = False) -> int:
-    """The worker loop: reap the dead, claim, solve; until `stop` (or the queue is empty,
-    with `once`). Returns how many jobs it ran."""
+         settings: JobSettings, stop: threading.Event, once: bool = False,
+         chores: Callable[[Session], object] | None = None) -> int:
+    """The worker loop: reap the dead, do the `chores` (e.g. mark rounds whose pickup
+    deadline passed), claim, solve; until `stop` (or the queue is empty, with `once`).
+    Returns how many jobs it ran."""
     ran = 0
     while not stop.is_set():
         try:
             with sessions() as session:
                 reap(session, settings, f"worker {worker_id}")
+                if chores is not None:
+                    chores(session)
                 job = claim(session, worker_id)
         except OperationalError as error:  # the store is busy or away: try again soon
             log.warning("worker %s could not reach the store: %s", worker_id, error.orig)

@@ -1,6 +1,6 @@
 """A round's lifecycle: its statuses, the one table of moves between them, and their errors.
 
-Every change of a round's status goes through `transition`, which is one
+Every change of a round's status goes through `transition` (or `step`), which is one
 conditional UPDATE (`... WHERE id = ? AND status IN (...)`) checked by its row
 count. Two requests racing for the same move cannot both win, on SQLite or on
 PostgreSQL, and a move from the wrong state is a typed error that the command
@@ -30,7 +30,9 @@ class RoundStatus(StrEnum):
     SOLVING = "solving"
     SOLVED = "solved"
     APPROVED = "approved"
-    CLOSED = "closed"
+    PICKUP_OVER = "pickup_over"  # approved, and its pickup deadline has passed
+    CLOSED = "closed"  # what was not handed over was released back to stock
+    SUPERSEDED = "superseded"  # a re-plan of it was approved; kept for the record
     FAILED = "failed"
 
 
@@ -39,11 +41,17 @@ class Move(StrEnum):
     RETRY = "retry"  # a solve whose worker stopped is queued again (new attempt)
     FINISH = "finish"  # the solve wrote its results
     FAIL = "fail"  # the solve ended with an error, or ran out of retries
-    APPROVE = "approve"
-    CLOSE = "close"
+    APPROVE = "approve"  # a round becomes the decision: its allocations are reserved
+    APPROVE_VERSION = "approve_version"  # a re-plan becomes the decision in place of ...
+    SUPERSEDE = "supersede"  # ... the round it re-plans (same transaction)
+    SET_DEADLINE = "set_deadline"  # the planner moves the pickup deadline
+    EXPIRE = "expire"  # the pickup deadline passed
+    CLOSE = "close"  # close with release: what was not handed over goes back to stock
+    REPLAN = "replan"  # a new version of an approved round is drafted (status unchanged)
 
 
 S = RoundStatus
+PICKING_UP = frozenset({S.APPROVED, S.PICKUP_OVER})  # the round's phones are reserved
 # move -> (the statuses it may start from, the status it ends in)
 TRANSITIONS: dict[Move, tuple[frozenset[RoundStatus], RoundStatus]] = {
     Move.SOLVE: (frozenset({S.DRAFT, S.SOLVED, S.FAILED}), S.SOLVING),
@@ -51,17 +59,29 @@ TRANSITIONS: dict[Move, tuple[frozenset[RoundStatus], RoundStatus]] = {
     Move.FINISH: (frozenset({S.SOLVING}), S.SOLVED),
     Move.FAIL: (frozenset({S.SOLVING}), S.FAILED),
     Move.APPROVE: (frozenset({S.SOLVED}), S.APPROVED),
-    Move.CLOSE: (frozenset({S.APPROVED}), S.CLOSED),
+    Move.APPROVE_VERSION: (frozenset({S.SOLVED}), S.APPROVED),
+    Move.SUPERSEDE: (PICKING_UP, S.SUPERSEDED),
+    Move.SET_DEADLINE: (PICKING_UP, S.APPROVED),
+    Move.EXPIRE: (frozenset({S.APPROVED}), S.PICKUP_OVER),
+    Move.CLOSE: (PICKING_UP, S.CLOSED),
+    Move.REPLAN: (PICKING_UP, S.APPROVED),
 }
 # Moves made by a solve itself: they also need the round's current solve attempt.
 ATTEMPT_MOVES = frozenset({Move.RETRY, Move.FINISH, Move.FAIL})
+# Moves that keep the round's status (REPLAN: an approved round stays as it is while
+# its new version is drafted; PICKUP_OVER stays PICKUP_OVER).
+KEEPS_STATUS = frozenset({Move.REPLAN})
 
-WITH_RESULTS = frozenset({S.SOLVED, S.APPROVED, S.CLOSED})  # rounds whose results are current
-VISIBLE_TO_SPONSORS = frozenset({S.APPROVED, S.CLOSED})
+# rounds whose results are current (a superseded round keeps its own, for the record)
+WITH_RESULTS = frozenset({S.SOLVED, S.APPROVED, S.PICKUP_OVER, S.CLOSED, S.SUPERSEDED})
+VISIBLE_TO_SPONSORS = frozenset({S.APPROVED, S.PICKUP_OVER, S.CLOSED})
 
 AUDIT_ACTION = {Move.SOLVE: "solve round", Move.RETRY: "retry solve",
                 Move.FINISH: "solve succeeded", Move.FAIL: "solve failed",
-                Move.APPROVE: "approve round", Move.CLOSE: "close round"}
+                Move.APPROVE: "approve round", Move.APPROVE_VERSION: "approve new version",
+                Move.SUPERSEDE: "supersede round", Move.SET_DEADLINE: "set pickup deadline",
+                Move.EXPIRE: "pickup deadline passed", Move.CLOSE: "close round",
+                Move.REPLAN: "replan round"}
 
 
 class RoundError(Exception):
@@ -95,7 +115,10 @@ class Conflict(RoundError):
 
 
 PAST = {Move.SOLVE: "solved", Move.RETRY: "retried", Move.FINISH: "given results",
-        Move.FAIL: "failed", Move.APPROVE: "approved", Move.CLOSE: "closed"}
+        Move.FAIL: "failed", Move.APPROVE: "approved", Move.APPROVE_VERSION: "approved",
+        Move.SUPERSEDE: "superseded", Move.SET_DEADLINE: "given a new pickup deadline",
+        Move.EXPIRE: "past its pickup deadline", Move.CLOSE: "closed",
+        Move.REPLAN: "re-planned"}
 
 
 def now() -> dt.datetime:
@@ -112,26 +135,39 @@ def transition(session: Session, round_id: int, move: Move, actor: str, *,
     transaction after the move has won (e.g. writing a solve's results), so
     either all of it is committed or none.
     """
+    try:
+        step(session, round_id, move, actor, attempt=attempt, values=values, detail=detail)
+        if also is not None:
+            also(session)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return fresh(session, round_id)
+
+
+def step(session: Session, round_id: int, move: Move, actor: str, *,
+         attempt: str | None = None, values: dict[str, Any] | None = None,
+         detail: dict[str, Any] | None = None) -> None:
+    """One move and its audit entry inside the caller's transaction, which commits.
+
+    For moves that must happen together, such as approving a re-plan and
+    superseding the round it replaces. If the move is refused, the transaction
+    is rolled back and the error raised.
+    """
     sources, target = TRANSITIONS[move]
     if move in ATTEMPT_MOVES and attempt is None:
         raise ValueError(f"the move {move} needs the solve attempt")
     guard = update(Round).where(Round.id == round_id, Round.status.in_(list(sources)))
     if attempt is not None:
         guard = guard.where(Round.solve_attempt == attempt)
-    result = session.execute(guard.values(status=target.value, **(values or {}))
+    status = Round.status if move in KEEPS_STATUS else target.value
+    result = session.execute(guard.values(status=status, **(values or {}))
                              .execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
         raise _why_not(session, round_id, move, sources, attempt)
-    try:
-        if also is not None:
-            also(session)
-        record(session, actor, AUDIT_ACTION[move], f"round {round_id}", detail)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return fresh(session, round_id)
+    record(session, actor, AUDIT_ACTION[move], f"round {round_id}", detail)
 
 
 def _why_not(session: Session, round_id: int, move: Move, sources: frozenset[RoundStatus],

@@ -75,6 +75,8 @@ class Lot(Base):
     features: Mapped[str] = mapped_column(Text, default="")
     allowed_communes: Mapped[str] = mapped_column(Text, default="")
     allowed_statuses: Mapped[str] = mapped_column(String(100), default="")
+    # Devices of this lot returned as faulty (never offered again): `allocator campaign faulty`.
+    faulty: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Point(Base):
@@ -136,6 +138,14 @@ class Round(Base):
     # The solve that may write this round's results: a new one is drawn each time a
     # solve is accepted (or retried), so a late or stalled solve can never overwrite.
     solve_attempt: Mapped[str | None] = mapped_column(String(36))
+    # Households collect their phones until this moment; set when the round is approved.
+    pickup_deadline: Mapped[dt.datetime | None] = mapped_column()
+    # A re-plan is a new version of an approved round: `replaces` names that round, and
+    # approving the version marks the old one superseded, naming the version here.
+    replaces: Mapped[int | None] = mapped_column(Integer, index=True)
+    superseded_by: Mapped[int | None] = mapped_column(Integer)
+    # From the campaign ledger: what was frozen into this round's folder (counts, budget).
+    ledger: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class SolveJob(Base):
@@ -181,6 +191,27 @@ class AllocationRow(Base):
     copay_vnd: Mapped[int] = mapped_column(BigInteger)
     distance_km: Mapped[float] = mapped_column(Float)
     handed_over_at: Mapped[dt.datetime | None] = mapped_column()  # recorded at the point
+    # Not collected by the pickup deadline: the device went back to stock (a no-show).
+    released_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class Campaign(Base):
+    """The campaign's settings: one row (id 1). Every change is audited.
+
+    `budget_vnd` is the public money for the whole campaign (None: not set, each
+    round brings its own budget); `no_show_limit` leaves out of later rounds the
+    households that failed to collect this many times (None: offer them again).
+    """
+
+    __tablename__ = "campaign"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    budget_vnd: Mapped[int | None] = mapped_column(BigInteger)
+    goal_date: Mapped[dt.date] = mapped_column(default=dt.date(2026, 9, 15))
+    pickup_days: Mapped[int] = mapped_column(Integer, default=14)
+    no_show_limit: Mapped[int | None] = mapped_column(Integer)
+    # Bumped by every move that changes what is reserved, handed over or released: the
+    # UPDATE that bumps it also serialises those moves (row lock; SQLite's writer lock).
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class UnservedRow(Base):

@@ -25,14 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from allocator import __version__
 from allocator.contract import (
-    COMMUNE_COLUMNS,
     COMMUNES,
-    HOUSEHOLD_COLUMNS,
     HOUSEHOLDS,
     KEEP,
-    LOT_COLUMNS,
     LOTS,
-    POINT_COLUMNS,
     POINTS,
     ROUND,
 )
@@ -53,15 +49,13 @@ from allocator.solve import solve
 from allocator.store.audit import record
 from allocator.store.jobs import JobSettings, claim, give_up, request_solve, run, worker_name
 from allocator.store.lifecycle import (
+    PICKING_UP,
     WITH_RESULTS,
-    Move,
     RoundError,
     RoundNotFound,
     RoundStatus,
     fresh,
-    now,
     require,
-    transition,
 )
 from allocator.store.limits import column_length, scenario_bounds
 from allocator.store.models import (
@@ -120,23 +114,10 @@ def _zip(files: dict[str, bytes]) -> tuple[bytes, str]:
     return buffer.getvalue(), digest.hexdigest()
 
 
-def _csv(table: pd.DataFrame, columns: list[str]) -> bytes:
+def table_csv(table: pd.DataFrame, columns: list[str]) -> bytes:
     table = table.reindex(columns=columns) if len(table.columns) else pd.DataFrame(
         columns=columns)
     return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
-def create_round(session: Session, policy: dict[str, Any], name: str, actor: str) -> Round:
-    """A draft round over the current registry, its inputs frozen."""
-    checked, issues = parse_policy(policy)
-    if issues:
-        raise InvalidInput(issues)
-    tables = registry_tables(session)
-    files = {HOUSEHOLDS: _csv(tables[HOUSEHOLDS], [c.name for c in HOUSEHOLD_COLUMNS]),
-             LOTS: _csv(tables[LOTS], [c.name for c in LOT_COLUMNS]),
-             POINTS: _csv(tables[POINTS], [c.name for c in POINT_COLUMNS]),
-             COMMUNES: _csv(tables[COMMUNES], [c.name for c in COMMUNE_COLUMNS])}
-    return _new_round(session, files, checked.to_json(), name, actor)
 
 
 def import_folder_as_round(session: Session, folder: Path, name: str, actor: str) -> Round:
@@ -144,7 +125,7 @@ def import_folder_as_round(session: Session, folder: Path, name: str, actor: str
     # Every problem at once, cells held to what the store's columns can take.
     scenario = read_scenario(folder, scenario_bounds())
     files = {n: (folder / n).read_bytes() for n in INPUT_FILES if (folder / n).exists()}
-    return _new_round(session, files, scenario.policy.to_json(), name, actor)
+    return new_round(session, files, scenario.policy.to_json(), name, actor)
 
 
 def derive_round(session: Session, round_id: int, changes: dict[str, Any], name: str,
@@ -156,11 +137,14 @@ def derive_round(session: Session, round_id: int, changes: dict[str, Any], name:
         raise InvalidInput(issues)
     with zipfile.ZipFile(io.BytesIO(base.inputs)) as archive:
         files = {n: archive.read(n) for n in archive.namelist() if n in INPUT_FILES}
-    return _new_round(session, files, checked.to_json(), name, actor, based_on=base.id)
+    return new_round(session, files, checked.to_json(), name, actor, based_on=base.id)
 
 
-def _new_round(session: Session, files: dict[str, bytes], policy: dict[str, Any], name: str,
-               actor: str, based_on: int | None = None) -> Round:
+def new_round(session: Session, files: dict[str, bytes], policy: dict[str, Any], name: str,
+              actor: str, based_on: int | None = None, *, replaces: int | None = None,
+              ledger: dict[str, Any] | None = None,
+              also: Callable[[Session, Round], None] | None = None) -> Round:
+    """A draft round over these contract files, audited; `also` runs in its transaction."""
     problem = name_problem(name, column_length(Round.name) or 200)
     if problem:
         raise InvalidInput([InputIssue("round name", 0, "name", problem)])
@@ -168,12 +152,19 @@ def _new_round(session: Session, files: dict[str, bytes], policy: dict[str, Any]
     archive, digest = _zip(files)
     row = Round(name=name, status=RoundStatus.DRAFT.value, policy=policy, seed=int(policy["seed"]),
                 inputs=archive, inputs_hash=digest, engine_version=__version__,
-                based_on=based_on)
-    session.add(row)
-    session.flush()
-    record(session, actor, "create round", f"round {row.id}",
-           {"inputs_hash": digest, "name": name, "based_on": based_on})
-    session.commit()
+                based_on=based_on, replaces=replaces, ledger=ledger)
+    try:
+        session.add(row)
+        session.flush()
+        record(session, actor, "create round", f"round {row.id}",
+               {"inputs_hash": digest, "name": name, "based_on": based_on,
+                "replaces": replaces})
+        if also is not None:
+            also(session, row)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
     return row
 
 
@@ -270,17 +261,6 @@ def compute_results(session: Session, row: Round,
     return write
 
 
-def approve_round(session: Session, round_id: int, actor: str) -> Round:
-    """Freeze a solved round as the administrative decision."""
-    return transition(session, round_id, Move.APPROVE, actor,
-                      values={"approved_at": now()})
-
-
-def close_round(session: Session, round_id: int, actor: str) -> Round:
-    """Close an approved round once its handovers are done."""
-    return transition(session, round_id, Move.CLOSE, actor)
-
-
 def export_round(session: Session, round_id: int, folder: Path) -> Path:
     """The round's inputs and, once solved, its result files, as the engine writes them."""
     row = get_round(session, round_id)
@@ -327,17 +307,20 @@ def record_handovers(session: Session, round_id: int, household_ids: list[str],
                      actor: str) -> int:
     """Mark households of an approved round as having collected their phone.
 
+    Allowed until the round is closed, also after its pickup deadline (a late
+    collection is still a collection).
+
     All or nothing: an id that was not allocated in this round is an error.
     Returns how many were newly marked (a repeat is harmless).
     """
     # Holding the round's row (status unchanged) keeps it approved until we commit.
     held = session.execute(update(Round).where(Round.id == round_id,
-                                               Round.status == RoundStatus.APPROVED.value)
+                                               Round.status.in_([s.value for s in PICKING_UP]))
                            .values(status=Round.status)
                            .execution_options(synchronize_session=False))
     if held.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
-        require(session, round_id, frozenset({RoundStatus.APPROVED}), "given handovers")
+        require(session, round_id, PICKING_UP, "given handovers")
     wanted = list(dict.fromkeys(household_ids))
     found = {a.household_id: a for a in session.scalars(select(AllocationRow).where(
         AllocationRow.round_id == round_id, AllocationRow.household_id.in_(wanted)))}

@@ -18,6 +18,7 @@ from allocator.report import render_report
 from allocator.report.labels import Text
 from allocator.report.view import comparison, round_view
 from allocator.store.audit import record_read
+from allocator.store.campaign import approve_round, close_round, create_round
 from allocator.store.handover import as_csv, as_xlsx, handover_list
 from allocator.store.jobs import progress_of as job_progress
 from allocator.store.jobs import request_solve
@@ -28,13 +29,7 @@ from allocator.store.lifecycle import (
     RoundStatus,
 )
 from allocator.store.models import AllocationRow, Round
-from allocator.store.rounds import (
-    approve_round,
-    close_round,
-    create_round,
-    derive_round,
-    import_folder_as_round,
-)
+from allocator.store.rounds import derive_round, import_folder_as_round
 from api.deps import RoundId, SessionDep
 from api.errors import status_of
 from api.pages.auth import Csrf, PagePlanner, check_csrf

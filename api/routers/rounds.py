@@ -15,18 +15,12 @@ from sqlalchemy.orm import Session
 
 from allocator.issues import InvalidInput
 from allocator.store.audit import record_read
+from allocator.store.campaign import approve_round, close_round, create_round
 from allocator.store.handover import as_csv, as_xlsx, handover_list
 from allocator.store.jobs import progress_of, request_solve
 from allocator.store.lifecycle import WITH_RESULTS, RoundStatus, require
 from allocator.store.models import AllocationRow, Round, UnservedRow
-from allocator.store.rounds import (
-    approve_round,
-    close_round,
-    create_round,
-    export_round,
-    import_folder_as_round,
-    record_handovers,
-)
+from allocator.store.rounds import export_round, import_folder_as_round, record_handovers
 from api.deps import Filter, Limit, Offset, PlannerDep, RoundId, SessionDep, count
 from api.schemas import (
     AllocationPublic,

@@ -19,9 +19,10 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from allocator.store.campaign import approve_round
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.models import User
-from allocator.store.rounds import approve_round, import_folder_as_round, solve_round
+from allocator.store.rounds import import_folder_as_round, solve_round
 from allocator.store.users import add_user
 from api.main import create_app
 from api.pages.auth import COOKIE

@@ -18,8 +18,9 @@ from httpx import Response
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from allocator.store.campaign import approve_round
 from allocator.store.db import make_engine, make_sessions, prepare
-from allocator.store.rounds import approve_round, import_folder_as_round, solve_round
+from allocator.store.rounds import import_folder_as_round, solve_round
 from allocator.store.users import add_user, set_password
 from api.main import create_app
 from api.settings import Settings

@@ -24,9 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
+from allocator.store.campaign import approve_round
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import import_file
-from allocator.store.rounds import approve_round, import_folder_as_round, solve_round
+from allocator.store.rounds import import_folder_as_round, solve_round
 from allocator.store.users import add_user
 from api.main import create_app
 from api.settings import Settings

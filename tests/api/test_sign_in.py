@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from allocator.store import audit
+from allocator.store.campaign import approve_round
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import import_file
 from allocator.store.models import ApiToken, AuditEntry, SignInFailure
-from allocator.store.rounds import approve_round, import_folder_as_round, solve_round
+from allocator.store.rounds import import_folder_as_round, solve_round
 from allocator.store.sign_in import PER_ACCOUNT, PER_ADDRESS
 from allocator.store.users import add_token, create_user, revoke_token, revoke_user
 from api.main import create_app

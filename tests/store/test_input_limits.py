@@ -282,7 +282,8 @@ def test_every_way_of_making_a_round_holds_its_name_and_folder_to_the_store(
         store: tuple[Engine, Session], tmp_path: Path) -> None:
     """The store itself checks a round's name and a round folder's cells, so the API, the
     pages and the command line all refuse the same things, before anything is written."""
-    from allocator.store.rounds import create_round, derive_round, import_folder_as_round
+    from allocator.store.campaign import create_round
+    from allocator.store.rounds import derive_round, import_folder_as_round
     from scenarios.named import scenario
 
     engine, session = store

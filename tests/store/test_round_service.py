@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from allocator.store.campaign import EarlyClose, approve_round, close_round
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.jobs import (
     DONE,
@@ -42,8 +43,6 @@ from allocator.store.lifecycle import (
 from allocator.store.models import AllocationRow, AuditEntry, Round, SolveJob, UnservedRow
 from allocator.store.rounds import (
     SolveFailed,
-    approve_round,
-    close_round,
     compute_results,
     import_folder_as_round,
     record_handovers,
@@ -301,7 +300,9 @@ def test_close_and_handovers_keep_to_their_states(sessions: sessionmaker[Session
             close_round(session, round_id, "planner")
         solve_round(session, round_id, "planner", settings=FAST)
         approve_round(session, round_id, "planner")
-        assert close_round(session, round_id, "planner").status == "closed"
+        with pytest.raises(EarlyClose):  # before the pickup deadline: only when confirmed
+            close_round(session, round_id, "planner")
+        assert close_round(session, round_id, "planner", force=True).status == "closed"
         with pytest.raises(WrongState):
             record_handovers(session, round_id, ["x"], "officer")
 

@@ -10,17 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from allocator.store.campaign import approve_round, create_round
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import import_file
 from allocator.store.lifecycle import WrongState
-from allocator.store.rounds import (
-    approve_round,
-    create_round,
-    export_round,
-    import_folder_as_round,
-    replay_round,
-    solve_round,
-)
+from allocator.store.rounds import export_round, import_folder_as_round, replay_round, solve_round
 from scenarios.named import scenario
 
 ALLOCATOR = Path(sys.executable).parent / "allocator"

@@ -20,9 +20,10 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from allocator.store.campaign import approve_round
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import import_file
-from allocator.store.rounds import approve_round, import_folder_as_round, solve_round
+from allocator.store.rounds import import_folder_as_round, solve_round
 from allocator.store.users import add_user
 from allocator.tabular import DANGEROUS, csv_bytes, safe_cell, safe_text, xlsx_bytes
 from api.main import create_app

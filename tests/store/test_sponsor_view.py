@@ -25,9 +25,10 @@ from sqlalchemy import select
 
 from allocator.contract import FLAGS, STATUSES
 from allocator.disclosure import PRIMARY, SECONDARY, SMALL, WITHHELD, suppress
+from allocator.store.campaign import approve_round
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.models import AllocationRow, Round
-from allocator.store.rounds import approve_round, import_folder_as_round, solve_round
+from allocator.store.rounds import import_folder_as_round, solve_round
 from allocator.store.sponsor_view import (
     VIEWS,
     Allocated,
@@ -119,6 +120,10 @@ def rounds(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, 
         shutil.copytree(folder, other)
         lots = pd.read_csv(folder / "lots.csv", dtype=str)
         lots[lots["sponsor_id"] != mine].to_csv(other / "lots.csv", index=False)
+        # Other households: one household never holds phones of two approved rounds.
+        households = pd.read_csv(folder / "households.csv", dtype=str, keep_default_na=False)
+        households["household_id"] = "B-" + households["household_id"]
+        households.to_csv(other / "households.csv", index=False)
         row = import_folder_as_round(session, other, "Đợt", "setup")
         solve_round(session, row.id, "setup")
         approve_round(session, row.id, "setup")
