@@ -31,13 +31,14 @@ def main() -> None:
 
 def _store_commands() -> None:
     """The store's commands, imported only when one of them is asked for."""
-    from allocator import cli_people, cli_store
+    from allocator import cli_campaign, cli_people, cli_store
 
     app.command("import")(cli_store.import_command)
     app.command("serve")(cli_store.serve_command)
     app.command("worker")(cli_store.worker_command)
     app.command("demo")(cli_store.demo_command)
     app.add_typer(cli_store.round_app, name="round")
+    app.add_typer(cli_campaign.campaign_app, name="campaign")
     app.add_typer(cli_people.user_app, name="user")
     app.add_typer(cli_people.token_app, name="token")
     app.add_typer(cli_people.audit_app, name="audit")
@@ -183,8 +184,8 @@ def _fail(message: str) -> None:
 
 def run() -> None:
     """Entry point: never a traceback for a user's mistake."""
-    if len(sys.argv) > 1 and sys.argv[1] in ("import", "round", "user", "token", "audit",
-                                               "serve", "worker", "demo", "--help"):
+    if len(sys.argv) > 1 and sys.argv[1] in ("import", "round", "campaign", "user", "token",
+                                               "audit", "serve", "worker", "demo", "--help"):
         _store_commands()
     try:
         app()

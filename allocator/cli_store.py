@@ -7,7 +7,6 @@ database named by DATABASE_URL (e.g. postgresql+psycopg://user@host/db).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from allocator.issues import InvalidInput
 from allocator.store.audit import record_read
-from allocator.store.campaign import approve_round, close_round, create_round
+from allocator.store.campaign import approve_round, create_round
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import KINDS, import_file
 from allocator.store.lifecycle import WITH_RESULTS, RoundError, require
@@ -137,28 +136,6 @@ def _solving_hint(session: Session, round_id: int) -> str:
     return (f"\n{where}. If that worker has stopped, 'allocator worker' (or 'allocator "
             f"serve') takes the job up again once it has been silent for "
             f"{JobSettings.from_env().stale_seconds:g} s.")
-
-
-def _transition(step: Callable[[Session, int, str], Round], round_id: int,
-                done: str) -> None:
-    with open_store() as session:
-        try:
-            step(session, round_id, ACTOR)
-        except RoundError as error:
-            _fail(str(error))
-    out.print(f"round {round_id} {done}")
-
-
-@round_app.command("approve")
-def round_approve(round_id: RoundArg) -> None:
-    """Approve a solved round: it is frozen from now on."""
-    _transition(approve_round, round_id, "approved")
-
-
-@round_app.command("close")
-def round_close(round_id: RoundArg) -> None:
-    """Close an approved round once its handovers are done."""
-    _transition(close_round, round_id, "closed")
 
 
 @round_app.command("handover")

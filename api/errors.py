@@ -17,7 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 
-from allocator.store.lifecycle import Conflict, RoundError, RoundNotFound, WrongState
+from allocator.store.ledger import LotNotFound
+from allocator.store.lifecycle import BadValue, Conflict, RoundError, RoundNotFound, WrongState
 from allocator.store.rounds import NotAllocated
 from api.pages.render import error_page
 
@@ -39,8 +40,10 @@ def invalid_request(error: RequestValidationError) -> Response:
 
 
 def status_of(error: RoundError) -> int:
-    if isinstance(error, RoundNotFound):
+    if isinstance(error, RoundNotFound | LotNotFound):
         return 404
+    if isinstance(error, BadValue):
+        return 422
     if isinstance(error, WrongState | Conflict):
         return 409
     if isinstance(error, NotAllocated):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+import datetime as dt
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from allocator.limits import control_message, first_control
 from allocator.store.limits import column_length
 from allocator.store.models import Round
 
 ROUND_NAME_LENGTH = column_length(Round.name) or 200
+# An id of the registry (household, lot, point): printable, no spaces at the ends.
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class RoundCreate(BaseModel):
@@ -36,6 +39,10 @@ class RoundPublic(BaseModel):
     summary: dict[str, Any] | None
     progress: str = ""
     error: str = ""
+    pickup_deadline: dt.date | None = None  # the last day households may collect
+    replaces: int | None = None  # a re-plan: the round it would supersede
+    superseded_by: int | None = None
+    ledger: dict[str, Any] | None = None  # what the campaign ledger froze into the round
 
 
 class AllocationPublic(BaseModel):
@@ -110,3 +117,83 @@ class SponsorLotUse(BaseModel):
     allocated: str
     handed_over: str
     pending: str
+
+
+class Strict(BaseModel):
+    """A request body: a field the server does not know is refused, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Approval(Strict):
+    """When households must have collected their phones: a day, or a number of days from
+    today (default: the campaign's pickup period)."""
+
+    pickup_deadline: dt.date | None = None
+    pickup_days: int | None = Field(default=None, ge=0, le=365)
+
+
+class Closing(Strict):
+    force: bool = Field(default=False, description="close before the pickup deadline")
+
+
+class Deadline(Strict):
+    pickup_deadline: dt.date
+
+
+class Replan(Strict):
+    close_points: list[Id] = Field(default_factory=list, max_length=10_000)
+    lot_quantities: dict[Id, int] = Field(default_factory=dict, max_length=10_000)
+    withdraw: list[Id] = Field(default_factory=list, max_length=100_000)
+    budget_vnd: int | None = Field(default=None, ge=0, le=10**15)
+    name: str | None = Field(default=None, max_length=ROUND_NAME_LENGTH)
+
+    @field_validator("lot_quantities")
+    @classmethod
+    def _quantities(cls, quantities: dict[str, int]) -> dict[str, int]:
+        for lot, number in quantities.items():
+            if not 0 <= number <= 10_000_000:
+                raise ValueError(f"{lot}: a quantity from 0 to 10,000,000")
+        return quantities
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str | None) -> str | None:
+        if name is not None and first_control(name) >= 0:
+            raise ValueError(control_message(name))
+        return name
+
+
+class CampaignBudget(Strict):
+    budget_vnd: int | None = Field(ge=0, le=10**15, description="null: no campaign budget")
+
+
+class CampaignSettings(Strict):
+    no_show_limit: int | None = Field(default=None, ge=1, le=100)
+    pickup_days: int | None = Field(default=None, ge=0, le=365)
+
+
+class Devices(Strict):
+    devices: int = Field(ge=1, le=10_000_000)
+
+
+class ReplanChange(BaseModel):
+    household_id: str
+    change: str
+    point_before: str
+    lot_before: str
+    point_after: str
+    lot_after: str
+    reason: str
+    detail: str
+
+
+class ReplanDiff(BaseModel):
+    round_id: int
+    replaces: int
+    handed_over_fixed: int
+    counts: dict[str, int]
+    total: int
+    offset: int
+    limit: int
+    households: list[ReplanChange]

@@ -38,6 +38,7 @@ from allocator.store.jobs import stamp
 from allocator.store.lifecycle import (
     PICKING_UP,
     WITH_RESULTS,
+    BadValue,
     Move,
     RoundError,
     RoundStatus,
@@ -175,17 +176,17 @@ def approve_round(session: Session, round_id: int, actor: str, *,
 
 def _deadline(session: Session, day: dt.date | None, days: int | None) -> dt.datetime:
     if day is not None and days is not None:
-        raise RoundError("give either a pickup deadline or a number of days, not both")
+        raise BadValue("give either a pickup deadline or a number of days, not both")
     if day is None:
         days = ledger.settings(session).pickup_days if days is None else days
         if not 0 <= days <= 365:
-            raise RoundError("the pickup period must be between 0 and 365 days")
+            raise BadValue("the pickup period must be between 0 and 365 days")
         day = (dt.datetime.now(VIETNAM) + dt.timedelta(days=days)).date()
     at = deadline_at(day)
     if at <= stamp():
-        raise RoundError(f"the pickup deadline {day:%d/%m/%Y} has already passed")
+        raise BadValue(f"the pickup deadline {day:%d/%m/%Y} has already passed")
     if at > stamp() + dt.timedelta(days=366):
-        raise RoundError("the pickup deadline must be within a year")
+        raise BadValue("the pickup deadline must be within a year")
     return at
 
 
@@ -221,11 +222,11 @@ def close_round(session: Session, round_id: int, actor: str, *, force: bool = Fa
     """
     expire_due(session)
     row = fresh(session, round_id)
-    waiting = _not_collected(session, round_id)
+    waiting = not_collected(session, round_id)
     if row.status == RoundStatus.APPROVED and not force:
         until = (f" until {deadline_day(row.pickup_deadline):%d/%m/%Y}"
                  if row.pickup_deadline else "")
-        raise EarlyClose(f"round {round_id} is open for pickup{until} and {waiting} phones "
+        raise EarlyClose(f"round {round_id} is open for pickup{until} and {waiting:,} phones "
                          "are not collected yet; closing now releases them. Confirm to "
                          "close anyway")
     try:
@@ -243,7 +244,7 @@ def close_round(session: Session, round_id: int, actor: str, *, force: bool = Fa
     return fresh(session, round_id)
 
 
-def _not_collected(session: Session, round_id: int) -> int:
+def not_collected(session: Session, round_id: int) -> int:
     return int(session.scalar(select(func.count()).select_from(AllocationRow).where(
         AllocationRow.round_id == round_id, AllocationRow.handed_over_at.is_(None),
         AllocationRow.released_at.is_(None))) or 0)

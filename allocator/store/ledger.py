@@ -28,13 +28,22 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from allocator.store.audit import record
-from allocator.store.lifecycle import PICKING_UP, RoundError
+from allocator.store.lifecycle import PICKING_UP, BadValue, RoundError
 from allocator.store.models import AllocationRow, Campaign, Lot, Round, Sponsor
 
 
 class LedgerConflict(RoundError):
     """A move would break the ledger (two phones for one household, a lot or budget
     overcommitted); nothing was changed."""
+
+
+class LotNotFound(RoundError, KeyError):
+    def __init__(self, lot_id: str) -> None:
+        super().__init__(lot_id)
+        self.lot_id = lot_id
+
+    def __str__(self) -> str:
+        return f"no lot {self.lot_id} in the registry"
 
 
 def settings(session: Session) -> Campaign:
@@ -203,7 +212,7 @@ def check(session: Session, round_id: int | None = None) -> None:
 def set_budget(session: Session, budget_vnd: int | None, actor: str) -> Budget:
     """Set the campaign budget (audited); refused below what is spent and committed."""
     if budget_vnd is not None and not 0 <= budget_vnd <= 10**15:
-        raise LedgerConflict("the campaign budget must be between 0 and 10^15 VND")
+        raise BadValue("the campaign budget must be between 0 and 10^15 VND")
     try:
         lock(session)
         row = settings(session)
@@ -229,9 +238,9 @@ def set_settings(session: Session, actor: str, *, no_show_limit: int | None | st
                  pickup_days: int | None = None) -> Campaign:
     """Change the no-show limit or the default pickup days (audited)."""
     if isinstance(no_show_limit, int) and not 1 <= no_show_limit <= 100:
-        raise LedgerConflict("the no-show limit must be between 1 and 100 (or none)")
+        raise BadValue("the no-show limit must be between 1 and 100 (or none)")
     if pickup_days is not None and not 0 <= pickup_days <= 365:
-        raise LedgerConflict("the pickup period must be between 0 and 365 days")
+        raise BadValue("the pickup period must be between 0 and 365 days")
     try:
         lock(session)
         row = settings(session)
@@ -253,12 +262,12 @@ def set_settings(session: Session, actor: str, *, no_show_limit: int | None | st
 def _lot_change(session: Session, lot_id: str, column: str, amount: int, actor: str,
                 action: str) -> dict[str, Any]:
     if not 1 <= amount <= 10_000_000:
-        raise LedgerConflict("the number of devices must be between 1 and 10,000,000")
+        raise BadValue("the number of devices must be between 1 and 10,000,000")
     try:
         lock(session)
         lot = session.get(Lot, lot_id, populate_existing=True)
         if lot is None:
-            raise LedgerConflict(f"no lot {lot_id} in the registry")
+            raise LotNotFound(lot_id)
         before = getattr(lot, column) or 0
         setattr(lot, column, before + amount)
         session.flush()

@@ -110,6 +110,10 @@ class WrongState(RoundError):
                 f"{' or '.join(self.allowed)}")
 
 
+class BadValue(RoundError):
+    """A value asked for is not acceptable (a pickup deadline already past, a negative budget)."""
+
+
 class Conflict(RoundError):
     """Another request or solve got there first (e.g. the solve attempt is no longer current)."""
 

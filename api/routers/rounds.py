@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 
 from allocator.issues import InvalidInput
 from allocator.store.audit import record_read
-from allocator.store.campaign import approve_round, close_round, create_round
+from allocator.store.campaign import (
+    CHANGES,
+    approve_round,
+    close_round,
+    create_round,
+    deadline_day,
+    replan_diff,
+    replan_round,
+    set_pickup_deadline,
+)
 from allocator.store.handover import as_csv, as_xlsx, handover_list
 from allocator.store.jobs import progress_of, request_solve
 from allocator.store.lifecycle import WITH_RESULTS, RoundStatus, require
@@ -24,8 +33,14 @@ from allocator.store.rounds import export_round, import_folder_as_round, record_
 from api.deps import Filter, Limit, Offset, PlannerDep, RoundId, SessionDep, count
 from api.schemas import (
     AllocationPublic,
+    Approval,
+    Closing,
+    Deadline,
     HandoverRecord,
     Page,
+    Replan,
+    ReplanChange,
+    ReplanDiff,
     RoundCreate,
     RoundPublic,
     UnservedPublic,
@@ -44,7 +59,11 @@ def _public(row: Round, session: Session) -> RoundPublic:
         progress = progress_of(session, row.id)
     return RoundPublic(id=row.id, name=row.name, status=row.status,
                        inputs_hash=row.inputs_hash, seed=row.seed, summary=row.summary,
-                       progress=progress, error=row.error)
+                       progress=progress, error=row.error,
+                       pickup_deadline=deadline_day(row.pickup_deadline)
+                       if row.pickup_deadline else None,
+                       replaces=row.replaces, superseded_by=row.superseded_by,
+                       ledger=row.ledger)
 
 
 def _round(session: Session, round_id: int) -> Round:
@@ -83,13 +102,65 @@ def solve(round_id: RoundId, session: SessionDep, user: PlannerDep) -> RoundPubl
 
 
 @router.post("/{round_id}/approve", response_model=RoundPublic)
-def approve(round_id: RoundId, session: SessionDep, user: PlannerDep) -> RoundPublic:
-    return _public(approve_round(session, round_id, user.name), session)
+def approve(round_id: RoundId, session: SessionDep, user: PlannerDep,
+            body: Approval | None = None) -> RoundPublic:
+    """Make a solved round the decision; its phones are reserved until the pickup deadline.
+
+    A re-plan supersedes the round it replaces. Refused (409, nothing changed) if
+    a household would hold two phones, or a lot or the campaign budget would be
+    overcommitted.
+    """
+    body = body or Approval()
+    return _public(approve_round(session, round_id, user.name,
+                                 pickup_deadline=body.pickup_deadline,
+                                 pickup_days=body.pickup_days), session)
+
+
+@router.put("/{round_id}/pickup-deadline", response_model=RoundPublic)
+def pickup_deadline(round_id: RoundId, body: Deadline, session: SessionDep,
+                    user: PlannerDep) -> RoundPublic:
+    """Move the last day households may collect (a round past its deadline opens again)."""
+    return _public(set_pickup_deadline(session, round_id, body.pickup_deadline, user.name),
+                   session)
 
 
 @router.post("/{round_id}/close", response_model=RoundPublic)
-def close(round_id: RoundId, session: SessionDep, user: PlannerDep) -> RoundPublic:
-    return _public(close_round(session, round_id, user.name), session)
+def close(round_id: RoundId, session: SessionDep, user: PlannerDep,
+          body: Closing | None = None) -> RoundPublic:
+    """Close a round: phones not handed over go back to stock and their households count
+    as no-shows. Before the pickup deadline only with `force` (else 409)."""
+    force = body.force if body else False
+    return _public(close_round(session, round_id, user.name, force=force), session)
+
+
+@router.post("/{round_id}/replan", response_model=RoundPublic,
+             status_code=status.HTTP_201_CREATED)
+def replan(round_id: RoundId, body: Replan, session: SessionDep,
+           user: PlannerDep) -> RoundPublic:
+    """Draft a new version of an approved round (then solve it, read its diff, approve it)."""
+    try:
+        row = replan_round(session, round_id, user.name, close_points=body.close_points,
+                           lot_quantities=body.lot_quantities, withdraw=body.withdraw,
+                           budget_vnd=body.budget_vnd, name=body.name)
+    except InvalidInput as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, error.lines()) from None
+    return _public(row, session)
+
+
+@router.get("/{round_id}/diff", response_model=ReplanDiff)
+def diff(round_id: RoundId, session: SessionDep, user: PlannerDep, offset: Offset = 0,
+         limit: Limit = 100,
+         change: Annotated[str | None, Query(pattern="^(" + "|".join(CHANGES) + ")$")] = None
+         ) -> ReplanDiff:
+    """What a solved re-plan changes for households, against the round it replaces."""
+    found = replan_diff(session, round_id)
+    rows = [h for h in found["households"] if change is None or h["change"] == change]
+    record_read(session, user.name, "read re-plan difference", f"round {round_id}",
+                {"offset": offset, "limit": limit, "change": change})
+    return ReplanDiff(round_id=found["round_id"], replaces=found["replaces"],
+                      handed_over_fixed=found["handed_over_fixed"], counts=found["counts"],
+                      total=len(rows), offset=offset, limit=limit,
+                      households=[ReplanChange(**h) for h in rows[offset:offset + limit]])
 
 
 @router.post("/{round_id}/handovers")

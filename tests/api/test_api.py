@@ -266,7 +266,11 @@ def test_every_write_is_audited_and_rounds_close(world: tuple, db_url: str) -> N
     round_id = solved_round(client, token)
     assert client.post(f"/api/rounds/{round_id}/close", headers=auth(token)).status_code == 409
     assert client.post(f"/api/rounds/{round_id}/approve", headers=auth(token)).status_code == 200
-    assert client.post(f"/api/rounds/{round_id}/close", headers=auth(token)).status_code == 200
+    early = client.post(f"/api/rounds/{round_id}/close", headers=auth(token))
+    assert early.status_code == 409 and "Confirm" in early.json()["detail"]
+    closed = client.post(f"/api/rounds/{round_id}/close", headers=auth(token),
+                         json={"force": True})
+    assert closed.status_code == 200, closed.text
     assert client.get(f"/api/rounds/{round_id}", headers=auth(token)).json()["status"] == "closed"
     engine = make_engine(db_url)
     with make_sessions(engine)() as session:

@@ -1,0 +1,78 @@
+"""The campaign across rounds (planners): budget, settings, pledges, stock, households."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+
+from allocator.store import ledger
+from allocator.store.audit import record_read
+from api.deps import PlannerDep, SessionDep
+from api.schemas import CampaignBudget, CampaignSettings, Devices, Id
+
+router = APIRouter(prefix="/campaign", tags=["campaign (planners)"])
+LotId = Annotated[Id, Path(description="a lot of the registry")]
+HouseholdId = Annotated[Id, Path(description="a household of the registry")]
+
+
+def _figures(session: SessionDep) -> dict[str, Any]:
+    settings = ledger.settings(session)
+    state = ledger.household_states(session)
+    waiting = set(state.no_shows) - set(state.received) - set(state.reserved)
+    return {"goal_date": settings.goal_date.isoformat(), "pickup_days": settings.pickup_days,
+            "no_show_limit": settings.no_show_limit,
+            "budget": ledger.budget(session).to_json(),
+            "households": {"handed_over": len(state.received), "reserved": len(state.reserved),
+                           "no_show_waiting": len(waiting)},
+            "lots": ledger.lot_figures(session)}
+
+
+@router.get("")
+def campaign(session: SessionDep, _: PlannerDep) -> dict[str, Any]:
+    """Where the campaign stands: budget (total, committed, spent, remaining), households
+    handed a phone or holding one, and every lot's pledged, handed over, reserved,
+    released, faulty and available devices."""
+    return _figures(session)
+
+
+@router.put("/budget")
+def set_budget(body: CampaignBudget, session: SessionDep, user: PlannerDep) -> dict[str, Any]:
+    """Set the campaign budget (audited). Refused (409) below what is spent and committed."""
+    return ledger.set_budget(session, body.budget_vnd, user.name).to_json()
+
+
+@router.patch("/settings")
+def change_settings(body: CampaignSettings, session: SessionDep,
+                    user: PlannerDep) -> dict[str, Any]:
+    """The no-show limit (households that failed to collect this many times are left out
+    of later rounds; null: offer them again) and the default pickup period in days."""
+    given = body.model_fields_set
+    ledger.set_settings(session, user.name,
+                        no_show_limit=body.no_show_limit if "no_show_limit" in given else "keep",
+                        pickup_days=body.pickup_days)
+    return _figures(session)
+
+
+@router.post("/lots/{lot_id}/pledge")
+def pledge(lot_id: LotId, body: Devices, session: SessionDep,
+           user: PlannerDep) -> dict[str, Any]:
+    """A sponsor pledges more devices to one of its lots (audited)."""
+    return ledger.pledge(session, lot_id, body.devices, user.name)
+
+
+@router.post("/lots/{lot_id}/faulty")
+def faulty(lot_id: LotId, body: Devices, session: SessionDep,
+           user: PlannerDep) -> dict[str, Any]:
+    """Devices of a lot came back faulty or were returned: never offered again (audited)."""
+    return ledger.mark_faulty(session, lot_id, body.devices, user.name)
+
+
+@router.get("/households/{household_id}")
+def household(household_id: HouseholdId, session: SessionDep,
+              user: PlannerDep) -> dict[str, Any]:
+    """One household across the campaign: each round that allocated it a phone, and what
+    became of it (reserved, handed over, released)."""
+    history = ledger.household_history(session, household_id)
+    record_read(session, user.name, "read household history", f"household {household_id}")
+    return {"household_id": household_id, "rounds": history}
