@@ -34,6 +34,7 @@ from allocator.limits import Limits
 from allocator.reading import RawTable, open_csv
 from allocator.store.audit import record
 from allocator.store.bulk import driver_value, existing_keys, insert_rows, update_rows
+from allocator.store.ledger import lot_figures
 from allocator.store.limits import STORED_IN, clip, registry_bounds
 from allocator.store.models import AuditEntry, Base, Commune, Sponsor
 from allocator.store.workbooks import open_xlsx
@@ -162,6 +163,8 @@ def import_file(session: Session, kind: str, path: Path | str, actor: str,
         for table in read_ahead(checked()):
             if not issues:  # the chunk's own problems were found before it was handed over
                 writer.write(table)
+        if kind == "lots" and report.ok and not raw.failed:
+            _check_pledges(session, name, issues)
         if raw.failed or not report.ok:
             session.rollback()
             return report
@@ -173,6 +176,17 @@ def import_file(session: Session, kind: str, path: Path | str, actor: str,
         session.rollback()
         raise
     return report
+
+
+def _check_pledges(session: Session, file: str, issues: list[InputIssue]) -> None:
+    """A lot's new quantity may not fall below what the campaign already gave or holds."""
+    for lot in lot_figures(session):
+        if lot["available"] < 0:
+            used = lot["handed_over"] + lot["reserved"] + lot["faulty"]
+            issues.append(InputIssue(file, 0, "quantity",
+                                     f"lot {lot['lot_id']}: {lot['pledged']:,} is less than "
+                                     f"the {used:,} devices already handed over, reserved or "
+                                     "faulty in the campaign"))
 
 
 _DONE = object()
