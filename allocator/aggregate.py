@@ -36,6 +36,7 @@ class Units:
     pp_point: np.ndarray
     pp_km: np.ndarray    # home-to-point distance for sites; 0 for classes
     hh_unit: np.ndarray  # unit of each household, -1 if it cannot be served at all
+    place_keep_point: np.ndarray  # kept point of each place's households, -1 if not kept
     by_site: bool        # sites (exact for distance) rather than classes
 
     def __len__(self) -> int:
@@ -83,16 +84,24 @@ def _verify_same_sets(problem: Problem, ids: np.ndarray) -> None:
         raise RuntimeError("reach-set hash collision; please report this scenario")
 
 
-def build_units(problem: Problem, by_site: bool) -> Units:
-    """Classes (for stages 0-2) or sites (for stage 3) of servable households."""
-    hh = np.flatnonzero(servable(problem))
+def build_units(problem: Problem, by_site: bool, unserved: np.ndarray | None = None,
+                at_kept_point: np.ndarray | None = None) -> Units:
+    """Classes (for stages 0-2) or sites (for stage 3) of servable households.
+
+    For sites, households marked `unserved` are left out and homes marked
+    `at_kept_point` reach only their kept point (see settled.py).
+    """
+    ok = servable(problem)
+    if unserved is not None:
+        ok &= ~unserved
+    hh = np.flatnonzero(ok)
     home_place = np.arange(len(problem.home_commune)) if by_site else reach_set_ids(problem)
-    kept_homes = problem.hh_home[problem.keep_hh]
-    kept_homes = kept_homes[kept_homes >= 0]
-    if not by_site and len(kept_homes):
-        # A kept household's home is a place of its own, so the model sees its point.
-        home_place = home_place.copy()
-        home_place[kept_homes] = home_place.max() + 1 + np.arange(len(kept_homes))
+    if not by_site and len(problem.keep_hh):
+        # Kept households' homes carry their kept point; a class place must too, so the
+        # model sees who is served at their kept point.
+        _, home_place = np.unique(np.stack([home_place, problem.home_keep_point], axis=1),
+                                  axis=0, return_inverse=True)
+        home_place = home_place.ravel().astype(np.int64)
     # Number the places actually used 0..n-1, in order of first home.
     used_homes = np.unique(problem.hh_home[hh])
     used_places, first = np.unique(home_place[used_homes], return_index=True)
@@ -110,6 +119,9 @@ def build_units(problem: Problem, by_site: bool) -> Units:
     representative = used_homes[first]
     pairs = pd.DataFrame({"home": problem.hp_home, "point": problem.hp_point,
                           "km": problem.hp_km})
+    if at_kept_point is not None:
+        pinned = at_kept_point[problem.hp_home]
+        pairs = pairs[~pinned | (problem.hp_point == problem.home_keep_point[problem.hp_home])]
     places = pd.DataFrame({"place": np.arange(len(representative)), "home": representative})
     pp = places.merge(pairs, on="home").sort_values(["place", "point"], ignore_index=True)
     group = table["group"].to_numpy(np.int64)
@@ -119,4 +131,5 @@ def build_units(problem: Problem, by_site: bool) -> Units:
                  place=table["place"].to_numpy(np.int64),
                  pp_place=pp["place"].to_numpy(np.int64), pp_point=pp["point"].to_numpy(np.int64),
                  pp_km=pp["km"].to_numpy(float) if by_site else np.zeros(len(pp)),
-                 hh_unit=hh_unit, by_site=by_site)
+                 hh_unit=hh_unit, place_keep_point=problem.home_keep_point[representative],
+                 by_site=by_site)

@@ -42,8 +42,9 @@ def build_routes(groups: pd.DataFrame, lots: pd.DataFrame, commune_codes: np.nda
                  policy: RoundPolicy) -> Routes:
     """Routes for lots with stock; `groups` has commune, status, needs (canonical text).
 
-    With a `keep` column (re-plan), a group whose keep is not 0 holds one kept
-    household and gets a hub of its own, so the model can tell which lot it got.
+    With a `keep` column (re-plan), groups whose keep is not 0 hold kept households
+    (keep = 1 + their kept lot) and share hubs only with groups of the same kept lot,
+    so the model can count who got their kept lot.
     """
     key = ["status", "needs", "keep"] if "keep" in groups.columns else ["status", "needs"]
     hubs = groups[key].drop_duplicates().sort_values(key, ignore_index=True)

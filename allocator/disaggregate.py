@@ -44,7 +44,7 @@ def assign_points(problem: Problem, units: Units, take: np.ndarray, send: np.nda
     stage could not run), see `route_classes`.
     """
     if not units.by_site:
-        return route_classes(problem, units, take, rank)
+        return route_classes(problem, units, take, send, rank)
     served = served_households(units, take, rank)
     point_of = np.full(len(problem.hh_id), -1, np.int64)
     place = units.place[units.hh_unit[served]]
@@ -57,16 +57,21 @@ def assign_points(problem: Problem, units: Units, take: np.ndarray, send: np.nda
     return point_of
 
 
-def route_classes(problem: Problem, units: Units, take: np.ndarray,
+def route_classes(problem: Problem, units: Units, take: np.ndarray, send: np.ndarray,
                   rank: np.ndarray) -> np.ndarray:
     """Serve take[k] households of each class k at points with room, least total distance.
 
     A min-cost flow (distances in whole millimetres) chooses both which
     households of each class are served and where: the exact distance optimum
     for these served counts per class, though not over every choice of counts.
+    Households handed over at their kept point in the model (stage K2) are
+    placed there first, so the routing keeps that stage's value.
     """
     point_of = np.full(len(problem.hh_id), -1, np.int64)
-    members = np.flatnonzero(units.hh_unit >= 0)
+    take = take.copy()
+    room = problem.point_capacity.copy()
+    _serve_kept_points(problem, units, take, send, rank, point_of, room)
+    members = np.flatnonzero((units.hh_unit >= 0) & (point_of < 0))
     members = members[take[units.hh_unit[members]] > 0]
     if not len(members):
         return point_of
@@ -84,7 +89,7 @@ def route_classes(problem: Problem, units: Units, take: np.ndarray,
                             point_node])
     heads = np.concatenate([member_node, point_node[arcs["point"].to_numpy()],
                             np.full(n_point, sink)])
-    caps = np.concatenate([np.ones(n_member + len(arcs), np.int64), problem.point_capacity])
+    caps = np.concatenate([np.ones(n_member + len(arcs), np.int64), room])
     costs = np.concatenate([np.zeros(n_member, np.int64),
                             np.rint(arcs["km"].to_numpy() * 1e6).astype(np.int64),
                             np.zeros(n_point, np.int64)])
@@ -98,6 +103,29 @@ def route_classes(problem: Problem, units: Units, take: np.ndarray,
     used = flow.flows(n_member + np.arange(len(arcs))) > 0
     point_of[members[arcs["member"].to_numpy()[used]]] = arcs["point"].to_numpy()[used]
     return point_of
+
+
+def _serve_kept_points(problem: Problem, units: Units, take: np.ndarray, send: np.ndarray,
+                       rank: np.ndarray, point_of: np.ndarray, room: np.ndarray) -> None:
+    """Send the model's count of each kept place's households to its kept point, in tie order.
+
+    All households of such a place share the kept point, so any of its served ones
+    will do. Updates point_of, and takes them off `take` and `room`.
+    """
+    kept = units.place_keep_point[units.pp_place]
+    at_kept = np.flatnonzero((kept >= 0) & (kept == units.pp_point) & (send > 0))
+    if not len(at_kept):
+        return
+    served = served_households(units, take, rank)
+    place = units.place[units.hh_unit[served]]
+    served = served[np.lexsort((rank[served], place))]
+    place = units.place[units.hh_unit[served]]
+    start = np.searchsorted(place, units.pp_place[at_kept])
+    chosen = np.concatenate([served[a:a + n] for a, n in
+                             zip(start.tolist(), send[at_kept].tolist())])
+    point_of[chosen] = np.repeat(units.pp_point[at_kept], send[at_kept])
+    np.subtract.at(take, units.hh_unit[chosen], 1)
+    np.subtract.at(room, units.pp_point[at_kept], send[at_kept])
 
 
 def assign_lots(problem: Problem, give: np.ndarray, point_of: np.ndarray,

@@ -157,21 +157,48 @@ def keep_columns(model: AllocationModel, problem: Problem, units: Units,
                  stage: int) -> np.ndarray:
     """Columns counting keep.csv households served (K1), at their point (K2), with their lot (K3).
 
-    Each kept household is a unit, a place and a lot group (with its own hub) of its own,
-    so its take, its send to the kept point and its give from the kept lot are single columns.
+    Kept households have lot groups (and hubs) of their own per kept lot, and places of
+    their own per kept point (see `build_problem`), so each count is a plain sum of takes,
+    of sends to the place's kept point, or of gives of the group's or hub's kept lot.
     """
-    unit = units.hh_unit[problem.keep_hh]
-    ok = unit >= 0
-    unit = unit[ok]
     if stage == KEEP_SERVED:
-        return model.take[unit]
+        return model.take[problem.group_keep_lot[units.group] >= 0]
     if stage == KEEP_POINT:
-        pair = pair_lookup(units.pp_place, units.pp_point, units.place[unit],
-                           problem.keep_point[ok])
-        return model.send[pair[pair >= 0]]
-    route = route_of(problem.routes, problem.hh_group[problem.keep_hh[ok]],
-                     problem.keep_lot[ok])
-    return model.give[route[route >= 0]]
+        kept = units.place_keep_point[units.pp_place]
+        return model.send[(kept >= 0) & (kept == units.pp_point)]
+    routes = problem.routes
+    hub_keep_lot = np.full(routes.n_hubs, -1, np.int64)
+    hub_keep_lot[routes.group_hub] = problem.group_keep_lot
+    node_keep_lot = np.concatenate([hub_keep_lot, problem.group_keep_lot])
+    kept = node_keep_lot[routes.node]
+    return model.give[(kept >= 0) & (kept == routes.lot)]
+
+
+def keep_bound(problem: Problem, units: Units, stage: int, served: int | None) -> int:
+    """An upper bound on stage K1, K2 or K3 by counting; `served` is K1's optimum if known.
+
+    K1 counts servable kept households; K2 and K3 count at most K1's optimum, and
+    only households whose kept point is in reach (at most its capacity per point),
+    or whose kept lot suits (at most its quantity per lot). A start that reaches
+    this bound is optimal.
+    """
+    kept = units.hh_unit[problem.keep_hh] >= 0
+    household = problem.keep_hh[kept]
+    if served is None:
+        served = int(kept.sum())
+    if stage == KEEP_SERVED:
+        return served
+    if stage == KEEP_POINT:
+        point = problem.keep_point[kept]
+        fits = pair_lookup(problem.hp_home, problem.hp_point, problem.hh_home[household],
+                           point) >= 0
+        limit, per = problem.point_capacity, np.bincount(point[fits],
+                                                         minlength=len(problem.point_id))
+    else:
+        lot = problem.keep_lot[kept]
+        fits = route_of(problem.routes, problem.hh_group[household], lot) >= 0
+        limit, per = problem.lot_quantity, np.bincount(lot[fits], minlength=len(problem.lot_id))
+    return min(served, int(np.minimum(per, limit).sum()))
 
 
 def fix_stage(model: AllocationModel, problem: Problem, units: Units, stage: int,

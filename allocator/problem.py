@@ -62,6 +62,9 @@ class Problem:
     keep_hh: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     keep_lot: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     keep_point: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # kept lot of each lot group and kept point of each home (-1: no kept households)
+    group_keep_lot: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    home_keep_point: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def budget(self) -> int:
@@ -95,15 +98,19 @@ def build_problem(scenario: Scenario) -> Problem:
     point_capacity = points["capacity"].to_numpy(np.int64)
 
     keep_hh, keep_lot, keep_point = _keep_rows(scenario, hh, lots, points)
-    # A kept household gets a lot group, hub and home of its own (tag 1 + its keep row),
-    # so the model sees which lot and point it gets. Without keep.csv nothing changes.
-    tag = np.zeros(len(hh), np.int64)
-    tag[keep_hh] = 1 + np.arange(len(keep_hh))
+    # Kept households with the same kept lot share lot groups (and hubs) apart from everyone
+    # else, and those with the same kept point share homes apart from everyone else, so the
+    # model sees who gets their kept lot and point while still counting, not naming, them.
+    # Without keep.csv nothing changes.
+    lot_tag = np.zeros(len(hh), np.int64)
+    lot_tag[keep_hh] = 1 + keep_lot
+    point_tag = np.zeros(len(hh), np.int64)
+    point_tag[keep_hh] = 1 + keep_point
     tagged = ["keep"] if len(keep_hh) else []
 
     # Lot groups of eligible households.
     group_keys = pd.DataFrame({"commune": hh_commune, "status": hh_status,
-                               "needs": hh["needs"].to_numpy(), "keep": tag})[eligible]
+                               "needs": hh["needs"].to_numpy(), "keep": lot_tag})[eligible]
     group_codes, group_table = _factorize(group_keys, ["commune", "status", "needs"] + tagged)
     hh_group = np.full(len(hh), -1, np.int64)
     hh_group[eligible] = group_codes
@@ -112,7 +119,7 @@ def build_problem(scenario: Scenario) -> Problem:
 
     # Homes of eligible households.
     home_keys = pd.DataFrame({"commune": hh_commune, "lat": lat, "lon": lon,
-                              "keep": tag})[eligible]
+                              "keep": point_tag})[eligible]
     home_codes, home_table = _factorize(home_keys, ["commune", "lat", "lon"] + tagged)
     hh_home = np.full(len(hh), -1, np.int64)
     hh_home[eligible] = home_codes
@@ -142,7 +149,15 @@ def build_problem(scenario: Scenario) -> Problem:
         commune_code=communes["commune_code"].to_numpy(object),
         commune_eligible=commune_eligible.astype(np.int64),
         keep_hh=keep_hh, keep_lot=keep_lot, keep_point=keep_point,
+        group_keep_lot=_untag(group_table), home_keep_point=_untag(home_table),
     )
+
+
+def _untag(table: pd.DataFrame) -> np.ndarray:
+    """The kept lot or point of each row of a tagged key table; -1 where none (or untagged)."""
+    if "keep" not in table.columns:
+        return np.full(len(table), -1, np.int64)
+    return table["keep"].to_numpy(np.int64) - 1
 
 
 def _keep_rows(scenario: Scenario, hh: pd.DataFrame, lots: pd.DataFrame,

@@ -30,10 +30,12 @@ from allocator.model import (
     AllocationModel,
     build_model,
     fix_stage,
+    keep_bound,
     solution_vector,
     stage_objective,
 )
 from allocator.problem import Problem
+from allocator.settled import settled_by_keep
 
 Progress = Callable[[str], None]
 STAGE_NAMES = {KEEP_SERVED: "stage K1: keep households served",
@@ -118,12 +120,17 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
     point_of = lot_of.copy()
     if len(problem.hh_id) <= GREEDY_START_MAX_HOUSEHOLDS:
         say("greedy start")
-        lot_of, point_of = greedy(problem)
-    hint = solution_vector(model, problem, classes, lot_of, point_of)
+        lot_of, point_of = greedy(problem, keep_first=True)
+    hint = start = solution_vector(model, problem, classes, lot_of, point_of)
     finished = 0
     for stage in stages:
         say(STAGE_NAMES[stage])
-        outcome = _solve_stage(model, problem, classes, stage, deadline, reports, hint)
+        outcome = None
+        if stage in KEEP_STAGES:
+            hint = _keep_start(model, problem, classes, stage, hint, start, reports)
+            outcome = _counted(model, problem, classes, stage, reports, hint)
+        if outcome is None:
+            outcome = _solve_stage(model, problem, classes, stage, deadline, reports, hint)
         if outcome is None:
             break
         hint, value = outcome
@@ -135,7 +142,10 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
         lot_of = assign_lots(problem, _ints(hint[model.give]), point_of, rank)
     if finished == len(stages):
         say(STAGE_NAMES[3])
-        sites = build_units(problem, by_site=True)
+        settled = settled_by_keep(problem, classes, {r.stage: r.value for r in reports
+                                                     if r.status is SolveStatus.OPTIMAL})
+        sites = build_units(problem, by_site=True, unserved=settled.unserved,
+                            at_kept_point=settled.at_kept_point)
         if len(sites) + len(sites.pp_place) > SITE_MODEL_MAX_COLUMNS:
             # Too large to prove: minimise distance for the served counts per class.
             reports.append(StageReport(3, SolveStatus.FEASIBLE, float("nan"), float("nan"),
@@ -197,6 +207,46 @@ def _absolute_gap(objective: np.ndarray, stage: int) -> float:
     for c in np.unique(np.abs(objective[objective != 0])):
         d = math.gcd(d, int(c))
     return max(_ABS_GAP[stage], d - 0.5)
+
+
+def _keep_start(model: AllocationModel, problem: Problem, units: Units, stage: int,
+                hint: np.ndarray, start: np.ndarray, reports: list[StageReport]) -> np.ndarray:
+    """The greedy start instead of the last stage's solution, if it is as good and better now.
+
+    A solver returns any optimum of a keep stage, often far from the plan households were
+    told; the kept-first greedy start is close to that plan, so when it still meets every
+    finished stage it often meets this one too, and the solver proves that at once.
+    """
+    if hint is start:
+        return hint
+    for report in reports:
+        c, maximize = stage_objective(model, problem, units, report.stage)
+        value = float(start @ c)
+        if value < report.value - 0.5 if maximize else value > report.value + 0.5:
+            return hint
+    costs = problem.routes.cost / model.cost_unit
+    if float(start[model.give] @ costs) > model.milp.row_ub_of(model.budget_row):
+        return hint  # the budget row was tightened after an overspend
+    c, maximize = stage_objective(model, problem, units, stage)
+    better = float(start @ c) > float(hint @ c) if maximize else float(start @ c) < float(hint @ c)
+    return start if better else hint
+
+
+def _counted(model: AllocationModel, problem: Problem, units: Units, stage: int,
+             reports: list[StageReport], hint: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """A keep stage proven by counting: the hint already reaches `keep_bound`. Else None."""
+    started = time.perf_counter()
+    served = next((int(r.value) for r in reports
+                   if r.stage == KEEP_SERVED and r.status is SolveStatus.OPTIMAL), None)
+    bound = keep_bound(problem, units, stage, served)
+    objective, _ = stage_objective(model, problem, units, stage)
+    value = float(hint @ objective)
+    if value < bound:
+        return None
+    reports.append(StageReport(stage, SolveStatus.OPTIMAL, value, float(bound),
+                               time.perf_counter() - started, model.milp.n_vars,
+                               model.milp.n_rows))
+    return hint, value
 
 
 def _ints(x: np.ndarray) -> np.ndarray:

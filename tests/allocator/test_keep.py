@@ -7,11 +7,13 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.allocator.helpers import solve_round
+import allocator.solve as solve_module
+from tests.allocator.helpers import household, lot, make_round, point, solve_round
 from tests.allocator.oracle import Round
 from tests.allocator.test_cli import EXAMPLES, allocator
 from tests.allocator.test_properties import rounds
@@ -119,3 +121,65 @@ def test_keep_optimum_equals_brute_force(rnd: Round) -> None:
     served = {r["household_id"] for r in rows}
     assert served.isdisjoint(reasons)
     assert served | set(reasons) == {h["household_id"] for h in rnd.households}
+
+
+@st.composite
+def replans_of_a_plan(draw: Any) -> Round:
+    """A round is planned, then changed as re-plans are: a point, a lot or the budget shrinks.
+
+    Kept households then mostly still fit, so the keep stages are usually proven by
+    counting and the distance stage models only what they leave open.
+    """
+    rnd = draw(rounds(max_households=5, max_lots=2, max_points=2))
+    with tempfile.TemporaryDirectory() as tmp:
+        _, rows, _ = solve_round(Path(tmp), rnd)
+    rnd.keep = [{"household_id": r["household_id"], "lot_id": r["lot_id"],
+                 "point_id": r["point_id"]} for r in rows]
+    change = draw(st.sampled_from(["point", "lot", "budget", "none"]))
+    if change == "point":
+        shrunk = draw(st.sampled_from(rnd.points))
+        shrunk["capacity"] = draw(st.integers(0, int(shrunk["capacity"])))
+    elif change == "lot":
+        shrunk = draw(st.sampled_from(rnd.lots))
+        shrunk["quantity"] = draw(st.integers(0, int(shrunk["quantity"])))
+    elif change == "budget":
+        rnd.policy["budget_vnd"] = draw(st.integers(0, int(rnd.policy["budget_vnd"])))
+    return rnd
+
+
+@settings(max_examples=max(60, settings.default.max_examples), deadline=None)
+@given(replans_of_a_plan())
+def test_replan_of_a_plan_equals_brute_force(rnd: Round) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        allocation, rows, _ = solve_round(Path(tmp), rnd)
+    kept, expected = rnd.brute_force_keep()
+    assert allocation.status.value == "OPTIMAL"
+    assert rnd.keep_values(rows) == kept
+    assert rnd.check(rows)[:3] == expected[:3]
+    assert abs(allocation.values.stage3 - expected[3]) < 1e-6
+
+
+@settings(max_examples=max(40, settings.default.max_examples // 2), deadline=None)
+@given(st.one_of(replans(), replans_of_a_plan()))
+def test_cold_start_and_routing_per_class_keep_the_keep_stages(rnd: Round) -> None:
+    # No greedy start: the keep stages are solved, not counted. No site model: the
+    # routing per class must still hand kept households over at their kept points.
+    with patch.object(solve_module, "GREEDY_START_MAX_HOUSEHOLDS", 0), \
+            patch.object(solve_module, "SITE_MODEL_MAX_COLUMNS", 0), \
+            tempfile.TemporaryDirectory() as tmp:
+        _, rows, _ = solve_round(Path(tmp), rnd)
+    kept, expected = rnd.brute_force_keep()
+    assert rnd.keep_values(rows) == kept
+    assert rnd.check(rows)[:3] == expected[:3]
+
+
+def test_routing_per_class_hands_over_at_the_kept_point_not_the_nearest() -> None:
+    rnd = make_round([household("H1", lat=10.7805, lon=106.704)], [lot("L1")],
+                     [point("NEAR", lat=10.7805, lon=106.705),
+                      point("FAR", lat=10.7805, lon=106.714)],
+                     budget_vnd=10_000_000, max_distance_km=30.0)
+    rnd.keep = [{"household_id": "H1", "lot_id": "L1", "point_id": "FAR"}]
+    with patch.object(solve_module, "SITE_MODEL_MAX_COLUMNS", 0), \
+            tempfile.TemporaryDirectory() as tmp:
+        _, rows, _ = solve_round(Path(tmp), rnd)
+    assert [r["point_id"] for r in rows] == ["FAR"]
