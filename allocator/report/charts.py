@@ -119,3 +119,29 @@ def bars(items: Sequence[Bar], label: str = "chart") -> Markup:
                     f"<span class='bar-value'>{escape(b.text)}</span></div>")
     return Markup(f"<div class='bars' role='img' aria-label='{escape(label)}'>"
                   f"{''.join(rows)}</div>")
+
+
+def day_bars(days: Sequence[tuple[str, int]], label: str = "chart",
+             level: float | None = None, level_tip: str = "") -> Markup:
+    """One vertical bar per day (`days`: (tip, count) in order) and, if given, a dashed
+    line at `level` (the pace needed). Its words (dates, the scale) are left to the page,
+    in HTML, so they stay readable when the chart is shrunk onto a phone."""
+    if not days:
+        return Markup("<p>–</p>")
+    height = 160.0
+    most = max([n for _, n in days] + [level or 0, 1])
+    step = WIDTH / len(days)
+    gap = min(1.0, step / 4)
+    parts = []
+    for i, (tip, n) in enumerate(days):
+        h = height * n / most
+        parts.append(f"<rect class='day' x='{i * step + gap / 2:.2f}' y='{height - h:.2f}' "
+                     f"width='{max(step - gap, 0.3):.2f}' height='{h:.2f}'>"
+                     f"<title>{escape(tip)}</title></rect>")
+    if level is not None and level > 0:
+        y = height - height * level / most
+        parts.append(f"<line class='level' x1='0' x2='{WIDTH:.0f}' y1='{y:.2f}' y2='{y:.2f}'>"
+                     f"<title>{escape(level_tip)}</title></line>")
+    return Markup(f"<svg class='days' viewBox='0 0 {WIDTH:.0f} {height:.0f}' "
+                  f"preserveAspectRatio='none' role='img' aria-label='{escape(label)}'>"
+                  f"{''.join(parts)}</svg>")

@@ -60,6 +60,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "solved": ("Đã tính, chờ duyệt", "Solved, awaiting approval"),
     "approved": ("Đã phê duyệt", "Approved"), "closed": ("Đã đóng", "Closed"),
     "failed": ("Lỗi khi tính", "Failed"),
+    "pickup_over": ("Hết hạn nhận máy", "Pickup period over"),
+    "superseded": ("Đã được thay bằng phương án mới", "Superseded by a re-plan"),
     "OPTIMAL": ("Tối ưu (đã chứng minh)", "Optimal (proven)"),
     "FEASIBLE": ("Khả thi (chưa chứng minh tối ưu)", "Feasible (optimality not proven)"),
     "INFEASIBLE": ("Không khả thi", "Infeasible"),

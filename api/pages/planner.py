@@ -18,7 +18,7 @@ from allocator.report import render_report
 from allocator.report.labels import Text
 from allocator.report.view import comparison, round_view
 from allocator.store.audit import record_read
-from allocator.store.campaign import approve_round, close_round, create_round
+from allocator.store.campaign import approve_round, close_round, create_round, replan_round
 from allocator.store.handover import as_csv, as_xlsx, handover_list
 from allocator.store.jobs import progress_of as job_progress
 from allocator.store.jobs import request_solve
@@ -34,6 +34,7 @@ from api.deps import RoundId, SessionDep
 from api.errors import status_of
 from api.pages.auth import Csrf, PagePlanner, check_csrf
 from api.pages.render import error_page, page, text_for
+from api.pages.replan import ids, quantities, round_extras
 from api.routers.rounds import XLSX
 from api.uploads import BadUpload, LimitsDep, round_name, unpack_contract_zip
 
@@ -146,7 +147,7 @@ def round_page(request: Request, round_id: RoundId, session: SessionDep,
 
 
 def _dashboard(request: Request, session: Session, user: Any, row: Round, status_code: int = 200,
-               error: str = "") -> Response:
+               error: str = "", form: dict[str, str] | None = None) -> Response:
     t = text_for(request)
     view = None
     if row.status in RESULTS and row.dashboard and row.summary:
@@ -162,7 +163,7 @@ def _dashboard(request: Request, session: Session, user: Any, row: Round, status
     return page(request, "round.html", user, status_code, title=f"Đợt {row.id}: {row.name}",
                 row=row, view=view, collected=row.status in VISIBLE_TO_SPONSORS,
                 progress=progress_of(session, row, t), others=others, variants=variants,
-                error=error)
+                error=error, form=form or {}, **round_extras(session, row))
 
 
 def _collected(session: Session, round_id: int, column: Any) -> dict[str, int]:
@@ -196,8 +197,43 @@ def approve_page(request: Request, round_id: RoundId, session: SessionDep, user:
 
 @router.post("/rounds/{round_id}/close", response_class=HTMLResponse)
 def close_page(request: Request, round_id: RoundId, session: SessionDep, user: PagePlanner,
-               csrf: Csrf = "") -> Response:
-    return _transition(request, round_id, session, user, csrf, close_round)
+               csrf: Csrf = "", force: Annotated[str, Form(max_length=8)] = "") -> Response:
+    """Close with release; before the pickup deadline only with the box ticked (force)."""
+    return _transition(request, round_id, session, user, csrf,
+                       lambda db, n, actor: close_round(db, n, actor, force=bool(force)))
+
+
+@router.post("/rounds/{round_id}/replan", response_class=HTMLResponse)
+def replan_page(request: Request, round_id: RoundId, session: SessionDep, user: PagePlanner,
+                csrf: Csrf = "", close_points: Annotated[str, Form(max_length=20_000)] = "",
+                lot_quantities: Annotated[str, Form(max_length=20_000)] = "",
+                withdraw: Annotated[str, Form(max_length=200_000)] = "",
+                name: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """A new version of a round open for pickup, as a draft to solve, compare and approve."""
+    check_csrf(request, csrf)
+    row = _round(session, round_id)
+    if row is None:
+        return error_page(request, 404, f"Không có đợt {round_id} / no round {round_id}", user)
+    form = {"close_points": close_points, "lot_quantities": lot_quantities,
+            "withdraw": withdraw, "name": name}
+    lots, issues = quantities(lot_quantities)
+    try:
+        if issues:
+            raise InvalidInput(issues)
+        new = replan_round(session, round_id, user.name, close_points=ids(close_points),
+                           lot_quantities=lots, withdraw=ids(withdraw),
+                           name=name.strip() or None)
+    except InvalidInput as error:
+        session.rollback()
+        return _dashboard(request, session, user, row, 422,
+                          "; ".join(str(i) for i in error.issues[:20]), form)
+    except RoundError as error:
+        session.rollback()
+        fresh = _round(session, round_id)
+        if fresh is None:
+            return error_page(request, 404, str(error), user)
+        return _dashboard(request, session, user, fresh, status_of(error), str(error), form)
+    return RedirectResponse(f"/rounds/{new.id}", status_code=303)
 
 
 def _transition(request: Request, round_id: int, session: Session, user: Any, csrf: str,
