@@ -245,6 +245,8 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "by_round": ('Theo từng đợt', 'Round by round'),
     "released_no_show": ('Trả về kho (không đến nhận)', 'Released (no-show)'),
     "where_your_devices_are": ('Máy của bạn ở những xã, phường nào', 'Where your devices are'),
+    "devices_handed_or_held": ('Số máy (đã trao hoặc đang giữ)',
+                               'Devices (handed over or reserved)'),
     "no_lots_for_this_sponsor": ('Nhà tài trợ này chưa có lô máy nào trong sổ đăng ký.',
                                  'This sponsor has no lot in the registry yet.'),
 }
