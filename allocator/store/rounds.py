@@ -322,8 +322,11 @@ def record_handovers(session: Session, round_id: int, household_ids: list[str],
         session.rollback()
         require(session, round_id, PICKING_UP, "given handovers")
     wanted = list(dict.fromkeys(household_ids))
-    found = {a.household_id: a for a in session.scalars(select(AllocationRow).where(
-        AllocationRow.round_id == round_id, AllocationRow.household_id.in_(wanted)))}
+    found: dict[str, AllocationRow] = {}
+    for start in range(0, len(wanted), 10_000):  # PostgreSQL takes 65,535 parameters at most
+        found.update({a.household_id: a for a in session.scalars(select(AllocationRow).where(
+            AllocationRow.round_id == round_id,
+            AllocationRow.household_id.in_(wanted[start:start + 10_000])))})
     missing = [h for h in wanted if h not in found]
     if missing:
         session.rollback()
