@@ -76,28 +76,34 @@ from allocator.validate import read_scenario
 INPUT_FILES = (HOUSEHOLDS, LOTS, POINTS, COMMUNES, KEEP)  # keep.csv: a re-plan's, if any
 
 
+def _frame(session: Session, query: Any) -> pd.DataFrame:
+    """A query's rows as a frame: plain tuples from the cursor (a dict per row is slow)."""
+    result = session.execute(query)
+    return pd.DataFrame.from_records(result.all(), columns=list(result.keys()))
+
+
 def registry_tables(session: Session) -> dict[str, pd.DataFrame]:
     """The current registry as contract tables (households include their contacts)."""
-    households = pd.DataFrame(session.execute(
+    households = _frame(session,
         select(Household.id.label("household_id"), Household.commune_code,
                Household.poverty_status, Household.members, Household.twog_handsets,
                Household.smartphones, Household.flags, Household.needs, Household.lat,
                Household.lon, HouseholdContact.head_name, HouseholdContact.phone,
                HouseholdContact.national_id)
         .outerjoin(HouseholdContact, HouseholdContact.household_id == Household.id)
-        .order_by(Household.id)).mappings().all())
-    lots = pd.DataFrame(session.execute(
+        .order_by(Household.id))
+    lots = _frame(session,
         select(Lot.id.label("lot_id"), Lot.sponsor_id, Sponsor.name.label("sponsor_name"),
                Lot.model, Lot.network, Lot.quantity, Lot.unit_price_vnd,
                Lot.sponsor_subsidy_vnd, Lot.features, Lot.allowed_communes,
                Lot.allowed_statuses)
-        .join(Sponsor, Sponsor.id == Lot.sponsor_id).order_by(Lot.id)).mappings().all())
-    points = pd.DataFrame(session.execute(
+        .join(Sponsor, Sponsor.id == Lot.sponsor_id).order_by(Lot.id))
+    points = _frame(session,
         select(Point.id.label("point_id"), Point.name, Point.commune_code, Point.lat,
-               Point.lon, Point.capacity).order_by(Point.id)).mappings().all())
-    communes = pd.DataFrame(session.execute(
+               Point.lon, Point.capacity).order_by(Point.id))
+    communes = _frame(session,
         select(Commune.code.label("commune_code"), Commune.name, Commune.lat, Commune.lon)
-        .order_by(Commune.code)).mappings().all())
+        .order_by(Commune.code))
     return {HOUSEHOLDS: households, LOTS: lots, POINTS: points, COMMUNES: communes}
 
 
