@@ -35,7 +35,8 @@ campaign_app = typer.Typer(no_args_is_help=True,
 def vnd(text: str) -> int:
     """An amount in VND: digits, with '.', ',', '_' or spaces between thousands allowed."""
     cleaned = re.sub(r"[\s._,]", "", text)
-    if not cleaned.isdigit() or len(cleaned) > 16:
+    # ASCII digits only: str.isdigit() takes '²', which int() then refuses.
+    if not re.fullmatch(r"[0-9]{1,16}", cleaned):
         raise typer.BadParameter(f"{text!r} is not a whole amount of VND (e.g. 6396000000)")
     return int(cleaned)
 
@@ -43,9 +44,13 @@ def vnd(text: str) -> int:
 def day(text: str) -> dt.date:
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return dt.datetime.strptime(text, pattern).date()
+            found = dt.datetime.strptime(text, pattern).date()
         except ValueError:
             continue
+        # A deadline ends at the midnight after its day: the calendar's last day has none.
+        if found >= dt.date.max:
+            raise typer.BadParameter(f"{text!r} is too far ahead for a pickup deadline")
+        return found
     raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)")
 
 
@@ -109,7 +114,7 @@ def _quantities(items: list[str]) -> dict[str, int]:
     found = {}
     for item in items:
         lot, _, number = item.partition("=")
-        if not lot or not number.strip().isdigit():
+        if not lot or not re.fullmatch(r"[0-9]{1,9}", number.strip()):
             raise typer.BadParameter(f"{item!r}: write LOT=QUANTITY, e.g. L004=120")
         found[lot.strip()] = int(number)
     return found

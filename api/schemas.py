@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
 
 from allocator.limits import control_message, first_control
 from allocator.store.limits import column_length
@@ -14,6 +14,9 @@ from allocator.store.models import Round
 ROUND_NAME_LENGTH = column_length(Round.name) or 200
 # An id of the registry (household, lot, point): printable, no spaces at the ends.
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# A pickup deadline ends at the midnight after its day, which the calendar's last day does
+# not have; the store refuses any day beyond a year with a sentence anyway.
+PickupDay = Annotated[dt.date, Field(le=dt.date(9999, 12, 30))]
 
 
 class RoundCreate(BaseModel):
@@ -129,8 +132,9 @@ class Approval(Strict):
     """When households must have collected their phones: a day, or a number of days from
     today (default: the campaign's pickup period)."""
 
-    pickup_deadline: dt.date | None = None
-    pickup_days: int | None = Field(default=None, ge=0, le=365)
+    pickup_deadline: PickupDay | None = None
+    # Strict: true is not one day, nor "3" or 3.0 a number of days.
+    pickup_days: int | None = Field(default=None, ge=0, le=365, strict=True)
 
 
 class Closing(Strict):
@@ -138,14 +142,14 @@ class Closing(Strict):
 
 
 class Deadline(Strict):
-    pickup_deadline: dt.date
+    pickup_deadline: PickupDay
 
 
 class Replan(Strict):
     close_points: list[Id] = Field(default_factory=list, max_length=10_000)
-    lot_quantities: dict[Id, int] = Field(default_factory=dict, max_length=10_000)
+    lot_quantities: dict[Id, StrictInt] = Field(default_factory=dict, max_length=10_000)
     withdraw: list[Id] = Field(default_factory=list, max_length=100_000)
-    budget_vnd: int | None = Field(default=None, ge=0, le=10**15)
+    budget_vnd: int | None = Field(default=None, ge=0, le=10**15, strict=True)
     name: str | None = Field(default=None, max_length=ROUND_NAME_LENGTH)
 
     @field_validator("lot_quantities")
@@ -165,16 +169,17 @@ class Replan(Strict):
 
 
 class CampaignBudget(Strict):
-    budget_vnd: int | None = Field(ge=0, le=10**15, description="null: no campaign budget")
+    budget_vnd: int | None = Field(ge=0, le=10**15, strict=True,
+                                   description="null: no campaign budget")
 
 
 class CampaignSettings(Strict):
-    no_show_limit: int | None = Field(default=None, ge=1, le=100)
-    pickup_days: int | None = Field(default=None, ge=0, le=365)
+    no_show_limit: int | None = Field(default=None, ge=1, le=100, strict=True)
+    pickup_days: int | None = Field(default=None, ge=0, le=365, strict=True)
 
 
 class Devices(Strict):
-    devices: int = Field(ge=1, le=10_000_000)
+    devices: int = Field(ge=1, le=10_000_000, strict=True)  # true is not one device
 
 
 class ReplanChange(BaseModel):
