@@ -8,6 +8,7 @@ Retry-After, never a 500. The API answers in JSON; the pages with a page.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +37,18 @@ class SafeJSON(JSONResponse):
 
 def invalid_request(error: RequestValidationError) -> Response:
     """The API's 422 for a request that does not fit its schema (as FastAPI words it)."""
-    return SafeJSON({"detail": jsonable_encoder(error.errors())}, status_code=422)
+    return SafeJSON({"detail": _finite(jsonable_encoder(error.errors()))}, status_code=422)
+
+
+def _finite(value: Any) -> Any:
+    """The input echoed back, with NaN and infinities (JSON has none) written as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
 
 
 def status_of(error: RoundError) -> int:

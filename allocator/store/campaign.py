@@ -182,11 +182,11 @@ def _deadline(session: Session, day: dt.date | None, days: int | None) -> dt.dat
         if not 0 <= days <= 365:
             raise BadValue("the pickup period must be between 0 and 365 days")
         day = (dt.datetime.now(VIETNAM) + dt.timedelta(days=days)).date()
+    if day > dt.date.today() + dt.timedelta(days=366):  # before the arithmetic can overflow
+        raise BadValue("the pickup deadline must be within a year")
     at = deadline_at(day)
     if at <= stamp():
         raise BadValue(f"the pickup deadline {day:%d/%m/%Y} has already passed")
-    if at > stamp() + dt.timedelta(days=366):
-        raise BadValue("the pickup deadline must be within a year")
     return at
 
 

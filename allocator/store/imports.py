@@ -34,7 +34,7 @@ from allocator.limits import Limits
 from allocator.reading import RawTable, open_csv
 from allocator.store.audit import record
 from allocator.store.bulk import driver_value, existing_keys, insert_rows, update_rows
-from allocator.store.ledger import lot_figures
+from allocator.store.ledger import lock, lot_figures
 from allocator.store.limits import STORED_IN, clip, registry_bounds
 from allocator.store.models import AuditEntry, Base, Commune, Sponsor
 from allocator.store.workbooks import open_xlsx
@@ -164,6 +164,7 @@ def import_file(session: Session, kind: str, path: Path | str, actor: str,
             if not issues:  # the chunk's own problems were found before it was handed over
                 writer.write(table)
         if kind == "lots" and report.ok and not raw.failed:
+            lock(session)  # an approval at the same moment must see these quantities
             _check_pledges(session, name, issues)
         if raw.failed or not report.ok:
             session.rollback()

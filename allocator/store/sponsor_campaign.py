@@ -3,11 +3,16 @@ only, with small counts suppressed (`allocator.disclosure`) as in the round view
 
 Per lot: devices pledged and found faulty (the sponsor's own numbers), handed over,
 reserved (waiting at a point), released (not collected: back in stock) and
-available. Per commune: the sponsor's devices there (handed over or reserved),
-one figure: splitting it by state would cross two margins, which gives a reader
-far more ways to pin a small count down (and the audit far more work). No
-household appears: no id, name, phone, address or coordinate, and no-shows are
-not broken down by commune.
+available. No household appears, and nothing is broken down by commune.
+
+The sponsor also sees each round on its own (`sponsor_view`), and a campaign
+figure is a sum over rounds: set beside the round views, it could give away a
+round's hidden count by subtraction (a closed round shows 1,113 allocated, the
+campaign 1,111 released: 2 handed over). So a campaign figure is published only
+when every round's part of it is published exactly in that round's view, or
+comes from a round no sponsor sees (superseded) and is 0 or at least 5; else it
+is not published ("–"). A breakdown by commune would meet the same subtraction with
+every round's commune figures, so there is none.
 
 What the reader knows, and the audit assumes (see `sponsor_view.figures` for
 the rules of the round view, which hold here too):
@@ -15,8 +20,7 @@ the rules of the round view, which hold here too):
   faulty shown: so a lot's devices in use (handed over + reserved) are known
   whenever its available figure is shown, and are a figure of their own here
   ("use"), hidden with available when they must be;
-- a lot's use is at most its pledged minus faulty; the communes listed are those
-  with at least one device, so each listed commune's devices are at least 1.
+- a lot's use is at most its pledged minus faulty.
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from allocator.disclosure import SECONDARY, Facts, suppress
+from allocator.disclosure import SECONDARY, WITHHELD, Facts, suppress
 from allocator.store import ledger
-from allocator.store.models import AllocationRow, Commune, Lot, Round, Sponsor
+from allocator.store.lifecycle import VISIBLE_TO_SPONSORS
+from allocator.store.models import AllocationRow, Lot, Round, Sponsor
+from allocator.store.sponsor_view import sponsor_view
 
 Key = tuple[str, ...]
 PARTS = ("h", "r", "x", "u")  # handed over, reserved, released, use (= handed over + reserved)
@@ -50,22 +56,11 @@ class CampaignLot:
 
 
 @dataclass(frozen=True)
-class CampaignCommune:
-    code: str
-    name: str
-    lat: float | None
-    lon: float | None
-    devices: str  # handed over + reserved
-    count: int | None  # devices, None when hidden (drawn only as "<5 or hidden")
-
-
-@dataclass(frozen=True)
 class SponsorCampaign:
     sponsor_id: str
     sponsor_name: str
     lots: list[CampaignLot]
     total: CampaignLot
-    communes: list[CampaignCommune]
 
 
 Counts = tuple[tuple[str, str, int, int, int], ...]  # (lot, commune, handed, reserved, released)
@@ -98,16 +93,13 @@ def figures(counts: Counts, stock: dict[str, tuple[int, int]]
     for lot in lots:
         for part in PARTS:
             cells[("lot", lot, part)] = 0
-    by_commune: dict[str, int] = {}
-    for lot, commune, handed, reserved, released in counts:
+    for lot, _commune, handed, reserved, released in counts:
         if lot not in stock:
             continue
         cells[("lot", lot, "h")] += handed
         cells[("lot", lot, "r")] += reserved
         cells[("lot", lot, "x")] += released
         cells[("lot", lot, "u")] += handed + reserved
-        if handed or reserved:
-            by_commune[commune] = by_commune.get(commune, 0) + handed + reserved
     sums: list[tuple[Key, list[Key]]] = []
     for lot in lots:
         sums.append((("lot", lot, "u"), [("lot", lot, "h"), ("lot", lot, "r")]))
@@ -115,10 +107,6 @@ def figures(counts: Counts, stock: dict[str, tuple[int, int]]
         cells[("total", part)] = sum(cells[("lot", lot, part)] for lot in lots)
         sums.append((("total", part), [("lot", lot, part) for lot in lots]))
     sums.append((("total", "u"), [("total", "h"), ("total", "r")]))
-    communes = sorted(by_commune)
-    for c in communes:
-        cells[("commune", c)] = by_commune[c]
-    sums.append((("total", "u"), [("commune", c) for c in communes]))
     keep: set[Key] = {("lot", lot, "u") for lot in lots} | {("total", "u")}
     room = {lot: max(0, pledged - faulty) for lot, (pledged, faulty) in stock.items()}
     # What a reader may take from pledged and faulty; a ledger that does not hold (a lot
@@ -127,8 +115,7 @@ def figures(counts: Counts, stock: dict[str, tuple[int, int]]
                                 if cells[("lot", lot, "u")] <= room[lot]}
     if len(ceilings) == len(lots):
         ceilings[("total", "u")] = sum(room.values())
-    facts: Facts[Key] = Facts(nonzero=frozenset(("commune", c) for c in communes),
-                              ceilings=ceilings)
+    facts: Facts[Key] = Facts(nonzero=frozenset(), ceilings=ceilings)
     return cells, sums, keep, facts
 
 
@@ -171,6 +158,8 @@ def _make(session: Session, sponsor_id: str, name: str,
     stock = {lot: (pledged, faulty) for lot, (_, pledged, faulty) in lots.items()}
     cells, sums, keep, facts = figures(counts, stock)
     shown = suppress(cells, sums, keep, facts)
+    for key in _overlapping(session, sponsor_id, lots):
+        shown[key] = WITHHELD  # not published: even "<5" would narrow a round's hidden count
 
     def available(key: Key, pledged: int, faulty: int) -> str:
         use = shown[(*key, "u")]
@@ -186,19 +175,42 @@ def _make(session: Session, sponsor_id: str, name: str,
     total = CampaignLot("", "", pledged_all, faulty_all, shown[("total", "h")],
                         shown[("total", "r")], shown[("total", "x")],
                         available(("total",), pledged_all, faulty_all))
-    codes = [k[1] for k in cells if k[0] == "commune"]
-    places = {c.code: c for c in session.scalars(select(Commune).where(Commune.code.in_(codes)))}
-    communes = []
-    for code in codes:
-        place = places.get(code)
-        devices = shown[("commune", code)]
-        communes.append(CampaignCommune(
-            code, (place.name if place else "") or code, place.lat if place else None,
-            place.lon if place else None, devices,
-            cells[("commune", code)] if devices.isdigit() else None))
-    return SponsorCampaign(sponsor_id, name, lines, total, communes)
+    return SponsorCampaign(sponsor_id, name, lines, total)
 
 
-def clear() -> None:
-    with _LOCK:
-        _VIEWS.clear()
+def _overlapping(session: Session, sponsor_id: str,
+                 lots: dict[str, tuple[str, int, int]]) -> set[Key]:
+    """The campaign figures that a round view, set beside them, could pin down: a round's
+    part of them is not published there exactly (or, in a round no sponsor sees, is
+    from 1 to 4). A lot's use and the totals follow their parts."""
+    per_round = session.execute(
+        select(AllocationRow.round_id, AllocationRow.lot_id, _count(ledger.HANDED),
+               _count(ledger.RESERVED), _count(ledger.RELEASED))
+        .join(Round, Round.id == AllocationRow.round_id)
+        .where(AllocationRow.lot_id.in_(list(lots)))
+        .group_by(AllocationRow.round_id, AllocationRow.lot_id)).all()
+    rounds = {r.id: r for r in session.scalars(select(Round).where(
+        Round.id.in_({row[0] for row in per_round})))}
+    views: dict[int, dict[str, Any]] = {}
+    unsafe: set[Key] = set()
+    for round_id, lot, handed, reserved, released in per_round:
+        row = rounds[round_id]
+        parts = {"h": int(handed), "r": int(reserved), "x": int(released)}
+        if row.status in VISIBLE_TO_SPONSORS:
+            if round_id not in views:
+                views[round_id] = {line.lot_id: line for line in
+                                   sponsor_view(session, row, sponsor_id).lots}
+            line = views[round_id].get(lot)
+            published = {"h": line.handed_over if line else "",
+                         "r": line.pending if line else "", "x": line.pending if line else ""}
+            unsafe |= {("lot", lot, p) for p, n in parts.items()
+                       if n and not published[p].isdigit()}
+        else:
+            unsafe |= {("lot", lot, p) for p, n in parts.items() if 0 < n < 5}
+    for lot in lots:
+        if ("lot", lot, "h") in unsafe or ("lot", lot, "r") in unsafe:
+            unsafe.add(("lot", lot, "u"))
+    for part in PARTS:
+        if any(("lot", lot, part) in unsafe for lot in lots):
+            unsafe.add(("total", part))
+    return unsafe

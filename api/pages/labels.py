@@ -244,9 +244,11 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
         'household did not come, and available.'),
     "by_round": ('Theo từng đợt', 'Round by round'),
     "released_no_show": ('Trả về kho (không đến nhận)', 'Released (no-show)'),
-    "where_your_devices_are": ('Máy của bạn ở những xã, phường nào', 'Where your devices are'),
-    "devices_handed_or_held": ('Số máy (đã trao hoặc đang giữ)',
-                               'Devices (handed over or reserved)'),
+    "campaign_not_by_commune": (
+        'Số máy theo xã, phường xem ở từng đợt. Số nào có thể làm lộ một số nhỏ đã ẩn '
+        'trong một đợt thì không công bố (–).',
+        'Devices by commune are shown round by round. A figure that could give away a small '
+        'count hidden in a round is not published (–).'),
     "no_lots_for_this_sponsor": ('Nhà tài trợ này chưa có lô máy nào trong sổ đăng ký.',
                                  'This sponsor has no lot in the registry yet.'),
 }
