@@ -89,3 +89,18 @@ def test_the_commands_refuse_odd_numbers_and_days_with_a_sentence(
     result = cli.invoke(commands.app, args)
     assert result.exit_code == 2, result.output
     assert says in " ".join(result.output.split()), result.output
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_a_number_json_cannot_hold_is_a_422_not_a_500(api: tuple[TestClient, dict[str, str]],
+                                                      value: str) -> None:
+    client, auth = api
+    for method, path, body in (
+            ("PUT", "/api/campaign/budget", '{"budget_vnd": %s}'),
+            ("POST", "/api/rounds/1/approve", '{"pickup_days": %s}'),
+            ("POST", "/api/rounds/1/replan", '{"lot_quantities": {"L1": %s}}')):
+        answer = client.request(method, path, headers={**auth, "Content-Type":
+                                                       "application/json"},
+                                content=body % value)
+        assert answer.status_code == 422, (path, answer.text)
+        assert value in answer.text  # the input is echoed back, as text
