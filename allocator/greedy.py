@@ -6,19 +6,21 @@ at the nearest point in reach that still has room. With a fairness floor, a
 first pass serves each commune up to its floor, a second pass everyone else.
 
 As the optimiser's start on a re-plan, households of keep.csv come first: each
-is given its kept lot where stock and budget allow, at its kept point where that
-has room, else at the nearest point; then any lot for the kept households left.
-That start often already meets stages K1-K3, which are then proven by counting
-or by the solver at once instead of searched for.
+is given its kept lot where stock and budget allow, else the cheapest that suits;
+then a flow finds points for all of them at once, serving as many as the points'
+room allows and as many of those as possible at their kept point. (One by one,
+nearest first, a household moved from a closed point can take the last place
+another one needs.) That start often already meets stages K1-K3, which are then
+proven by counting or by the solver at once instead of searched for.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from ortools.graph.python import min_cost_flow
 
 from allocator.aggregate import servable
-from allocator.check import pair_lookup
-from allocator.compat import route_of
+from allocator.compat import group_options, route_of
 from allocator.disaggregate import tie_rank
 from allocator.problem import Problem
 
@@ -51,7 +53,7 @@ def greedy(problem: Problem, keep_first: bool = False) -> tuple[np.ndarray, np.n
         passes = [(order.tolist(), problem.floor_target().tolist()), (order.tolist(), None)]
     if keep_first and len(problem.keep_hh):
         kept = order[np.isin(order, problem.keep_hh)]
-        budget = _serve_kept_lots(problem, kept, points, lot_of, point_of, stock, room, budget)
+        budget = _serve_kept(problem, kept, lot_of, point_of, stock, room, budget)
         for h in np.flatnonzero(lot_of >= 0).tolist():
             served[h] = True
             served_in[commune_of[h]] += 1
@@ -82,38 +84,99 @@ def greedy(problem: Problem, keep_first: bool = False) -> tuple[np.ndarray, np.n
     return lot_of, point_of
 
 
-def _serve_kept_lots(problem: Problem, kept: np.ndarray, points: _Options, lot_of: np.ndarray,
-                     point_of: np.ndarray, stock: list[int], room: list[int],
-                     budget: int) -> int:
-    """Give kept households (in `kept` order) their kept lot while stock and budget allow.
+def _serve_kept(problem: Problem, kept: np.ndarray, lot_of: np.ndarray, point_of: np.ndarray,
+                stock: list[int], room: list[int], budget: int) -> int:
+    """Serve kept households (in `kept` order) before anyone else, as keep stages K1-K3 ask.
 
-    First at their kept point where it has room, then the rest at their nearest point with
-    room. Fills lot_of, point_of, stock and room in place; returns the budget left.
+    Each is offered its kept lot while stock and budget allow, else the cheapest lot that
+    suits. Points are then chosen for all of them at once by a flow: as many as the points'
+    room allows (K1), and of those as many as possible at their kept point (K2). Whoever
+    gets no point gives the lot back. Fills lot_of, point_of, stock and room in place;
+    returns the budget left.
     """
+    routes = problem.routes
     row = np.empty(len(problem.hh_id), np.int64)
     row[problem.keep_hh] = np.arange(len(problem.keep_hh))
-    lot, point = problem.keep_lot[row[kept]], problem.keep_point[row[kept]]
-    route = route_of(problem.routes, problem.hh_group[kept], lot)
-    reach = pair_lookup(problem.hp_home, problem.hp_point, problem.hh_home[kept], point) >= 0
-    cost = np.where(route >= 0, problem.routes.cost[np.maximum(route, 0)], 0)
-    rows = list(zip(kept.tolist(), lot.tolist(), point.tolist(), (route >= 0).tolist(),
-                    reach.tolist(), cost.tolist(), problem.hh_home[kept].tolist()))
-    for at_kept_point in (True, False):
-        for h, lt, pt, suits, in_reach, c, home in rows:
-            if not suits or lot_of[h] >= 0 or stock[lt] <= 0 or c > budget:
-                continue
-            if at_kept_point and not (in_reach and room[pt] > 0):
-                continue
-            if not at_kept_point:
-                nearest = points.first(home, room)
-                if nearest is None:
-                    continue
-                pt = nearest[1]
-            lot_of[h], point_of[h] = lt, pt
-            stock[lt] -= 1
-            room[pt] -= 1
-            budget -= int(c)
-    return budget
+    kept_lot = problem.keep_lot[row[kept]]
+    route = route_of(routes, problem.hh_group[kept], kept_lot)
+    cost = np.where(route >= 0, routes.cost[np.maximum(route, 0)], 0)
+    left, left_budget = list(stock), budget
+    lot = np.full(len(kept), -1, np.int64)
+    for i, (lt, suits, c) in enumerate(zip(kept_lot.tolist(), (route >= 0).tolist(),
+                                           cost.tolist())):
+        if suits and left[lt] > 0 and c <= left_budget:
+            lot[i] = lt
+            left[lt] -= 1
+            left_budget -= c
+    options: dict[int, list[tuple[int, int]]] = {}
+    for i in np.flatnonzero(lot < 0).tolist():
+        group = int(problem.hh_group[kept[i]])
+        if group not in options:
+            lots, costs = group_options(routes, group)
+            options[group] = sorted(zip(costs.tolist(), lots.tolist()))
+        found = next(((c, lt) for c, lt in options[group]
+                      if left[lt] > 0 and c <= left_budget), None)
+        if found is not None:
+            cost[i], lot[i] = found
+            left[found[1]] -= 1
+            left_budget -= found[0]
+    has_lot = np.flatnonzero(lot >= 0)
+    point = _kept_points(problem, kept[has_lot], room)
+    placed = has_lot[point >= 0]
+    lot_of[kept[placed]] = lot[placed]
+    point_of[kept[placed]] = point[point >= 0]
+    for lt, pt in zip(lot[placed].tolist(), point[point >= 0].tolist()):
+        stock[lt] -= 1
+        room[pt] -= 1
+    return budget - int(cost[placed].sum())
+
+
+def _kept_points(problem: Problem, households: np.ndarray, room: list[int]) -> np.ndarray:
+    """A point in reach for most of `households` (kept ones), most at their kept point.
+
+    A min-cost max-flow from their homes to points with room: a move away from the kept
+    point costs 1. Households of a home share a kept point; in the given order they take
+    the kept point first, then the others nearest first. -1 where none is left.
+    """
+    point = np.full(len(households), -1, np.int64)
+    if not len(households):
+        return point
+    homes, home_node = np.unique(problem.hh_home[households], return_inverse=True)
+    supply = np.bincount(home_node, minlength=len(homes))
+    node_of_home = np.full(len(problem.home_commune), -1, np.int64)
+    node_of_home[homes] = np.arange(len(homes))
+    pair = np.flatnonzero(node_of_home[problem.hp_home] >= 0)
+    tail = node_of_home[problem.hp_home[pair]]
+    target = problem.hp_point[pair]
+    moved = (target != problem.home_keep_point[problem.hp_home[pair]]).astype(np.int64)
+    pair_order = np.lexsort((target, problem.hp_km[pair], moved, tail))
+    pair, tail, target, moved = pair[pair_order], tail[pair_order], target[pair_order], \
+        moved[pair_order]
+    n_home, n_point = len(homes), len(problem.point_id)
+    sink = n_home + n_point
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.concatenate([tail, n_home + np.arange(n_point)]),
+        np.concatenate([n_home + target, np.full(n_point, sink)]),
+        np.concatenate([supply[tail], np.maximum(np.asarray(room, np.int64), 0)]),
+        np.concatenate([moved, np.zeros(n_point, np.int64)]))
+    supplies = np.zeros(sink + 1, np.int64)
+    supplies[:n_home] = supply
+    supplies[sink] = -int(supply.sum())
+    flow.set_nodes_supplies(np.arange(sink + 1), supplies)
+    if flow.solve_max_flow_with_min_cost() != flow.OPTIMAL:
+        raise RuntimeError("no flow of kept households to points")
+    sent = flow.flows(np.arange(len(pair)))
+    # Households of each home in the given order take its flows in arc order.
+    by_home = np.argsort(home_node, kind="stable")
+    position = np.arange(len(households)) - np.searchsorted(home_node[by_home],
+                                                            home_node[by_home])
+    points = np.repeat(target, sent)
+    first = np.concatenate([[0], np.cumsum(np.bincount(tail, weights=sent,
+                                                       minlength=n_home))]).astype(np.int64)
+    got = position < (first[1:] - first[:-1])[home_node[by_home]]
+    point[by_home[got]] = points[first[home_node[by_home[got]]] + position[got]]
+    return point
 
 
 class _Options:

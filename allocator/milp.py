@@ -158,13 +158,16 @@ class Milp:
 
     def solve(self, time_limit_s: float, absolute_gap: float, seed: int = 0,
               hint: np.ndarray | None = None, presolve: bool = True,
-              node_limit: int | None = None) -> MilpResult:
+              node_limit: int | None = None, feasibility_jump: bool = True) -> MilpResult:
         """Solve with HiGHS; gaps are tightened so 'optimal' means what it says.
 
         `hint`, a feasible value for every variable, gives the solver a first incumbent.
         `presolve=False` skips HiGHS's MIP presolve, which on near-network models
         can cost more than the solve itself. `node_limit` bounds the branch-and-bound
         work deterministically (unlike time, it does not depend on the machine's load).
+        `feasibility_jump=False` skips a heuristic HiGHS runs before the root to find a
+        first solution: with a feasible hint it rarely finds a better one, and at 50,000
+        columns it costs 0.4 s.
         """
         started = time.perf_counter()
         if self.n_vars == 0:  # nothing to decide (nobody can be served)
@@ -182,6 +185,8 @@ class Milp:
             params.highs.string_options["presolve"] = "off"
         if node_limit is not None:
             params.node_limit = node_limit
+        if not feasibility_jump:
+            params.highs.bool_options["mip_heuristic_run_feasibility_jump"] = False
         model_params = model_parameters_pb2.ModelSolveParametersProto()
         if hint is not None:  # every variable, zeros included: HiGHS takes it as complete
             values = model_params.solution_hints.add().variable_values

@@ -35,6 +35,7 @@ from allocator.model import (
     stage_objective,
 )
 from allocator.problem import Problem
+from allocator.reroute import rerouted
 from allocator.settled import settled_by_keep
 
 Progress = Callable[[str], None]
@@ -47,6 +48,7 @@ _SHARE_OF_REMAINING = {KEEP_SERVED: 0.2, KEEP_POINT: 0.2, KEEP_LOT: 0.2,
 _ABS_GAP = {KEEP_SERVED: 0.5, KEEP_POINT: 0.5, KEEP_LOT: 0.5, 0: 0.5, 1: 0.5, 2: 0.5, 3: 1e-6}
 _REPAIRS = 5
 _FIRST_ATTEMPT_NODES = 200
+_FEASIBILITY_JUMP = False  # in that first attempt, which starts from a feasible hint
 # Beyond this many site-level columns the exact distance stage would take minutes
 # and gigabytes; the distance is then minimised for the served counts per class.
 SITE_MODEL_MAX_COLUMNS = 400_000
@@ -128,6 +130,7 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
         outcome = None
         if stage in KEEP_STAGES:
             hint = _keep_start(model, problem, classes, stage, hint, start, reports)
+            hint = rerouted(model, problem, classes, stage, hint)
             outcome = _counted(model, problem, classes, stage, reports, hint)
         if outcome is None:
             outcome = _solve_stage(model, problem, classes, stage, deadline, reports, hint)
@@ -274,7 +277,8 @@ def _solve_stage(model: AllocationModel, problem: Problem, units: Units, stage: 
         # bounded by nodes, not seconds, so whether the second runs never depends on
         # the machine's load and the same folder always gives the same allocation.
         result = model.milp.solve(share, gap, problem.policy.seed, hint, presolve=False,
-                                  node_limit=_FIRST_ATTEMPT_NODES)
+                                  node_limit=_FIRST_ATTEMPT_NODES,
+                                  feasibility_jump=_FEASIBILITY_JUMP)
         if result.status is not SolveStatus.OPTIMAL and not result.out_of_time:
             remaining = deadline - time.perf_counter()
             result = model.milp.solve(max(remaining * _SHARE_OF_REMAINING[stage], 0.05), gap,

@@ -9,11 +9,33 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import allocator.solve as solve_module
-from tests.allocator.helpers import household, lot, make_round, point, solve_round
+from allocator.aggregate import build_units
+from allocator.model import (
+    KEEP_LOT,
+    KEEP_POINT,
+    KEEP_STAGES,
+    AllocationModel,
+    build_model,
+    keep_bound,
+    solution_vector,
+    stage_objective,
+)
+from allocator.problem import build_problem
+from allocator.reroute import rerouted
+from allocator.validate import read_scenario
+from tests.allocator.helpers import (
+    household,
+    lot,
+    make_round,
+    point,
+    solve_round,
+    write_round,
+)
 from tests.allocator.oracle import Round
 from tests.allocator.test_cli import EXAMPLES, allocator
 from tests.allocator.test_properties import rounds
@@ -183,3 +205,74 @@ def test_routing_per_class_hands_over_at_the_kept_point_not_the_nearest() -> Non
             tempfile.TemporaryDirectory() as tmp:
         _, rows, _ = solve_round(Path(tmp), rnd)
     assert [r["point_id"] for r in rows] == ["FAR"]
+
+
+def _displaced_round() -> Round:
+    """Two households told to come to point C, which has closed; A and B have room for one each.
+
+    The points are in another unit, so reach is by distance alone. H1 (first by weight)
+    is nearest to A but also reaches B; H2 reaches only A. Served
+    nearest first, H1 takes A and H2 is left out; both are served only with H1 at B.
+    """
+    rnd = make_round([household("H1", lat=10.7805, lon=106.705),
+                      household("H2", status="near_poor", lat=10.7805, lon=106.695)],
+                     [lot("L1", quantity=1), lot("L2", quantity=2)],
+                     [point(name, "25750", capacity=room, lat=10.7805, lon=lon)
+                      for name, room, lon in (("A", 1, 106.704), ("B", 1, 106.714),
+                                              ("C", 0, 106.700))],
+                     budget_vnd=10_000_000, max_distance_km=1.5)
+    rnd.keep = [{"household_id": "H1", "lot_id": "L1", "point_id": "C"},
+                {"household_id": "H2", "lot_id": "L2", "point_id": "C"}]
+    return rnd
+
+
+def test_displaced_kept_households_are_placed_together_and_counted() -> None:
+    solved: list[int] = []
+    original = solve_module._solve_stage
+
+    def recording(*args: Any) -> Any:
+        solved.append(args[4])  # the stage
+        return original(*args)
+
+    with patch.object(solve_module, "_solve_stage", recording), \
+            tempfile.TemporaryDirectory() as tmp:
+        allocation, rows, _ = solve_round(Path(tmp), _displaced_round())
+    assert allocation.status.value == "OPTIMAL"
+    assert {r["household_id"]: (r["lot_id"], r["point_id"]) for r in rows} == \
+        {"H1": ("L1", "B"), "H2": ("L2", "A")}
+    assert not set(solved) & set(KEEP_STAGES)  # the start reached every counting bound
+
+
+def _feasible(model: AllocationModel, x: np.ndarray) -> bool:
+    milp = model.milp
+    lb, ub = np.concatenate(milp.lb), np.concatenate(milp.ub)
+    rows, cols = np.concatenate(milp.entries_row), np.concatenate(milp.entries_col)
+    activity = np.bincount(rows, weights=np.concatenate(milp.entries_val) * x[cols],
+                           minlength=milp.n_rows)
+    return bool((x >= lb).all() and (x <= ub).all() and
+                (activity >= np.concatenate(milp.row_lb) - 1e-9).all() and
+                (activity <= np.concatenate(milp.row_ub) + 1e-9).all())
+
+
+def test_rerouting_keeps_the_households_served_and_reaches_kept_points_and_lots() -> None:
+    rnd = _displaced_round()
+    rnd.points[2]["capacity"] = 1  # C is open again: H1 and H2 could both be handed over there
+    rnd.points[0]["capacity"] = 2
+    with tempfile.TemporaryDirectory() as tmp:
+        problem = build_problem(read_scenario(write_round(Path(tmp) / "s", rnd)))
+    classes = build_units(problem, by_site=False)
+    model = build_model(problem, classes)
+    # Both served at A, each with the other's kept lot: no kept point, no kept lot.
+    index = {h: i for i, h in enumerate(problem.hh_id)}
+    lots, points = list(problem.lot_id), list(problem.point_id)
+    lot_of = np.array([lots.index("L2"), lots.index("L1")])[[index["H1"], index["H2"]]]
+    point_of = np.full(2, points.index("A"))
+    hint = solution_vector(model, problem, classes, lot_of, point_of)
+    assert _feasible(model, hint)
+    for stage, best in ((KEEP_POINT, 1), (KEEP_LOT, 2)):
+        objective, _ = stage_objective(model, problem, classes, stage)
+        assert hint @ objective == 0
+        x = rerouted(model, problem, classes, stage, hint)
+        assert _feasible(model, x)
+        assert np.array_equal(x[model.take], hint[model.take])
+        assert x @ objective == best == keep_bound(problem, classes, stage, 2)
