@@ -340,8 +340,9 @@ def replan_round(session: Session, round_id: int, actor: str, *,
     files = {HOUSEHOLDS: table_csv(households, [c.name for c in ROUND_HOUSEHOLD_COLUMNS]),
              LOTS: table_csv(lots, [c.name for c in LOT_COLUMNS]),
              POINTS: table_csv(points, [c.name for c in POINT_COLUMNS]),
-             COMMUNES: table_csv(tables[COMMUNES], [c.name for c in COMMUNE_COLUMNS]),
              KEEP: table_csv(kept.sort_values("household_id"), [c.name for c in KEEP_COLUMNS])}
+    if COMMUNES in tables:  # optional in a folder imported as given
+        files[COMMUNES] = table_csv(tables[COMMUNES], [c.name for c in COMMUNE_COLUMNS])
     changes = {"close_points": close_points, "lot_quantities": lot_quantities,
                "withdraw": withdraw, "budget_vnd": policy["budget_vnd"]}
     frozen = {**counts, "replan_of": round_id, "changes": changes,

@@ -274,3 +274,23 @@ def test_two_approvals_racing_for_the_same_households_one_wins(
             Round.id.in_([first.id, second.id]))))
         assert statuses == ["approved", "solved"]
         ledger.check(session)
+
+
+def test_a_round_imported_without_communes_can_be_re_planned(sessions: sessionmaker[Session],
+                                                             sample: Path,
+                                                             tmp_path: Path) -> None:
+    import shutil
+
+    from allocator.store.rounds import import_folder_as_round
+
+    folder = tmp_path / "given"
+    shutil.copytree(sample, folder)
+    (folder / "communes.csv").unlink(missing_ok=True)  # optional in a contract folder
+    with sessions() as session:
+        ledger.set_budget(session, None, "planner")  # the folder brings its own budget
+        row = import_folder_as_round(session, folder, "as given", "planner")
+        solve_round(session, row.id, "planner")
+        approve_round(session, row.id, "planner")
+        version = replan_round(session, row.id, "planner")
+        solve_round(session, version.id, "planner")
+        assert replan_diff(session, version.id)["counts"]["loses"] == 0
