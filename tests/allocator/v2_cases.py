@@ -26,6 +26,9 @@ from typing import Any
 import pandas as pd
 from ortools.linear_solver import pywraplp
 
+from tests.allocator.oracle import _digits as digits
+from tests.allocator.oracle import haversine
+
 STATUSES = ("poor", "near_poor", "other")
 FLAGS = ("merit_family", "elderly_alone", "disability", "student", "single_parent",
          "ethnic_minority")
@@ -204,17 +207,6 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], shuffle: random.Random | 
 
 def items(cell: Any) -> frozenset[str]:
     return frozenset(x.strip() for x in str(cell or "").split(";") if x.strip())
-
-
-def digits(cell: Any) -> str:
-    return "".join(ch for ch in str(cell or "") if ch in "0123456789")
-
-
-def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * \
-        math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
 
 
 @dataclass
