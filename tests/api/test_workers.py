@@ -31,6 +31,7 @@ from allocator.store.users import add_user
 from scenarios.named import scenario
 
 ALLOCATOR = Path(sys.executable).parent / "allocator"
+SLOW = Path(__file__).parent.parent / "fixtures" / "slow_solve"  # holds a subprocess's solves
 FAST_JOBS = {"ALLOCATOR_HEARTBEAT_SECONDS": "0.5", "ALLOCATOR_STALE_SECONDS": "3",
              "ALLOCATOR_POLL_SECONDS": "0.2"}
 
@@ -288,7 +289,9 @@ def test_a_service_restart_leaves_a_command_line_solve_alone(
     """D1b: the service once failed a round the command line was solving, then solved it
     a second time beside it."""
     (round_id,) = store.rounds(demo, 1)
-    cli = processes.start(store.url, "round", "solve", str(round_id))
+    # The solve is held long enough for a service to start beside it, however fast it is.
+    cli = processes.start(store.url, "round", "solve", str(round_id), PYTHONPATH=str(SLOW),
+                          ALLOCATOR_TEST_SOLVE_SECONDS="15")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not store.count(
             select(func.count()).select_from(SolveJob).where(SolveJob.status == "running")):
@@ -346,7 +349,9 @@ def test_a_command_line_solve_stopped_by_sigterm_fails_its_round_at_once(
         store: Store, processes: Processes, demo: Path) -> None:
     """A closed terminal used to leave the round 'solving' until some worker noticed."""
     (round_id,) = store.rounds(demo, 1)
-    cli = processes.start(store.url, "round", "solve", str(round_id))
+    # The solve is held long enough for a service to start beside it, however fast it is.
+    cli = processes.start(store.url, "round", "solve", str(round_id), PYTHONPATH=str(SLOW),
+                          ALLOCATOR_TEST_SOLVE_SECONDS="15")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not store.count(
             select(func.count()).select_from(SolveJob).where(SolveJob.status == "running")):
