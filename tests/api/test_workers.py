@@ -31,7 +31,9 @@ from allocator.store.users import add_user
 from scenarios.named import scenario
 
 ALLOCATOR = Path(sys.executable).parent / "allocator"
-SLOW = Path(__file__).parent.parent / "fixtures" / "slow_solve"  # holds a subprocess's solves
+# A subprocess with these holds each solve 5 s at its first stage (tests/fixtures/slow_solve).
+HOLD = {"PYTHONPATH": str(Path(__file__).parent.parent / "fixtures" / "slow_solve"),
+        "ALLOCATOR_TEST_SOLVE_SECONDS": "5"}
 FAST_JOBS = {"ALLOCATOR_HEARTBEAT_SECONDS": "0.5", "ALLOCATOR_STALE_SECONDS": "3",
              "ALLOCATOR_POLL_SECONDS": "0.2"}
 
@@ -213,7 +215,7 @@ def test_two_web_processes_and_two_workers_solve_each_round_once_through_a_kill(
     store = pg_store
     round_ids = store.rounds(demo, 6)
     webs = [processes.web(store.url, "--no-worker") for _ in range(2)]
-    workers = [processes.start(store.url, "worker") for _ in range(2)]
+    workers = [processes.start(store.url, "worker", **HOLD) for _ in range(2)]
     headers = _auth(store)
 
     def solve(i: int) -> int:
@@ -267,7 +269,7 @@ def test_a_worker_killed_on_the_last_attempt_fails_the_round_with_a_message(
     (round_id,) = store.rounds(demo, 1)
     # The limit is the web process's: it is written into the job when the solve is queued.
     base = processes.web(store.url, "--no-worker", ALLOCATOR_SOLVE_ATTEMPTS="1")
-    worker = processes.start(store.url, "worker")
+    worker = processes.start(store.url, "worker", **HOLD)
     assert httpx.post(f"{base}/api/rounds/{round_id}/solve", headers=_auth(store),
                       timeout=30).status_code == 202
     deadline = time.monotonic() + 120
@@ -289,9 +291,9 @@ def test_a_service_restart_leaves_a_command_line_solve_alone(
     """D1b: the service once failed a round the command line was solving, then solved it
     a second time beside it."""
     (round_id,) = store.rounds(demo, 1)
-    # The solve is held long enough for a service to start beside it, however fast it is.
-    cli = processes.start(store.url, "round", "solve", str(round_id), PYTHONPATH=str(SLOW),
-                          ALLOCATOR_TEST_SOLVE_SECONDS="15")
+    # The solve is held long enough for the test to act while it runs, however fast it is.
+    cli = processes.start(store.url, "round", "solve", str(round_id),
+                          **{**HOLD, "ALLOCATOR_TEST_SOLVE_SECONDS": "20"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not store.count(
             select(func.count()).select_from(SolveJob).where(SolveJob.status == "running")):
@@ -349,9 +351,8 @@ def test_a_command_line_solve_stopped_by_sigterm_fails_its_round_at_once(
         store: Store, processes: Processes, demo: Path) -> None:
     """A closed terminal used to leave the round 'solving' until some worker noticed."""
     (round_id,) = store.rounds(demo, 1)
-    # The solve is held long enough for a service to start beside it, however fast it is.
-    cli = processes.start(store.url, "round", "solve", str(round_id), PYTHONPATH=str(SLOW),
-                          ALLOCATOR_TEST_SOLVE_SECONDS="15")
+    # The solve is held long enough for the test to act while it runs, however fast it is.
+    cli = processes.start(store.url, "round", "solve", str(round_id), **HOLD)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not store.count(
             select(func.count()).select_from(SolveJob).where(SolveJob.status == "running")):
