@@ -17,11 +17,11 @@ proven by counting or by the solver at once instead of searched for.
 from __future__ import annotations
 
 import numpy as np
-from ortools.graph.python import min_cost_flow
 
 from allocator.aggregate import servable
 from allocator.compat import group_options, route_of
 from allocator.disaggregate import tie_rank
+from allocator.point_flow import to_points
 from allocator.problem import Problem
 
 
@@ -152,28 +152,16 @@ def _kept_points(problem: Problem, households: np.ndarray, room: list[int]) -> n
     pair_order = np.lexsort((target, problem.hp_km[pair], moved, tail))
     pair, tail, target, moved = pair[pair_order], tail[pair_order], target[pair_order], \
         moved[pair_order]
-    n_home, n_point = len(homes), len(problem.point_id)
-    sink = n_home + n_point
-    flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(
-        np.concatenate([tail, n_home + np.arange(n_point)]),
-        np.concatenate([n_home + target, np.full(n_point, sink)]),
-        np.concatenate([supply[tail], np.maximum(np.asarray(room, np.int64), 0)]),
-        np.concatenate([moved, np.zeros(n_point, np.int64)]))
-    supplies = np.zeros(sink + 1, np.int64)
-    supplies[:n_home] = supply
-    supplies[sink] = -int(supply.sum())
-    flow.set_nodes_supplies(np.arange(sink + 1), supplies)
-    if flow.solve_max_flow_with_min_cost() != flow.OPTIMAL:
+    sent = to_points(tail, target, supply, moved, np.asarray(room, np.int64), everyone=False)
+    if sent is None:
         raise RuntimeError("no flow of kept households to points")
-    sent = flow.flows(np.arange(len(pair)))
     # Households of each home in the given order take its flows in arc order.
     by_home = np.argsort(home_node, kind="stable")
     position = np.arange(len(households)) - np.searchsorted(home_node[by_home],
                                                             home_node[by_home])
     points = np.repeat(target, sent)
     first = np.concatenate([[0], np.cumsum(np.bincount(tail, weights=sent,
-                                                       minlength=n_home))]).astype(np.int64)
+                                                       minlength=len(homes)))]).astype(np.int64)
     got = position < (first[1:] - first[:-1])[home_node[by_home]]
     point[by_home[got]] = points[first[home_node[by_home[got]]] + position[got]]
     return point

@@ -17,6 +17,7 @@ from ortools.graph.python import min_cost_flow
 
 from allocator.aggregate import Units
 from allocator.model import KEEP_LOT, KEEP_POINT, AllocationModel, keep_columns
+from allocator.point_flow import to_points
 from allocator.problem import Problem
 
 
@@ -40,24 +41,14 @@ def _points(model: AllocationModel, problem: Problem, units: Units,
     """Households served per place sent to points with room, most to their kept point."""
     take = np.rint(hint[model.take]).astype(np.int64)
     supply = np.bincount(units.place, weights=take, minlength=units.n_places).astype(np.int64)
-    n_place, n_point = units.n_places, len(problem.point_id)
-    sink = n_place + n_point
     kept = units.place_keep_point[units.pp_place]
     moved = ((kept < 0) | (kept != units.pp_point)).astype(np.int64)
-    flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(
-        np.concatenate([units.pp_place, n_place + np.arange(n_point)]),
-        np.concatenate([n_place + units.pp_point, np.full(n_point, sink)]),
-        np.concatenate([supply[units.pp_place], problem.point_capacity]),
-        np.concatenate([moved, np.zeros(n_point, np.int64)]))
-    supplies = np.zeros(sink + 1, np.int64)
-    supplies[:n_place] = supply
-    supplies[sink] = -int(supply.sum())
-    flow.set_nodes_supplies(np.arange(sink + 1), supplies)
-    if flow.solve() != flow.OPTIMAL:
+    sent = to_points(units.pp_place, units.pp_point, supply, moved,
+                     np.asarray(problem.point_capacity, np.int64), everyone=True)
+    if sent is None:
         return None
     x = np.rint(hint)
-    x[model.send] = flow.flows(np.arange(len(units.pp_place)))
+    x[model.send] = sent
     return x
 
 
