@@ -25,6 +25,7 @@ from allocator.store.campaign import (
     set_pickup_deadline,
 )
 from allocator.store.lifecycle import RoundError
+from allocator.store.progress import campaign_figures
 from allocator.store.rounds import solve_round
 from allocator.tabular import frame_csv
 
@@ -202,15 +203,15 @@ def round_diff(round_id: RoundArg,
 def campaign_show() -> None:
     """Budget, stock by lot and households: where the campaign stands."""
     with open_store() as session:
-        money = ledger.budget(session)
+        figures = campaign_figures(session)
         lots = ledger.lot_figures(session)
-        state = ledger.household_states(session)
         settings = ledger.settings(session)
-    out.print(f"budget: {_money(money.total)}; spent {money.spent:,}; committed "
-              f"{money.committed:,}; remaining {_money(money.remaining)}")
-    waiting = set(state.no_shows) - set(state.received) - set(state.reserved)
-    out.print(f"households: {len(state.received):,} handed a phone, {len(state.reserved):,} "
-              f"holding a reservation, {len(waiting):,} no-shows without a phone since")
+    money, h = figures["budget"], figures["households"]
+    out.print(f"budget: {_money(money['total_vnd'])}; spent {money['spent_vnd']:,}; committed "
+              f"{money['committed_vnd']:,}; remaining {_money(money['remaining_vnd'])}")
+    out.print(f"eligible households: {h['eligible']:,} of {h['surveyed']:,} surveyed; "
+              f"{h['handed_over']:,} handed a phone, {h['reserved']:,} holding a reservation, "
+              f"{h['no_show']:,} no-shows, {h['not_reached']:,} not yet reached")
     out.print(f"goal: {settings.goal_date:%d/%m/%Y}; pickup period {settings.pickup_days} days; "
               f"no-show limit {settings.no_show_limit or 'none'}")
     table = Table("lot", "sponsor", "pledged", "handed over", "reserved", "released", "faulty",

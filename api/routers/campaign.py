@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path
 
 from allocator.store import ledger
 from allocator.store.audit import record_read
+from allocator.store.progress import campaign_figures
 from api.deps import PlannerDep, SessionDep
 from api.schemas import CampaignBudget, CampaignSettings, Devices, Id
 
@@ -18,21 +19,17 @@ HouseholdId = Annotated[Id, Path(description="a household of the registry")]
 
 def _figures(session: SessionDep) -> dict[str, Any]:
     settings = ledger.settings(session)
-    state = ledger.household_states(session)
-    waiting = set(state.no_shows) - set(state.received) - set(state.reserved)
-    return {"goal_date": settings.goal_date.isoformat(), "pickup_days": settings.pickup_days,
-            "no_show_limit": settings.no_show_limit,
-            "budget": ledger.budget(session).to_json(),
-            "households": {"handed_over": len(state.received), "reserved": len(state.reserved),
-                           "no_show_waiting": len(waiting)},
+    return {**campaign_figures(session), "goal_date": settings.goal_date.isoformat(),
+            "pickup_days": settings.pickup_days, "no_show_limit": settings.no_show_limit,
             "lots": ledger.lot_figures(session)}
 
 
 @router.get("")
 def campaign(session: SessionDep, _: PlannerDep) -> dict[str, Any]:
-    """Where the campaign stands: budget (total, committed, spent, remaining), households
-    handed a phone or holding one, and every lot's pledged, handed over, reserved,
-    released, faulty and available devices."""
+    """Where the campaign stands, as the campaign page shows it: eligible households by
+    state (overall and by commune), handovers per day, pace, stock by sponsor, the budget
+    (total, committed, spent, remaining), and every lot's pledged, handed over,
+    reserved, released, faulty and available devices."""
     return _figures(session)
 
 
