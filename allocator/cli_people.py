@@ -93,16 +93,21 @@ def _when(value: object) -> str:
 
 @user_app.command("add")
 def user_add(name: Annotated[str, typer.Argument()],
-             role: Annotated[str, typer.Option(help="planner or sponsor")] = "planner",
+             role: Annotated[str, typer.Option(help="planner, sponsor or point")] = "planner",
              sponsor: Annotated[str | None, typer.Option(help="sponsor id (sponsors)")] = None,
+             point: Annotated[list[str] | None, typer.Option(
+                 help="a distribution point the officer works at (point officers; repeat "
+                      "for several)")] = None,
              base_url: BaseUrl = None, hours: Hours = LINK_HOURS) -> None:
     """Add a person and print their one-time link to set a password."""
     with open_store() as session:
         try:
-            user, link = create_user(session, name, role, sponsor, ACTOR, hours)
+            user, link = create_user(session, name, role, sponsor, ACTOR, hours,
+                                     points=point or ())
         except PeopleError as error:
             _fail(str(error))
-    who = f"{user.role}" + (f" of {user.sponsor_id}" if user.sponsor_id else "")
+    who = f"{user.role}" + (f" of {user.sponsor_id}" if user.sponsor_id else "") + (
+        f" at {', '.join(sorted(set(point)))}" if point else "")
     out.print(f"{user.name} ({who}) added. Send them this link to set their password; it "
               f"works once, for {hours} hours:", markup=False, soft_wrap=True)
     out.print(password_link(link, base_url), markup=False, soft_wrap=True)

@@ -53,7 +53,15 @@ def sponsor(user: UserDep) -> User:
     return user
 
 
+def point_officer(user: UserDep) -> User:
+    """A point officer, or a planner (planners keep full access to the point's work)."""
+    if user.role not in ("point", "planner"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "point officers and planners only")
+    return user
+
+
 PlannerDep = Annotated[User, Depends(planner)]
+PointDep = Annotated[User, Depends(point_officer)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 # Ids fit every database's integer column; larger ones are a 422, never a 500.

@@ -5,7 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -193,6 +207,12 @@ class AllocationRow(Base):
     handed_over_at: Mapped[dt.datetime | None] = mapped_column()  # recorded at the point
     # Not collected by the pickup deadline: the device went back to stock (a no-show).
     released_at: Mapped[dt.datetime | None] = mapped_column()
+    # Given at approval (allocator.store.pickup): a random code, unique in the campaign,
+    # and the window (Vietnam's local day and times) the household is told to come in.
+    pickup_code: Mapped[str | None] = mapped_column(String(8), unique=True, index=True)
+    window_day: Mapped[dt.date | None] = mapped_column(Date)
+    window_start: Mapped[dt.time | None] = mapped_column(Time)
+    window_end: Mapped[dt.time | None] = mapped_column(Time)
 
 
 class Campaign(Base):
@@ -226,12 +246,13 @@ class UnservedRow(Base):
 
 
 class User(Base):
-    """A planner, or a sponsor's representative bound to one sponsor."""
+    """A planner, a sponsor's representative bound to one sponsor, or a point officer
+    bound to their distribution points (`UserPoint`)."""
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    role: Mapped[str] = mapped_column(String(16))  # planner | sponsor
+    role: Mapped[str] = mapped_column(String(16))  # planner | sponsor | point
     sponsor_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
     # argon2id; empty until the person sets it through their one-time link.
@@ -285,3 +306,134 @@ class SignInFailure(Base):
     at: Mapped[dt.datetime] = mapped_column(index=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     address: Mapped[str] = mapped_column(String(100), index=True)
+
+
+class UserPoint(Base):
+    """A distribution point a point officer works at: they see and record only its handovers."""
+
+    __tablename__ = "user_points"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    point_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class PickupWindow(Base):
+    """A point's opening window (windows.csv): its day, times and how many it hands over."""
+
+    __tablename__ = "pickup_windows"
+    point_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    opens: Mapped[dt.time] = mapped_column(Time, primary_key=True)
+    closes: Mapped[dt.time] = mapped_column(Time)
+    capacity: Mapped[int] = mapped_column(Integer)
+
+
+class Handover(Base):
+    """What happened when a household came to its point: one row per attempt, never edited
+    but to undo it (same day, with a reason).
+
+    outcome: handed (the phone works and is 4G; sets allocations.handed_over_at),
+    faulty (the device goes to its lot's faulty count) or refused (by the household).
+    identity: cccd (last 4 digits matched) or authorised (a relative with an
+    authorisation letter; `identity_note` says so).
+    """
+
+    __tablename__ = "handovers"
+    __table_args__ = (
+        # An IMEI is handed over once in the whole campaign; an undone record frees it.
+        Index("ux_handovers_imei", "imei", unique=True,
+              sqlite_where=text("undone_at IS NULL AND imei IS NOT NULL"),
+              postgresql_where=text("undone_at IS NULL AND imei IS NOT NULL")),
+        # A household of a round is handed its phone once.
+        Index("ux_handovers_handed", "round_id", "household_id", unique=True,
+              sqlite_where=text("undone_at IS NULL AND outcome = 'handed'"),
+              postgresql_where=text("undone_at IS NULL AND outcome = 'handed'")),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"),
+                                          index=True)
+    household_id: Mapped[str] = mapped_column(String(64), index=True)
+    point_id: Mapped[str] = mapped_column(String(64), index=True)
+    officer: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(default=_now)
+    outcome: Mapped[str] = mapped_column(String(16))  # handed | faulty | refused
+    identity: Mapped[str] = mapped_column(String(16), default="cccd")  # cccd | authorised
+    identity_note: Mapped[str] = mapped_column(Text, default="")
+    imei: Mapped[str | None] = mapped_column(String(15))
+    iccid: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    via: Mapped[str] = mapped_column(String(16), default="point")  # point | paper
+    # The form's key: the same submission sent twice is recorded once.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    undone_at: Mapped[dt.datetime | None] = mapped_column()
+    undone_by: Mapped[str] = mapped_column(String(100), default="")
+    undo_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class OutboxMessage(Base):
+    """An SMS notice of an approved round's allocation, waiting to be sent or sent.
+
+    status: pending -> sent | failed (a failed one may be sent again).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("round_id", "household_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"),
+                                          index=True)
+    household_id: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(20))  # normalised: 10 digits, 0 first
+    text: Mapped[str] = mapped_column(Text)  # with diacritics (UCS-2)
+    text_plain: Mapped[str] = mapped_column(Text)  # unaccented GSM-7, at most 2 segments
+    segments: Mapped[int] = mapped_column(Integer)
+    segments_plain: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    sent_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class FollowUp(Base):
+    """A household drawn for the follow-up call 30 days after its round's handovers."""
+
+    __tablename__ = "followups"
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    point_id: Mapped[str] = mapped_column(String(64), index=True)
+    lot_id: Mapped[str] = mapped_column(String(64))
+    sponsor_id: Mapped[str] = mapped_column(String(64), index=True)
+    drawn_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    seed: Mapped[int] = mapped_column(BigInteger, default=0)
+    # in_use | not_in_use | never_received; None until the call is made.
+    answer: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(20), default="")  # why not in use
+    note: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[str] = mapped_column(String(100), default="")
+    answered_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class Case(Base):
+    """A question a planner must resolve: a phone never received, or "why not me?".
+
+    status: open -> answered -> closed. A registry correction made for it is named
+    in `correction` (what changed, and the audit entry that records it).
+    """
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))  # never_received | why_not_me
+    household_id: Mapped[str] = mapped_column(String(64), index=True)
+    round_id: Mapped[int | None] = mapped_column(Integer)
+    commune_code: Mapped[str] = mapped_column(String(16), default="", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    opened_by: Mapped[str] = mapped_column(String(100))
+    opened_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    note: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[str] = mapped_column(String(100), default="")
+    answered_at: Mapped[dt.datetime | None] = mapped_column()
+    correction: Mapped[str] = mapped_column(Text, default="")
+    closed_by: Mapped[str] = mapped_column(String(100), default="")
+    closed_at: Mapped[dt.datetime | None] = mapped_column()

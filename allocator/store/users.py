@@ -27,12 +27,15 @@ from allocator.store.models import (
     ApiToken,
     Lot,
     PasswordLink,
+    Point,
     Sponsor,
     User,
+    UserPoint,
     WebSession,
 )
 
-ROLES = ("planner", "sponsor")
+ROLES = ("planner", "sponsor", "point")
+MAX_POINTS = 50  # a point officer covers a few points of their commune, never the city
 TOKEN_DAYS = 90
 MAX_TOKEN_DAYS = 3650
 LINK_HOURS = 72
@@ -116,6 +119,39 @@ def known_sponsor(session: Session, sponsor_id: str) -> bool:
         or bool(visible_rounds(session, sponsor_id, PREVIEW))
 
 
+def known_point(session: Session, point_id: str) -> bool:
+    """A distribution point the store knows: of the registry, or of a round with results."""
+    return any(session.scalar(select(column).where(column == point_id).limit(1)) is not None
+               for column in (Point.id, AllocationRow.point_id))
+
+
+def officer_points(session: Session, user: User) -> list[str]:
+    """The points a point officer works at (sorted); none for anyone else."""
+    if user.role != "point":
+        return []
+    return list(session.scalars(select(UserPoint.point_id).where(UserPoint.user_id == user.id)
+                                .order_by(UserPoint.point_id)))
+
+
+def _check_points(session: Session, role: str, points: Sequence[str]) -> list[str]:
+    chosen = sorted(set(points))
+    if role != "point":
+        if chosen:
+            raise PeopleError("Only a point officer (--role point) works at points; leave out "
+                              "--point.")
+        return []
+    if not chosen:
+        raise PeopleError("A point officer needs at least one --point ID, the distribution "
+                          "point they hand phones over at.")
+    if len(chosen) > MAX_POINTS:
+        raise PeopleError(f"A point officer works at most at {MAX_POINTS} points.")
+    unknown = [p for p in chosen if not known_point(session, p)]
+    if unknown:
+        raise PeopleError(f"There is no distribution point {unknown[0]!r} in the store: not in "
+                          "the registry (allocator import points FILE) nor in a solved round.")
+    return chosen
+
+
 def _check_new_user(session: Session, name: str, role: str, sponsor_id: str | None) -> None:
     if not name or len(name) > MAX_NAME or name != name.strip() or any(
             unicodedata.category(c)[0] in "CZ" and c != " " for c in name):
@@ -125,8 +161,9 @@ def _check_new_user(session: Session, name: str, role: str, sponsor_id: str | No
         raise PeopleError(f"The role must be one of {', '.join(ROLES)} (got {role!r}).")
     if role == "sponsor" and not sponsor_id:
         raise PeopleError("A sponsor user needs --sponsor ID, the sponsor they speak for.")
-    if role == "planner" and sponsor_id:
-        raise PeopleError("A planner belongs to no sponsor; leave out --sponsor.")
+    if role in ("planner", "point") and sponsor_id:
+        raise PeopleError(f"A {'planner' if role == 'planner' else 'point officer'} belongs to "
+                          "no sponsor; leave out --sponsor.")
     if sponsor_id and not known_sponsor(session, sponsor_id):
         raise PeopleError(f"There is no sponsor {sponsor_id!r} in the store: no lot of the "
                           "registry or of a solved round is theirs (allocator import lots FILE "
@@ -136,29 +173,34 @@ def _check_new_user(session: Session, name: str, role: str, sponsor_id: str | No
 
 
 def create_user(session: Session, name: str, role: str, sponsor_id: str | None, actor: str,
-                link_hours: int = LINK_HOURS) -> tuple[User, str]:
+                link_hours: int = LINK_HOURS, points: Sequence[str] = ()) -> tuple[User, str]:
     """A new person without a password, and the one-time link token to set it."""
-    _check_new_user(session, name, role, sponsor_id)
-    user = User(name=name, role=role, sponsor_id=sponsor_id or None, password_hash="")
-    session.add(user)
-    session.flush()
-    audit.record(session, actor, "add user", name, {"role": role, "sponsor_id": sponsor_id})
+    user = _new_user(session, name, role, sponsor_id, actor, points)
     link = _new_link(session, user, link_hours)
     session.commit()
     return user, link
 
 
 def add_user(session: Session, name: str, role: str, sponsor_id: str | None, actor: str,
-             days: int = TOKEN_DAYS) -> tuple[User, str]:
+             days: int = TOKEN_DAYS, points: Sequence[str] = ()) -> tuple[User, str]:
     """A new machine client: a user with no password and an API token (shown only now)."""
-    _check_new_user(session, name, role, sponsor_id)
-    user = User(name=name, role=role, sponsor_id=sponsor_id or None, password_hash="")
-    session.add(user)
-    session.flush()
-    audit.record(session, actor, "add user", name, {"role": role, "sponsor_id": sponsor_id})
+    user = _new_user(session, name, role, sponsor_id, actor, points)
     _, token = _new_token(session, user, days, actor)
     session.commit()
     return user, token
+
+
+def _new_user(session: Session, name: str, role: str, sponsor_id: str | None, actor: str,
+              points: Sequence[str]) -> User:
+    _check_new_user(session, name, role, sponsor_id)
+    chosen = _check_points(session, role, points)
+    user = User(name=name, role=role, sponsor_id=sponsor_id or None, password_hash="")
+    session.add(user)
+    session.flush()
+    session.add_all(UserPoint(user_id=user.id, point_id=p) for p in chosen)
+    audit.record(session, actor, "add user", name,
+                 {"role": role, "sponsor_id": sponsor_id} | ({"points": chosen} if chosen else {}))
+    return user
 
 
 def _new_link(session: Session, user: User, hours: int) -> str:
