@@ -33,7 +33,7 @@ from allocator.contract import (
 )
 from allocator.issues import InputIssue, InvalidInput
 from allocator.policy import parse_policy
-from allocator.store import ledger
+from allocator.store import ledger, pickup
 from allocator.store.jobs import stamp
 from allocator.store.lifecycle import (
     PICKING_UP,
@@ -166,6 +166,8 @@ def approve_round(session: Session, round_id: int, actor: str, *,
                  detail={**detail, "replaces": row.replaces})
             step(session, row.replaces, Move.SUPERSEDE, actor,
                  values={"superseded_by": round_id}, detail={"superseded_by": round_id})
+        pickup.give(session, round_id, dt.datetime.now(VIETNAM).date() + dt.timedelta(days=1),
+                    deadline_day(deadline), actor)
         ledger.check(session, round_id)
         session.commit()
     except BaseException:
