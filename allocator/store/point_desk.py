@@ -277,6 +277,14 @@ def find(session: Session, user: User, query: str) -> list[DeskRow]:
     return rows
 
 
+def open_round(session: Session, round_id: int) -> None:
+    """NotFound unless the round is approved (or past its pickup deadline, not closed)."""
+    status = session.scalar(select(Round.status).where(Round.id == round_id))
+    if status not in ACTIVE:
+        raise NotFound(None, f"Đợt {round_id} không đang phát máy.",
+                       f"Round {round_id} is not open for pickup.")
+
+
 def _allocation(session: Session, user: User, round_id: int, household_id: str,
                 points: list[str] | None) -> AllocationRow:
     found = session.execute(
