@@ -23,7 +23,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from allocator.store import audit
@@ -130,8 +130,8 @@ def officer_communes(session: Session, user: User) -> set[str] | None:
     points = officer_points(session, user)
     if not points:
         return set()
-    found = dict(session.execute(select(Point.id, Point.commune_code)
-                                 .where(Point.id.in_(points))).tuples())
+    found = {p: c for p, c in session.execute(select(Point.id, Point.commune_code)
+                                               .where(Point.id.in_(points)))}
     missing = [p for p in points if p not in found]
     if missing:
         found.update(_frozen_point_communes(session, missing))
@@ -354,3 +354,109 @@ def move(session: Session, case_id: int, what: CaseMove, actor: str,
         session.rollback()
         raise
     return get_case(session, case_id)
+
+
+def _text(text: str, what: str, what_vi: str) -> str:
+    text = (text or "").strip()
+    if not text or len(text) > MAX_NOTE or "\x00" in text:
+        raise CaseRefused(f"{what} has 1 to {MAX_NOTE} characters",
+                          f"{what_vi} cần từ 1 đến {MAX_NOTE} ký tự.", "text")
+    return text
+
+
+def require_planner(actor: User | str) -> str:
+    if isinstance(actor, User) and actor.role != "planner":
+        raise NotYourCase("only planners answer, correct, close or reopen cases",
+                          "Chỉ cán bộ lập kế hoạch được trả lời, sửa, đóng hay mở lại hồ sơ.")
+    return actor_name(actor)
+
+
+def answer_case(session: Session, case_id: int, text: str, actor: User | str) -> Case:
+    """The planner's answer (audited); the case is then answered. A second answer replaces
+    the first while the case is not closed."""
+    name = require_planner(actor)
+    text = _text(text, "an answer", "Câu trả lời")
+    get_case(session, case_id)
+    return move(session, case_id, CaseMove.ANSWER, name,
+                {"answer": text, "answered_by": name, "answered_at": utcnow()},
+                {"answer": text})
+
+
+def close_case(session: Session, case_id: int, actor: User | str) -> Case:
+    """Close an answered case (audited)."""
+    name = require_planner(actor)
+    get_case(session, case_id)
+    return move(session, case_id, CaseMove.CLOSE, name,
+                {"closed_by": name, "closed_at": utcnow()})
+
+
+def reopen_case(session: Session, case_id: int, reason: str, actor: User | str) -> Case:
+    """Open an answered or closed case again, saying why (audited; the reason joins the
+    note). Refused while another case of its kind is live for the household."""
+    name = require_planner(actor)
+    reason = _text(reason, "the reason to reopen", "Lý do mở lại")
+    case = get_case(session, case_id)
+    try:
+        _lock(session)
+        other = live_case(session, case.household_id, case.kind, other_than=case_id)
+        if other is not None:
+            raise _refuse_second(other)
+        note = f"{case.note}\n[{utcnow():%Y-%m-%d} {name}] {reason}".strip()[-MAX_NOTE * 2:]
+    except BaseException:
+        session.rollback()
+        raise
+    return move(session, case_id, CaseMove.REOPEN, name,
+                {"note": note, "closed_by": "", "closed_at": None}, {"reason": reason})
+
+
+def _visible(session: Session, user: User | None) -> Any:
+    """The cases a user may see, as a condition (None: all)."""
+    if user is None:
+        return None
+    allowed = officer_communes(session, user)
+    return None if allowed is None else Case.commune_code.in_(sorted(allowed))
+
+
+def list_cases(session: Session, user: User | None = None, *, status: str | None = None,
+               kind: str | None = None, commune: str | None = None, offset: int = 0,
+               limit: int = 100) -> tuple[int, list[Case]]:
+    """Cases newest first (a point officer: only of their communes) and how many match."""
+    query = select(Case)
+    seen = _visible(session, user)
+    if seen is not None:
+        query = query.where(seen)
+    if status:
+        query = query.where(Case.status == status)
+    if kind:
+        query = query.where(Case.kind == kind)
+    if commune:
+        query = query.where(Case.commune_code == commune)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Case.id.desc()).offset(offset).limit(limit)).all()
+    return int(total), list(rows)
+
+
+def status_counts(session: Session, user: User | None = None) -> dict[str, int]:
+    """How many cases (a point officer: of their communes) are open, answered, closed."""
+    query = select(Case.status, func.count()).group_by(Case.status)
+    seen = _visible(session, user)
+    if seen is not None:
+        query = query.where(seen)
+    counts = {s.value: 0 for s in CaseStatus}
+    counts.update({status: int(n) for status, n in session.execute(query)})
+    return counts
+
+
+OFFICER_FIELDS = ("id", "kind", "household_id", "round_id", "commune_code", "status",
+                  "opened_by", "opened_at", "note", "answer", "answered_at", "closed_at")
+PLANNER_FIELDS = OFFICER_FIELDS + ("answered_by", "correction", "closed_by")
+
+
+def as_dict(case: Case, planner: bool) -> dict[str, Any]:
+    """A case as its reader may see it: a point officer gets what they need to tell the
+    household (no registry correction, no personal data); a planner everything."""
+    out: dict[str, Any] = {}
+    for name in PLANNER_FIELDS if planner else OFFICER_FIELDS:
+        value = getattr(case, name)
+        out[name] = value.isoformat() if isinstance(value, dt.datetime) else value
+    return out
