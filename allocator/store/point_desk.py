@@ -468,8 +468,7 @@ def record(session: Session, user: User, *, round_id: int, household_id: str,
                             "recorded.")
         identity, identity_note = _identity(session, user, allocation, id_last4,
                                             authorised_note, _frozen(session, round_id))
-        if device is not None and session.scalar(select(Handover.id).where(
-                Handover.imei == device, Handover.undone_at.is_(None))) is not None:
+        if device is not None and _imei_taken(session, device):
             raise imei_taken()
         row = _write(session, user, allocation, outcome, identity, identity_note, device, sim,
                      remark, key, via)
@@ -484,6 +483,12 @@ def record(session: Session, user: User, *, round_id: int, household_id: str,
     except BaseException:
         session.rollback()
         raise
+
+
+def _imei_taken(session: Session, device: str) -> bool:
+    """Whether a live record holds this IMEI (the unique index guards the race too)."""
+    return session.scalar(select(Handover.id).where(
+        Handover.imei == device, Handover.undone_at.is_(None)).limit(1)) is not None
 
 
 def _write(session: Session, user: User, allocation: AllocationRow, outcome: str,
@@ -543,8 +548,7 @@ def _lost_race(session: Session, key: str | None, round_id: int, household_id: s
             return _same(first, round_id, household_id)
         except DeskError as error:
             return error
-    if device is not None and session.scalar(select(Handover.id).where(
-            Handover.imei == device, Handover.undone_at.is_(None))) is not None:
+    if device is not None and _imei_taken(session, device):
         return imei_taken()
     return already_handed()
 
