@@ -20,7 +20,7 @@ from allocator.issues import InvalidInput
 from allocator.store.audit import record_read
 from allocator.store.campaign import approve_round, create_round
 from allocator.store.db import make_engine, make_sessions, prepare
-from allocator.store.imports import KINDS, import_file
+from allocator.store.imports import IMPORTS, import_file
 from allocator.store.lifecycle import WITH_RESULTS, RoundError, require
 from allocator.store.models import Round
 from allocator.store.rounds import export_round, import_folder_as_round, solve_round
@@ -52,12 +52,12 @@ def _problems(error: InvalidInput) -> None:
 
 
 def import_command(
-    kind: Annotated[str, typer.Argument(help="households, lots, points or communes")],
+    kind: Annotated[str, typer.Argument(help="households, lots, points, communes or windows")],
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX file")],
 ) -> None:
     """Import a registry file into the store: all rows or none."""
-    if kind not in KINDS:
-        _fail(f"unknown registry {kind!r}; one of {', '.join(KINDS)}")
+    if kind not in IMPORTS:
+        _fail(f"unknown registry {kind!r}; one of {', '.join(IMPORTS)}")
     with open_store() as session:
         report = import_file(session, kind, file, ACTOR)
     if not report.ok:

@@ -11,6 +11,7 @@ L as 1 and O as 0, ignores case, spaces and hyphens.
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Collection
 
@@ -42,11 +43,22 @@ def draw_codes(count: int, existing: Collection[str] = ()) -> list[str]:
         raise ValueError(f"{count:,} more codes would use over half of all {SPACE:,} codes")
     drawn: list[str] = []
     while len(drawn) < count:
-        code = new_code()
-        if code not in taken:
-            taken.add(code)
-            drawn.append(code)
+        for code in _batch(count - len(drawn)):
+            if code not in taken:
+                taken.add(code)
+                drawn.append(code)
     return drawn
+
+
+# RFC 4648 base32 to Crockford's, symbol for symbol: 5 random bits make one symbol either way.
+_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
+
+
+def _batch(count: int) -> list[str]:
+    """`count` codes (maybe repeating) from 5 random bytes each: the same source and
+    spread as `new_code`, about fifty times faster for a city's round."""
+    text = base64.b32encode(secrets.token_bytes(5 * count)).translate(_CROCKFORD).decode()
+    return [text[i:i + LENGTH] for i in range(0, LENGTH * count, LENGTH)]
 
 
 def normalise_code(text: str | None) -> str | None:

@@ -113,6 +113,13 @@ def check_windows(raw: pd.DataFrame, points: Collection[str] | None = None,
     return _checked(table, issues, name, points, first_day, deadline)
 
 
+def checked_windows(table: pd.DataFrame | None, issues: list[InputIssue],
+                    points: Collection[str] | None = None, name: str = WINDOWS) -> pd.DataFrame:
+    """As `read_windows`, for a table already checked cell by cell (`validate.check_all`,
+    indexed by spreadsheet row, as a CSV or a workbook is read); None if it could not be."""
+    return _checked(table, issues, name, points, None, None)
+
+
 def _checked(table: pd.DataFrame | None, issues: list[InputIssue], name: str,
              points: Collection[str] | None, first_day: dt.date | None,
              deadline: dt.date | None) -> pd.DataFrame:

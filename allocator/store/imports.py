@@ -45,6 +45,8 @@ KINDS: dict[str, tuple[Column, ...]] = {
     "households": HOUSEHOLD_COLUMNS, "lots": LOT_COLUMNS, "points": POINT_COLUMNS,
     "communes": COMMUNE_COLUMNS,
 }
+WINDOWS = "windows"  # windows.csv: imported as registries are (allocator.store.windows_file)
+IMPORTS = (*KINDS, WINDOWS)
 
 # Headers as commune offices write them.
 ALIASES: dict[str, dict[str, str]] = {
@@ -135,6 +137,9 @@ def import_file(session: Session, kind: str, path: Path | str, actor: str,
     first problem nothing more is written, the rest is only checked, and the
     transaction is rolled back. `name` is the file's name as the planner knows it.
     """
+    if kind == WINDOWS:  # not a registry: the points' pickup windows, replaced per point
+        from allocator.store.windows_file import import_windows
+        return import_windows(session, path, actor, name, limits)
     path = Path(path)
     name = name or path.name
     report = ImportReport(kind, name)

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, UploadFile, status
 
 from allocator.issues import issue_lines
-from allocator.store.imports import KINDS, import_file
+from allocator.store.imports import IMPORTS, import_file
 from api.deps import PlannerDep, SessionDep
 from api.uploads import BadUpload, LimitsDep, UploadTooLarge, save_registry_file
 
@@ -19,10 +19,11 @@ router = APIRouter(prefix="/imports", tags=["imports (planners)"])
 @router.post("/{kind}")
 def upload(kind: str, file: UploadFile, session: SessionDep, user: PlannerDep,
            limits: LimitsDep) -> dict[str, Any]:
-    """Import households, lots, points or communes from CSV (UTF-8) or XLSX."""
-    if kind not in KINDS:
+    """Import households, lots, points, communes or windows (pickup windows, replaced for
+    each point the file names) from CSV (UTF-8) or XLSX."""
+    if kind not in IMPORTS:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            f"unknown registry {kind[:40]!r}; one of {', '.join(KINDS)}")
+                            f"unknown registry {kind[:40]!r}; one of {', '.join(IMPORTS)}")
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path, name = save_registry_file(file.file, file.filename, kind, Path(tmp), limits)
