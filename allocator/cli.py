@@ -42,6 +42,9 @@ def _store_commands() -> None:
     app.add_typer(cli_people.user_app, name="user")
     app.add_typer(cli_people.token_app, name="token")
     app.add_typer(cli_people.audit_app, name="audit")
+    from allocator.cli_cases import cases_app
+
+    app.add_typer(cases_app, name="cases")
 
 
 @app.command("solve")
@@ -185,7 +188,8 @@ def _fail(message: str) -> None:
 def run() -> None:
     """Entry point: never a traceback for a user's mistake."""
     if len(sys.argv) > 1 and sys.argv[1] in ("import", "round", "campaign", "user", "token",
-                                               "audit", "serve", "worker", "demo", "--help"):
+                                               "audit", "serve", "worker", "demo", "cases",
+                                               "--help"):
         _store_commands()
     try:
         app()

@@ -251,4 +251,78 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
         'count hidden in a round is not published (–).'),
     "no_lots_for_this_sponsor": ('Nhà tài trợ này chưa có lô máy nào trong sổ đăng ký.',
                                  'This sponsor has no lot in the registry yet.'),
+    # Cases (api/pages/cases.py).
+    "cases_nav": ('Khiếu nại / Vì sao tôi chưa được nhận', 'Cases / Why not me?'),
+    "cases_title": ('Khiếu nại cần giải quyết', 'Cases to resolve'),
+    "cases_intro": (
+        'Hộ chưa được nhận máy hỏi "vì sao tôi chưa được nhận", và hộ báo chưa nhận được máy '
+        'khi gọi điện theo dõi. Xem lý do của bộ phân bổ, sửa sổ hộ nếu sai, trả lời rồi đóng.',
+        'Households not served asking "why not me?", and households that said on a follow-up '
+        "call they never received their phone. See the engine's reason, correct the registry "
+        'if it was wrong, answer, then close.'),
+    "cases_intro_officer": (
+        'Hồ sơ của các xã, phường có điểm nhận của bạn. Cán bộ lập kế hoạch trả lời tại đây.',
+        'Cases of the communes of your points. A planner answers them here.'),
+    "case_status_open": ('Đang mở', 'Open'),
+    "case_status_answered": ('Đã trả lời', 'Answered'),
+    "case_status_closed": ('Đã đóng', 'Closed'),
+    "case_all": ('Tất cả', 'All'),
+    "case_number": ('Hồ sơ', 'Case'),
+    "case_kind": ('Loại', 'Kind'),
+    "case_kind_why_not_me": ('Vì sao tôi chưa được nhận', 'Why not me?'),
+    "case_kind_never_received": ('Chưa nhận được máy', 'Never received'),
+    "case_opened": ('Mở ngày, người mở', 'Opened, by'),
+    "case_none": ('Không có hồ sơ nào.', 'No cases.'),
+    "case_open_new": ('Mở hồ sơ mới', 'Open a case'),
+    "case_open_note": (
+        'Cho một hộ chưa được nhận máy (theo mã hộ trong sổ hộ). Mỗi hộ chỉ có một hồ sơ '
+        'đang mở mỗi loại.',
+        'For a household that was not served (by its registry id). A household has one live '
+        'case of each kind at a time.'),
+    "case_note": ('Ghi chú', 'Note'),
+    "case_open_button": ('Mở hồ sơ', 'Open case'),
+    "case_opened_notice": ('Đã mở hồ sơ.', 'The case is open.'),
+    "case_back": ('Danh sách hồ sơ', 'All cases'),
+    "case_contact": ('Liên hệ', 'Contact'),
+    "case_answer": ('Trả lời', 'Answer'),
+    "case_answer_label": ('Câu trả lời cho hộ', 'The answer to give the household'),
+    "case_answer_optional": ('không bắt buộc', 'optional'),
+    "case_answer_button": ('Lưu câu trả lời', 'Save the answer'),
+    "case_answer_saved": ('Đã lưu câu trả lời.', 'The answer is saved.'),
+    "case_explanation": ('Lý do theo bộ phân bổ', "The engine's explanation"),
+    "case_outcome": ('Kết quả', 'Outcome'),
+    "case_outcome_served": ('Được nhận', 'Served'),
+    "case_outcome_unserved": ('Chưa được nhận', 'Not served'),
+    "case_outcome_not_in_round": ('Không có trong đợt', 'Not in the round'),
+    "case_say": ('Nói với hộ', 'What to tell the household'),
+    "case_detail": ('Chi tiết', 'Detail'),
+    "case_check": ('Cần kiểm tra', 'Check'),
+    "case_registry": ('Sổ hộ hiện nay', 'The registry now'),
+    "case_not_in_registry": ('Hộ không có trong sổ hộ.', 'The household is not in the registry.'),
+    "case_correction_note": (
+        'Chỉ sửa trường sai; giá trị được kiểm tra như khi nhập tệp. Hồ sơ ghi lại thay đổi '
+        '(kèm số nhật ký) và chuyển sang đã trả lời. Các đợt đã lập không đổi; thay đổi có '
+        'hiệu lực từ đợt sau.',
+        'Change only what is wrong; the values are checked as an import checks them. The '
+        'case records the change (with its audit entry) and becomes answered. Rounds already '
+        'made do not change; the correction counts from the next round.'),
+    "case_correct_button": ('Sửa sổ hộ', 'Correct the registry'),
+    "case_correction_made": ('Đã sửa sổ hộ', 'Registry corrected'),
+    "case_correction_saved": ('Đã sửa sổ hộ và ghi vào hồ sơ.',
+                              'The registry is corrected and the case records it.'),
+    "case_close_button": ('Đóng hồ sơ', 'Close the case'),
+    "case_closed_notice": ('Đã đóng hồ sơ.', 'The case is closed.'),
+    "case_reopen": ('Mở lại', 'Reopen'),
+    "case_reopen_reason": ('Lý do mở lại', 'Why reopen'),
+    "case_reopened_notice": ('Đã mở lại hồ sơ.', 'The case is open again.'),
+    "case_f_commune_code": ('Mã xã', 'Commune code'),
+    "case_f_poverty_status": ('Hộ nghèo/cận nghèo', 'Poverty status'),
+    "case_f_members": ('Số nhân khẩu', 'Members'),
+    "case_f_twog_handsets": ('Số máy 2G', '2G-only handsets'),
+    "case_f_smartphones": ('Số điện thoại thông minh', 'Smartphones'),
+    "case_f_flags": ('Diện ưu tiên', 'Priority groups'),
+    "case_f_needs": ('Nhu cầu', 'Needs'),
+    "case_f_lat": ('Vĩ độ', 'Latitude'),
+    "case_f_lon": ('Kinh độ', 'Longitude'),
+    "case_f_national_id": ('Số CCCD', 'Citizen ID number'),
 }

@@ -271,3 +271,65 @@ def test_a_point_known_only_from_a_round_still_places_its_officer(world: World) 
         session.commit()
         assert cases.officer_communes(session, _user(session, "officer")) == {HOME}
         assert cases.officer_communes(session, _user(session, "boss")) is None
+
+
+def test_the_case_commands(world: World, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from allocator import cli
+
+    with world.sessions() as session:
+        case = cases.open_and_commit(session, kind="why_not_me", household_id=world.unserved,
+                                     actor="boss", note="hỏi tại UBND")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    cli._store_commands()
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str, str]:
+        done = runner.invoke(cli.app, ["cases", *args])
+        assert done.exception is None or isinstance(done.exception, SystemExit), done.output
+        return done.exit_code, done.stdout, done.stderr
+
+    code, out, _ = run("list", "--status", "open")
+    assert code == 0 and world.unserved in out and "open 1, answered 0, closed 0" in out
+    code, out, _ = run("show", str(case.id))
+    assert code == 0 and world.unserved_reason in out and "Đợt" in out
+    code, _, err = run("close", str(case.id))
+    assert code == 2 and "only when answered" in err
+    assert run("answer", str(case.id), "Hộ chưa dùng máy 2G.")[0] == 0
+    assert run("close", str(case.id))[0] == 0
+    code, _, err = run("answer", str(case.id), "late")
+    assert code == 2 and "closed" in err
+    assert run("list", "--status", "lost")[0] == 2
+    code, _, err = run("show", "999999")
+    assert code == 2 and "no case 999999" in err
+    assert run("reopen", str(case.id), "came back")[0] == 0
+    with world.sessions() as session:
+        assert _actions(session, f"case {case.id}") == [
+            "open case", "answer case", "close case", "reopen case"]
+
+
+def test_two_officers_opening_at_once_make_one_case(world: World) -> None:
+    import threading
+
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def open_one() -> None:
+        with world.sessions() as session:
+            start.wait()
+            try:
+                cases.open_and_commit(session, kind="why_not_me",
+                                      household_id=world.unserved, actor="boss")
+                outcomes.append("opened")
+            except cases.CaseConflict:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=open_one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["opened", "refused"]
+    with world.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 1
