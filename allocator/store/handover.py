@@ -1,4 +1,5 @@
-"""Handover lists a commune office prints: who comes to collect which phone, and a signature."""
+"""Handover lists a commune office prints: who comes to collect which phone, when, with
+which pickup code, and a signature."""
 
 from __future__ import annotations
 
@@ -9,21 +10,25 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from allocator.pickup_codes import display_code
 from allocator.store.models import AllocationRow, Round
 from allocator.store.rounds import get_round, unpack_inputs
 from allocator.tabular import frame_csv, frame_xlsx
 from allocator.validate import read_scenario
 
-COLUMNS = {"stt": "STT", "household_id": "Mã hộ", "head_name": "Họ tên chủ hộ",
-           "phone": "Số điện thoại", "commune_code": "Mã xã", "model": "Mẫu máy",
-           "lot_id": "Mã lô", "sponsor_name": "Nhà tài trợ", "copay_vnd": "Hộ đóng góp (VND)",
-           "point_id": "Mã điểm", "point_name": "Điểm nhận", "signature": "Ký nhận"}
-WIDTHS = (5, 16, 24, 14, 8, 22, 10, 28, 12, 16, 28, 18)  # characters, in COLUMNS order
+COLUMNS = {"stt": "STT", "household_id": "Mã hộ", "pickup_code": "Mã nhận",
+           "head_name": "Họ tên chủ hộ", "phone": "Số điện thoại", "commune_code": "Mã xã",
+           "model": "Mẫu máy", "lot_id": "Mã lô", "sponsor_name": "Nhà tài trợ",
+           "copay_vnd": "Hộ đóng góp (VND)", "point_id": "Mã điểm", "point_name": "Điểm nhận",
+           "window": "Ngày giờ nhận", "signature": "Ký nhận"}
+WIDTHS = (5, 16, 11, 24, 14, 8, 22, 10, 28, 12, 16, 28, 18, 18)  # characters, in COLUMNS order
+NO_WINDOW = "Chưa có lịch"  # the point's windows were full: the household is told later
 
 
 def handover_list(session: Session, round_id: int, point_id: str | None = None
                   ) -> pd.DataFrame:
-    """One row per served household (of one point, if given), ordered by point then id.
+    """One row per served household (of one point, if given), ordered by point, window
+    (those without one last) and id.
 
     Contacts come from the round's frozen inputs, so the list of an approved
     round never changes when the registry does.
@@ -34,9 +39,12 @@ def handover_list(session: Session, round_id: int, point_id: str | None = None
         query = query.where(AllocationRow.point_id == point_id)
     served = pd.DataFrame([{"household_id": a.household_id, "lot_id": a.lot_id,
                             "point_id": a.point_id, "copay_vnd": a.copay_vnd,
-                            "commune_code": a.commune_code} for a in session.scalars(query)],
+                            "commune_code": a.commune_code,
+                            "pickup_code": display_code(a.pickup_code) if a.pickup_code else "",
+                            "window": _window(a), "when": _when(a)}
+                           for a in session.scalars(query)],
                           columns=["household_id", "lot_id", "point_id", "copay_vnd",
-                                   "commune_code"])
+                                   "commune_code", "pickup_code", "window", "when"])
     with tempfile.TemporaryDirectory() as tmp:
         scenario = read_scenario(unpack_inputs(row, Path(tmp)))
     contacts = scenario.households.set_index("household_id")[["head_name", "phone"]]
@@ -46,10 +54,25 @@ def handover_list(session: Session, round_id: int, point_id: str | None = None
         .join(points, on="point_id")
     table["sponsor_name"] = table["sponsor_name"].where(table["sponsor_name"] != "",
                                                         table["sponsor_id"])
-    table = table.sort_values(["point_id", "household_id"], ignore_index=True)
+    # The day's list at a point reads in the order households are told to come.
+    table = table.sort_values(["point_id", "when", "household_id"], ignore_index=True)
     table["stt"] = range(1, len(table) + 1)
     table["signature"] = ""
     return table[list(COLUMNS)].rename(columns=COLUMNS)
+
+
+def _window(row: AllocationRow) -> str:
+    """The household's window as "02/12 08:00–11:00"; blank before approval."""
+    if row.window_day is None or row.window_start is None or row.window_end is None:
+        return NO_WINDOW if row.pickup_code else ""
+    return f"{row.window_day:%d/%m} {row.window_start:%H:%M}–{row.window_end:%H:%M}"
+
+
+def _when(row: AllocationRow) -> str:
+    """A key sorting households by window, those without one last."""
+    if row.window_day is None or row.window_start is None:
+        return "~"
+    return f"{row.window_day.isoformat()} {row.window_start:%H:%M}"
 
 
 def as_csv(table: pd.DataFrame) -> bytes:

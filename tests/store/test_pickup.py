@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from allocator.pickup_codes import display_code
 from allocator.schedule import priority_flags
 from allocator.store import ledger
 from allocator.store.campaign import (
@@ -24,6 +25,7 @@ from allocator.store.campaign import (
     replan_round,
 )
 from allocator.store.db import make_engine, make_sessions, prepare
+from allocator.store.handover import COLUMNS, NO_WINDOW, WIDTHS, handover_list
 from allocator.store.imports import import_file
 from allocator.store.models import AllocationRow, AuditEntry, PickupWindow, Round
 from allocator.store.pickup import ACTION, _capacity
@@ -227,3 +229,31 @@ def test_a_replan_keeps_codes_and_the_window_when_the_point_is_unchanged(
     assert moved and all(after.at[h, "point_id"] != closed for h in moved)
     assert report["codes_kept"] == len(both)
     assert report["windows_kept"] == len(same_point)
+
+
+def test_the_handover_list_shows_each_household_its_code_and_window(
+        sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        solved = _solved(session, budget_vnd=150_000_000)
+        busiest = _rows(session, solved.id)["point_id"].value_counts().index[0]
+        tomorrow = dt.datetime.now(VIETNAM).date() + dt.timedelta(days=1)
+        session.add(PickupWindow(point_id=busiest, day=tomorrow, opens=dt.time(8),
+                                 closes=dt.time(11), capacity=2))  # too few: others wait
+        session.commit()
+        approve_round(session, solved.id, "planner")
+        rows = _rows(session, solved.id).set_index("household_id")
+        table = handover_list(session, solved.id)
+        here = handover_list(session, solved.id, busiest)
+    assert len(WIDTHS) == len(COLUMNS) == len(table.columns)
+    assert list(table.columns[:3]) == ["STT", "Mã hộ", "Mã nhận"]
+    assert list(table.columns[-2:]) == ["Ngày giờ nhận", "Ký nhận"]
+    shown = table.set_index("Mã hộ")
+    assert (shown["Mã nhận"] == rows["pickup_code"].map(display_code).reindex(shown.index)).all()
+    assert shown["Mã nhận"].str.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}").all()
+    placed = rows.dropna(subset=["window_day"])
+    expected = {h: f"{r.window_day:%d/%m} {r.window_start:%H:%M}–{r.window_end:%H:%M}"
+                for h, r in placed.iterrows()}
+    assert all(shown.at[h, "Ngày giờ nhận"] == text for h, text in expected.items())
+    # At the busiest point two households have the one window; the rest are listed after.
+    assert list(here["Ngày giờ nhận"][:2]) == [f"{tomorrow:%d/%m} 08:00–11:00"] * 2
+    assert (here["Ngày giờ nhận"][2:] == NO_WINDOW).all() and len(here) > 2
