@@ -45,6 +45,9 @@ def _store_commands() -> None:
     from allocator.cli_cases import cases_app
 
     app.add_typer(cases_app, name="cases")
+    from allocator.cli_followup import followup_app
+
+    app.add_typer(followup_app, name="followup")
 
 
 @app.command("solve")
@@ -189,7 +192,7 @@ def run() -> None:
     """Entry point: never a traceback for a user's mistake."""
     if len(sys.argv) > 1 and sys.argv[1] in ("import", "round", "campaign", "user", "token",
                                                "audit", "serve", "worker", "demo", "cases",
-                                               "--help"):
+                                               "followup", "--help"):
         _store_commands()
     try:
         app()

@@ -25,6 +25,7 @@ from api.pages.auth import LoginRequired, Refused, refused_page
 from api.pages.render import error_page
 from api.routers import campaign, imports, point, registry, rounds, sponsor
 from api.routers import cases as cases_router
+from api.routers import followup as followup_router
 from api.routers import notices as notices_router
 from api.security import SecurityHeaders
 from api.settings import Settings
@@ -55,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit)  # inside the headers, so a 413 carries them too
     app.add_middleware(SecurityHeaders)
     for router in (imports.router, registry.router, rounds.router, campaign.router,
-                   sponsor.router, point.router, notices_router.router, cases_router.router):
+                   sponsor.router, point.router, notices_router.router, cases_router.router,
+                   followup_router.router):
         app.include_router(router, prefix="/api")
 
     app.include_router(pages.router)

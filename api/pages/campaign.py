@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from allocator.report.charts import Place, city_map, coverage_colour, day_bars
 from allocator.report.labels import Text
-from allocator.store import ledger
+from allocator.store import followup, ledger
 from allocator.store.lifecycle import RoundError
 from allocator.store.progress import campaign_figures
 from api.deps import SessionDep
@@ -79,7 +79,7 @@ def _campaign(request: Request, session: Session, user: Any, status_code: int = 
     return page(request, "campaign.html", user, status_code,
                 title="Tiến độ chiến dịch / Campaign progress", f=figures, lots=lots,
                 day=lambda d: day_text(t, d), error=error, notice=notice, form=form or {},
-                **drawings(figures, t))
+                followup=followup.share_in_use(session), **drawings(figures, t))
 
 
 @router.get("/campaign", response_class=HTMLResponse)

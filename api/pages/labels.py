@@ -325,4 +325,76 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "case_f_lat": ('Vĩ độ', 'Latitude'),
     "case_f_lon": ('Kinh độ', 'Longitude'),
     "case_f_national_id": ('Số CCCD', 'Citizen ID number'),
+    # Follow-up calls 30 days after the handovers (api/pages/followup.py), and the share of
+    # phones in use on the campaign page and the sponsor portal.
+    "followup_nav": ('Gọi lại', 'Follow-up'),
+    "followup_calls": ('Gọi lại sau bàn giao', 'Follow-up calls'),
+    "followup_note": (
+        'Sau 30 ngày kể từ ngày bàn giao cuối của một đợt, một mẫu ngẫu nhiên các hộ đã nhận '
+        'máy (mặc định 5%, ít nhất 30 hộ) được gọi điện hỏi máy có đang được dùng không.',
+        'Thirty days after a round\'s last day of handovers, a random sample of the '
+        'households handed a phone (5% by default, at least 30) is called to ask whether '
+        'the phone is in use.'),
+    "followup_served": ('Hộ đã nhận máy', 'Households served'),
+    "followup_due": ('Đến hạn gọi lại', 'Due'),
+    "followup_is_due": ('đã đến hạn', 'due now'),
+    "followup_listed": ('Trong danh sách', 'On the list'),
+    "followup_answered": ('Đã trả lời', 'Answered'),
+    "followup_open": ('Mở danh sách', 'Open the list'),
+    "followup_none": ('Chưa có đợt nào có danh sách gọi lại.',
+                      'No round has a follow-up list yet.'),
+    "followup_drawn_notice": ('Đã rút danh sách gọi lại.', 'The follow-up list was drawn.'),
+    "followup_drawn_on": ('Rút ngày', 'Drawn on'),
+    "followup_seed": ('hạt giống', 'seed'),
+    "followup_listed_here": ('hộ trong danh sách', 'households on the list'),
+    "followup_answered_here": ('đã trả lời', 'answered'),
+    "followup_share_in_use": ('tỷ lệ máy đang dùng', 'share of phones in use'),
+    "followup_due_on": ('Đợt này đến hạn gọi lại từ ngày', 'This round\'s follow-up is due on'),
+    "followup_no_handovers": ('Đợt này chưa có hộ nào nhận máy.',
+                              'No household of this round has been handed a phone yet.'),
+    "followup_draw_note": (
+        'Số hộ được gọi: lớn hơn trong hai số (tỷ lệ × số hộ đã nhận máy, làm tròn lên) và số '
+        'tối thiểu, không quá số hộ đã nhận máy. Hạt giống ghi lại để ai cũng rút lại được '
+        'đúng danh sách; để trống thì chọn ngẫu nhiên. Mỗi đợt rút một lần.',
+        'Households called: the larger of share × households served (rounded up) and the '
+        'minimum, at most all of them. The seed is kept so that anyone can redo the draw; '
+        'left empty, one is chosen at random. A round is drawn once.'),
+    "followup_share_percent": ('Tỷ lệ (%)', 'Share (%)'),
+    "followup_minimum": ('Số hộ tối thiểu', 'Minimum households'),
+    "followup_seed_optional": ('Hạt giống (không bắt buộc)', 'Seed (optional)'),
+    "followup_draw": ('Rút danh sách gọi lại', 'Draw the follow-up list'),
+    "followup_not_drawn": ('Chưa rút danh sách gọi lại cho đợt này.',
+                           'The follow-up list of this round has not been drawn yet.'),
+    "followup_show": ('Hiển thị', 'Show'),
+    "followup_show_all": ('Tất cả', 'All'),
+    "followup_show_open": ('Chưa gọi được', 'Not answered yet'),
+    "followup_handed_on": ('nhận máy', 'handed over'),
+    "followup_answer_in_use": ('Đang dùng', 'In use'),
+    "followup_answer_not_in_use": ('Không dùng', 'Not in use'),
+    "followup_answer_never_received": ('Chưa nhận được máy', 'Never received'),
+    "followup_reason_no_data_plan": ('Không có gói dữ liệu', 'No data plan'),
+    "followup_reason_cannot_operate": ('Không biết sử dụng', 'Cannot operate it'),
+    "followup_reason_broken": ('Máy hỏng', 'Broken'),
+    "followup_reason_sold": ('Đã bán', 'Sold'),
+    "followup_reason_if_not": ('Lý do (nếu không dùng)', 'Reason (if not in use)'),
+    "followup_note_optional": ('Ghi chú (không bắt buộc)', 'Note (optional)'),
+    "followup_nothing_to_show": ('Không có hộ nào để hiển thị.', 'No household to show.'),
+    "followup_by_sponsor": ('Máy đang dùng sau 30 ngày', 'Phones in use after 30 days'),
+    "followup_by_sponsor_note": (
+        'Từ các cuộc gọi lại: tỷ lệ = số máy đang dùng / số cuộc gọi có trả lời (kể cả hộ nói '
+        'chưa nhận được máy).',
+        'From the follow-up calls: share = phones in use / calls answered (households that '
+        'say they never received a phone included).'),
+    "followup_overall": ('Toàn chiến dịch', 'Whole campaign'),
+    "followup_not_in_use_short": ('Không dùng', 'Not in use'),
+    "followup_never_short": ('Chưa nhận', 'Never received'),
+    "followup_no_answers": ('Chưa có cuộc gọi lại nào được trả lời.',
+                            'No follow-up call has been answered yet.'),
+    "followup_portal_note": (
+        'Từ các cuộc gọi lại 30 ngày sau bàn giao, với máy của các lô của bạn. “Không dùng” '
+        'gồm cả hộ nói chưa nhận được máy. Tỷ lệ chỉ hiện khi các số tạo nên nó đều được công '
+        'bố.',
+        'From the follow-up calls 30 days after handover, about the phones of your lots. '
+        '“Not in use” includes households that say they never received one. The share is '
+        'shown only when the counts it is made of are published.'),
 }

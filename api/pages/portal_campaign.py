@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from allocator.store.models import Sponsor
 from allocator.store.sponsor_campaign import sponsor_campaign
+from allocator.store.sponsor_followup import sponsor_followup
 from api.deps import SessionDep
 from api.pages.auth import PageUser
 from api.pages.render import page
@@ -26,7 +27,8 @@ def portal_campaign(request: Request, session: SessionDep, user: PageUser,
     """A sponsor's devices over the whole campaign: its own figures only, whatever is asked."""
     sponsor_id = (sponsor or None) if user.role == "planner" else user.sponsor_id
     view = sponsor_campaign(session, sponsor_id) if sponsor_id else None
-    context: dict[str, Any] = {"view": view, "sponsor_id": sponsor_id, "sponsors": []}
+    context: dict[str, Any] = {"view": view, "sponsor_id": sponsor_id, "sponsors": [],
+                               "in_use": sponsor_followup(session, view.sponsor_id) if view else []}
     if user.role == "planner":
         context["sponsors"] = [(s.id, s.name) for s in
                                session.scalars(select(Sponsor).order_by(Sponsor.id))]

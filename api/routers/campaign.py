@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from allocator.store import ledger
+from allocator.store import followup, ledger
 from allocator.store.audit import record_read
 from allocator.store.progress import campaign_figures
 from api.deps import PlannerDep, SessionDep
@@ -21,7 +21,7 @@ def _figures(session: SessionDep) -> dict[str, Any]:
     settings = ledger.settings(session)
     return {**campaign_figures(session), "goal_date": settings.goal_date.isoformat(),
             "pickup_days": settings.pickup_days, "no_show_limit": settings.no_show_limit,
-            "lots": ledger.lot_figures(session)}
+            "lots": ledger.lot_figures(session), "followup": followup.share_in_use(session)}
 
 
 @router.get("")
@@ -29,7 +29,8 @@ def campaign(session: SessionDep, _: PlannerDep) -> dict[str, Any]:
     """Where the campaign stands, as the campaign page shows it: eligible households by
     state (overall and by commune), handovers per day, pace, stock by sponsor, the budget
     (total, committed, spent, remaining), and every lot's pledged, handed over,
-    reserved, released, faulty and available devices."""
+    reserved, released, faulty and available devices; and the follow-up calls' share of
+    phones in use (in_use / answered), overall and by sponsor."""
     return _figures(session)
 
 

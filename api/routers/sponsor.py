@@ -8,10 +8,13 @@ exist.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import select
 
 from allocator.store.models import Lot
+from allocator.store.sponsor_followup import sponsor_followup
 from allocator.store.sponsor_view import SponsorView, as_csv, round_for_sponsor, sponsor_view
 from api.deps import RoundId, SessionDep, SponsorDep
 from api.schemas import DistributionRow, SponsorLot, SponsorLotUse
@@ -64,3 +67,10 @@ def lot_use(round_id: RoundId, session: SessionDep, user: SponsorDep) -> list[Sp
     """Each of this sponsor's lots in a round: allocated, handed over, pending."""
     view = _view(session, round_id, str(user.sponsor_id))
     return [SponsorLotUse(**x._asdict()) for x in view.lots]
+
+
+@router.get("/followup")
+def followup_share(session: SessionDep, user: SponsorDep) -> list[dict[str, str]]:
+    """The share of this sponsor's phones found in use by the follow-up calls, per lot and in
+    total (lot_id ""), in suppressed counts: "<5", "*" and "–" as on the portal."""
+    return [asdict(line) for line in sponsor_followup(session, str(user.sponsor_id))]
