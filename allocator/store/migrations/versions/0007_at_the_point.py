@@ -8,6 +8,8 @@ Create Date: 2026-11-29 04:19:01.781540
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -145,6 +147,27 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('window_end', sa.Time(), nullable=True))
         batch_op.create_index(batch_op.f('ix_allocations_pickup_code'), ['pickup_code'],
                               unique=True)
+    give_codes_to_approved_rounds(op.get_bind())
+
+
+def give_codes_to_approved_rounds(bind: sa.Connection) -> None:
+    """Rounds approved before codes existed: each allocation gets its code, and a window
+    from tomorrow (Vietnam) to the pickup deadline, as approval now gives them. Their
+    households were told no window yet, so none is placed in the past; a round past its
+    deadline gets codes only. The default windows: no point lists its own yet."""
+    from allocator.store.campaign import VIETNAM, deadline_day
+    from allocator.store.pickup import give_on
+
+    tomorrow = dt.datetime.now(VIETNAM).date() + dt.timedelta(days=1)
+    picking_up = bind.execute(sa.text(
+        "SELECT id, pickup_deadline FROM rounds WHERE status IN ('approved', 'pickup_over') "
+        "ORDER BY id")).fetchall()
+    for round_id, deadline in picking_up:
+        if isinstance(deadline, str):  # SQLite hands DATETIME back as text
+            deadline = dt.datetime.fromisoformat(deadline)
+        last = deadline_day(deadline) if deadline is not None else tomorrow - dt.timedelta(days=1)
+        give_on(bind, round_id, tomorrow, last)
+
 
 def downgrade() -> None:
     with op.batch_alter_table('allocations', schema=None) as batch_op:
