@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -266,3 +267,24 @@ def test_the_pages_for_an_officer_and_a_planner(service: Service) -> None:
     assert closed.status_code == 200 and 'data-status="closed"' in closed.text
     assert client.get("/cases/0").status_code == 404
     assert client.get("/cases/999999").status_code == 404
+
+
+def test_odd_input_on_the_case_pages_is_never_a_500(service: Service) -> None:
+    s, client = service, service.client
+    _sign_in(client, "hoa")
+    token = _csrf(client.get("/cases").text)
+    case = _call(s, "planner", "POST", "/api/cases", 201, household_id=s.unserved)["id"]
+    odd = ["", " ", "\x00", "a\nb", "9" * 30, "-1", "1e309", "nan", "Hộ nghèo", "'; drop",
+           "x" * 200]
+    for text in odd:
+        for path, form in (
+                ("/cases", {"household_id": text, "note": text, "kind": text}),
+                (f"/cases/{case}/answer", {"text": text}),
+                (f"/cases/{case}/reopen", {"reason": text}),
+                (f"/cases/{case}/correction", {"members": text, "lat": text, "flags": text,
+                                               "commune_code": text, "answer": text})):
+            answer = client.post(path, data={"csrf": token, **form}, follow_redirects=False)
+            assert answer.status_code < 500, (path, form, answer.text[:300])
+        quoted = quote(text, safe="")
+        for path in (f"/cases/{quoted}", f"/cases?status={quoted}"):
+            assert client.get(path).status_code < 500, path
