@@ -135,14 +135,22 @@ def page_planner(user: Annotated[User, Depends(page_user)]) -> User:
     return user
 
 
+def page_portal(user: Annotated[User, Depends(page_user)]) -> User:
+    """The sponsor portal: sponsors, and planners previewing it; a point officer has no lots."""
+    if user.role not in ("sponsor", "planner"):
+        raise Refused(403, "Trang này dành cho nhà tài trợ. / Sponsors only.", user)
+    return user
+
+
 PageUser = Annotated[User, Depends(page_user)]
 PagePlanner = Annotated[User, Depends(page_planner)]
+PagePortal = Annotated[User, Depends(page_portal)]
 MaybeUser = Annotated[User | None, Depends(signed_in)]
 Csrf = Annotated[str, Form(max_length=64)]
 
 
 def home_of(user: User) -> str:
-    return "/rounds" if user.role == "planner" else "/portal"
+    return {"planner": "/rounds", "point": "/point"}.get(user.role, "/portal")
 
 
 @router.get("/", response_class=HTMLResponse)

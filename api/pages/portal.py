@@ -31,7 +31,7 @@ from allocator.store.sponsor_view import (
     visible_rounds,
 )
 from api.deps import SessionDep
-from api.pages.auth import PageUser
+from api.pages.auth import PagePortal
 from api.pages.render import error_page, page, text_for
 
 router = APIRouter()
@@ -56,7 +56,7 @@ def _choose(session: Session, user: User, round_id: int | None,
 
 
 @router.get("/portal", response_class=HTMLResponse)
-def portal(request: Request, session: SessionDep, user: PageUser, round: RoundQuery = None,
+def portal(request: Request, session: SessionDep, user: PagePortal, round: RoundQuery = None,
            sponsor: SponsorQuery = None) -> Response:
     sponsor_id, rounds, row, missing = _choose(session, user, round, sponsor)
     if missing:
@@ -110,7 +110,7 @@ def _drawings(session: Session, view: SponsorView, t: Text) -> dict[str, Any]:
 
 
 @router.get("/portal/figures.csv")
-def portal_csv(request: Request, session: SessionDep, user: PageUser, round: RoundQuery = None,
+def portal_csv(request: Request, session: SessionDep, user: PagePortal, round: RoundQuery = None,
                sponsor: SponsorQuery = None) -> Response:
     """The portal's figures as a CSV that Excel opens directly (UTF-8 with BOM)."""
     sponsor_id, _, row, missing = _choose(session, user, round, sponsor)

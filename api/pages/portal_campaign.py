@@ -13,7 +13,7 @@ from allocator.store.models import Sponsor
 from allocator.store.sponsor_campaign import sponsor_campaign
 from allocator.store.sponsor_followup import sponsor_followup
 from api.deps import SessionDep
-from api.pages.auth import PageUser
+from api.pages.auth import PagePortal
 from api.pages.render import page
 
 router = APIRouter()
@@ -22,7 +22,7 @@ SponsorQuery = Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00-\x1f
 
 
 @router.get("/portal/campaign", response_class=HTMLResponse)
-def portal_campaign(request: Request, session: SessionDep, user: PageUser,
+def portal_campaign(request: Request, session: SessionDep, user: PagePortal,
                     sponsor: SponsorQuery = None) -> Response:
     """A sponsor's devices over the whole campaign: its own figures only, whatever is asked."""
     sponsor_id = (sponsor or None) if user.role == "planner" else user.sponsor_id

@@ -109,10 +109,15 @@ def world(tmp_path_factory: pytest.TempPathFactory, browser_path: Path) -> Itera
                                    cwd=tmp)),
              "sponsor": _link(_run("user", "add", "tai-tro", "--role", "sponsor", "--sponsor",
                                    sponsor_id, env=env, cwd=tmp)),
-             "new": _link(_run("user", "add", "mai", "--role", "planner", env=env, cwd=tmp))}
+             "new": _link(_run("user", "add", "mai", "--role", "planner", env=env, cwd=tmp)),
+             # A point officer at the busiest point of the approved round.
+             "point": _link(_run("user", "add", "diem", "--role", "point", "--point",
+                                 str(allocations["point_id"].value_counts().idxmax()),
+                                 env=env, cwd=tmp))}
     token = _run("token", "add", "lan", env=env, cwd=tmp).strip().splitlines()[-1]
     people = {"planner": ("lan", "lan-plans-the-rounds"),
-              "sponsor": ("tai-tro", "sees-only-its-own-lots")}
+              "sponsor": ("tai-tro", "sees-only-its-own-lots"),
+              "point": ("diem", "hands-phones-over-here")}
     server = subprocess.Popen([str(ALLOCATOR), "serve", "--port", str(port)], env=env, cwd=tmp,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
