@@ -31,12 +31,13 @@ def main() -> None:
 
 def _store_commands() -> None:
     """The store's commands, imported only when one of them is asked for."""
-    from allocator import cli_campaign, cli_people, cli_store
+    from allocator import cli_campaign, cli_people, cli_slips, cli_store
 
     app.command("import")(cli_store.import_command)
     app.command("serve")(cli_store.serve_command)
     app.command("worker")(cli_store.worker_command)
     app.command("demo")(cli_store.demo_command)
+    cli_store.round_app.command("slips")(cli_slips.round_slips_command)
     app.add_typer(cli_store.round_app, name="round")
     app.add_typer(cli_campaign.campaign_app, name="campaign")
     app.add_typer(cli_people.user_app, name="user")

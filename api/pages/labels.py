@@ -235,6 +235,22 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "first_rows": ('Hiển thị', 'Showing'),
     "download_all_csv": ('Tải tất cả (CSV)', 'Download all (CSV)'),
     "no_household_changes": ('Không hộ nào thay đổi.', 'No household changes.'),
+    # Pickup slips (api/pages/slips.py); the slips themselves are always Vietnamese first.
+    "pickup_slips": ('Phiếu hẹn nhận máy', 'Pickup slips'),
+    "print_pickup_slips": ('In phiếu hẹn nhận máy (A6)', 'Print pickup slips (A6)'),
+    "slips_at_this_point": ('phiếu tại điểm này', 'slips at this point'),
+    "slips_page": ('trang', 'page'),
+    "slips_print_note": (
+        'In khổ A4, lề 0, tỉ lệ 100%; mỗi tờ 4 phiếu, cắt theo đường gạch.',
+        'Print on A4, no margins, scale 100%; four slips a sheet, cut along the dashes.'),
+    "slips_without_code": ('phiếu chưa có mã nhận máy: chưa nên phát.',
+                           'slips have no pickup code yet: do not hand them out.'),
+    "slips_without_window": ('phiếu chưa có giờ hẹn: ghi “Điểm nhận sẽ báo giờ”.',
+                             'slips have no time window: they say the point will tell.'),
+    "no_slips_at_your_points": ('Đợt này không có hộ nào nhận máy tại điểm của bạn.',
+                                'No household of this round collects at your points.'),
+    "no_round_open_for_pickup": ('Chưa có đợt nào đang phát máy.',
+                                 'No round is open for pickup.'),
     # The sponsor portal over the whole campaign (api/pages/portal_campaign.py).
     "whole_campaign": ('Toàn chiến dịch', 'The whole campaign'),
     "whole_campaign_note": (
