@@ -279,8 +279,7 @@ def _check_rows(session: Session, lines: list[_Line], found: dict[str, Allocatio
                                             "of this round")
         elif points is not None and allocation.point_id not in points:
             report.at(line.row, "code", f"{shown} collects at "
-                                            f"another point ({allocation.point_id}), not "
-                                            "yours")
+                                            "another point, not yours")
         elif allocation.handed_over_at is not None:
             report.at(line.row, "code", f"{shown} was already "
                                             "handed over")

@@ -25,6 +25,9 @@ NAMES = ("Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm 
          "Hoàng Thị Én", "Võ Văn Giang", "Bùi Thị Hà", "Đặng Văn Khoa")
 
 
+UNSERVED, UNSERVED_NAME = "H90", "Lý Thị Chưa"  # of P-BT's commune, not served
+
+
 def national_id(n: int) -> str:
     return f"0797{n:04d}{(1000 + 37 * n) % 10000:04d}"
 
@@ -51,6 +54,12 @@ def write_registry(folder: Path) -> Path:
                       "smartphones": 0, "flags": "", "needs": "", "lat": lat, "lon": lon,
                       "head_name": name, "phone": f"09012345{n:02d}",
                       "national_id": national_id(n)})
+    # not served: it has a smartphone already (a "why not me?" case can be about it)
+    homes.append({"household_id": UNSERVED, "commune_code": "26743", "poverty_status": "poor",
+                  "members": 2, "twog_handsets": 0, "smartphones": 1, "flags": "", "needs": "",
+                  "lat": 10.7716, "lon": 106.6940, "head_name": UNSERVED_NAME,
+                  "phone": f"09012345{int(UNSERVED[1:]):02d}",
+                  "national_id": national_id(int(UNSERVED[1:]))})
     pd.DataFrame(homes).to_csv(folder / "households.csv", index=False)
     pd.DataFrame([
         {"point_id": "P-SG", "name": "UBND Phường Sài Gòn", "commune_code": "26740",
