@@ -472,8 +472,9 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "desk_recorded_at": ('Lúc', 'At'),
     "desk_undo": ('Hoàn tác', 'Undo'),
     "desk_undo_reason": ('Lý do hoàn tác (bắt buộc)', 'Why undo it (required)'),
-    "desk_undo_same_day": ('Chỉ hoàn tác được trong ngày ghi nhận.',
-                           'A record can be undone only on the day it was made.'),
+    "desk_undo_same_day": (
+        'Chỉ người đã ghi nhận (hoặc cán bộ lập kế hoạch) hoàn tác được, trong ngày ghi nhận.',
+        'Only the officer who recorded it, or a planner, can undo it, on the day it was made.'),
     "desk_undone": ('Đã hoàn tác. Có thể ghi nhận lại.', 'Undone. You can record it again.'),
     "desk_record_changed": ('Bản ghi này đã thay đổi. Hãy tải lại trang.',
                             'This record has changed. Reload the page.'),

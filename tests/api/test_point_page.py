@@ -259,3 +259,19 @@ def test_no_inline_script_or_style(desk: Desk) -> None:
         assert '<script src="/static/point.js"' in text
     assert client.get("/static/point.js").status_code == 200
     assert client.get("/static/point.css").status_code == 200
+
+
+def test_every_word_is_in_both_languages(desk: Desk) -> None:
+    client = desk.client
+    sign_in(client, OFFICER)
+    household = mine(desk)
+    url = f"/point/{desk.store.round_id}/{household}"
+    for lang, words in (("vi", "Máy chạy tốt, có 4G"), ("en", "Works, with 4G")):
+        client.cookies.set("lang", lang)
+        for path in ("/point", f"/point?q={NAMES[0].split()[-1]}", url):
+            text = client.get(path).text
+            assert "desk_" not in text, (lang, path)  # a label without its words
+        assert words in client.get(url).text
+        refused = client.post(url, data=form_for(client.get(url).text, household, imei="1"),
+                              headers={"Accept": "application/json"})
+        assert ("15 chữ số" if lang == "vi" else "15") in refused.json()["message"]
