@@ -20,12 +20,14 @@ its own.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from allocator.limits import first_control
 from allocator.store import audit
 from allocator.store.ledger import HANDED, RESERVED
 from allocator.store.lifecycle import BadValue, Conflict, RoundError, RoundNotFound
@@ -206,13 +208,23 @@ def served_in(session: Session, household_id: str) -> AllocationRow | None:
         .order_by(AllocationRow.round_id).limit(1)).first()
 
 
+# In a note or an answer: line breaks and tabs are kept; NUL (which PostgreSQL refuses),
+# other control characters and lone surrogates (which no encoding can store) are not.
+UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def unwritable(text: str) -> bool:
+    """Whether free text holds a character the store must not keep."""
+    return UNWRITABLE.search(text) is not None
+
+
 def _clean_note(note: str) -> str:
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise CaseRefused(f"a note has at most {MAX_NOTE} characters",
                           f"Ghi chú tối đa {MAX_NOTE} ký tự.", "note")
-    if "\x00" in note:
-        raise CaseRefused("a note cannot hold a NUL character",
+    if unwritable(note):
+        raise CaseRefused("a note cannot hold control characters",
                           "Ghi chú có ký tự không hợp lệ.", "note")
     return note
 
@@ -238,7 +250,7 @@ def open_case(session: Session, *, kind: str, household_id: str, actor: User | s
         raise CaseRefused(f"the kind of a case is never_received or why_not_me (got {kind!r})",
                           "Loại hồ sơ không hợp lệ.", "kind")
     household_id = (household_id or "").strip()
-    if not household_id or len(household_id) > 64 or "\x00" in household_id:
+    if not household_id or len(household_id) > 64 or first_control(household_id) >= 0:
         raise CaseRefused("give the household's id (1 to 64 characters)",
                           "Hãy nhập mã hộ (1 đến 64 ký tự).", "household_id")
     note = _clean_note(note)
@@ -358,7 +370,7 @@ def move(session: Session, case_id: int, what: CaseMove, actor: str,
 
 def _text(text: str, what: str, what_vi: str) -> str:
     text = (text or "").strip()
-    if not text or len(text) > MAX_NOTE or "\x00" in text:
+    if not text or len(text) > MAX_NOTE or unwritable(text):
         raise CaseRefused(f"{what} has 1 to {MAX_NOTE} characters",
                           f"{what_vi} cần từ 1 đến {MAX_NOTE} ký tự.", "text")
     return text

@@ -33,6 +33,7 @@ from allocator.store.cases import (
     get_case,
     move,
     require_planner,
+    unwritable,
     utcnow,
 )
 from allocator.store.imports import ALIASES, STATUS_WORDS
@@ -102,7 +103,7 @@ def correct_household(session: Session, case_id: int, fields: dict[str, Any],
         raise CaseRefused("a registry correction answers a \"why not me?\" case",
                           "Chỉ sửa sổ hộ cho hồ sơ \"vì sao tôi chưa được nhận\".", "kind")
     answer = (answer or "").strip()
-    if len(answer) > MAX_NOTE or "\x00" in answer:
+    if len(answer) > MAX_NOTE or unwritable(answer):
         raise CaseRefused(f"an answer has at most {MAX_NOTE} characters",
                           f"Câu trả lời tối đa {MAX_NOTE} ký tự.", "answer")
     try:

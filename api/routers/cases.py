@@ -27,8 +27,9 @@ CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def _no_nul(text: str) -> str:
-    if "\x00" in text:  # PostgreSQL refuses NUL: a 422 here, never a 500 there
-        raise ValueError("a NUL character is not allowed")
+    if cases.unwritable(text):  # PostgreSQL refuses NUL: a 422 here, never a 500 there
+        raise ValueError("control characters (other than line breaks and tabs) and lone "
+                         "surrogates are not allowed")
     return text
 
 

@@ -123,6 +123,11 @@ def test_an_officer_opens_cases_of_their_communes_only(service: Service) -> None
     # Strict bodies: an unknown field, a NUL, a true as a round id: 422.
     _call(s, "point", "POST", "/api/cases", 422, household_id=s.unserved, urgent=True)
     _call(s, "point", "POST", "/api/cases", 422, household_id=s.unserved, note="a\x00b")
+    for raw in ('{"household_id": "' + s.unserved + '", "note": "a\\ud800b"}',
+                '{"household_id": "H\\ud800"}'):
+        sent = s.client.post("/api/cases", content=raw.encode(), headers={
+            **s.auth["point"], "Content-Type": "application/json"})
+        assert sent.status_code == 422, sent.text
     _call(s, "planner", "POST", "/api/cases", 422, household_id=s.served,
           kind="never_received", round_id=True)
     # The planner opens one elsewhere; the officer sees only theirs.
