@@ -163,6 +163,37 @@ def round_handover(round_id: RoundArg,
     out.print(f"{len(table):,} households -> {out_file}")
 
 
+@round_app.command("paper-list")
+def round_paper_list(round_id: RoundArg,
+                     file: Annotated[Path, typer.Argument(help="the typed-back list, .csv or "
+                                                                ".xlsx")],
+                     officer: Annotated[str, typer.Option(
+                         "--as", help="the point officer (or planner) the list is recorded "
+                                      "under")]) -> None:
+    """Record a signed paper handover list typed back (all rows or none)."""
+    from allocator.issues import issue_lines
+    from allocator.store.paper_list import upload
+    from allocator.store.point_desk import DeskError
+    from allocator.store.users import PeopleError, find_user
+
+    if not file.is_file():
+        _fail(f"{file}: no such file")
+    with open_store() as session:
+        try:
+            user = find_user(session, officer)
+            if user.disabled or user.role not in ("point", "planner"):
+                _fail(f"{officer} is not a point officer or planner who may record handovers")
+            report = upload(session, user, round_id, file)
+        except (PeopleError, DeskError) as error:
+            _fail(getattr(error, "english", str(error)))
+    if not report.ok:
+        for line in issue_lines(report.issues):
+            err.print(line, markup=False, soft_wrap=True)
+        _fail("Nothing was recorded: correct the file and upload it again.")
+    out.print(f"{report.recorded:,} handovers recorded under {officer} (signed on paper); "
+              f"{report.not_handed:,} households marked not handed over")
+
+
 @round_app.command("export")
 def round_export(round_id: RoundArg,
                  out_dir: Annotated[Path, typer.Option("--out")]) -> None:

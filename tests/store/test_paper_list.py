@@ -261,3 +261,38 @@ def test_issue_lines_read_as_a_spreadsheet_shows_them(made: Any, tmp_path: Path)
         text = io.StringIO("\n".join(str(i) for i in report.issues)).getvalue()
         assert "điểm P-SG.csv, row 2, column IMEI" in text
         assert "điểm P-SG.csv, row 2, column Mã nhận máy" in text
+
+
+def test_the_command_line_records_a_list_under_the_officer(made: Any, tmp_path: Path,
+                                                           db_url: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    sessions, store = made
+    mine, theirs = at_point(store, "P-SG"), at_point(store, "P-BT")
+    command = [str(Path(sys.executable).parent / "allocator"), "round", "paper-list",
+               str(store.round_id)]
+    env = {**os.environ, "DATABASE_URL": db_url}
+    bad = _csv(tmp_path, [HEADER, f"{store.codes[theirs[0]]},có,{imei(1)},"], "bad.csv")
+    with sessions() as session:
+        before = fingerprint(session.get_bind())  # type: ignore[arg-type]
+    refused = subprocess.run([*command, str(bad), "--as", "officer-P-SG"], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2, refused.stderr
+    assert "bad.csv, row 2, column Mã nhận máy" in refused.stderr
+    assert "Nothing was recorded" in refused.stderr
+    nobody = subprocess.run([*command, str(bad), "--as", "nobody"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert nobody.returncode == 2 and "nobody" in nobody.stderr
+    with sessions() as session:
+        assert fingerprint(session.get_bind()) == before  # type: ignore[arg-type]
+    good = _csv(tmp_path, [HEADER, f"{store.codes[mine[0]]},có,{imei(1)},"], "good.csv")
+    done = subprocess.run([*command, str(good), "--as", "officer-P-SG"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "1 handovers recorded under officer-P-SG" in done.stdout
+    with sessions() as session:
+        record = session.scalars(select(Handover)).one()
+        assert (record.officer, record.via, record.household_id) == ("officer-P-SG", "paper",
+                                                                      mine[0])
