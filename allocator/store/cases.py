@@ -258,16 +258,18 @@ def open_case(session: Session, *, kind: str, household_id: str, actor: User | s
         raise NotYourCase("only planners and point officers open cases",
                           "Chỉ cán bộ lập kế hoạch và cán bộ điểm nhận được mở hồ sơ.")
     if kind == CaseKind.WHY_NOT_ME:
-        commune = _why_not_me_commune(session, household_id)
+        commune = _registry_commune(session, household_id)
     else:
         commune = _never_received_commune(session, household_id, round_id)
     commune = commune or commune_code.strip()
-    if user is not None:
+    if user is not None:  # before anything else is said of a household of another commune
         allowed = officer_communes(session, user)
         if allowed is not None and commune not in allowed:
             raise NotYourCase(
                 f"household {household_id} is not of a commune of your points",
                 f"Hộ {household_id} không thuộc xã của điểm nhận của bạn.", "household_id")
+    if kind == CaseKind.WHY_NOT_ME:
+        _refuse_served(session, household_id)
     _lock(session)
     found = live_case(session, household_id, kind)
     if found is not None:
@@ -283,12 +285,16 @@ def open_case(session: Session, *, kind: str, household_id: str, actor: User | s
     return case
 
 
-def _why_not_me_commune(session: Session, household_id: str) -> str:
+def _registry_commune(session: Session, household_id: str) -> str:
     commune = session.scalar(select(Household.commune_code)
                              .where(Household.id == household_id))
     if commune is None:
         raise CaseRefused(f"there is no household {household_id} in the registry",
                           f"Không có hộ {household_id} trong sổ hộ.", "household_id")
+    return commune
+
+
+def _refuse_served(session: Session, household_id: str) -> None:
     served = served_in(session, household_id)
     if served is not None:
         what = ("received a phone" if served.handed_over_at else "holds a phone to collect")
@@ -299,7 +305,6 @@ def _why_not_me_commune(session: Session, household_id: str) -> str:
             f"Hộ {household_id} {what_vi} ở đợt {served.round_id} (điểm {served.point_id}); "
             "hồ sơ \"vì sao tôi chưa được nhận\" chỉ dành cho hộ chưa được nhận.",
             "household_id")
-    return commune
 
 
 def _never_received_commune(session: Session, household_id: str, round_id: int | None) -> str:

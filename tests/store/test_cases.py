@@ -113,6 +113,12 @@ def test_an_officer_opens_a_case_for_an_unserved_household_of_their_commune(
         with pytest.raises(cases.NotYourCase):
             cases.open_and_commit(session, kind="why_not_me", household_id=world.elsewhere,
                                   actor=officer)
+        # Of another commune's household the officer learns nothing more, served or not.
+        served_elsewhere = session.scalar(select(AllocationRow.household_id).where(
+            AllocationRow.commune_code != HOME).limit(1))
+        with pytest.raises(cases.NotYourCase):
+            cases.open_and_commit(session, kind="why_not_me", household_id=served_elsewhere,
+                                  actor=officer)
         with pytest.raises(cases.CaseRefused, match="no household"):
             cases.open_and_commit(session, kind="why_not_me", household_id="NOPE",
                                   actor=officer)
