@@ -334,8 +334,9 @@ class Handover(Base):
 
     outcome: handed (the phone works and is 4G; sets allocations.handed_over_at),
     faulty (the device goes to its lot's faulty count) or refused (by the household).
-    identity: cccd (last 4 digits matched) or authorised (a relative with an
-    authorisation letter; `identity_note` says so).
+    identity: cccd (last 4 digits matched), authorised (a relative with an
+    authorisation letter; `identity_note` says so) or paper list (signed on a paper
+    handover list that was uploaded back, via = paper).
     """
 
     __tablename__ = "handovers"
@@ -357,7 +358,7 @@ class Handover(Base):
     officer: Mapped[str] = mapped_column(String(100))
     at: Mapped[dt.datetime] = mapped_column(default=_now)
     outcome: Mapped[str] = mapped_column(String(16))  # handed | faulty | refused
-    identity: Mapped[str] = mapped_column(String(16), default="cccd")  # cccd | authorised
+    identity: Mapped[str] = mapped_column(String(16), default="cccd")  # see the docstring
     identity_note: Mapped[str] = mapped_column(Text, default="")
     imei: Mapped[str | None] = mapped_column(String(15))
     iccid: Mapped[str | None] = mapped_column(String(20))

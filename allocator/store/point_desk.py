@@ -32,6 +32,7 @@ import tempfile
 import threading
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,6 +133,8 @@ class _Frozen:
     people: dict[str, tuple[str, str, str]]  # household -> (head name, phone, ID number)
     models: dict[str, str]  # lot -> model
     point_names: dict[str, str]
+    folded: dict[str, str]  # household -> head name as a search compares it
+    phones: dict[str, str]  # household -> mobile number, normalised (valid ones only)
 
 
 _CACHE: OrderedDict[tuple[int, str], _Frozen] = OrderedDict()
@@ -158,10 +161,13 @@ def _frozen(session: Session, round_id: int) -> _Frozen:
         strict=True)}
     lots = scenario.lots
     points = scenario.points
+    phones = {h: normalise_phone(p)[0] for h, (_, p, _) in people.items()}
     found = _Frozen(people, dict(zip(lots["lot_id"].astype(str), lots["model"].astype(str),
                                      strict=True)),
                     dict(zip(points["point_id"].astype(str), points["name"].astype(str),
-                             strict=True)))
+                             strict=True)),
+                    {h: fold(n) for h, (n, _, _) in people.items()},
+                    {h: p for h, p in phones.items() if p})
     with _CACHE_LOCK:
         _CACHE[key] = found
         while len(_CACHE) > _CACHE_SIZE:
@@ -217,14 +223,27 @@ def _row(session: Session, allocation: AllocationRow, frozen: _Frozen) -> DeskRo
         recorded_by=live.officer if live else None)
 
 
-def _allocations(session: Session, points: list[str] | None) -> list[AllocationRow]:
-    query = (select(AllocationRow).join(Round, Round.id == AllocationRow.round_id)
-             .where(Round.status.in_(ACTIVE)))
-    if points is not None:
-        query = query.where(AllocationRow.point_id.in_(points))
-    return list(session.scalars(query.order_by(AllocationRow.round_id,
-                                               AllocationRow.point_id,
-                                               AllocationRow.household_id)))
+def _matching(session: Session, points: list[str] | None,
+              keep: Callable[[_Frozen], Iterable[str]]) -> list[AllocationRow]:
+    """Allocations of open rounds (at `points`) whose household `keep` picks from the
+    round's frozen contacts; at most MAX_FOUND + 1 (one more says "type more")."""
+    found: list[AllocationRow] = []
+    for round_id in session.scalars(select(Round.id).where(Round.status.in_(ACTIVE))
+                                    .order_by(Round.id)).all():
+        ids = list(keep(_frozen(session, round_id)))
+        if points is not None and ids:  # an officer's points hold few: filter here first
+            here = set(session.scalars(select(AllocationRow.household_id).where(
+                AllocationRow.round_id == round_id, AllocationRow.point_id.in_(points))))
+            ids = [h for h in ids if h in here]
+        for start in range(0, len(ids), 5000):  # PostgreSQL takes 65,535 parameters at most
+            query = select(AllocationRow).where(
+                AllocationRow.round_id == round_id,
+                AllocationRow.household_id.in_(ids[start:start + 5000]))
+            found += session.scalars(query.order_by(AllocationRow.point_id,
+                                                    AllocationRow.household_id))
+            if len(found) > MAX_FOUND:
+                return found[:MAX_FOUND + 1]
+    return found
 
 
 def _clean_query(query: str) -> str:
@@ -256,9 +275,8 @@ def find(session: Session, user: User, query: str) -> list[DeskRow]:
         found = list(session.scalars(query_rows))
     if not found and phone is not None:
         by = "phone"
-        found = [a for a in _allocations(session, points)
-                 if normalise_phone(_frozen(session, a.round_id).people.get(
-                     a.household_id, ("", "", ""))[1])[0] == phone]
+        found = _matching(session, points,
+                          lambda frozen: (h for h, p in frozen.phones.items() if p == phone))
     elif not found:
         wanted = fold(text)
         if len(wanted) < MIN_NAME:
@@ -267,12 +285,11 @@ def find(session: Session, user: User, query: str) -> list[DeskRow]:
                                 f"Type at least {MIN_NAME} letters of the name.")
         else:
             by = "name" if code is None else "code or name"
-            found = [a for a in _allocations(session, points)
-                     if wanted in fold(_frozen(session, a.round_id).people.get(
-                         a.household_id, ("", "", ""))[0])]
+            found = _matching(session, points, lambda frozen: (
+                h for h, n in frozen.folded.items() if wanted in n))
     rows = [_row(session, a, _frozen(session, a.round_id)) for a in found[:MAX_FOUND]]
     audit.record_read(session, user.name, "find households at the point", "point desk",
-                      {"by": by, "found": len(found),
+                      {"by": by, "found": len(rows), "more": len(found) > MAX_FOUND,
                        "households": [f"{r.round_id}/{r.household_id}" for r in rows]})
     return rows
 
