@@ -14,7 +14,7 @@ from rich.table import Table
 
 from allocator.cli_store import ACTOR, RoundArg, _fail, _problems, err, open_store, out, round_app
 from allocator.issues import InvalidInput
-from allocator.store import ledger
+from allocator.store import ledger, pickup
 from allocator.store.campaign import (
     approve_round,
     close_round,
@@ -82,6 +82,10 @@ def round_approve(
         also = f"; round {row.replaces} is superseded" if row.replaces else ""
         out.print(f"round {round_id} approved; households collect until "
                   f"{deadline_day(row.pickup_deadline):%d/%m/%Y}{also}")
+        waiting = pickup.without_window(session, round_id)
+        if waiting:
+            out.print(f"{waiting:,} households have their pickup code but no window: their "
+                      "points' windows are full (the audit log names the points)")
 
 
 @round_app.command("deadline")

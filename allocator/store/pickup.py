@@ -308,3 +308,10 @@ def _report(round_id: int, first_day: dt.date, last_day: dt.date, households: in
         without_window_by_point={str(p): int(n) for p, n in
                                  left["point_id"].value_counts().sort_index().items()},
         reasons={str(r): int(n) for r, n in left["reason"].value_counts().sort_index().items()})
+
+
+def without_window(session: Session, round_id: int) -> int:
+    """Households of the round told no window yet (their point's windows were full)."""
+    return int(session.execute(sa.select(sa.func.count()).select_from(allocations).where(
+        allocations.c.round_id == round_id, allocations.c.pickup_code.is_not(None),
+        allocations.c.window_day.is_(None))).scalar() or 0)

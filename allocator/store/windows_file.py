@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from allocator.issues import InvalidInput
@@ -81,6 +81,6 @@ def _replace(session: Session, points: list[str], windows: pd.DataFrame) -> int:
         for p, d, s, e, c in zip(windows["point_id"], windows["date"], windows["start"],
                                  windows["end"], windows["capacity"], strict=True)]
     if rows:
-        session.execute(PickupWindow.__table__.insert(), rows)
+        session.execute(insert(PickupWindow), rows)
     return replaced
 

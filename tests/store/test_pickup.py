@@ -28,7 +28,7 @@ from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.handover import COLUMNS, NO_WINDOW, WIDTHS, handover_list
 from allocator.store.imports import import_file
 from allocator.store.models import AllocationRow, AuditEntry, PickupWindow, Round
-from allocator.store.pickup import ACTION, _capacity
+from allocator.store.pickup import ACTION, _capacity, without_window
 from allocator.store.rounds import solve_round
 from allocator.windows import NOON, default_windows
 from scenarios.named import scenario
@@ -161,6 +161,7 @@ def test_priority_households_come_first_in_the_mornings_and_no_window_is_over_ca
         rows = _rows(session, row.id)
         offered = _offered(session, row, rows)
         report = _report(session, row.id)
+        assert without_window(session, row.id) == report["without_window"]
 
     _within_capacity(rows, offered)
     left = rows[rows["window_day"].isna()]
