@@ -46,6 +46,9 @@ def _store_commands() -> None:
     from allocator.cli_cases import cases_app
 
     app.add_typer(cases_app, name="cases")
+    from allocator import cli_notices
+
+    app.add_typer(cli_notices.notices_app, name="notices")
     from allocator.cli_followup import followup_app
 
     app.add_typer(followup_app, name="followup")
@@ -192,8 +195,8 @@ def _fail(message: str) -> None:
 def run() -> None:
     """Entry point: never a traceback for a user's mistake."""
     if len(sys.argv) > 1 and sys.argv[1] in ("import", "round", "campaign", "user", "token",
-                                               "audit", "serve", "worker", "demo", "cases",
-                                               "followup", "--help"):
+                                               "audit", "serve", "worker", "demo", "notices",
+                                               "cases", "followup", "--help"):
         _store_commands()
     try:
         app()

@@ -17,12 +17,15 @@ phone, or released back to stock, are neither messaged nor visited.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 from sqlalchemy import func, select, update
@@ -30,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from allocator.notices import Notice, notice_texts
 from allocator.phones import normalise_phone
-from allocator.pickup_codes import normalise_code
+from allocator.pickup_codes import display_code, normalise_code
 from allocator.store.audit import record
 from allocator.store.bulk import driver_value, insert_rows
 from allocator.store.jobs import stamp
@@ -114,22 +117,27 @@ def fill_outbox(session: Session, round_id: int, actor: str) -> FillReport:
 
     The texts are made outside any lock (reading the frozen inputs takes
     seconds); the write then holds the round's row, skips households another
-    fill wrote meanwhile, and commits.
+    fill wrote meanwhile, and commits. A round whose every open allocation has
+    its message costs two counts.
     """
     row = require(session, round_id, PICKING_UP, "given SMS notices")
-    allocations = _open_allocations(session, round_id)
-    if allocations and all(a.pickup_code is None for a in allocations):
+    total, coded = session.execute(
+        select(func.count(), func.count(AllocationRow.pickup_code))
+        .where(AllocationRow.round_id == round_id, *_OPEN)).one()
+    if total and not coded:
         raise NotReady(round_id)
-    have = _messaged(session, round_id)
-    todo = [a for a in allocations if a.household_id not in have]
+    todo = _unmessaged(session, round_id)
     if not todo:
+        messages = session.scalar(select(func.count()).where(
+            OutboxMessage.round_id == round_id)) or 0
         session.commit()  # end the read: a later write of this session must not wait on it
-        return FillReport(0, len(have), [])
+        return FillReport(0, messages, [])
     rows, visits = _plan(session, row, todo)
     # A write that changes nothing: the round's row lock on PostgreSQL, the write lock on
     # SQLite, so two fills of one round take turns and the second sees the first's rows.
     session.execute(update(Round).where(Round.id == round_id).values(id=Round.id))
-    have = _messaged(session, round_id)
+    have = set(session.scalars(select(OutboxMessage.household_id)
+                               .where(OutboxMessage.round_id == round_id)))
     created = driver_value(session, OutboxMessage.__table__,  # type: ignore[arg-type]
                            "created_at", stamp())
     rows = [(*r, created) for r in rows if r[1] not in have]
@@ -152,18 +160,31 @@ def needs_visit(session: Session, round_id: int, actor: str) -> list[Visit]:
     return fill_outbox(session, round_id, actor).visits
 
 
-def _open_allocations(session: Session, round_id: int) -> list[AllocationRow]:
-    """Allocations still waiting for their household, by point then household."""
-    return list(session.scalars(
-        select(AllocationRow).where(AllocationRow.round_id == round_id,
-                                    AllocationRow.handed_over_at.is_(None),
-                                    AllocationRow.released_at.is_(None))
-        .order_by(AllocationRow.point_id, AllocationRow.household_id)))
+# Allocations still waiting for their household: not handed over, not released.
+_OPEN = (AllocationRow.handed_over_at.is_(None), AllocationRow.released_at.is_(None))
 
 
-def _messaged(session: Session, round_id: int) -> set[str]:
-    return set(session.scalars(select(OutboxMessage.household_id)
-                               .where(OutboxMessage.round_id == round_id)))
+class _Open(NamedTuple):
+    household_id: str
+    lot_id: str
+    point_id: str
+    commune_code: str
+    pickup_code: str | None
+    window_day: dt.date | None
+    window_start: dt.time | None
+    window_end: dt.time | None
+
+
+def _unmessaged(session: Session, round_id: int) -> list[_Open]:
+    """Open allocations of the round without a message, by point then household."""
+    a = AllocationRow
+    has_message = select(OutboxMessage.id).where(OutboxMessage.round_id == a.round_id,
+                                                 OutboxMessage.household_id == a.household_id)
+    return [_Open(*r) for r in session.execute(
+        select(a.household_id, a.lot_id, a.point_id, a.commune_code, a.pickup_code,
+               a.window_day, a.window_start, a.window_end)
+        .where(a.round_id == round_id, *_OPEN, ~has_message.exists())
+        .order_by(a.point_id, a.household_id))]
 
 
 @dataclass(frozen=True)
@@ -191,12 +212,13 @@ def _frozen(session: Session, row: Round) -> _Frozen:
     return _Frozen(contacts, communes, points, models)
 
 
-def _plan(session: Session, row: Round, todo: Iterable[AllocationRow]
+def _plan(session: Session, row: Round, todo: Iterable[_Open]
           ) -> tuple[list[tuple[object, ...]], list[Visit]]:
     """The outbox rows to write and the visits, for these allocations of the round."""
     frozen = _frozen(session, row)
     names = frozen.contacts["head_name"].to_dict()
     phones = frozen.contacts["phone"].to_dict()
+    texts = _Texts()
     rows: list[tuple[object, ...]] = []
     visits: list[Visit] = []
     for a in todo:
@@ -206,25 +228,75 @@ def _plan(session: Session, row: Round, todo: Iterable[AllocationRow]
         if problem is None:
             problem = _not_notifiable(a)
         if problem is None and phone is not None:
+            facts = {"commune": commune, "point_id": a.point_id, "point_name": point_name,
+                     "day": a.window_day, "opens": a.window_start, "closes": a.window_end,
+                     "device": str(frozen.models.get(a.lot_id, ""))}
             try:
-                texts = notice_texts(Notice(
-                    commune=commune, point_id=a.point_id, point_name=point_name,
-                    day=a.window_day, opens=a.window_start,  # type: ignore[arg-type]
-                    closes=a.window_end,  # type: ignore[arg-type]
-                    code=str(a.pickup_code), device=str(frozen.models.get(a.lot_id, ""))))
+                accented, plain, segments, segments_plain = texts(
+                    tuple(facts.values()), str(a.pickup_code),
+                    partial(Notice, code=str(a.pickup_code), **facts))  # type: ignore[arg-type]
             except ValueError as error:  # a damaged window or code: a person must look
                 problem = f"No notice could be written: {error}."
             else:
-                rows.append((row.id, a.household_id, phone, texts.accented, texts.unaccented,
-                             texts.accented_segments, texts.unaccented_segments,
-                             MessageStatus.PENDING.value, 0, ""))
+                rows.append((row.id, a.household_id, phone, accented, plain, segments,
+                             segments_plain, MessageStatus.PENDING.value, 0, ""))
                 continue
         visits.append(Visit(a.household_id, str(names.get(a.household_id, "")), commune,
                             a.point_id, point_name, str(problem)))
     return rows, visits
 
 
-def _not_notifiable(a: AllocationRow) -> str | None:
+@dataclass
+class _Group:
+    shown: str  # the display code written into the texts below
+    accented: str
+    plain: str
+    segments: int
+    segments_plain: int
+    swap: bool = False  # proven: a notice of the group is these texts with its code swapped in
+
+
+class _Texts:
+    """`notice_texts` for many notices, made once per group that differs only in the code.
+
+    Households of one point, window, commune and device get the same text but for
+    the code, which is always as long and in plain characters; writing 100,000
+    texts one by one takes minutes. A group's first two notices are written in
+    full; if the second equals the first with its code swapped in, the rest of
+    the group is made by that swap, else one by one.
+    """
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple[object, ...], _Group | None] = {}  # None: one by one
+
+    def __call__(self, key: tuple[object, ...], code: str, notice: Callable[[], Notice]
+                 ) -> tuple[str, str, int, int]:
+        """The texts, both segment counts; `key` holds every fact of the notice but the code."""
+        code = display_code(code)
+        group = self._groups.get(key, _UNSEEN)
+        if group is not None and group is not _UNSEEN and group.swap:
+            return (group.accented.replace(group.shown, code),
+                    group.plain.replace(group.shown, code), group.segments, group.segments_plain)
+        made = notice_texts(notice())
+        found = (made.accented, made.unaccented, made.accented_segments,
+                 made.unaccented_segments)
+        if group is _UNSEEN:
+            once = made.accented.count(code) == 1 and made.unaccented.count(code) == 1
+            self._groups[key] = _Group(code, *found) if once else None
+        elif group is not None:
+            swapped = (group.accented.replace(group.shown, code),
+                       group.plain.replace(group.shown, code), group.segments,
+                       group.segments_plain)
+            group.swap = swapped == found
+            if not group.swap:
+                self._groups[key] = None
+        return found
+
+
+_UNSEEN = _Group("", "", "", 0, 0)
+
+
+def _not_notifiable(a: _Open) -> str | None:
     if a.pickup_code is None or normalise_code(a.pickup_code) != a.pickup_code:
         return NO_CODE
     if a.window_day is None or a.window_start is None or a.window_end is None:

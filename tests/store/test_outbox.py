@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from allocator.issues import InvalidInput
-from allocator.notices import REQUIRED, Notice, facts_held
+from allocator.notices import REQUIRED, Notice, facts_held, notice_texts
 from allocator.phones import normalise_phone
 from allocator.store.campaign import approve_round
 from allocator.store.db import make_engine, make_sessions, prepare
@@ -127,6 +127,8 @@ def test_the_demo_round_notices(sessions: sessionmaker[Session], demo: Path) -> 
                         point_name=points[a.point_id], day=a.window_day,  # type: ignore[arg-type]
                         opens=a.window_start, closes=a.window_end,  # type: ignore[arg-type]
                         code=str(a.pickup_code), device=lots[a.lot_id])
+        direct = notice_texts(notice)  # the fill makes texts in groups: the same ones
+        assert (m.text, m.text_plain) == (direct.accented, direct.unaccented)
         plain, accented = facts_held(m.text_plain, notice), facts_held(m.text, notice)
         assert plain >= REQUIRED, (m.household_id, REQUIRED - plain)
         assert plain <= accented, (m.household_id, plain - accented)
