@@ -3,11 +3,12 @@
 Results file (`mark_from_file`): CSV (UTF-8) or XLSX, first sheet, a header row,
 then one row per message. Columns, by name, in any order, case ignored:
 
-- `phone` (the number the notice went to, in any form `allocator.phones` reads)
-  or `id` (the message key a gateway was given); one of them is required;
-- `status`: `sent` or `failed` (also: delivered, success, ok, thành công, đã gửi /
-  fail, error, thất bại, lỗi);
-- `error` (optional): why it failed.
+- `phone` (the number the notice went to, in any form `allocator.phones` reads;
+  also headed msisdn, SĐT, số điện thoại) or `id` (the message key a gateway was
+  given); one of them is required, and `id` wins on a row that has both;
+- `status` (or trạng thái): `sent` or `failed` (also: delivered, success, ok,
+  thành công, đã gửi / fail, error, thất bại, lỗi);
+- `error` (or lỗi, reason), optional: why it failed.
 
 A phone stands for every message of the round to that number (households can
 share one). The file is taken whole or not at all: every problem is located
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from allocator.issues import InputIssue, InvalidInput, IssueLog
 from allocator.limits import Limits
+from allocator.notices import clean
 from allocator.phones import normalise_phone
 from allocator.reading import RawTable, open_csv
 from allocator.sms_sender import Delivery, Outgoing
@@ -48,6 +50,14 @@ from allocator.store.outbox import (
 )
 from allocator.store.workbooks import open_xlsx
 
+# Header names a results file may use (portals export their own), case and spaces ignored.
+HEADERS = {"phone": ("phone", "msisdn", "sđt", "sdt", "số điện thoại", "so dien thoai",
+                     "số thuê bao", "so thue bao"),
+           "id": ("id", "message id", "message_id"),
+           "status": ("status", "trạng thái", "trang thai"),
+           "error": ("error", "lỗi", "loi", "reason")}
+_HEADER = {alias: name for name, aliases in HEADERS.items() for alias in aliases}
+_BATCH = 10_000  # ids per UPDATE: SQLite limits the parameters of one statement
 SENT_WORDS = frozenset({"sent", "delivered", "success", "ok", "thành công", "đã gửi"})
 FAILED_WORDS = frozenset({"failed", "fail", "error", "thất bại", "lỗi"})
 MAX_ERROR = 500  # characters of a failure kept
@@ -89,7 +99,9 @@ def mark_from_file(session: Session, round_id: int, path: Path, actor: str,
         values: dict[str, object] = {"status": status.value}
         values.update({"sent_at": now, "error": ""} if status == MessageStatus.SENT
                       else {"error": error or "The portal reported the message as not sent."})
-        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(values))
+        for start in range(0, len(ids), _BATCH):
+            session.execute(update(OutboxMessage).where(
+                OutboxMessage.id.in_(ids[start:start + _BATCH])).values(values))
     marked = Marked(sum(1 for s, _ in results.values() if s == MessageStatus.SENT),
                     sum(1 for s, _ in results.values() if s == MessageStatus.FAILED))
     record(session, actor, "record SMS results", f"round {round_id}",
@@ -126,7 +138,7 @@ def _read_results(session: Session, round_id: int, table: RawTable,
             status = _status(cells.get(columns["status"], ""), table.name, row, columns, issues)
             if ids is None or status is None:
                 continue
-            error = " ".join(str(cells.get(columns.get("error", ""), "")).split())[:MAX_ERROR]
+            error = clean(cells.get(columns.get("error", ""), ""))[:MAX_ERROR]
             for message_id in ids:
                 if message_id in found and found[message_id][0] != status:
                     issues.append(InputIssue(
@@ -180,8 +192,8 @@ def _status(value: str, name: str, row: int, columns: dict[str, str],
 
 
 def _word(header: str) -> str:
-    word = " ".join(str(header).split()).casefold()
-    return word if word in ("phone", "id", "status", "error") else ""
+    """The column a header names (phone, id, status, error), or ""."""
+    return _HEADER.get(" ".join(unicodedata.normalize("NFC", str(header)).split()).casefold(), "")
 
 
 def _grouped(results: dict[int, tuple[MessageStatus, str]]

@@ -138,17 +138,41 @@ def fill_outbox(session: Session, round_id: int, actor: str) -> FillReport:
     session.execute(update(Round).where(Round.id == round_id).values(id=Round.id))
     have = set(session.scalars(select(OutboxMessage.household_id)
                                .where(OutboxMessage.round_id == round_id)))
-    created = driver_value(session, OutboxMessage.__table__,  # type: ignore[arg-type]
-                           "created_at", stamp())
-    rows = [(*r, created) for r in rows if r[1] not in have]
+    table = OutboxMessage.__table__
+    created = driver_value(session, table, "created_at", stamp())  # type: ignore[arg-type]
+    told = _already_told(session, row.replaces) if row.replaces is not None else {}
+    ready = []
+    for r in rows:
+        if r[1] in have:
+            continue
+        status, sent_at = r[7], None
+        earlier = told.get(str(r[1]))
+        if earlier is not None and earlier[0] == (r[2], r[4]):
+            status = MessageStatus.SENT.value
+            sent_at = driver_value(session, table, "sent_at", earlier[1])  # type: ignore[arg-type]
+        ready.append((*r[:7], status, *r[8:], created, sent_at))
+    rows = ready
     columns = ("round_id", "household_id", "phone", "text", "text_plain", "segments",
-               "segments_plain", "status", "attempts", "error", "created_at")
-    insert_rows(session, OutboxMessage.__table__, columns, rows)  # type: ignore[arg-type]
+               "segments_plain", "status", "attempts", "error", "created_at", "sent_at")
+    insert_rows(session, table, columns, rows)  # type: ignore[arg-type]
     if rows:
         record(session, actor, "fill outbox", f"round {round_id}",
-               {"messages": len(rows), "needs_visit": len(visits)})
+               {"messages": len(rows), "needs_visit": len(visits),
+                "already_told": sum(r[7] == MessageStatus.SENT.value for r in rows)})
     session.commit()
     return FillReport(len(rows), len(have) + len(rows), visits)
+
+
+def _already_told(session: Session, replaced: int) -> dict[str, tuple[tuple[str, str], object]]:
+    """Household -> ((phone, unaccented text), sent_at) of the sent notices of a replaced round.
+
+    A re-plan keeps most households' code, point and window: their notice in the
+    new version is the same text to the same phone, and is not sent twice.
+    """
+    return {h: ((phone, text), at) for h, phone, text, at in session.execute(
+        select(OutboxMessage.household_id, OutboxMessage.phone, OutboxMessage.text_plain,
+               OutboxMessage.sent_at).where(OutboxMessage.round_id == replaced,
+                                            OutboxMessage.status == MessageStatus.SENT.value))}
 
 
 def needs_visit(session: Session, round_id: int, actor: str) -> list[Visit]:

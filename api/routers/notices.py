@@ -78,6 +78,8 @@ def export(round_id: RoundId, session: SessionDep, user: PlannerDep,
 
     `form=plain` (the default) is the unaccented GSM-7 text every gateway and
     handset shows; `form=accented` the Vietnamese text (UCS-2, more SMS each).
+    Failed messages in the file are pending again (handed to the portal anew);
+    `pending_only=true` leaves them out, and failed.
     """
     statuses = (MessageStatus.PENDING,) if pending_only else EXPORTABLE
     data, _ = export_notices(session, round_id, user.name, form=form, file_format=format,

@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from allocator.issues import InvalidInput
 from allocator.notices import REQUIRED, Notice, facts_held, notice_texts
 from allocator.phones import normalise_phone
-from allocator.store.campaign import approve_round
+from allocator.reference import hcmc_communes
+from allocator.store.campaign import approve_round, replan_round
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.delivery import NeverExported, mark_exported, mark_from_file
+from allocator.store.lifecycle import WrongState
 from allocator.store.models import AllocationRow, AuditEntry, OutboxMessage
 from allocator.store.outbox import (
     Form,
@@ -33,7 +35,7 @@ from allocator.store.outbox import (
 )
 from allocator.store.rounds import import_folder_as_round, solve_round
 from scenarios.named import scenario
-from tests.store.notice_store import LANDLINE, SHARED, approved_round
+from tests.store.notice_store import LANDLINE, SHARED, approved_round, write_folder
 
 # GSM 03.38, written out here on purpose (not taken from allocator.notices): the basic
 # character set, and the extension table reached through the escape (two septets each).
@@ -112,8 +114,6 @@ def test_the_demo_round_notices(sessions: sessionmaker[Session], demo: Path) -> 
             assert visit.reason == normalise_phone(phones[visit.household_id])[1]
         assert visit.head_name and visit.commune and visit.point_name
 
-    from allocator.reference import hcmc_communes
-
     names = dict(zip(hcmc_communes()["commune_code"].astype(str), hcmc_communes()["name"]))
     for m in messages:
         a = allocations[m.household_id]
@@ -162,9 +162,6 @@ def test_households_that_no_sms_reaches_and_the_idempotent_fill(
 
 def test_a_round_without_codes_or_not_approved_gets_no_notices(
         sessions: sessionmaker[Session], tmp_path: Path) -> None:
-    from allocator.store.lifecycle import WrongState
-    from tests.store.notice_store import write_folder
-
     with sessions() as session:
         row = import_folder_as_round(session, write_folder(tmp_path / "r"), "r", "planner")
         solve_round(session, row.id, "planner")
@@ -222,7 +219,7 @@ def test_results_from_a_file_are_all_or_nothing(sessions: sessionmaker[Session],
         key = message_key(round_id, "H01")
         good.write_text("id,phone,status,error\n"
                         ",0901234500,Sent,\n"
-                        f"{key},,failed,  Thuê bao  tạm khóa \n"
+                        f"{key},,failed,  Thuê bao \x00 tạm khóa \n"
                         ",+84 988 000 111,thành công,\n"
                         "\n", encoding="utf-8-sig")
         marked = mark_from_file(session, round_id, good, "planner")
@@ -239,6 +236,29 @@ def test_results_from_a_file_are_all_or_nothing(sessions: sessionmaker[Session],
     assert after["H00"] == after[SHARED[0]] == after[SHARED[1]] == ("sent", "")
     assert after["H01"] == ("failed", "Thuê bao tạm khóa")
     assert after["H02"] == ("pending", "")
+
+
+def test_results_from_a_workbook_with_the_portal_s_own_headers(
+        sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["STT", "Số điện thoại", "Trạng thái", "Lỗi"], [1, 901234500, "Thành công", ""],
+                [2, "84901234501", "THẤT BẠI", "Thuê bao\n không  liên lạc được"]):
+        sheet.append(row)
+    book.save(tmp_path / "ket-qua.xlsx")
+    with sessions() as session:
+        round_id = approved_round(session, tmp_path / "round")
+        fill_outbox(session, round_id, "planner")
+        with pytest.raises(InvalidInput, match="1 problem"):  # 901234500: lost its 0
+            mark_from_file(session, round_id, tmp_path / "ket-qua.xlsx", "planner")
+        sheet["B2"] = "0901234500"
+        book.save(tmp_path / "ket-qua.xlsx")
+        marked = mark_from_file(session, round_id, tmp_path / "ket-qua.xlsx", "planner")
+        after = {h: (s, e) for h, s, e, _ in _outbox(session)}
+    assert (marked.sent, marked.failed) == (1, 1)
+    assert after["H00"] == ("sent", "") and after["H01"] == (
+        "failed", "Thuê bao không liên lạc được")
 
 
 def test_marking_every_exported_message_sent(sessions: sessionmaker[Session],
@@ -266,8 +286,30 @@ def test_marking_every_exported_message_sent(sessions: sessionmaker[Session],
     assert all(s == "sent" and e == "" and at is not None for _, s, e, at in outbox)
 
 
-def _outbox(session: Session) -> list[tuple[str, str, str, object]]:
+def _outbox(session: Session, round_id: int = 1) -> list[tuple[str, str, str, object]]:
     session.expire_all()
     return [tuple(r) for r in session.execute(  # type: ignore[misc]
         select(OutboxMessage.household_id, OutboxMessage.status, OutboxMessage.error,
-               OutboxMessage.sent_at).order_by(OutboxMessage.household_id))]
+               OutboxMessage.sent_at).where(OutboxMessage.round_id == round_id)
+        .order_by(OutboxMessage.household_id))]
+
+
+def test_a_replan_does_not_send_again_what_households_were_told(
+        sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    results.write_text("phone,status\n0901234501,failed\n", encoding="utf-8")
+    with sessions() as session:
+        first = approved_round(session, tmp_path / "round")
+        export_notices(session, first, "planner")
+        mark_from_file(session, first, results, "planner")
+        mark_exported(session, first, "planner")  # the rest went
+        version = replan_round(session, first, "planner", withdraw=["H00"])
+        solve_round(session, version.id, "planner")
+        approve_round(session, version.id, "planner")
+        report = fill_outbox(session, version.id, "planner")
+        with pytest.raises(WrongState):  # a superseded round's notices are not sent
+            export_notices(session, first, "planner")
+        statuses = {h: s for h, s, _, _ in _outbox(session, version.id)}
+    assert report.added == 6
+    assert statuses == {"H01": "pending", "H02": "sent", "H03": "sent", "H04": "sent",
+                        "H05": "sent", "H06": "sent"}
