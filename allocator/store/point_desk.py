@@ -351,12 +351,15 @@ def _key(value: str) -> str | None:
     return key
 
 
-def _same(found: Handover, round_id: int, household_id: str) -> Handover:
-    """The first record of a key sent again; a key reused for another household is refused."""
-    if (found.round_id, found.household_id) != (round_id, household_id):
-        raise DeskError("idempotency_key", "Mã gửi biểu mẫu đã dùng cho hộ khác; tải lại trang.",
-                        "This form key was already used for another household; reload the "
-                        "page.")
+def _same(found: Handover, user: User, round_id: int, household_id: str) -> Handover:
+    """The first record of a key sent again by the officer who sent it first; a key reused
+    for another household, or by anyone else (who might work at another point), is refused
+    before anything of its record is shown."""
+    if (found.round_id, found.household_id, found.officer) != (round_id, household_id,
+                                                               user.name[:100]):
+        raise DeskError("idempotency_key", "Mã gửi biểu mẫu đã được dùng cho hộ khác hoặc "
+                        "người khác; tải lại trang.", "This form key was already used for "
+                        "another household or by another person; reload the page.")
     return found
 
 
@@ -475,7 +478,7 @@ def record(session: Session, user: User, *, round_id: int, household_id: str,
         first = _by_key(session, key)
         if first is not None:
             session.rollback()
-            return _same(first, round_id, household_id)
+            return _same(first, user, round_id, household_id)
         allocation = _allocation(session, user, round_id, household_id, points)
         if allocation.handed_over_at is not None:
             raise already_handed()
@@ -493,7 +496,7 @@ def record(session: Session, user: User, *, round_id: int, household_id: str,
         return row
     except IntegrityError:
         session.rollback()
-        winner = _lost_race(session, key, round_id, household_id, device)
+        winner = _lost_race(session, user, key, round_id, household_id, device)
         if isinstance(winner, Handover):
             return winner
         raise winner from None
@@ -556,13 +559,13 @@ def _check_ledger(session: Session, round_id: int) -> None:
                         "lập kế hoạch.", str(error)) from None
 
 
-def _lost_race(session: Session, key: str | None, round_id: int, household_id: str,
-               device: str | None) -> Handover | DeskError:
+def _lost_race(session: Session, user: User, key: str | None, round_id: int,
+               household_id: str, device: str | None) -> Handover | DeskError:
     """What a concurrent submission got first, said as the unraced check would have."""
     first = _by_key(session, key)
     if first is not None:
         try:
-            return _same(first, round_id, household_id)
+            return _same(first, user, round_id, household_id)
         except DeskError as error:
             return error
     if device is not None and _imei_taken(session, device):

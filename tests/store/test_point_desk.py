@@ -380,6 +380,26 @@ def test_the_same_key_returns_the_first_record(made: Any) -> None:
                      "idempotency_key")
 
 
+def test_a_key_sent_by_another_officer_shows_nothing_of_its_record(made: Any) -> None:
+    """An officer of another point who sends a used key (with its household) is refused
+    before the record of a household not theirs is returned; a planner too, and a
+    colleague of the same point, since a key belongs to one person's form."""
+    sessions, store = made
+    household = at_point(store, "P-SG")[0]
+    with sessions() as session:
+        first = _submit(session, store.officers["P-SG"], store, household,
+                        idempotency_key="form-0003")
+        colleague, _ = add_user(session, "colleague-P-SG", "point", None, "setup",
+                                points=["P-SG"])
+        for someone in (store.officers["P-OTHER"], store.planner, colleague):
+            _refused(lambda u=someone: _submit(session, u, store, household,
+                                               idempotency_key="form-0003"),
+                     "idempotency_key")
+        assert session.scalar(select(func.count()).select_from(Handover)) == 1
+        assert _submit(session, store.officers["P-SG"], store, household,
+                       idempotency_key="form-0003").id == first.id
+
+
 def test_a_raced_key_is_answered_by_the_index_with_the_first_record(
         made: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     sessions, store = made
