@@ -263,7 +263,9 @@ def undo_handover(request: Request, session: SessionDep, user: PagePoint, round_
 @router.get("/point/rounds/{round_id}/handover-list.xlsx")
 def handover_list_file(request: Request, session: SessionDep, user: PagePoint,
                        round_id: RoundId,
-                       point: Annotated[str, Query(min_length=1, max_length=64)]) -> Response:
+                       point: Annotated[str, Query(min_length=1, max_length=64,
+                                                   pattern=r"^[^\x00-\x1f\x7f]+$")]
+                       ) -> Response:
     """The printable handover list of one of the officer's points (signed at the desk)."""
     points = point_desk.desk_points(session, user)
     if points is not None and point not in points:

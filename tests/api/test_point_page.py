@@ -157,6 +157,18 @@ def test_another_point_s_household_planner_and_sponsor_pages_are_refused(desk: D
     assert client.get(f"/point/{round_id}/{theirs(desk)}").status_code == 200
 
 
+def test_a_point_with_a_control_character_is_refused_not_sent_to_the_database(
+        desk: Desk) -> None:
+    """A planner may ask for any point's list: a NUL in the point, which PostgreSQL
+    refuses, is a 422, not a 500."""
+    client = desk.client
+    sign_in(client, "planner")
+    listed = f"/point/rounds/{desk.store.round_id}/handover-list.xlsx"
+    for point in ("\x00", "P-SG\x00", "P-SG\n"):
+        assert client.get(listed, params={"point": point}).status_code == 422, repr(point)
+    assert client.get(listed, params={"point": "P-SG"}).status_code == 200
+
+
 def test_the_form_needs_its_csrf_token(desk: Desk) -> None:
     client = desk.client
     sign_in(client, OFFICER)
