@@ -265,6 +265,9 @@ def _update(connection: sa.Connection, round_id: int, rows: list[tuple[Any, ...]
             "window_start = g.window_start, window_end = g.window_end FROM pickup_given AS g "
             "WHERE a.round_id = :round AND a.household_id = g.household_id"),
             {"round": round_id})
+        # A table just filled by a solve may have no statistics yet; rewritten here, it
+        # would lead the ledger's check, in this transaction, to plans taking minutes.
+        connection.exec_driver_sql("ANALYZE allocations")
         return
     if dialect.name != "sqlite":
         named = [dict(zip(("_code", "_day", "_start", "_end", "_household"),
