@@ -39,7 +39,7 @@ class RawTable:
 
 
 def open_csv(path: Path, issues: list[InputIssue], optional: bool = False,
-             name: str | None = None) -> RawTable | None:
+             name: str | None = None, separator: str = ",") -> RawTable | None:
     """Start reading a UTF-8 CSV file; None (with an issue) if it cannot be read at all."""
     name = name or path.name
     if not path.exists():
@@ -50,7 +50,7 @@ def open_csv(path: Path, issues: list[InputIssue], optional: bool = False,
         if not _utf8_and_not_blank(path, name, issues):
             return None
         with path.open(encoding="utf-8-sig", newline="") as text:
-            header = next(csv.reader(text), [])
+            header = next(csv.reader(text, delimiter=separator), [])
     except OSError as err:
         issues.append(InputIssue(name, 0, "", f"cannot be read ({err.strerror or err})"))
         return None
@@ -62,7 +62,7 @@ def open_csv(path: Path, issues: list[InputIssue], optional: bool = False,
                                               f"(at most {MAX_COLUMNS})"))
         return None
     table = RawTable(name, header, iter(()))
-    table.chunks = _csv_chunks(path, table, issues)
+    table.chunks = _csv_chunks(path, table, issues, separator)
     return table
 
 
@@ -89,12 +89,13 @@ def _utf8_and_not_blank(path: Path, name: str, issues: list[InputIssue]) -> bool
     return True
 
 
-def _csv_chunks(path: Path, table: RawTable, issues: list[InputIssue]) -> Iterator[pd.DataFrame]:
+def _csv_chunks(path: Path, table: RawTable, issues: list[InputIssue],
+                separator: str = ",") -> Iterator[pd.DataFrame]:
     try:
         with warnings.catch_warnings():  # a trailing comma on each row is harmless
             warnings.simplefilter("ignore", pd.errors.ParserWarning)
-            reader = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False,
-                                 na_filter=False, skip_blank_lines=False,
+            reader = pd.read_csv(path, sep=separator, encoding="utf-8-sig", dtype=str,
+                                 keep_default_na=False, na_filter=False, skip_blank_lines=False,
                                  quoting=csv.QUOTE_MINIMAL, index_col=False,
                                  chunksize=CHUNK_ROWS)
             with reader:

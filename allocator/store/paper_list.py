@@ -147,7 +147,7 @@ def _read(path: Path, name: str, limits: Limits, report: PaperReport) -> list[_L
                                  f"most {limits.max_file_mb} MB"))
         return []
     raw = (open_xlsx(path, name, issues, limits) if Path(name).suffix.lower() != ".csv"
-           else open_csv(path, issues, name=name))
+           else open_csv(path, issues, name=name, separator=_separator(path)))
     if raw is None:
         return []
     where = _columns(raw.header, name, issues)
@@ -171,6 +171,14 @@ def _read(path: Path, name: str, limits: Limits, report: PaperReport) -> list[_L
     if raw.failed:
         return []
     return lines
+
+
+def _separator(path: Path) -> str:
+    """';' when the header is split by semicolons and holds no comma: Excel saves CSV so
+    where the list separator is ';', as in Vietnamese settings (the decimal mark is ',')."""
+    with path.open("rb") as data:
+        first = data.readline(64 * 1024).decode("utf-8-sig", errors="replace")
+    return ";" if ";" in first and "," not in first else ","
 
 
 def _columns(header: list[str], name: str, issues: list[InputIssue]) -> dict[str, int]:

@@ -104,6 +104,22 @@ def test_a_good_xlsx_with_english_headers_records(made: Any, tmp_path: Path) -> 
         assert (report.recorded, report.not_handed) == (2, 1)
 
 
+def test_a_csv_saved_by_vietnamese_excel_with_semicolons_records(made: Any,
+                                                                  tmp_path: Path) -> None:
+    """Excel in Vietnamese settings (decimal mark ',') saves CSV split at ';': the list
+    the officer typed back is read as written, not refused for missing columns."""
+    sessions, store = made
+    mine = at_point(store, "P-SG")
+    path = _csv(tmp_path, [HEADER.replace(",", ";"),
+                           f"{store.codes[mine[0]]};có;{imei(21)};ký, đủ",
+                           f"{store.codes[mine[1]]};không;;"])
+    with sessions() as session:
+        report = _upload(session, store, path)
+        assert report.ok, report.issues
+        assert (report.recorded, report.not_handed) == (1, 1)
+        assert session.scalars(select(Handover.note)).one() == "ký, đủ"
+
+
 def test_a_planner_uploads_for_any_point(made: Any, tmp_path: Path) -> None:
     sessions, store = made
     households = [at_point(store, "P-SG")[0], at_point(store, "P-BT")[0]]
