@@ -335,8 +335,11 @@ def get(session: Session, user: User, round_id: int, household_id: str) -> DeskR
 
 def _text(value: str, field: str, longest: int = MAX_NOTE) -> str:
     text = unicodedata.normalize("NFC", value if isinstance(value, str) else "").strip()
-    if len(text) > longest or "\x00" in text:
+    if len(text) > longest:
         raise DeskError(field, f"Tối đa {longest} ký tự.", f"At most {longest} characters.")
+    if "\x00" in text:  # which PostgreSQL cannot keep; said as it is, not as a length
+        raise DeskError(field, "Có ký tự không hợp lệ; gõ lại.",
+                        "Holds a character that cannot be kept (NUL); type it again.")
     return text
 
 

@@ -220,6 +220,19 @@ def test_a_relative_with_a_letter_needs_a_written_note(made: Any) -> None:
 # --- device identities -------------------------------------------------------------------
 
 
+def test_a_nul_in_a_note_is_refused_as_such_not_as_a_length(made: Any) -> None:
+    sessions, store = made
+    household = at_point(store, "P-SG")[0]
+    officer = store.officers["P-SG"]
+    with sessions() as session:
+        error = _refused(lambda: _submit(session, officer, store, household, note="ok\x00"),
+                         "note")
+        assert "NUL" in error.english and "At most" not in error.english
+        _refused(lambda: _submit(session, officer, store, household,
+                                 authorised_note="con gái \x00 có giấy"), "authorised_note")
+        assert session.scalar(select(func.count()).select_from(Handover)) == 0
+
+
 def test_the_imei_is_fifteen_luhn_digits_and_the_iccid_optional(made: Any) -> None:
     sessions, store = made
     household = at_point(store, "P-SG")[0]
