@@ -46,6 +46,7 @@ from allocator.result import (
     write_result,
 )
 from allocator.solve import solve
+from allocator.store import ledger
 from allocator.store.audit import record
 from allocator.store.jobs import JobSettings, claim, give_up, request_solve, run, worker_name
 from allocator.store.lifecycle import (
@@ -316,9 +317,13 @@ def record_handovers(session: Session, round_id: int, household_ids: list[str],
     Allowed until the round is closed, also after its pickup deadline (a late
     collection is still a collection).
 
-    All or nothing: an id that was not allocated in this round is an error.
+    All or nothing: an id that was not allocated in this round, or whose reservation
+    was released (the household refused its phone at the point), is an error.
     Returns how many were newly marked (a repeat is harmless).
     """
+    # The ledger's lock first, as the point desk takes it: a refusal recorded there at
+    # the same moment cannot be overwritten by a handover here.
+    ledger.lock(session)
     # Holding the round's row (status unchanged) keeps it approved until we commit.
     held = session.execute(update(Round).where(Round.id == round_id,
                                                Round.status.in_([s.value for s in PICKING_UP]))
@@ -332,17 +337,29 @@ def record_handovers(session: Session, round_id: int, household_ids: list[str],
     for start in range(0, len(wanted), 10_000):  # PostgreSQL takes 65,535 parameters at most
         found.update({a.household_id: a for a in session.scalars(select(AllocationRow).where(
             AllocationRow.round_id == round_id,
-            AllocationRow.household_id.in_(wanted[start:start + 10_000])))})
+            AllocationRow.household_id.in_(wanted[start:start + 10_000]))
+            .execution_options(populate_existing=True))})
     missing = [h for h in wanted if h not in found]
     if missing:
         session.rollback()
         raise NotAllocated(f"not allocated in round {round_id}: {', '.join(missing[:5])}")
+    released = [h for h in wanted if found[h].released_at is not None]
+    if released:
+        session.rollback()
+        raise NotAllocated(f"released in round {round_id} (refused at the point): "
+                           f"{', '.join(released[:5])}")
     now = dt.datetime.now(dt.UTC)
     newly = 0
     for household in wanted:
         if found[household].handed_over_at is None:
             found[household].handed_over_at = now
             newly += 1
+    session.flush()
+    try:
+        ledger.check(session, round_id)
+    except ledger.LedgerConflict:
+        session.rollback()
+        raise
     record(session, actor, "record handovers", f"round {round_id}",
            {"households": len(wanted), "new": newly})
     session.commit()
