@@ -300,14 +300,21 @@ def replan_round(session: Session, round_id: int, actor: str, *,
         raise InvalidInput(issues)
     mine = pd.DataFrame(session.execute(
         select(AllocationRow.household_id, AllocationRow.lot_id, AllocationRow.point_id,
-               AllocationRow.public_cost_vnd, AllocationRow.handed_over_at)
+               AllocationRow.public_cost_vnd, AllocationRow.handed_over_at,
+               AllocationRow.released_at)
         .where(AllocationRow.round_id == round_id)).all(),
-        columns=["household_id", "lot_id", "point_id", "public_cost_vnd", "handed_over_at"])
+        columns=["household_id", "lot_id", "point_id", "public_cost_vnd", "handed_over_at",
+                 "released_at"])
     handed = mine[mine["handed_over_at"].notna()]
-    kept = mine[mine["handed_over_at"].isna() & ~mine["household_id"].isin(withdraw)]
+    # A household that refused its phone at the point (its reservation released) leaves
+    # the version as a withdrawn one does: it is neither kept nor offered the phone again.
+    refused = list(mine.loc[mine["released_at"].notna() & mine["handed_over_at"].isna(),
+                            "household_id"])
+    leaving = [*withdraw, *refused]
+    kept = mine[mine["handed_over_at"].isna() & ~mine["household_id"].isin(leaving)]
 
     households, counts = _households(
-        tables[HOUSEHOLDS][~tables[HOUSEHOLDS]["household_id"].isin(withdraw)]
+        tables[HOUSEHOLDS][~tables[HOUSEHOLDS]["household_id"].isin(leaving)]
         .drop(columns=[RECEIVED_DEVICE], errors="ignore"),
         ledger.household_states(session, without_round=round_id), None)
     kept = kept[kept["household_id"].isin(set(households["household_id"]))]
@@ -348,7 +355,8 @@ def replan_round(session: Session, round_id: int, actor: str, *,
     changes = {"close_points": close_points, "lot_quantities": lot_quantities,
                "withdraw": withdraw, "budget_vnd": policy["budget_vnd"]}
     frozen = {**counts, "replan_of": round_id, "changes": changes,
-              "handed_over_fixed": len(handed), "kept": len(kept)}
+              "handed_over_fixed": len(handed), "kept": len(kept),
+              "refused_at_point": len(refused)}
 
     def replanned(db: Session, version: Round) -> None:
         step(db, round_id, Move.REPLAN, actor, detail={"version": version.id, **changes})
