@@ -20,8 +20,11 @@ COLUMNS = {"stt": "STT", "household_id": "Mã hộ", "pickup_code": "Mã nhận"
            "head_name": "Họ tên chủ hộ", "phone": "Số điện thoại", "commune_code": "Mã xã",
            "model": "Mẫu máy", "lot_id": "Mã lô", "sponsor_name": "Nhà tài trợ",
            "copay_vnd": "Hộ đóng góp (VND)", "point_id": "Mã điểm", "point_name": "Điểm nhận",
-           "window": "Ngày giờ nhận", "signature": "Ký nhận"}
-WIDTHS = (5, 16, 11, 24, 14, 8, 22, 10, 28, 12, 16, 28, 18, 18)  # characters, in COLUMNS order
+           "window": "Ngày giờ nhận", "handed": "Đã nhận", "imei": "IMEI", "note": "Ghi chú",
+           "signature": "Ký nhận"}
+# Filled in by hand at the point, then typed back and uploaded (allocator.store.paper_list).
+FILLED_IN = ("handed", "imei", "note", "signature")
+WIDTHS = (5, 16, 11, 24, 14, 8, 22, 10, 28, 12, 16, 28, 18, 9, 17, 16, 18)  # COLUMNS order
 NO_WINDOW = "Chưa có lịch"  # the point's windows were full: the household is told later
 
 
@@ -57,7 +60,8 @@ def handover_list(session: Session, round_id: int, point_id: str | None = None
     # The day's list at a point reads in the order households are told to come.
     table = table.sort_values(["point_id", "when", "household_id"], ignore_index=True)
     table["stt"] = range(1, len(table) + 1)
-    table["signature"] = ""
+    for column in FILLED_IN:
+        table[column] = ""
     return table[list(COLUMNS)].rename(columns=COLUMNS)
 
 

@@ -49,7 +49,7 @@ WANTED: dict[str, frozenset[str]] = {
     "code": _headers("code", "pickup_code", "mã nhận máy", "mã nhận", "mã",
                      *(PRINTED[k] for k in ("pickup_code", "code") if k in PRINTED)),
     "handed": _headers("handed_over", "handed", "đã nhận", "đã nhận máy", "đã bàn giao",
-                       "bàn giao", "nhận máy", "ký nhận"),
+                       "bàn giao", "nhận máy"),
     "imei": _headers("imei", "số imei"),
     "note": _headers("note", "ghi chú"),
     "household_id": _headers("household_id", PRINTED["household_id"]),

@@ -149,7 +149,7 @@ def test_handover_lists_and_kpis(world: tuple) -> None:
     assert csv.status_code == 200 and csv.content.startswith(b"\xef\xbb\xbf")
     lines = _csv_rows(csv.content)
     assert lines[0][:5] == ["STT", "Mã hộ", "Mã nhận", "Họ tên chủ hộ", "Số điện thoại"] and \
-        lines[0][-2:] == ["Ngày giờ nhận", "Ký nhận"]
+        lines[0][-5:] == ["Ngày giờ nhận", "Đã nhận", "IMEI", "Ghi chú", "Ký nhận"]
     assert len(lines) > 1 and all(first_point in line for line in lines[1:])
     xlsx = client.get(f"/api/rounds/{round_id}/handover?format=xlsx", headers=auth(token))
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"

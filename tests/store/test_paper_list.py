@@ -312,3 +312,27 @@ def test_the_command_line_records_a_list_under_the_officer(made: Any, tmp_path: 
         record = session.scalars(select(Handover)).one()
         assert (record.officer, record.via, record.household_id) == ("officer-P-SG", "paper",
                                                                       mine[0])
+
+
+def test_the_printed_handover_list_filled_in_by_hand_uploads_back(made: Any,
+                                                                   tmp_path: Path) -> None:
+    """The point prints its handover list, writes có/không and the IMEI in its empty
+    columns, and the list typed back (the same workbook) records exactly those rows."""
+    from allocator.store.handover import as_xlsx, handover_list
+
+    sessions, store = made
+    with sessions() as session:
+        table = handover_list(session, store.round_id, "P-SG")
+        assert {"Đã nhận", "IMEI", "Ghi chú", "Ký nhận"} <= set(table.columns)
+        assert (table[["Đã nhận", "IMEI", "Ghi chú"]] == "").all().all()
+        table.loc[0, ["Đã nhận", "IMEI", "Ghi chú"]] = ["có", imei(40), "chữ ký đủ"]
+        table.loc[1, "Đã nhận"] = "không"
+        path = tmp_path / "typed-back.xlsx"
+        path.write_bytes(as_xlsx(table))
+        report = _upload(session, store, path)
+        assert report.ok, report.issues
+        # a row left blank is not handed over, like one marked 'không'
+        assert (report.recorded, report.not_handed) == (1, len(table) - 1)
+        record = session.scalars(select(Handover)).one()
+        assert (record.household_id, record.imei, record.note) == (
+            table.loc[0, "Mã hộ"], imei(40), "chữ ký đủ")

@@ -247,7 +247,7 @@ def test_the_handover_list_shows_each_household_its_code_and_window(
         here = handover_list(session, solved.id, busiest)
     assert len(WIDTHS) == len(COLUMNS) == len(table.columns)
     assert list(table.columns[:3]) == ["STT", "Mã hộ", "Mã nhận"]
-    assert list(table.columns[-2:]) == ["Ngày giờ nhận", "Ký nhận"]
+    assert list(table.columns[-5:]) == ["Ngày giờ nhận", "Đã nhận", "IMEI", "Ghi chú", "Ký nhận"]
     shown = table.set_index("Mã hộ")
     assert (shown["Mã nhận"] == rows["pickup_code"].map(display_code).reindex(shown.index)).all()
     assert shown["Mã nhận"].str.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}").all()
