@@ -331,16 +331,13 @@ def answer(session: Session, user: User | str, round_id: int, household_id: str,
     actor, points = scope(session, user)
     try:
         row = session.get(FollowUp, (round_id, household_id), populate_existing=True)
-        if row is None:
+        # Another point's household reads as not on the list: an officer must not learn
+        # from the answer whether it was drawn.
+        if row is None or (points is not None and row.point_id not in points):
             raise NotOnList(f"household {household_id} is not on round {round_id}'s "
                             "follow-up list",
                             f"Hộ {household_id} không có trong danh sách gọi lại của đợt "
                             f"{round_id}.")
-        if points is not None and row.point_id not in points:
-            raise NotYours(f"household {household_id} collected at point {row.point_id}, "
-                           "not at one of yours",
-                           f"Hộ {household_id} nhận máy ở điểm {row.point_id}, không phải "
-                           "điểm của bạn.")
         previous = row.answer
         row.answer, row.reason, row.note = answer, reason, note
         row.answered_by, row.answered_at = actor, _naive_utc(now) if now else stamp()

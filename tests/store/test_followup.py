@@ -195,9 +195,10 @@ def test_answers_are_checked_scoped_to_the_officer_and_the_last_one_counts(
                 followup.answer(session, mine, row.id, household, *args)
         with pytest.raises(followup.BadAnswer):
             followup.answer(session, mine, row.id, household, "in_use", "", "x" * 1001)
-        with pytest.raises(followup.NotYours) as refused:
+        # another point's drawn household reads as not on the list: no hint it was drawn
+        with pytest.raises(followup.NotOnList) as refused:
             followup.answer(session, theirs, row.id, household, "in_use")
-        assert refused.value.status == 403
+        assert refused.value.status == 404
         with pytest.raises(followup.NotYours):
             followup.answer(session, sponsor, row.id, household, "in_use")
         with pytest.raises(followup.NotOnList):
