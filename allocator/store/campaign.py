@@ -193,8 +193,19 @@ def _deadline(session: Session, day: dt.date | None, days: int | None) -> dt.dat
 
 
 def set_pickup_deadline(session: Session, round_id: int, day: dt.date, actor: str) -> Round:
-    """Move a round's pickup deadline (a round past its deadline opens again)."""
+    """Move a round's pickup deadline (a round past its deadline opens again).
+
+    Never before the last day a waiting household was told to come on: its phone
+    would be released before its window.
+    """
     at = _deadline(session, day, None)
+    told = session.execute(select(func.max(AllocationRow.window_day), func.count()).where(
+        AllocationRow.round_id == round_id, AllocationRow.handed_over_at.is_(None),
+        AllocationRow.released_at.is_(None), AllocationRow.window_day > day)).one()
+    if told[0] is not None:
+        raise BadValue(f"{told[1]:,} households waiting in round {round_id} were told to come "
+                       f"after {day:%d/%m/%Y}, the last on {told[0]:%d/%m/%Y}: give a pickup "
+                       "deadline on or after that day")
     return transition(session, round_id, Move.SET_DEADLINE, actor,
                       values={"pickup_deadline": at}, detail={"pickup_deadline": day.isoformat()})
 

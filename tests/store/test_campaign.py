@@ -164,7 +164,10 @@ def test_deadline_close_release_and_no_shows(sessions: sessionmaker[Session]) ->
         assert expire_due(session) == [one.id]
         assert session.get_one(Round, one.id, populate_existing=True).status == "pickup_over"
         record_handovers(session, one.id, served[10:12], "officer")  # late, but before closing
-        reopened = set_pickup_deadline(session, one.id, dt.date.today() + dt.timedelta(days=3),
+        with pytest.raises(BadValue, match="were told to come after"):  # windows run to day 14
+            set_pickup_deadline(session, one.id, dt.date.today() + dt.timedelta(days=3),
+                                "planner")
+        reopened = set_pickup_deadline(session, one.id, dt.date.today() + dt.timedelta(days=20),
                                        "planner")
         assert reopened.status == "approved"
         with pytest.raises(BadValue, match="already passed"):

@@ -41,7 +41,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -50,6 +50,7 @@ from allocator.store import campaign, ledger, rounds
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import import_file
 from allocator.store.lifecycle import BadValue, RoundError, WrongState
+from allocator.store.models import AllocationRow
 from scenarios.named import scenario
 
 ACTOR = "planner"
@@ -507,6 +508,14 @@ class CampaignMachine(RuleBasedStateMachine):
             if status not in PICKING_UP:
                 self.refused(lambda: campaign.set_pickup_deadline(session, round_id, day,
                                                                   ACTOR), WrongState)
+                return
+            last = session.scalar(select(func.max(AllocationRow.window_day)).where(
+                AllocationRow.round_id == round_id, AllocationRow.handed_over_at.is_(None),
+                AllocationRow.released_at.is_(None)))
+            if last is not None and last > day:  # a waiting household was told a later day
+                self.refused(lambda: campaign.set_pickup_deadline(session, round_id, day,
+                                                                  ACTOR), BadValue)
+                event("move_deadline: refused before a told window")
                 return
             campaign.set_pickup_deadline(session, round_id, day, ACTOR)
         row = self.round_row(round_id)
