@@ -197,6 +197,9 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "pickup_deadline": ('Hạn nhận máy', 'Pickup deadline'),
     "passed": ('đã qua', 'passed'),
     "not_collected_yet": ('Máy chưa được nhận', 'Phones not collected yet'),
+    "without_window": ('Hộ chưa có khung giờ nhận (điểm đã kín lịch; điểm sẽ báo giờ)',
+                       'Households without a pickup window (the point is full; it will tell '
+                       'them a time)'),
     "confirm_early_close": (
         'Tôi xác nhận đóng đợt trước hạn nhận máy: máy chưa trao sẽ trả về kho và các hộ đó '
         'bị tính là không đến nhận',

@@ -33,7 +33,8 @@ COLUMNS = ("household_id", "change", "point_before", "lot_before", "point_after"
 def round_extras(session: Session, row: Round) -> dict[str, Any]:
     """What the round page shows beyond the dashboard: the pickup deadline and the phones
     still waiting (a round open for pickup), and a re-plan's difference in counts."""
-    extras: dict[str, Any] = {"deadline": None, "waiting": 0, "diff": None}
+    extras: dict[str, Any] = {"deadline": None, "waiting": 0, "without_window": 0,
+                              "diff": None}
     if row.pickup_deadline is not None:
         extras["deadline"] = deadline_day(row.pickup_deadline)
     if row.status in PICKING_UP:
@@ -41,6 +42,11 @@ def round_extras(session: Session, row: Round) -> dict[str, Any]:
             select(func.count()).select_from(AllocationRow).where(
                 AllocationRow.round_id == row.id, AllocationRow.handed_over_at.is_(None),
                 AllocationRow.released_at.is_(None))) or 0)
+        # Approval gives windows within capacity; who did not fit waits to be told a time.
+        extras["without_window"] = int(session.scalar(
+            select(func.count()).select_from(AllocationRow).where(
+                AllocationRow.round_id == row.id, AllocationRow.handed_over_at.is_(None),
+                AllocationRow.released_at.is_(None), AllocationRow.window_day.is_(None))) or 0)
     if row.replaces is not None and row.status in WITH_RESULTS:
         try:
             found = replan_diff(session, row.id)

@@ -418,3 +418,26 @@ def test_the_campaign_view_beside_the_round_views_gives_away_no_hidden_count(
                     # Published exactly: so is every round's part of it.
                     assert all(p.isdigit() for p in published), (sponsor, line, part)
     store.sessions.kw["bind"].dispose()
+
+
+def test_the_round_page_counts_households_still_without_a_window(db_url: str,
+                                                                 tmp_path: Path) -> None:
+    """Approval gives windows within capacity; those who did not fit are counted on the
+    round page, so the planner knows whom the point must still tell a time."""
+    store = build(db_url, tmp_path)
+    with store.sessions() as session:
+        waiting = list(session.scalars(select(AllocationRow).where(
+            AllocationRow.round_id == store.approved, AllocationRow.handed_over_at.is_(None),
+            AllocationRow.released_at.is_(None)).order_by(AllocationRow.household_id)))
+        assert waiting and all(a.window_day is not None for a in waiting)
+        with client_for(db_url) as app:
+            assert 'id="without-window"' not in as_role(app, "planner").get(
+                f"/rounds/{store.approved}").text
+        for allocation in waiting[:3]:  # as if their point's windows had been full
+            allocation.window_day = allocation.window_start = allocation.window_end = None
+        session.commit()
+    with client_for(db_url) as app:
+        page = as_role(app, "planner").get(f"/rounds/{store.approved}").text
+    shown = re.search(r'id="without-window">[^<]*<b>([^<]+)</b>', page)
+    assert shown is not None and shown.group(1) == "3"
+    store.sessions.kw["bind"].dispose()
