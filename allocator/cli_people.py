@@ -61,27 +61,31 @@ def password_link(token: str, base_url: str | None = None) -> str:
     return f"{base}/set-password?t={token}"
 
 
-def demo_accounts(session: Session, sponsor_id: str) -> dict[str, str]:
-    """`make demo`'s planner and sponsor, each with a fresh random password, by name.
+def demo_accounts(session: Session, sponsor_id: str, point_id: str) -> dict[str, str]:
+    """`make demo`'s planner, sponsor and point officer (at `point_id`), each with a fresh
+    random password, by name.
 
     A password is printed rather than a one-time link so a newcomer can sign in
     at once; the demo store is local and made anew by every `make demo`.
     """
     accounts = {}
-    for name, role, sponsor in (("demo-planner", "planner", None),
-                                ("demo-sponsor", "sponsor", sponsor_id)):
-        create_user(session, name, role, sponsor, ACTOR)
+    for name, role, sponsor, points in (("demo-planner", "planner", None, ()),
+                                        ("demo-sponsor", "sponsor", sponsor_id, ()),
+                                        ("demo-point", "point", None, (point_id,))):
+        create_user(session, name, role, sponsor, ACTOR, points=points)
         accounts[name] = secrets.token_urlsafe(12)
         set_password(session, name, accounts[name], ACTOR)
     return accounts
 
 
-def demo_sign_in(accounts: dict[str, str], sponsor_id: str, store: Path) -> str:
+def demo_sign_in(accounts: dict[str, str], sponsor_id: str, point_id: str, store: Path) -> str:
     """What the demo prints last: where to go and how to sign in."""
     planner, sponsor = accounts["demo-planner"], accounts["demo-sponsor"]
     return (f"\nWeb pages: make serve, then open {DEFAULT_BASE_URL}/login and sign in as\n"
             f"  planner: name demo-planner, password {planner}\n"
             f"  sponsor ({sponsor_id}): name demo-sponsor, password {sponsor}\n"
+            f"  point officer ({point_id}, on a phone: /point): name demo-point, password "
+            f"{accounts['demo-point']}\n"
             f"These accounts belong to the demo store {store}: it is local and throwaway "
             "(the next 'make demo' replaces it). Real people get a one-time link from "
             "'allocator user add NAME --role planner' instead.")

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from allocator.issues import InvalidInput
@@ -22,7 +22,7 @@ from allocator.store.campaign import approve_round, create_round
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import IMPORTS, import_file
 from allocator.store.lifecycle import WITH_RESULTS, RoundError, require
-from allocator.store.models import Round
+from allocator.store.models import AllocationRow, Round
 from allocator.store.rounds import export_round, import_folder_as_round, solve_round
 
 ACTOR = "cli"
@@ -323,7 +323,11 @@ def demo_command(
                          ["sponsor_id"].iloc[0])
         from allocator.cli_people import demo_accounts, demo_sign_in
 
-        accounts = demo_accounts(session, sponsor_id)
+        busiest = str(session.scalar(
+            select(AllocationRow.point_id).where(AllocationRow.round_id == row.id)
+            .group_by(AllocationRow.point_id)
+            .order_by(func.count().desc(), AllocationRow.point_id).limit(1)))
+        accounts = demo_accounts(session, sponsor_id, busiest)
         data = row.summary or {}
         out.print(f"\n[bold]round {row.id}: {data['status']}[/bold], approved — served "
                   f"{data['served']:,} of {data['eligible']:,} eligible households, "
@@ -338,4 +342,4 @@ def demo_command(
     out.print(f"\nAllocations: {result / 'allocations.csv'}  Unserved: "
               f"{result / 'unserved.csv'}")
     out.print(f"Report (open in a browser, works offline): {report_file.resolve()}")
-    out.print(demo_sign_in(accounts, sponsor_id, store), markup=False, soft_wrap=True)
+    out.print(demo_sign_in(accounts, sponsor_id, busiest, store), markup=False, soft_wrap=True)

@@ -78,6 +78,7 @@ def test_the_demo_command_runs_a_round_in_a_fresh_store(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "name demo-planner, password " in done.stdout
     assert "name demo-sponsor, password " in done.stdout and "throwaway" in done.stdout
+    assert "name demo-point, password " in done.stdout and "/point" in done.stdout
     result = tmp_path / "d" / "round-1" / "result"
     summary = json.loads((result / "summary.json").read_text(encoding="utf-8"))
     assert summary["status"] == "OPTIMAL"
