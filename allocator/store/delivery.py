@@ -47,6 +47,7 @@ from allocator.store.outbox import (
     MessageStatus,
     fill_outbox,
     message_key,
+    still_waiting,
 )
 from allocator.store.workbooks import open_xlsx
 
@@ -244,7 +245,7 @@ def send_round(session: Session, round_id: int, deliver: Callable[[Outgoing], De
     fill_outbox(session, round_id, actor)
     waiting = session.execute(
         select(OutboxMessage.id, OutboxMessage.attempts).where(
-            OutboxMessage.round_id == round_id,
+            OutboxMessage.round_id == round_id, still_waiting(),
             OutboxMessage.status.in_([MessageStatus.PENDING.value, MessageStatus.FAILED.value]))
         .order_by(OutboxMessage.id)).all()
     session.commit()
@@ -285,7 +286,7 @@ def send_round(session: Session, round_id: int, deliver: Callable[[Outgoing], De
 def _claim(session: Session, message_id: int, attempts: int, form: Form) -> Outgoing | None:
     """Count one attempt and commit it, unless the message changed since it was listed."""
     taken = session.execute(update(OutboxMessage).where(
-        OutboxMessage.id == message_id, OutboxMessage.attempts == attempts,
+        OutboxMessage.id == message_id, OutboxMessage.attempts == attempts, still_waiting(),
         OutboxMessage.status.in_([MessageStatus.PENDING.value, MessageStatus.FAILED.value]))
         .values(attempts=attempts + 1)).rowcount  # type: ignore[attr-defined]
     if not taken:

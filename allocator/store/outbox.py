@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from allocator.notices import Notice, notice_texts
@@ -349,12 +349,21 @@ def status_counts(session: Session, round_id: int) -> dict[str, StatusCount]:
     return {s.value: found.get(s.value, StatusCount(0, 0, 0)) for s in MessageStatus}
 
 
+def still_waiting() -> ColumnElement[bool]:
+    """A message whose household has not yet collected, nor refused, its phone: only
+    those are exported or sent (a household that came needs no reminder)."""
+    return exists().where(AllocationRow.round_id == OutboxMessage.round_id,
+                          AllocationRow.household_id == OutboxMessage.household_id,
+                          AllocationRow.handed_over_at.is_(None),
+                          AllocationRow.released_at.is_(None))
+
+
 def exportable(session: Session, round_id: int, form: Form,
                statuses: Iterable[MessageStatus] = EXPORTABLE) -> pd.DataFrame:
     """The layout SMS brandname portals import: phone, message; one row per message."""
     text = OutboxMessage.text_plain if form == Form.PLAIN else OutboxMessage.text
     rows = session.execute(select(OutboxMessage.phone, text).where(
-        OutboxMessage.round_id == round_id,
+        OutboxMessage.round_id == round_id, still_waiting(),
         OutboxMessage.status.in_([s.value for s in statuses])).order_by(OutboxMessage.id)).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=["phone", "message"], dtype=object)
 
@@ -373,7 +382,7 @@ def export_notices(session: Session, round_id: int, actor: str, *, form: Form = 
     fill_outbox(session, round_id, actor)
     chosen = sorted({MessageStatus(s) for s in statuses} - {MessageStatus.SENT})
     last = session.scalar(select(func.max(OutboxMessage.id)).where(
-        OutboxMessage.round_id == round_id,
+        OutboxMessage.round_id == round_id, still_waiting(),
         OutboxMessage.status.in_([s.value for s in chosen])))
     table = exportable(session, round_id, form, chosen)
     data = (frame_xlsx(table, "Tin nhắn", (14, 120)) if file_format == "xlsx"

@@ -152,3 +152,31 @@ def test_the_send_command(db_url: str, tmp_path: Path) -> None:
     assert {c["headers"]["Authorization"] for c in gw.calls} == {"Bearer s3cret"}
     status = run("status", str(round_id))
     assert status.returncode == 0 and "needs a visit: 1 households" in status.stdout
+
+
+def test_households_that_came_or_refused_are_neither_exported_nor_sent(
+        sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    """A household handed its phone (or that refused it) after the outbox was filled needs
+    no reminder: its message is left out of the portal's file and of the sender's run."""
+    import datetime as dt
+
+    from allocator.store.models import AllocationRow
+    from allocator.store.outbox import export_notices
+
+    with sessions() as session:
+        round_id = approved_round(session, tmp_path / "round")
+        fill_outbox(session, round_id, "planner")
+        came, refused = sorted(_outbox(session))[:2]
+        now = dt.datetime(2026, 12, 1, 3)
+        for household, column in ((came, "handed_over_at"), (refused, "released_at")):
+            allocation = session.get_one(AllocationRow, (round_id, household))
+            setattr(allocation, column, now)
+        session.commit()
+        _, rows = export_notices(session, round_id, "planner")
+        with gateway(always(200)) as gw:
+            report = send_round(session, round_id, _fast(gw.url), "planner")
+        outbox = _outbox(session)
+    assert rows == len(outbox) - 2 and report.sent == len(outbox) - 2
+    assert {m["id"] for m in gw.accepted} == {
+        message_key(round_id, h) for h in outbox if h not in (came, refused)}
+    assert outbox[came][0] == outbox[refused][0] == "pending"  # never sent, nothing lost
