@@ -199,6 +199,9 @@ def fold(text: str) -> str:
 # --- reading -----------------------------------------------------------------------------
 
 
+PLANNER_LIST = "(danh sách của người lập kế hoạch)"  # who "recorded" a list's handover
+
+
 def _live(session: Session, round_id: int, household_id: str) -> Handover | None:
     """The record that stands for an allocation: a live handed one, else the latest live."""
     rows = session.scalars(select(Handover).where(
@@ -210,6 +213,11 @@ def _live(session: Session, round_id: int, household_id: str) -> Handover | None
 def _row(session: Session, allocation: AllocationRow, frozen: _Frozen) -> DeskRow:
     name, phone, national_id = frozen.people.get(allocation.household_id, ("", "", ""))
     live = _live(session, allocation.round_id, allocation.household_id)
+    if allocation.handed_over_at is not None and (live is None or live.outcome != "handed"):
+        # Marked handed over by a planner's list, not at the desk: shown as handed, with
+        # no record of the desk to undo.
+        live = Handover(id=None, outcome="handed", at=allocation.handed_over_at,
+                        officer=PLANNER_LIST)
     return DeskRow(
         round_id=allocation.round_id, household_id=allocation.household_id,
         point_id=allocation.point_id,

@@ -168,7 +168,8 @@ def _household_page(request: Request, session: Session, user: User, row: point_d
                 done=done is not None and done == row.handover_id, undone=undone,
                 undo_error=undo_error, recorded=recorded,
                 # The desk lets only the officer who recorded it (or a planner) undo it.
-                can_undo=(recorded is not None and recorded.date() == today
+                can_undo=(row.handover_id is not None and recorded is not None
+                          and recorded.date() == today
                           and (user.role == "planner" or row.recorded_by == user.name)),
                 window_day=day_text(t, row.window_day) if row.window_day else "",
                 fields=FIELDS, outcomes=OUTCOMES, tools=_tools(session, user))

@@ -75,9 +75,11 @@ def test_the_planner_route_then_the_desk(made: Any) -> None:
         with pytest.raises(DeskError) as error:
             submit(session, store, household)
         assert "already" in error.value.english
-        # the desk has no record of it to show or undo (the planner's route writes none)
+        # the desk shows it handed over by the planner's list, with no record to undo
         row = point_desk.get(session, store.officers["P-SG"], store.round_id, household)
-        assert (row.outcome, row.handover_id) == (None, None)
+        assert (row.outcome, row.handover_id, row.recorded_by) == (
+            "handed", None, point_desk.PLANNER_LIST)
+        assert row.recorded_at == allocation(session, store.round_id, household).handed_over_at
         assert session.scalar(select(func.count()).select_from(Handover)) == 0
 
 
