@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -26,33 +25,11 @@ from allocator.store.campaign import (
     replan_round,
     set_pickup_deadline,
 )
-from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import import_file
 from allocator.store.ledger import LedgerConflict
 from allocator.store.lifecycle import BadValue, RoundError, WrongState
 from allocator.store.models import AllocationRow, AuditEntry, Lot, Round
 from allocator.store.rounds import derive_round, record_handovers, solve_round, unpack_inputs
-from scenarios.named import scenario
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("sample")
-    scenario("sample", 4).write(folder)
-    return folder
-
-
-@pytest.fixture()
-def sessions(db_url: str, sample: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(db_url)
-    prepare(engine)
-    made = make_sessions(engine)
-    with made() as session:
-        for kind in ("lots", "points", "households"):
-            assert import_file(session, kind, sample / f"{kind}.csv", "setup").ok
-        ledger.set_budget(session, 400_000_000, "setup")
-    yield made
-    engine.dispose()
 
 
 def _approved(session: Session, name: str = "r", **policy: int) -> Round:

@@ -30,17 +30,9 @@ from allocator.store.models import (
 )
 from allocator.store.rounds import solve_round
 from allocator.store.users import add_user
-from scenarios.named import scenario
 
 POINT = "UB-25747"  # the officer's point, in commune 25747
 HOME = "25747"
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("sample")
-    scenario("sample", 4).write(folder)
-    return folder
 
 
 @dataclass

@@ -6,46 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from allocator.disclosure import HIDDEN
-from allocator.store import followup, ledger
+from allocator.store import followup
 from allocator.store.campaign import approve_round, close_round, create_round, deadline_day
-from allocator.store.db import make_engine, make_sessions, prepare
-from allocator.store.imports import import_file
 from allocator.store.lifecycle import RoundNotFound, WrongState
 from allocator.store.models import AllocationRow, AuditEntry, Case, FollowUp, Round, User
 from allocator.store.rounds import record_handovers, solve_round
 from allocator.store.sponsor_followup import sponsor_followup
 from allocator.store.users import add_user
-from scenarios.named import scenario
 
 LATER = dt.timedelta(days=90)
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("sample")
-    scenario("sample", 4).write(folder)
-    return folder
-
-
-@pytest.fixture()
-def sessions(db_url: str, sample: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(db_url)
-    prepare(engine)
-    made = make_sessions(engine)
-    with made() as session:
-        for kind in ("lots", "points", "households"):
-            assert import_file(session, kind, sample / f"{kind}.csv", "setup").ok
-        ledger.set_budget(session, 400_000_000, "setup")
-    yield made
-    engine.dispose()
 
 
 def _handed_round(session: Session, handed: int | None = None) -> tuple[Round, list[str]]:

@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from allocator.pickup_codes import display_code
 from allocator.schedule import priority_flags
-from allocator.store import ledger
 from allocator.store.campaign import (
     VIETNAM,
     approve_round,
@@ -24,36 +20,13 @@ from allocator.store.campaign import (
     deadline_day,
     replan_round,
 )
-from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.handover import COLUMNS, NO_WINDOW, WIDTHS, handover_list
-from allocator.store.imports import import_file
 from allocator.store.models import AllocationRow, AuditEntry, PickupWindow, Round
 from allocator.store.pickup import ACTION, _capacity, without_window
 from allocator.store.rounds import solve_round
 from allocator.windows import NOON, default_windows
-from scenarios.named import scenario
 
 CROCKFORD = re.compile(r"[0-9A-HJKMNP-TV-Z]{8}")
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("sample")
-    scenario("sample", 4).write(folder)
-    return folder
-
-
-@pytest.fixture()
-def sessions(db_url: str, sample: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(db_url)
-    prepare(engine)
-    made = make_sessions(engine)
-    with made() as session:
-        for kind in ("lots", "points", "households"):
-            assert import_file(session, kind, sample / f"{kind}.csv", "setup").ok
-        ledger.set_budget(session, 400_000_000, "setup")
-    yield made
-    engine.dispose()
 
 
 def _solved(session: Session, name: str = "r", **policy: int) -> Round:
