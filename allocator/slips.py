@@ -102,4 +102,4 @@ def slip_css() -> Markup:
 def render_file(slips: Sequence[Slip], title: str) -> str:
     """The slips as one self-contained HTML file to open and print: nothing is fetched."""
     return environment().get_template("slips_file.html").render(
-        title=title, css=slip_css(), sheets=sheets(slips), count=len(slips))
+        title=title, css=slip_css(), sheets=sheets(slips), count=len(slips), standalone=True)
