@@ -6,7 +6,9 @@ Runs `tests.bench.imports` (a 2M-row household import on SQLite and PostgreSQL,
 peak memory of the child; the D3 zip bomb, refused), `tests.bench.service`
 (requests/s and p50/p99 with 1 and 50 clients) and `tests.bench.campaign` (a
 second round from the ledger on demo and hcmc-universal, a re-plan of demo
-after 5 points close) one after the other, each in its own process, and writes
+after 5 points close) and `tests.bench.point` (approval with pickup codes and
+windows, notices, slips, the point desk, paper lists, the follow-up draw) one
+after the other, each in its own process, and writes
 their tables under "## The service" in BENCHMARKS.md, leaving the engine's
 tables (`make bench`) as they are.
 """
@@ -57,6 +59,7 @@ def main() -> None:
     imports = run("tests.bench.imports")
     service = run("tests.bench.service")
     campaign = run("tests.bench.campaign")
+    point = run("tests.bench.point")
     body = "\n".join([
         f"Measured by `make bench-service` on {dt.date.today():%Y-%m-%d}, on this machine "
         "(2 cores, shared). Latency is from a load generator on localhost, bounded in time; "
@@ -64,7 +67,8 @@ def main() -> None:
         "minutes.", "", TARGETS, "",
         "### Requests under load", "", service, "",
         "### Cost of input", "", imports, "",
-        "### Campaign rounds", "", campaign])
+        "### Campaign rounds", "", campaign, "",
+        "### The distribution point", "", point])
     path = ROOT / "BENCHMARKS.md"
     path.write_text(replace_section(path.read_text(encoding="utf-8"), body), encoding="utf-8")
     print(f"[bench] wrote the service section of {path} "
