@@ -23,8 +23,10 @@ demo: $(STAMP)
 serve: $(STAMP)
 	DATABASE_URL=sqlite:///$(CURDIR)/$(DEMO)/allocator.db $(BIN)/allocator serve
 
+# Two worker processes, each taking whole files (module fixtures are built once per file).
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
