@@ -30,6 +30,8 @@ _CHUNK = MB
 # refused outright by PostgreSQL while SQLite would cut an id at it. Lone UTF-16
 # surrogates (which JSON can carry) cannot even be written as UTF-8.
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# A written note may run over lines (\n, \r); no other control character belongs in it.
+NOTE_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 class TooLarge(ValueError):

@@ -9,7 +9,6 @@ every read of it is audited under the reader's name; it never holds an ID number
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from typing import Annotated, Literal, TypeVar
 
@@ -17,6 +16,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, field_validator
 
+from allocator.limits import NOTE_CONTROL
 from allocator.store import followup
 from allocator.store.audit import record_read
 from allocator.store.followup import FollowUpError
@@ -26,8 +26,6 @@ from api.schemas import Strict
 router = APIRouter(prefix="/rounds", tags=["follow-up calls (planners, point officers)"])
 HouseholdId = Annotated[str, PathParam(min_length=1, max_length=64,
                                        pattern=r"^[^\x00-\x1f\x7f]+$")]
-# A note may run over lines; other invisible characters have no place in it.
-_NOTE_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 T = TypeVar("T")
 
 
@@ -58,7 +56,7 @@ class AnswerRequest(Strict):
     @field_validator("note")
     @classmethod
     def _written(cls, value: str) -> str:
-        if _NOTE_CONTROL.search(value):
+        if NOTE_CONTROL.search(value):
             raise ValueError("holds a control or invisible character")
         return value
 

@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, StrictInt, field_validator
 
 from allocator.issues import issue_lines
-from allocator.limits import CONTROL
+from allocator.limits import CONTROL, NOTE_CONTROL
 from allocator.store import paper_list, point_desk
 from allocator.store.audit import record_read
 from allocator.store.handover import as_csv, as_xlsx, handover_list
@@ -38,8 +38,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HandoverId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 HouseholdId = Annotated[str, PathParam(min_length=1, max_length=64,
                                        pattern=r"^[^\x00-\x1f\x7f]+$")]
-# A written note may run over lines; other invisible characters have no place in it.
-_NOTE_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 T = TypeVar("T")
 
 
@@ -106,7 +104,7 @@ class HandoverCreate(Strict):
     @field_validator("authorised_note", "note")
     @classmethod
     def _written(cls, value: str) -> str:
-        if _NOTE_CONTROL.search(value):
+        if NOTE_CONTROL.search(value):
             raise ValueError("holds a control or invisible character")
         return value
 
@@ -117,7 +115,7 @@ class Undo(Strict):
     @field_validator("reason")
     @classmethod
     def _written(cls, value: str) -> str:
-        if _NOTE_CONTROL.search(value):
+        if NOTE_CONTROL.search(value):
             raise ValueError("holds a control or invisible character")
         return value
 
