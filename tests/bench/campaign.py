@@ -260,11 +260,16 @@ class Store:
 
 
 def child(what: str, *args: str) -> dict[str, Any]:
-    """Run one child; its result with the child's peak resident memory (wait4)."""
-    print(f"[bench] campaign: {what} {' '.join(a for a in args if '://' not in a)}",
-          file=sys.stderr, flush=True)
+    return run_child("tests.bench.campaign", what, *args)
+
+
+def run_child(module: str, what: str, *args: str) -> dict[str, Any]:
+    """Run one child of a bench module (`python -m MODULE --child WHAT ARGS`); its result
+    with the child's peak resident memory (wait4)."""
+    print(f"[bench] {module.rsplit('.', 1)[-1]}: {what} "
+          f"{' '.join(a for a in args if '://' not in a)}", file=sys.stderr, flush=True)
     with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen([sys.executable, "-m", "tests.bench.campaign", "--child",
+        process = subprocess.Popen([sys.executable, "-m", module, "--child",
                                     what, *args], cwd=ROOT, stdout=out)
         _, status, usage = os.wait4(process.pid, 0)
         code = os.waitstatus_to_exitcode(status)

@@ -38,7 +38,6 @@ import datetime as dt
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,7 +47,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tests.bench.campaign import Store
+from tests.bench.campaign import Store, run_child
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTOR = "bench"
@@ -345,21 +344,7 @@ STEPS = [
 
 
 def child(what: str, *args: str) -> dict[str, Any]:
-    """Run one child; its result with the child's peak resident memory (wait4)."""
-    print(f"[bench] point: {what} {' '.join(a for a in args if '://' not in a)}",
-          file=sys.stderr, flush=True)
-    with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen([sys.executable, "-m", "tests.bench.point", "--child",
-                                    what, *args], cwd=ROOT, stdout=out)
-        _, status, usage = os.wait4(process.pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        lines = out.read().strip().splitlines()
-    if code != 0 or not lines:
-        raise SystemExit(f"the bench child {what} failed ({code})")
-    record: dict[str, Any] = json.loads(lines[-1])
-    record["peak_mb"] = usage.ru_maxrss / 1024
-    return record
+    return run_child("tests.bench.point", what, *args)
 
 
 def repeat(store: Store, snapshot: str, what: str, runs: int, *args: str) -> list[dict[str, Any]]:
