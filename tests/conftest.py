@@ -24,6 +24,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     `.ci/run` installs and starts PostgreSQL and sets TEST_POSTGRES_URL, so CI runs
     every store and service test on both; without it the PostgreSQL half is skipped.
     """
+    return _database(request, tmp_path_factory)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_db_url(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`db_url` shared by a module's tests: for a store built once and only read."""
+    return _database(request, tmp_path_factory)
+
+
+def _database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'store.db'}"
     url = os.environ.get("TEST_POSTGRES_URL")

@@ -35,7 +35,6 @@ from allocator.store.users import add_user, set_password
 from api.main import create_app
 from api.settings import Settings
 from scenarios.named import scenario
-from tests.conftest import _fresh_postgres_database
 
 PASSWORDS = {"planner": "hoa-plans-the-campaign-3", "sponsor": "tt-sees-its-lots-only-4"}
 NAMES = {"planner": "hoa", "sponsor": "tt"}
@@ -82,20 +81,11 @@ def build(url: str, tmp: Path) -> Store:
     return Store(url, folder, sessions, str(sponsor_id), first.id)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[Store]:
+@pytest.fixture(scope="module")
+def store(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     """A store the tests only read (or change and put back), whatever their order."""
-    import os
-
     tmp = tmp_path_factory.mktemp("campaign-pages")
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'store.db'}"
-    else:
-        base = os.environ.get("TEST_POSTGRES_URL")
-        if not base:
-            pytest.skip("TEST_POSTGRES_URL is not set (CI sets it after starting PostgreSQL)")
-        url = _fresh_postgres_database(base, request)
+    url = module_db_url
     made = build(url, tmp)
     yield made
     made.sessions.kw["bind"].dispose()

@@ -32,7 +32,6 @@ from allocator.store.users import add_user, set_password
 from api.main import create_app
 from api.settings import Settings
 from scenarios.named import scenario
-from tests.conftest import _fresh_postgres_database
 
 ALLOCATOR = Path(sys.executable).parent / "allocator"
 PASSWORD = "calls-households-back-7"
@@ -111,17 +110,10 @@ def build(url: str, tmp: Path) -> Store:
     return Store(url, sessions, first, early, tokens, point, other, sponsor_id)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[Store]:
+@pytest.fixture(scope="module")
+def store(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     tmp = tmp_path_factory.mktemp("followup")
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'store.db'}"
-    else:
-        base = os.environ.get("TEST_POSTGRES_URL")
-        if not base:
-            pytest.skip("TEST_POSTGRES_URL is not set (CI sets it after starting PostgreSQL)")
-        url = _fresh_postgres_database(base, request)
+    url = module_db_url
     made = build(url, tmp)
     yield made
     made.sessions.kw["bind"].dispose()
