@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from allocator.aggregate import Units, build_units
-from allocator.check import StageValues, check_allocation
+from allocator.check import StageValues, check_allocation, keep_values
 from allocator.disaggregate import assign_lots, assign_points, tie_rank
 from allocator.greedy import greedy
 from allocator.milp import MilpResult, SolveStatus
@@ -94,8 +94,15 @@ class InternalError(RuntimeError):
 
 
 def solve(problem: Problem, method: str = "optimal", time_limit_s: float | None = None,
-          progress: Progress | None = None) -> Allocation:
-    """Solve a problem with `method` 'optimal' (the contract's optimum) or 'greedy'."""
+          progress: Progress | None = None,
+          start: tuple[np.ndarray, np.ndarray] | None = None) -> Allocation:
+    """Solve a problem with `method` 'optimal' (the contract's optimum) or 'greedy'.
+
+    `start`, a per-household (lot_of, point_of) allocation, is a first solution to
+    improve on, e.g. the optimum of the same round at a lower budget or before a
+    constraint was relaxed. It is used only where it is feasible here and better than
+    the greedy start, so a start never changes the optimum, only how fast it is found.
+    """
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
     if method == "greedy":
@@ -106,11 +113,12 @@ def solve(problem: Problem, method: str = "optimal", time_limit_s: float | None 
                           float("nan"), "greedy", time.perf_counter() - started)
     limit = time_limit_s if time_limit_s is not None else problem.policy.time_limit_s
     deadline = started + limit
-    return _lexicographic(problem, deadline, say, started)
+    return _lexicographic(problem, deadline, say, started, start)
 
 
 def _lexicographic(problem: Problem, deadline: float, say: Progress,
-                   started: float) -> Allocation:
+                   started: float, given: tuple[np.ndarray, np.ndarray] | None = None
+                   ) -> Allocation:
     rank = tie_rank(problem)
     classes = build_units(problem, by_site=False)
     model = build_model(problem, classes)
@@ -123,6 +131,8 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
     if len(problem.hh_id) <= GREEDY_START_MAX_HOUSEHOLDS:
         say("greedy start")
         lot_of, point_of = greedy(problem, keep_first=True)
+    if given is not None and _better_start(problem, given, (lot_of, point_of)):
+        lot_of, point_of = (np.asarray(a, np.int64).copy() for a in given)
     hint = start = solution_vector(model, problem, classes, lot_of, point_of)
     finished = 0
     for stage in stages:
@@ -165,6 +175,27 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
                                      _ints(x[site_model.send]), rank)
             lot_of = assign_lots(problem, _ints(x[site_model.give]), point_of, rank)
     return _finish(problem, lot_of, point_of, stages, reports, started)
+
+
+def _better_start(problem: Problem, given: tuple[np.ndarray, np.ndarray],
+                  greedy_start: tuple[np.ndarray, np.ndarray]) -> bool:
+    """Whether a caller's start is feasible here and lexicographically better than greedy's."""
+    lot_of, point_of = (np.asarray(a, np.int64) for a in given)
+    if lot_of.shape != (len(problem.hh_id),) or point_of.shape != lot_of.shape:
+        return False
+    if not (-1 <= lot_of.min(initial=0) and lot_of.max(initial=-1) < len(problem.lot_id)
+            and -1 <= point_of.min(initial=0)
+            and point_of.max(initial=-1) < len(problem.point_id)):
+        return False
+    violations, values = check_allocation(problem, lot_of, point_of)
+    if violations:
+        return False
+    _, base = check_allocation(problem, *greedy_start)
+
+    def key(v: StageValues, alloc: tuple[np.ndarray, np.ndarray]) -> tuple[int, ...]:
+        return (*keep_values(problem, *alloc), v.stage0, v.stage1, -v.stage2)
+
+    return key(values, (lot_of, point_of)) > key(base, greedy_start)
 
 
 def _finish(problem: Problem, lot_of: np.ndarray, point_of: np.ndarray,
