@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := demo
 
-.PHONY: demo serve test bench bench-service lint install clean
+.PHONY: demo serve test bench bench-service bench-decide lint install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ bench: $(STAMP)
 # The service under load and the cost of large imports (needs TEST_POSTGRES_URL for PostgreSQL).
 bench-service: $(STAMP)
 	$(BIN)/python -m tests.bench.service_section
+
+# Budget curves and bottlenecks as planners run them (section "Decision support").
+bench-decide: $(STAMP)
+	$(BIN)/python -m tests.bench.decide
 
 lint: $(STAMP)
 	$(BIN)/ruff check allocator api scenarios tests data

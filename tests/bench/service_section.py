@@ -41,10 +41,13 @@ def replace_section(text: str, body: str) -> str:
 
 
 def keep_section(old: str, new: str) -> str:
-    """`new` (the engine's tables) followed by the service section of `old`, if any."""
-    if f"\n{HEADING}\n" not in old:
-        return new
-    return new.rstrip("\n") + "\n\n" + HEADING + "\n" + old.split(f"\n{HEADING}\n", 1)[1]
+    """`new` (the engine's tables) followed by the decision-support and service sections
+    of `old` (from whichever comes first), if any."""
+    for heading in ("## Decision support", HEADING):
+        if f"\n{heading}\n" in old:
+            return new.rstrip("\n") + "\n\n" + heading + "\n" + \
+                old.split(f"\n{heading}\n", 1)[1]
+    return new
 
 
 def run(module: str, *args: str) -> str:
