@@ -26,6 +26,7 @@ from api.pages.render import error_page
 from api.routers import campaign, imports, point, registry, rounds, sponsor
 from api.routers import cases as cases_router
 from api.routers import followup as followup_router
+from api.routers import households as households_router
 from api.routers import notices as notices_router
 from api.security import SecurityHeaders
 from api.settings import Settings
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    sponsor.router, point.router, notices_router.router, cases_router.router,
                    followup_router.router):
         app.include_router(router, prefix="/api")
+    app.include_router(households_router.router, prefix="/api")
 
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
