@@ -196,6 +196,40 @@ class Milp:
         return _parse(proto_result, self.n_vars, time.perf_counter() - started)
 
 
+@dataclass
+class LpResult:
+    """The linear relaxation's optimum, with one dual value per row."""
+
+    status: SolveStatus
+    values: np.ndarray
+    objective: float
+    duals: np.ndarray  # per row: change of the optimal objective per unit of its active bound
+
+
+def solve_lp(milp: Milp, time_limit_s: float = 60.0) -> LpResult:
+    """Solve `milp` with integrality dropped, through the same proto path, with row duals.
+
+    MathOpt's dual of a row is the derivative of the optimal objective by the row's
+    active bound (for maximisation and minimisation alike), so a positive dual on a
+    `<=` row of a maximisation is what one more unit of that limit is worth.
+    """
+    if milp.n_vars == 0:
+        return LpResult(SolveStatus.OPTIMAL, np.zeros(0), 0.0, np.zeros(milp.n_rows))
+    proto = milp.to_proto()
+    del proto.variables.integers[:]
+    proto.variables.integers.extend([False] * milp.n_vars)
+    params = parameters_pb2.SolveParametersProto()
+    params.time_limit.FromTimedelta(datetime.timedelta(seconds=min(max(time_limit_s, 0.001),
+                                                                   1e7)))
+    result = solve_proto(proto, params, model_parameters_pb2.ModelSolveParametersProto())
+    parsed = _parse(result, milp.n_vars, 0.0)
+    duals = np.zeros(milp.n_rows)
+    if parsed.status is SolveStatus.OPTIMAL and result.solutions[0].HasField("dual_solution"):
+        dual = result.solutions[0].dual_solution.dual_values
+        duals[np.asarray(dual.ids, dtype=np.int64)] = np.asarray(dual.values)
+    return LpResult(parsed.status, parsed.values, parsed.objective, duals)
+
+
 def solve_proto(model: model_pb2.ModelProto, params: parameters_pb2.SolveParametersProto,
                 model_params: model_parameters_pb2.ModelSolveParametersProto
                 ) -> result_pb2.SolveResultProto:
