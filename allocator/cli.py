@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from allocator.cli_bottlenecks import bottlenecks_command
 from allocator.dashboard import dashboard
 from allocator.issues import InvalidInput
 from allocator.policy import MAX_SECONDS
@@ -91,7 +92,9 @@ def solve_command(
     unserved = unserved_frame(problem, allocation)
     timings = {"load": loaded - started, "solve": solved - loaded}
     timings["write"] = time.perf_counter() - solved
-    data = summary(problem, allocation, timings)
+    # Where the scenario lies, so `allocator bottlenecks RESULT_DIR` can find it again.
+    data = summary(problem, allocation, timings,
+                   {"scenario_dir": str(scenario_dir.resolve())})
     figures = dashboard(problem, allocation, scenario.communes, scenario.lots, scenario.points,
                         unserved)
     write_result(out_dir, allocations, unserved, data, figures)
@@ -156,6 +159,9 @@ def scenario_command(
     out.print(f"{name} (seed {seed}): {len(tables.households):,} households, "
               f"{len(tables.lots):,} lots, {len(tables.points):,} points -> {out_dir}/ "
               f"({time.perf_counter() - started:.1f} s)")
+
+
+app.command("bottlenecks")(bottlenecks_command)
 
 
 def _solve_with_progress(problem, method, time_limit, quiet):  # type: ignore[no-untyped-def]
