@@ -11,13 +11,14 @@ import typer
 from rich.console import Console
 
 from allocator.cli_bottlenecks import bottlenecks_command
+from allocator.cli_curve import curve_command
 from allocator.dashboard import dashboard
 from allocator.issues import InvalidInput
 from allocator.policy import MAX_SECONDS
 from allocator.problem import build_problem
 from allocator.result import allocations_frame, summary, unserved_frame, write_result
 from allocator.solve import InternalError, solve
-from allocator.validate import read_scenario
+from allocator.validate import Scenario, read_scenario
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Allocate smartphones to households, round by round.")
@@ -73,13 +74,7 @@ def solve_command(
         _fail(f"--time-limit must be a number of seconds > 0 and at most a week "
               f"(got {time_limit})")
     started = time.perf_counter()
-    try:
-        scenario = read_scenario(scenario_dir)
-    except InvalidInput as problems:
-        for issue in problems.issues:
-            err.print(str(issue), markup=False, highlight=False, soft_wrap=True)
-        err.print(f"{len(problems.issues)} problem(s); nothing was written.", style="bold red")
-        raise typer.Exit(2) from None
+    scenario = read_or_exit(scenario_dir)
     problem = build_problem(scenario)
     loaded = time.perf_counter()
     try:
@@ -162,6 +157,20 @@ def scenario_command(
 
 
 app.command("bottlenecks")(bottlenecks_command)
+
+
+def read_or_exit(scenario_dir: Path) -> Scenario:
+    """The scenario folder, or every located problem on stderr and exit 2 (nothing written)."""
+    try:
+        return read_scenario(scenario_dir)
+    except InvalidInput as problems:
+        for issue in problems.issues:
+            err.print(str(issue), markup=False, highlight=False, soft_wrap=True)
+        err.print(f"{len(problems.issues)} problem(s); nothing was written.", style="bold red")
+        raise typer.Exit(2) from None
+
+
+app.command("curve")(curve_command)
 
 
 def _solve_with_progress(problem, method, time_limit, quiet):  # type: ignore[no-untyped-def]
