@@ -135,8 +135,10 @@ def budget_curve(scenario: Scenario, points: int = 12, max_budget: int | None = 
             top = saturation if max_budget is None else min(max_budget, saturation)
             fixed = _fixed_budgets(problem.budget, saturation, top, extra_budgets)
             budgets = _choose(bends, fixed, points, top)
-            # Budgets between hull vertices first: their proofs may take longest.
-            for budget in sorted(budgets, key=lambda b: (b in bends.vertices, b)):
+            # Longest first, so the two processes finish together: budgets between hull
+            # vertices (their proofs may take long), then vertices from the top (low ones
+            # leave out the most households, so their distance stages are quickest).
+            for budget in sorted(budgets, key=lambda b: (b in bends.vertices, -b)):
                 if budget != saturation and budget not in pending.values():
                     submit(budget)
             return budgets
