@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -121,6 +121,76 @@ def round_solve(round_id: RoundArg) -> None:
         out.print(f"round {round_id}: {data.get('status')}, served {data.get('served'):,} of "
                   f"{data.get('eligible'):,}, weight {data.get('stage1'):,}, "
                   f"cost {data.get('stage2'):,} VND")
+
+
+Lang = Annotated[str, typer.Option("--lang", help="vi or en")]
+JsonOut = Annotated[Path | None, typer.Option("--json", help="also write the result as JSON")]
+
+
+def _analyse(round_id: int, kind: str, lang: str, json_out: Path | None) -> dict[str, Any]:
+    """Work out a round's analysis here and now, as a worker would (the same record)."""
+    import signal
+
+    from allocator.store.analyses import analyse_round
+
+    if lang not in ("vi", "en"):
+        _fail("--lang must be vi or en")
+    if json_out is not None and not json_out.parent.is_dir():
+        _fail(f"{json_out.parent}: no such folder; create it first or choose another --json")
+
+    def stop(number: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(number).name)
+
+    for name in ("SIGTERM", "SIGHUP"):  # a closed terminal or a stopped job, as Ctrl-C
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+    with open_store() as session:
+        try:
+            done = analyse_round(session, round_id, kind, ACTOR,
+                                 progress=lambda s: err.print(s, markup=False))
+        except RoundError as error:
+            _fail(str(error))
+        except KeyboardInterrupt:
+            err.print(f"stopped: the {kind} of round {round_id} is marked failed and can be "
+                      "requested again", markup=False)
+            raise typer.Exit(130) from None
+        result = done.result or {}
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    return result
+
+
+@round_app.command("curve")
+def round_curve(round_id: RoundArg, lang: Lang = "vi", json_out: JsonOut = None) -> None:
+    """The round's budget curve: the proven optimum at about 12 budgets up to saturation,
+    and what the next 100 million VND would buy (stored; the round page shows it)."""
+    result = _analyse(round_id, "curve", lang, json_out)
+    table = Table("budget_vnd", "served", "stage1", "stage2", "status")
+    for point in result.get("points", []):
+        table.add_row(f"{point['budget_vnd']:,}", f"{point['served']:,}",
+                      f"{point['stage1']:,}", f"{point['stage2']:,}", str(point["status"]))
+    out.print(table)
+    out.print(f"saturation: {result.get('saturation_vnd') or 0:,} VND; this round: "
+              f"{result.get('round_budget_vnd') or 0:,} VND", markup=False)
+    step = result.get("next_step") or {}
+    if step.get(f"sentence_{lang}"):
+        out.print(str(step[f"sentence_{lang}"]), markup=False, soft_wrap=True)
+
+
+@round_app.command("bottlenecks")
+def round_bottlenecks(round_id: RoundArg, lang: Lang = "vi", json_out: JsonOut = None) -> None:
+    """What binds in the round, and the ten changes that would serve the most, each
+    confirmed by an exact re-solve (stored; the round page shows them)."""
+    from allocator.report.decisions import best_changes
+
+    result = _analyse(round_id, "bottlenecks", lang, json_out)
+    key = f"sentence_{lang}"
+    out.print("what binds:" if lang == "en" else "điều đang giới hạn:", markup=False)
+    for item in result.get("binding", []):
+        out.print(f"  - {item.get(key, '')}", markup=False, soft_wrap=True)
+    out.print("best changes:" if lang == "en" else "các thay đổi có lợi nhất:", markup=False)
+    for i, item in enumerate(best_changes(result), 1):
+        out.print(f"  {i}. {item.get(key, '')}", markup=False, soft_wrap=True)
 
 
 def _solving_hint(session: Session, round_id: int) -> str:

@@ -25,6 +25,7 @@ from api.pages.auth import LoginRequired, Refused, refused_page
 from api.pages.render import error_page
 from api.routers import campaign, imports, point, registry, rounds, sponsor
 from api.routers import cases as cases_router
+from api.routers import decisions as decisions_router
 from api.routers import followup as followup_router
 from api.routers import households as households_router
 from api.routers import notices as notices_router
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     for router in (imports.router, registry.router, rounds.router, campaign.router,
                    sponsor.router, point.router, notices_router.router, cases_router.router,
-                   followup_router.router):
+                   followup_router.router, decisions_router.router):
         app.include_router(router, prefix="/api")
     app.include_router(households_router.router, prefix="/api")
 

@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from allocator.report.decisions import Decisions
 from allocator.report.labels import Text
 from allocator.report.view import round_view
 
@@ -36,11 +37,12 @@ def assets() -> dict[str, Markup]:
 
 
 def render_report(data: dict[str, Any], summary: dict[str, Any], title: str,
-                  lang: str = "vi") -> str:
-    """The round dashboard as one HTML file that needs no network."""
+                  lang: str = "vi", decisions: Decisions | None = None) -> str:
+    """The round dashboard as one HTML file that needs no network; with `decisions`,
+    also the round's finished budget curve and bottlenecks."""
     t = Text(lang)
     generated = (f"Engine {summary.get('engine_version', '')}, solver "
                  f"{summary.get('solver', '')}, seed {summary.get('seed', '')}")
     return environment().get_template("report.html").render(
         title=title, t=t, view=round_view(data, summary, t), standalone=True, assets=assets(),
-        collected=False, generated=generated)
+        collected=False, generated=generated, decisions=decisions)

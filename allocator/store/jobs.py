@@ -339,19 +339,32 @@ def work(sessions: sessionmaker[Session], solver: Solver, worker_id: str,
          settings: JobSettings, stop: threading.Event, once: bool = False,
          chores: Callable[[Session], object] | None = None) -> int:
     """The worker loop: reap the dead, do the `chores` (e.g. mark rounds whose pickup
-    deadline passed), claim, solve; until `stop` (or the queue is empty, with `once`).
-    Returns how many jobs it ran."""
+    deadline passed), claim, solve; when no solve waits, run a queued analysis of a
+    round (budget curve, bottlenecks); until `stop` (or nothing waits, with `once`).
+    Returns how many solve jobs it ran."""
+    from allocator.store import analyses  # it builds on this module
+
     ran = 0
     while not stop.is_set():
+        analysis = None
         try:
             with sessions() as session:
                 reap(session, settings, f"worker {worker_id}")
+                analyses.reap_analyses(session, settings)
                 if chores is not None:
                     chores(session)
                 job = claim(session, worker_id)
+                if job is None:
+                    analysis = analyses.claim_analysis(session, worker_id)
         except OperationalError as error:  # the store is busy or away: try again soon
             log.warning("worker %s could not reach the store: %s", worker_id, error.orig)
             job = None
+        if analysis is not None:
+            log.info("worker %s: %s of round %s (analysis %s)", worker_id, analysis.kind,
+                     analysis.round_id, analysis.id)
+            log.info("analysis %s: %s", analysis.id,
+                     analyses.run_analysis(sessions, analysis, settings))
+            continue
         if job is None:
             if once:
                 break

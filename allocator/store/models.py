@@ -187,6 +187,44 @@ class SolveJob(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column()
 
 
+# An analysis is live while queued or running: at most one per round and kind.
+LIVE_ANALYSIS = "status IN ('queued', 'running')"
+
+
+class RoundAnalysis(Base):
+    """A budget curve or a list of bottlenecks of a round with results, worked out by a
+    worker like a solve: durable, run once, taken up again if its worker dies.
+
+    Status: queued -> running -> done | failed; a running one whose worker stops
+    beating its heart is queued again up to `max_attempts`. `attempt` names the
+    current claim, so a worker thought dead can no longer write.
+    """
+
+    __tablename__ = "round_analyses"
+    __table_args__ = (
+        # Simultaneous requests for the same analysis make one record, not two computations.
+        Index("ux_round_analyses_live", "round_id", "kind", unique=True,
+              sqlite_where=text(LIVE_ANALYSIS), postgresql_where=text(LIVE_ANALYSIS)),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"),
+                                          index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # curve | bottlenecks
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text, default="")
+    progress: Mapped[str] = mapped_column(String(200), default="")
+    requested_by: Mapped[str] = mapped_column(String(100), default="")
+    requested_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+    worker_id: Mapped[str] = mapped_column(String(100), default="")
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column()
+    attempt: Mapped[str] = mapped_column(String(36), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+
+
 class AllocationRow(Base):
     """One served household of a solved round (allocations.csv)."""
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.pages import auth, campaign, cases, planner, point, portal, portal_campaign, replan, slips
+from api.pages import decisions as decision_pages
 from api.pages import followup as followup_pages
 from api.pages import households as household_pages
 
 router = APIRouter(include_in_schema=False)
 for part in (auth.router, planner.router, replan.router, campaign.router, portal.router,
              portal_campaign.router, cases.router, slips.router, point.router,
-             followup_pages.router):
+             followup_pages.router, decision_pages.router):
     router.include_router(part)
 router.include_router(household_pages.router)

@@ -485,6 +485,29 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "desk_other_tools": ('Công cụ khác', 'Other tools'),
     "desk_slips": ('Phiếu nhận máy', 'Pickup slips'),
     "desk_handover_list": ('Danh sách bàn giao (Excel)', 'Handover list (Excel)'),
+    # A round's budget curve and bottlenecks: request buttons and progress.
+    "analysis_about_curve": (
+        'Giải lại đợt này ở khoảng 12 mức ngân sách để thấy mỗi khoản tiền thêm phục vụ thêm '
+        'bao nhiêu hộ (có thể mất vài phút).',
+        'Solves this round again at about 12 budgets to show what each extra amount of money '
+        'would buy (may take a few minutes).'),
+    "analysis_about_bottlenecks": (
+        'Tìm điều đang giới hạn kết quả và tính lại với từng thay đổi: thêm 10% ngân sách, thêm '
+        'máy cho một lô, thêm chỗ ở một điểm nhận, nới điều kiện của nhà tài trợ, thêm 1 km '
+        '(có thể mất vài phút).',
+        'Finds what binds and solves again with each change: 10% more budget, more devices in '
+        "a lot, more room at a point, a sponsor's conditions loosened, 1 km more reach (may "
+        'take a few minutes).'),
+    "analysis_request_curve": ('Tính đường cong ngân sách', 'Compute the budget curve'),
+    "analysis_request_bottlenecks": ('Tìm điểm nghẽn', 'Find the bottlenecks'),
+    "analysis_again_curve": ('Tính lại đường cong', 'Compute the curve again'),
+    "analysis_again_bottlenecks": ('Tìm lại điểm nghẽn', 'Find the bottlenecks again'),
+    "analysis_running": ('Đang tính…', 'Working it out…'),
+    "analysis_queued": ('Đang chờ đến lượt', 'Waiting for its turn'),
+    "analysis_started": ('Đã bắt đầu', 'Started'),
+    "analysis_done": ('Xong', 'Done'),
+    "analysis_failed": ('Lần tính gần nhất bị lỗi', 'The last computation failed'),
+    "analysis_curve_csv": ('Tải đường cong (CSV)', 'Download the curve (CSV)'),
     # The household look-up, "why not me?" (api/pages/households.py).
     "hl_nav": ('Tra cứu hộ', 'Household look-up'),
     "hl_title": ('Tra cứu hộ: vì sao chưa được nhận máy?', 'Household look-up: why not me?'),

@@ -33,6 +33,7 @@ from allocator.store.rounds import derive_round, import_folder_as_round
 from api.deps import RoundId, SessionDep
 from api.errors import status_of
 from api.pages.auth import Csrf, PagePlanner, check_csrf
+from api.pages.decisions import report_sections, sections
 from api.pages.render import error_page, page, text_for
 from api.pages.replan import ids, quantities, round_extras
 from api.routers.rounds import XLSX
@@ -163,7 +164,8 @@ def _dashboard(request: Request, session: Session, user: Any, row: Round, status
     return page(request, "round.html", user, status_code, title=f"Đợt {row.id}: {row.name}",
                 row=row, view=view, collected=row.status in VISIBLE_TO_SPONSORS,
                 progress=progress_of(session, row, t), others=others, variants=variants,
-                error=error, form=form or {}, **round_extras(session, row))
+                error=error, form=form or {}, **round_extras(session, row),
+                **sections(session, row, t))
 
 
 def _collected(session: Session, round_id: int, column: Any) -> dict[str, int]:
@@ -284,8 +286,9 @@ def report_download(request: Request, round_id: RoundId, session: SessionDep,
     if row is None or row.status not in RESULTS or not row.dashboard or not row.summary:
         return error_page(request, 404, f"Đợt {round_id} chưa có kết quả / no results for "
                           f"round {round_id}", user)
-    html = render_report(row.dashboard, row.summary, f"Đợt {row.id}: {row.name}",
-                         text_for(request).lang)
+    lang = text_for(request).lang
+    html = render_report(row.dashboard, row.summary, f"Đợt {row.id}: {row.name}", lang,
+                         decisions=report_sections(session, row.id, lang))
     return Response(html, media_type="text/html; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="bao-cao-dot-{row.id}.html"'})
 

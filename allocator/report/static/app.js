@@ -46,8 +46,9 @@
     notice.setAttribute("data-status", finished.status);
     notice.hidden = false;
   }
-  var box = document.getElementById("progress");
-  if (box && box.getAttribute("data-url")) {
+  // The round's solve and its analyses (budget curve, bottlenecks) each poll their own URL.
+  var working = {solving: true, queued: true, running: true};
+  document.querySelectorAll(".progress[data-url]").forEach(function (box) {
     var text = box.querySelector("[data-progress-text]");
     var fill = box.querySelector(".fill");
     var poll = function () {
@@ -57,7 +58,7 @@
           if (text) text.textContent = p.label;
           if (fill) fill.setAttribute("width", String(Math.round(100 * p.fraction)));
           box.setAttribute("data-state", p.status);
-          if (p.status === "solving") { setTimeout(poll, 700); return; }
+          if (working[p.status]) { setTimeout(poll, 700); return; }
           try {
             sessionStorage.setItem("allocator-finished", JSON.stringify(
               {path: location.pathname, status: p.status, label: p.label}));
@@ -67,5 +68,5 @@
         .catch(function () { setTimeout(poll, 2000); });
     };
     setTimeout(poll, 400);
-  }
+  });
 })();
