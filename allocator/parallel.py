@@ -9,13 +9,16 @@ is built again). A job may carry a start allocation: the optimum of a
 neighbouring variant, which stays feasible when the variant only relaxes.
 
 Workers are started with `spawn`, never `fork`: the service calls this from
-threads, and a forked copy of a threaded process can hang on a lock.
+threads, and a forked copy of a threaded process can hang on a lock. A worker
+whose parent dies (a service killed with -9 in the middle of a curve) notices
+within a second and exits, so no solver is left running for nobody.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -87,9 +90,17 @@ _scenario: Scenario | None = None
 _problem: Problem | None = None
 
 
-def _adopt(scenario: Scenario) -> None:
+def _adopt(scenario: Scenario, parent: int) -> None:
     global _scenario, _problem
     _scenario, _problem = scenario, None
+    threading.Thread(target=_orphan_watch, args=(parent,), daemon=True).start()
+
+
+def _orphan_watch(parent: int) -> None:
+    """Exit this worker once the process that started it is gone (re-parented)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 def _run(budget_vnd: int | None, variant: Variant | None,
@@ -123,7 +134,7 @@ class Solvers:
         if self.workers > 1:
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_adopt, initargs=(scenario,))
+                initializer=_adopt, initargs=(scenario, os.getpid()))
         self._local: Problem | None = None
 
     def submit(self, budget_vnd: int | None = None, variant: Variant | None = None,

@@ -183,8 +183,8 @@ def _better_start(problem: Problem, given: tuple[np.ndarray, np.ndarray],
     lot_of, point_of = (np.asarray(a, np.int64) for a in given)
     if lot_of.shape != (len(problem.hh_id),) or point_of.shape != lot_of.shape:
         return False
-    if not (-1 <= lot_of.min(initial=0) and lot_of.max(initial=-1) < len(problem.lot_id)
-            and -1 <= point_of.min(initial=0)
+    if not (lot_of.min(initial=0) >= -1 and lot_of.max(initial=-1) < len(problem.lot_id)
+            and point_of.min(initial=0) >= -1
             and point_of.max(initial=-1) < len(problem.point_id)):
         return False
     violations, values = check_allocation(problem, lot_of, point_of)
