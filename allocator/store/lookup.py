@@ -121,6 +121,12 @@ def _matches(session: Session, text: str) -> dict[str, list[str]]:
         .order_by(Household.id).limit(MAX_FOUND + 1))
     for household in by_id:
         found.setdefault(household, []).append("id")
+    if not found:  # a household only a round's own inputs held (a round made from a folder)
+        for table in (AllocationRow, UnservedRow):
+            if session.scalar(select(table.household_id)
+                              .where(table.household_id == text).limit(1)):
+                found[text] = ["id"]
+                break
     wanted = digits(text)
     if len(wanted) < MIN_DIGITS:
         return found
@@ -151,15 +157,31 @@ def search(session: Session, actor: str, query: object) -> dict[str, Any]:
         .outerjoin(HouseholdContact, HouseholdContact.household_id == Household.id)
         .where(Household.id.in_(shown))).all() if shown else []
     about = {r[0]: r for r in rows}
+    for h in shown:
+        if h not in about:  # not in the registry: what its latest round with results knew
+            about[h] = _from_rounds(session, h)
     items = [{"household_id": h, "commune_code": about[h][1], "commune_name": about[h][2] or "",
               "poverty_status": about[h][3], "head_name": about[h][4] or "",
               "phone": about[h][5] or "", "matched_by": found[h]}
-             for h in shown if h in about]
+             for h in shown]
     more = len(found) > MAX_FOUND
     record_read(session, actor, "search households", "households",
                 {"by": sorted({m for h in shown for m in found[h]}), "found": len(items),
                  "more": more, "households": [i["household_id"] for i in items]})
     return {"items": items, "more": more}
+
+
+def _from_rounds(session: Session, household_id: str) -> tuple[str, str, str, str, str, str]:
+    """Id, commune code and name, status, name and phone of a household known only from
+    rounds' results: served rows carry its commune and status, unserved rows neither."""
+    row = session.execute(
+        select(AllocationRow.commune_code, Commune.name, AllocationRow.poverty_status)
+        .outerjoin(Commune, Commune.code == AllocationRow.commune_code)
+        .where(AllocationRow.household_id == household_id)
+        .order_by(AllocationRow.round_id.desc()).limit(1)).first()
+    if row is None:
+        return household_id, "", "", "", "", ""
+    return household_id, row[0] or "", row[1] or "", row[2] or "", "", ""
 
 
 # --- one household ------------------------------------------------------------------------

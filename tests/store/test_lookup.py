@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -295,3 +296,31 @@ def test_digits_and_phone_keys() -> None:
     assert digits(None) == "" and digits("abc") == ""
     assert phone_key("84912345678") == phone_key("0912345678") == "0912345678"
     assert phone_key("8491234567") == "8491234567"  # 10 digits: not a country code
+
+
+def test_a_household_only_a_folder_round_holds_is_found_by_its_id(
+        db_url: str, tmp_path: Path) -> None:
+    """A round made from a folder (not from the registry) still answers: its households
+    are found by id, with what its results knew (served rows carry commune and status)."""
+    from tests.allocator.helpers import household, lot, make_round, point, write_round
+
+    folder = write_round(tmp_path / "folder", make_round(
+        [household("FOLDER-1"), household("FOLDER-2", status="near_poor")],
+        [lot("L1", quantity=1)], [point("P1")]))
+    engine = make_engine(db_url)
+    prepare(engine)
+    sessions = make_sessions(engine)
+    try:
+        with sessions() as session:
+            round_id = import_folder_as_round(session, folder, "folder", "setup").id
+            solve_round(session, round_id, "setup")
+            served = search(session, "lan", "FOLDER-1")["items"]
+            left = search(session, "lan", "FOLDER-2")["items"]
+            assert search(session, "lan", "FOLDER-3")["items"] == []
+            told = look_up(session, "lan", "FOLDER-2")
+    finally:
+        engine.dispose()
+    assert [(i["household_id"], i["poverty_status"], i["commune_code"]) for i in served] == \
+        [("FOLDER-1", "poor", "26740")]
+    assert [(i["household_id"], i["matched_by"]) for i in left] == [("FOLDER-2", ["id"])]
+    assert [r["round_id"] for r in told["rounds"]] == [round_id]
