@@ -29,6 +29,7 @@ from api.routers import decisions as decisions_router
 from api.routers import followup as followup_router
 from api.routers import households as households_router
 from api.routers import notices as notices_router
+from api.routers import sponsor_sheet as sponsor_sheet_router
 from api.security import SecurityHeaders
 from api.settings import Settings
 from api.worker import InProcessWorker
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    sponsor.router, point.router, notices_router.router, cases_router.router,
                    followup_router.router, decisions_router.router):
         app.include_router(router, prefix="/api")
+    app.include_router(sponsor_sheet_router.router, prefix="/api")
     app.include_router(households_router.router, prefix="/api")
 
     app.include_router(pages.router)

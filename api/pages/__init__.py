@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from api.pages import auth, campaign, cases, planner, point, portal, portal_campaign, replan, slips
 from api.pages import decisions as decision_pages
 from api.pages import followup as followup_pages
+from api.pages import sponsor_sheet as sponsor_sheet_pages
 from api.pages import households as household_pages
 
 router = APIRouter(include_in_schema=False)
@@ -18,3 +19,4 @@ for part in (auth.router, planner.router, replan.router, campaign.router, portal
              followup_pages.router, decision_pages.router):
     router.include_router(part)
 router.include_router(household_pages.router)
+router.include_router(sponsor_sheet_pages.router)

@@ -125,6 +125,72 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "variants": ('Các phương án', 'Variants'),
     "where_your_devices_went": ('Máy của bạn đến những xã, phường nào', 'Where your devices went'),
     "your_lots": ('Các lô máy của bạn', 'Your lots'),
+    # The sponsor sheet (api/pages/sponsor_sheet.py, allocator/store/sponsor_sheet.py).
+    "sheet_title": ('Phiếu làm việc với nhà tài trợ', 'Sponsor meeting sheet'),
+    "sheet_links_note": (
+        'Cho cuộc làm việc với từng nhà tài trợ: sử dụng các lô máy, máy chưa dùng và lý do, '
+        'thay đổi giúp dùng hết máy. Không có dữ liệu cá nhân.',
+        "For the meeting with each sponsor: the use of its lots, idle devices and why, and "
+        'the changes that would use them. No personal data.'),
+    "sheet_html": ('Xem, in (HTML, A4)', 'View, print (HTML, A4)'),
+    "sheet_xlsx": ('Tải Excel', 'Download Excel'),
+    "sheet_other_language": ('English version', 'Bản tiếng Việt'),
+    "sheet_issued": ('Ngày lập phiếu', 'Issued'),
+    "sheet_approved_on": ('phê duyệt ngày', 'approved on'),
+    "sheet_solved_on": ('tính ngày', 'solved on'),
+    "sheet_print_note": ('In bằng lệnh In của trình duyệt: khổ A4, dọc.',
+                         "Print with the browser's Print command: A4, portrait."),
+    "sheet_use": ('Sử dụng các lô máy', 'Use of the lots'),
+    "sheet_idle_why": ('Máy chưa dùng và lý do', 'Idle devices and why'),
+    "sheet_changes": ('Thay đổi giúp dùng máy', 'Changes that would use them'),
+    "sheet_network": ('Mạng', 'Network'),
+    "sheet_unit_price": ('Giá máy', 'Device price'),
+    "sheet_subsidy": ('Nhà tài trợ chi mỗi máy', 'Sponsor pays per device'),
+    "sheet_use_rate": ('Tỷ lệ dùng', 'Use rate'),
+    "sheet_idle": ('Máy chưa dùng', 'Idle devices'),
+    "sheet_sponsored_value": ('Giá trị tài trợ đã phân bổ', 'Sponsorship allocated'),
+    "sheet_change": ('Thay đổi đề xuất', 'Change'),
+    "sheet_devices_used": ('Máy của lô được dùng thêm', "The lot's devices it would use"),
+    "sheet_households_more": ('Số hộ được nhận thêm', 'More households served'),
+    "sheet_weight_more": ('Điểm ưu tiên thêm', 'More priority weight'),
+    "sheet_reason_communes_exhausted": (
+        'Không còn hộ đủ điều kiện nào chưa được nhận máy ở các xã, phường mà lô được phép phát',
+        'No eligible household is left unserved in the communes the lot is kept to'),
+    "sheet_reason_statuses": (
+        'Các hộ còn lại không thuộc diện mà lô được phép phát',
+        'The households left are not of the statuses the lot is kept to'),
+    "sheet_reason_features_unneeded": (
+        'Các hộ còn lại cần tính năng mà máy của lô này không có',
+        "The households left need features this lot's device lacks"),
+    "sheet_reason_points_full": (
+        'Các hộ còn lại có thể nhận máy này không có điểm nhận nào còn chỗ trong tầm',
+        'The households left who could take it have no point with room in reach'),
+    "sheet_reason_budget": ('Ngân sách còn lại không đủ chi phần nhà nước của máy',
+                            'The budget left does not pay the public share of the device'),
+    "sheet_reason_other": (
+        'Ngân sách và chỗ còn lại ở các điểm đã dành cho các hộ ưu tiên hơn, với lô khác',
+        'The budget and room left went to households of higher priority, with other lots'),
+    "sheet_no_analysis": (
+        'Lý do máy chưa dùng và thay đổi đề xuất lấy từ phân tích điểm nghẽn của đợt; đợt này '
+        'chưa có phân tích đó (hoặc chưa chạy xong).',
+        "The reasons for idle devices and the changes come from the round's bottleneck "
+        'analysis, which this round does not have yet (or which has not finished).'),
+    "sheet_run_analysis": ('Chạy phân tích điểm nghẽn', 'Run the bottleneck analysis'),
+    "sheet_analysis_running": (
+        'Phân tích điểm nghẽn của đợt đang chạy; tải lại trang này sau ít phút.',
+        "The round's bottleneck analysis is running; reload this page in a few minutes."),
+    "sheet_all_used": ('Mọi máy của nhà tài trợ trong đợt này đều đã được phân bổ.',
+                       "Every device of this sponsor's lots in this round is allocated."),
+    "sheet_no_change": (
+        'Trong các thay đổi đã thử, phân tích không tìm thấy thay đổi nào giúp dùng số máy '
+        'còn lại.',
+        'Among the changes it tried, the analysis found none that would put the idle devices '
+        'to use.'),
+    "sheet_change_note": (
+        'Mỗi thay đổi được tính lại chính xác trên toàn đợt; số hộ và điểm ưu tiên là phần '
+        'tăng thêm so với kết quả hiện nay.',
+        'Each change was solved again exactly over the whole round; households and priority '
+        'weight are what it adds to the present result.'),
     # The campaign page (api/pages/campaign.py).
     "campaign": ('Chiến dịch', 'Campaign'),
     "campaign_progress": ('Tiến độ chiến dịch', 'Campaign progress'),
