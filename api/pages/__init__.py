@@ -10,8 +10,8 @@ from fastapi import APIRouter
 from api.pages import auth, campaign, cases, planner, point, portal, portal_campaign, replan, slips
 from api.pages import decisions as decision_pages
 from api.pages import followup as followup_pages
-from api.pages import sponsor_sheet as sponsor_sheet_pages
 from api.pages import households as household_pages
+from api.pages import sponsor_sheet as sponsor_sheet_pages
 
 router = APIRouter(include_in_schema=False)
 for part in (auth.router, planner.router, replan.router, campaign.router, portal.router,
