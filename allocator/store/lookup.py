@@ -156,7 +156,7 @@ def search(session: Session, actor: str, query: object) -> dict[str, Any]:
         .outerjoin(Commune, Commune.code == Household.commune_code)
         .outerjoin(HouseholdContact, HouseholdContact.household_id == Household.id)
         .where(Household.id.in_(shown))).all() if shown else []
-    about = {r[0]: r for r in rows}
+    about: dict[str, tuple[Any, ...]] = {r[0]: tuple(r) for r in rows}
     for h in shown:
         if h not in about:  # not in the registry: what its latest round with results knew
             about[h] = _from_rounds(session, h)
