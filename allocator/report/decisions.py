@@ -42,6 +42,7 @@ DECISION_LABELS: dict[str, tuple[str, str]] = {
     "bottlenecks_changes": ("Các thay đổi có lợi nhất", "The changes that would serve the most"),
     "bottlenecks_no_change": ("Không thay đổi nào trong số đã thử phục vụ thêm được hộ nào.",
                               "None of the changes tried would serve anyone more."),
+    "bottlenecks_more": ("… và {n} mục khác cùng loại.", "… and {n} more of the same kind."),
     "computed_at": ("Tính lúc", "Computed at"),
 }
 
@@ -79,8 +80,17 @@ def decisions_view(curve: dict[str, Any] | None, bottlenecks: dict[str, Any] | N
                      _bottlenecks(bottlenecks, w, bottlenecks_at) if bottlenecks else None)
 
 
+VIETNAM = dt.timezone(dt.timedelta(hours=7))  # no daylight saving
+SHOWN_PER_KIND = 3  # binding items of one kind shown before "and N more"
+
+
 def _when(moment: dt.datetime | None) -> str:
-    return f"{moment:%d/%m/%Y %H:%M} UTC" if moment else ""
+    """A stored time (UTC, without a zone) as Vietnam's clock reads it."""
+    if not moment:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return f"{moment.astimezone(VIETNAM):%d/%m/%Y %H:%M} (UTC+7)"
 
 
 def _int(value: Any) -> int | None:
@@ -112,17 +122,36 @@ def _curve(data: dict[str, Any], w: Text, at: dt.datetime | None) -> CurveSectio
 
 def _bottlenecks(data: dict[str, Any], w: Text, at: dt.datetime | None) -> BottleneckSection:
     key = f"sentence_{w.lang}"
-    binding = [str(b.get(key) or "") for b in data.get("binding") or []
-               if isinstance(b, dict) and b.get(key)]
+    binding = _grouped([b for b in data.get("binding") or []
+                        if isinstance(b, dict) and b.get(key)], key, w)
     changes = [str(r.get(key) or "") for r in best_changes(data)]
     return BottleneckSection(binding=binding, changes=[c for c in changes if c],
                              computed_at=_when(at))
 
 
+def _grouped(items: list[dict[str, Any]], key: str, w: Text) -> list[str]:
+    """The binding items, at most SHOWN_PER_KIND of a kind (the engine lists the weightiest
+    first), then how many more of that kind: thirty lots given out are one finding."""
+    per_kind: dict[str, list[str]] = {}
+    for item in items:
+        per_kind.setdefault(str(item.get("kind") or ""), []).append(str(item[key]))
+    shown: list[str] = []
+    for sentences in per_kind.values():
+        shown += sentences[:SHOWN_PER_KIND]
+        if len(sentences) > SHOWN_PER_KIND:
+            more = w.number(len(sentences) - SHOWN_PER_KIND)
+            shown.append(w("bottlenecks_more").format(n=more))
+    return shown
+
+
 def best_changes(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The confirmed changes that would serve more (the engine lists them best first),
-    as many as the analysis was asked for (ten)."""
+    """The confirmed changes that would serve more, best first, as many as the analysis was
+    asked for (ten). The engine's `best` merges changes of one kind with equal gains into
+    one sentence ("20 more devices in any one of lots A, B or C"); older results lack it."""
     top = _int(data.get("top")) or TOP_CHANGES
+    best = data.get("best")
+    if isinstance(best, list):
+        return [r for r in best if isinstance(r, dict)][:top]
     return [r for r in data.get("relaxations") or [] if isinstance(r, dict)
             and r.get("confirmed") and (_int(r.get("gain_stage0")) or 0,
                                         _int(r.get("gain_weight")) or 0,
