@@ -10,6 +10,7 @@ belong together and nothing is reported (exit 2).
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -75,14 +76,15 @@ def bottlenecks_command(
         err.print(f"{len(problems.issues)} problem(s) in {folder}; nothing was analysed.",
                   style="bold red")
         raise typer.Exit(2) from None
-    if int(summary.get("households", len(scenario.households))) != len(scenario.households) \
-            or int(summary.get("budget_vnd", scenario.policy.budget_vnd)) != \
+    if _number(result_dir, summary, "households", len(scenario.households)) != \
+            len(scenario.households) or \
+            _number(result_dir, summary, "budget_vnd", scenario.policy.budget_vnd) != \
             scenario.policy.budget_vnd:
         _mismatch(result_dir, folder, "its household count or budget differs")
     expect: dict[str, int] | None = None
     if summary.get("method", "optimal") == "optimal" and summary.get("status") == "OPTIMAL":
-        expect = {k: int(summary[k]) for k in ("stage0", "stage1", "stage2", "served")
-                  if k in summary}
+        expect = {k: _number(result_dir, summary, k, 0)
+                  for k in ("stage0", "stage1", "stage2", "served") if k in summary}
     elif not quiet:
         err.print(f"note: {result_dir} is not a proven optimum ({summary.get('method')}, "
                   f"{summary.get('status')}); the bottlenecks are those of the optimum.",
@@ -117,6 +119,16 @@ def _summary(result_dir: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         _fail(f"{result_dir}: summary.json is not as 'allocator solve' writes it")
     return data
+
+
+def _number(result_dir: Path, summary: dict[str, Any], key: str, default: int) -> int:
+    """A whole number of summary.json; a hand-edited or damaged one is the operator's to fix."""
+    value = summary.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or \
+            not math.isfinite(value) or value != int(value):
+        _fail(f"{result_dir}: summary.json's {key} is not a whole number ({value!r}); "
+              f"solve the round again")
+    return int(value)
 
 
 def _scenario_folder(result_dir: Path, given: Path | None, summary: dict[str, Any]) -> Path:

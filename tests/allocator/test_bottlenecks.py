@@ -322,3 +322,15 @@ def test_cli_refuses_what_it_cannot_analyse(tmp_path: Path) -> None:
     (folder / "lots.csv").write_text("lot_id\nL1\n", "utf-8")
     done = _run("bottlenecks", folder / "result", "--workers", "1")
     assert done.returncode == 2 and "lots.csv" in done.stderr
+
+
+def test_cli_refuses_a_damaged_summary_with_a_sentence(tmp_path: Path) -> None:
+    folder = write_round(tmp_path / "round", stock_case())
+    assert _run("solve", folder, "--out", folder / "result", "--quiet").returncode == 0
+    summary = folder / "result" / "summary.json"
+    good = json.loads(summary.read_text("utf-8"))
+    for key, value in (("households", "abc"), ("budget_vnd", None), ("stage1", "x"),
+                       ("households", float("nan")), ("served", 1.5)):
+        summary.write_text(json.dumps({**good, key: value}), "utf-8")
+        done = _run("bottlenecks", folder / "result", "--workers", "1", "--quiet")
+        assert done.returncode == 2 and "summary.json" in done.stderr, (key, done.stderr)
