@@ -157,13 +157,17 @@ class Solvers:
             future.set_exception(error)
         return future
 
-    def close(self) -> None:
+    def close(self, abandon: bool = False) -> None:
+        """Stop the workers: after their solves, or (`abandon`) at once, their solves lost."""
         if self._pool is not None:
+            if abandon:  # nobody will read these solves: a worker must not wait for them
+                for process in list(getattr(self._pool, "_processes", {}).values()):
+                    process.terminate()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
     def __enter__(self) -> Solvers:
         return self
 
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *_exc: object) -> None:
+        self.close(abandon=kind is not None)

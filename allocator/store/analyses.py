@@ -43,7 +43,7 @@ from allocator.store.jobs import (
     worker_name,
 )
 from allocator.store.lifecycle import WITH_RESULTS, Conflict, RoundError, fresh
-from allocator.store.models import Round, RoundAnalysis
+from allocator.store.models import Round, RoundAnalysis, SolveJob
 from allocator.store.rounds import unpack_inputs
 from allocator.validate import Scenario, read_scenario
 
@@ -74,6 +74,18 @@ class NoResults(RoundError):
 
 class AnalysisFailed(RoundError):
     """The analysis ran and ended with an error (kept in its record)."""
+
+
+class SolveWaits(Exception):
+    """A round's solve was queued while a worker ran an analysis: solves go first, so the
+    analysis is put back in the queue (its attempt not counted) and run after them."""
+
+
+def solve_waits(sessions: sessionmaker[Session]) -> bool:
+    """Whether a solve job waits for a worker."""
+    with sessions() as session:
+        return session.scalar(select(SolveJob.id).where(SolveJob.status == QUEUED)
+                              .limit(1)) is not None
 
 
 def analysis_workers() -> int | None:
@@ -267,14 +279,25 @@ COMPUTE: dict[str, Compute] = {CURVE: compute_curve, BOTTLENECKS: compute_bottle
 
 def run_analysis(sessions: sessionmaker[Session], analysis: RoundAnalysis | Claim,
                  settings: JobSettings, echo: Progress | None = None,
-                 compute: Compute | None = None) -> str:
-    """Run a claimed analysis to its end; returns 'done', 'failed', or 'lost' when it was
-    taken from this worker because it was thought dead."""
+                 compute: Compute | None = None, yield_to_solves: bool = True) -> str:
+    """Run a claimed analysis to its end; returns 'done', 'failed', 'lost' when it was
+    taken from this worker because it was thought dead, or 'queued' when it stepped aside
+    for a solve queued meanwhile (`yield_to_solves`: a worker's analyses, which can take
+    minutes on a large round, never hold up a solve for longer than one of their solves)."""
     held = analysis if isinstance(analysis, Claim) else Claim.of(analysis)
+    looked = [time.monotonic()]
 
     def progress(message: str) -> None:
         if echo is not None:
             echo(message)
+        if yield_to_solves and time.monotonic() - looked[0] >= min(1.0, settings.poll_seconds):
+            looked[0] = time.monotonic()
+            try:
+                waits = solve_waits(sessions)
+            except OperationalError:
+                waits = False
+            if waits:
+                raise SolveWaits()
         try:
             beat(sessions, held, str(message))
         except OperationalError as error:
@@ -288,6 +311,9 @@ def run_analysis(sessions: sessionmaker[Session], analysis: RoundAnalysis | Clai
                     scenario = frozen_scenario(session, held.round_id)
                 result = work(scenario, progress, analysis_workers())
                 json.dumps(result, allow_nan=False)  # what either store's JSON column holds
+            except SolveWaits:
+                log.info("analysis %s steps aside: a solve waits", held.id)
+                return _requeue(sessions, held)
             except Exception as error:
                 log.exception("%s of round %s failed", held.kind, held.round_id)
                 return _end(sessions, held, FAILED, error=f"{type(error).__name__}: {error}")
@@ -317,6 +343,18 @@ def _end(sessions: sessionmaker[Session], analysis: Claim, status: str,
             log.warning("analysis %s waits for the store: %s", analysis.id, busy.orig)
             time.sleep(wait)
     return "unwritten"
+
+
+def _requeue(sessions: sessionmaker[Session], analysis: Claim) -> str:
+    """Put an analysis this worker holds back in the queue, its attempt not counted."""
+    with sessions() as session:
+        moved = session.execute(
+            update(RoundAnalysis).where(*_own(analysis))
+            .values(status=QUEUED, progress=QUEUED, worker_id="", started_at=None,
+                    attempts=RoundAnalysis.attempts - 1)
+            .execution_options(synchronize_session=False))
+        session.commit()
+    return QUEUED if moved.rowcount == 1 else "lost"  # type: ignore[attr-defined]
 
 
 def reap_analyses(session: Session, settings: JobSettings) -> list[int]:
@@ -364,8 +402,8 @@ def analyse_round(session: Session, round_id: int, kind: str, actor: str,
         claimed = claim_analysis(session, me, analysis_id)
         held = Claim.of(claimed) if claimed is not None else None
         session.rollback()  # no transaction is held open through the solves
-        if held is not None:
-            run_analysis(sessions, held, settings, echo=progress)
+        if held is not None:  # the operator waits for it: it does not step aside
+            run_analysis(sessions, held, settings, echo=progress, yield_to_solves=False)
             break
         now = session.get(RoundAnalysis, analysis_id, populate_existing=True)
         if now is None or now.status not in LIVE:

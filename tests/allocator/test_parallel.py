@@ -95,3 +95,23 @@ def _running(pid: int) -> bool:
             return stat.read().split(") ", 1)[1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def _slow(scenario: Scenario, seconds: float) -> Scenario:
+    time.sleep(seconds)
+    return scenario
+
+
+def test_leaving_on_an_error_abandons_the_solves_in_flight(tmp_path: Path) -> None:
+    """An analysis that stops (a solve waits, or it failed) must not wait for its solves."""
+    scenario = read_scenario(_scenario(tmp_path))
+    started = 0.0
+    try:
+        with Solvers(scenario, workers=2) as solvers:
+            solvers.submit(variant=partial(_slow, seconds=60))
+            time.sleep(3)  # the job is in a worker by now
+            started = time.perf_counter()
+            raise KeyError("stop")
+    except KeyError:
+        pass
+    assert time.perf_counter() - started < 20

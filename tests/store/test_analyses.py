@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from allocator.store.analyses import (
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.jobs import JobSettings, claim, request_solve, stamp, work
 from allocator.store.lifecycle import RoundNotFound
-from allocator.store.models import AuditEntry, Round, RoundAnalysis
+from allocator.store.models import AuditEntry, Round, RoundAnalysis, SolveJob
 from allocator.store.rounds import compute_results, import_folder_as_round
 from allocator.validate import Scenario
 from scenarios.named import scenario
@@ -263,6 +264,58 @@ def test_the_worker_loop_solves_first_then_analyses(sessions: sessionmaker[Sessi
         assert session.get_one(Round, to_solve).status == "solved"
         assert latest_result(session, analysed, "curve") == CURVE
         assert claim(session, "w") is None and claim_analysis(session, "w") is None
+
+
+def test_a_running_analysis_steps_aside_for_a_solve_queued_meanwhile(
+        sessions: sessionmaker[Session], sample: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Solves go first: an analysis of a large round takes minutes, so one that learns a
+    solve waits puts itself back in the queue (its attempt not counted) and the worker
+    solves, then runs the analysis again from the start."""
+    analysed = _round(sessions, sample)
+    with sessions() as session:
+        request_analysis(session, analysed, "curve", "an", FAST)
+    to_solve = _round(sessions, sample, "draft")
+    seen: list[str] = []
+
+    def solver(session: Session, row: Round, progress: Any) -> Any:
+        seen.append("solve")
+        return compute_results(session, row, progress)
+
+    def curve(scenario: Scenario, progress: Any, workers: int | None) -> dict[str, Any]:
+        seen.append("curve")
+        if seen.count("curve") == 1:  # a planner asks for a solve while the curve runs
+            with sessions() as session:
+                request_solve(session, to_solve, "an", FAST)
+            for step in range(1, 50):
+                time.sleep(0.05)
+                progress(f"budget {step}/50")
+            raise AssertionError("the analysis did not step aside for the solve")
+        return CURVE
+
+    monkeypatch.setitem(analyses.COMPUTE, "curve", curve)
+    assert work(sessions, solver, "w", FAST, threading.Event(), once=True) == 1
+    assert seen == ["curve", "solve", "curve"]
+    (record,) = _records(sessions)
+    assert (record.status, record.attempts, record.result) == ("done", 1, CURVE)
+    with sessions() as session:
+        assert session.get_one(Round, to_solve).status == "solved"
+    # The command line's operator waits for their analysis: it does not step aside.
+    waiting = _round(sessions, sample, "draft")
+    with sessions() as session:
+        request_solve(session, waiting, "an", FAST)
+
+    def patient(scenario: Scenario, progress: Any, workers: int | None) -> dict[str, Any]:
+        for step in range(1, 10):
+            time.sleep(0.05)
+            progress(f"budget {step}/10")
+        return CURVE
+
+    monkeypatch.setitem(analyses.COMPUTE, "curve", patient)
+    with sessions() as session:
+        assert analyse_round(session, analysed, "curve", "an", settings=FAST).status == "done"
+        assert session.scalar(select(func.count()).select_from(SolveJob)
+                              .where(SolveJob.status == "queued")) == 1
 
 
 def test_the_command_line_runs_the_same_record_here_and_now(
