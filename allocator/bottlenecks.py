@@ -732,16 +732,17 @@ def _grouped(ordered: list[Relaxation], scenario: Scenario,
     for group in groups:
         first, changes = group[0], [r.change for r in group]
         vi, en = _sentences(first, names, describe_any(changes, "vi", scenario),
-                            describe_any(changes, "en", scenario))
+                            describe_any(changes, "en", scenario), _shared_where(group, names))
         best.append({"kind": first.change.kind, "subjects": [c.subject for c in changes],
                      "gain_weight": first.gain_weight, "gain_served": first.gain_served,
                      "gain_stage0": first.gain_stage0, "sentence_vi": vi, "sentence_en": en})
     return best
 
 
-def _sentences(r: Relaxation, names: dict[str, str], change_vi: str, change_en: str
-               ) -> tuple[str, str]:
-    """The sentences for a change phrased `change_vi` / `change_en`, from its gains."""
+def _sentences(r: Relaxation, names: dict[str, str], change_vi: str, change_en: str,
+               where: tuple[str, str] | None = None) -> tuple[str, str]:
+    """The sentences for a change phrased `change_vi` / `change_en`, from its gains;
+    `where` replaces the change's own ', mostly ... in ...' (for merged changes)."""
     if not r.confirmed:
         w_vi = number(round(max(r.estimate_weight, 0.0)), "vi")
         w_en = number(round(max(r.estimate_weight, 0.0)), "en")
@@ -753,7 +754,7 @@ def _sentences(r: Relaxation, names: dict[str, str], change_vi: str, change_en: 
     if (s0, w, n) <= (0, 0, 0):
         return (f"{change_vi} không phục vụ thêm hộ nào.",
                 f"{change_en} would serve no more households.")
-    where_vi, where_en = _where(r, names)
+    where_vi, where_en = _where(r, names) if where is None else where
     if n > 0 and w >= 0:
         vi = f"{change_vi} sẽ phục vụ thêm {number(n, 'vi')} hộ " \
              f"({number(w, 'vi')} điểm ưu tiên){where_vi}"
@@ -781,13 +782,28 @@ def _sentences(r: Relaxation, names: dict[str, str], change_vi: str, change_en: 
     return vi + ".", en + "."
 
 
-def _where(r: Relaxation, names: dict[str, str]) -> tuple[str, str]:
+def _shared_where(group: list[Relaxation], names: dict[str, str]) -> tuple[str, str]:
+    """What every change of a merged sentence can truly say of where its households are.
+
+    Lots of equal gains may serve different communes (each kept to its own): the places
+    are named only when every change gains in the same ones, else the status alone when
+    every change's is the same, else nothing.
+    """
+    for place in (True, False):
+        said = {_where(r, names, place) for r in group}
+        if len(said) == 1:
+            return said.pop()
+    return "", ""
+
+
+def _where(r: Relaxation, names: dict[str, str], place_named: bool = True
+           ) -> tuple[str, str]:
     """', chủ yếu hộ nghèo ở Phường X, Phường Y' / ', mostly poor households in ...'."""
     gains = {s: d for s, d in r.by_status.items() if d > 0}
     total = sum(gains.values())
     status = max(gains, key=lambda s: (gains[s], -STATUSES.index(s))) if gains else None
     communes = sorted(((d, c) for c, d in r.by_commune.items() if d > 0),
-                      key=lambda t: (-t[0], t[1]))[:COMMUNES_NAMED]
+                      key=lambda t: (-t[0], t[1]))[:COMMUNES_NAMED] if place_named else []
     place = ", ".join(names.get(c, c) for _, c in communes)
     if status is not None and 2 * gains[status] >= total:
         vi = f", chủ yếu {STATUS_VI[status]}" + (f" ở {place}" if place else "")

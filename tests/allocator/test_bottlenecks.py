@@ -200,6 +200,25 @@ def test_nothing_binds_when_everyone_is_served(tmp_path: Path) -> None:
     assert found.lots[0].idle_reasons[0][0] == "communes_exhausted"
 
 
+
+def test_a_merged_sentence_names_only_the_places_every_change_serves(tmp_path: Path) -> None:
+    # Found: lots of equal gains were merged into one sentence that named the first lot's
+    # commune, though the other lot (kept to another commune) serves none there.
+    rnd = make_round(_poor(3) + _poor(3, "25750", "p"),
+                     [lot("L1", 1, allowed_communes="26740"),
+                      lot("L2", 1, allowed_communes="25750")],
+                     [point("P1", capacity=10), point("P2", "25750", capacity=10)])
+    _, found = _found(tmp_path, rnd)
+    merged = found.best_sentences()[0]
+    assert merged["subjects"] == ["L1", "L2"] and merged["gain_served"] == 2
+    assert merged["sentence_en"] == (
+        "20 more devices in any one of lots L1 (sp-L1) or L2 (sp-L2) would serve 2 more "
+        "households (200 priority points), mostly poor households.")
+    assert merged["sentence_vi"].endswith("(200 điểm ưu tiên), chủ yếu hộ nghèo.")
+    # Each change on its own still says where.
+    assert [r.sentence_en.endswith(f"in {place}.") for r, place in
+            zip(found.best(), ("Phường Sài Gòn", "Phường Phú Lợi"))] == [True, True]
+
 DEGENERATE = {
     "nobody eligible": (make_round([household("h1", smartphones=1)], [lot("L1", 2)],
                                    [point("P1")]), set()),
