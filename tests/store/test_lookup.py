@@ -149,6 +149,10 @@ def test_every_unserved_household_is_told_what_its_unserved_row_names(store: Sto
                 .group_by(AllocationRow.commune_code)).all())
             for household, reason, detail in _unserved(session, round_id):
                 kinds = binding_kinds(reason, detail)
+                # Read from the row itself too, so a parser that drops a resource fails.
+                named = tuple(p.partition(":")[0] for p in detail.split("; ")) \
+                    if reason == "outranked" else (reason,)
+                assert kinds == named and set(kinds) <= set(CAUSE), (reason, detail)
                 seen.update(kinds)
                 o = options(state, household)
                 assert o is not None
