@@ -57,6 +57,9 @@ def curve_command(
 
     started = time.perf_counter()
     scenario = read_or_exit(scenario_dir)
+    for target in (out_csv, json_out):  # before minutes of solving, not after
+        if target is not None:
+            _writable(target)
 
     def progress(message: str) -> None:
         if not quiet:
@@ -100,6 +103,18 @@ def _write(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _writable(path: Path) -> None:
+    """Exit 2 with a sentence unless `path` can be written as a file."""
+    if path.is_dir():
+        _fail(f"{path}: is a folder; --out and --json name files to write")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}."):
+            pass
+    except OSError as error:
+        _fail(f"{path}: cannot be written ({error.strerror or error})")
 
 
 def _fail(message: str) -> None:

@@ -20,7 +20,6 @@ import logging
 import os
 import re
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from allocator.store.jobs import (
     FAILED,
     QUEUED,
     RUNNING,
+    Heartbeat,
     JobSettings,
     new_attempt,
     stamp,
@@ -223,32 +223,6 @@ def beat(sessions: sessionmaker[Session], analysis: Claim,
     return done.rowcount == 1  # type: ignore[attr-defined]
 
 
-class Heartbeat:
-    """A thread that beats for an analysis while it runs, on its own connection."""
-
-    def __init__(self, sessions: sessionmaker[Session], analysis: Claim,
-                 every: float) -> None:
-        self.sessions, self.analysis, self.every = sessions, analysis, every
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True,
-                                       name=f"analysis-heartbeat-{analysis.id}")
-
-    def _run(self) -> None:
-        while not self.stop.wait(self.every):
-            try:
-                beat(self.sessions, self.analysis)
-            except OperationalError as error:  # a busy store: the next beat will do
-                log.warning("heartbeat of analysis %s missed: %s", self.analysis.id, error)
-
-    def __enter__(self) -> Heartbeat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        self.thread.join()
-
-
 def frozen_scenario(session: Session, round_id: int) -> Scenario:
     """The round's frozen inputs, read as the engine reads a folder."""
     row = session.get(Round, round_id)
@@ -305,7 +279,8 @@ def run_analysis(sessions: sessionmaker[Session], analysis: RoundAnalysis | Clai
 
     work = compute or COMPUTE[held.kind]
     try:
-        with Heartbeat(sessions, held, settings.heartbeat_seconds):
+        with Heartbeat(lambda: beat(sessions, held), settings.heartbeat_seconds,
+                       f"analysis {held.id}"):
             try:
                 with sessions() as session:  # no connection is held through the solves
                     scenario = frozen_scenario(session, held.round_id)

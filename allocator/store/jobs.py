@@ -157,20 +157,20 @@ def beat(sessions: sessionmaker[Session], job: SolveJob, progress: str | None = 
 
 
 class Heartbeat:
-    """A thread that beats for a job while it runs, on its own connection."""
+    """A thread that calls `pulse` every `every` seconds while work runs (a solve job, a
+    round's analysis), each beat on its own connection; a busy store skips one beat."""
 
-    def __init__(self, sessions: sessionmaker[Session], job: SolveJob, every: float) -> None:
-        self.sessions, self.job, self.every = sessions, job, every
+    def __init__(self, pulse: Callable[[], object], every: float, name: str) -> None:
+        self.pulse, self.every, self.name = pulse, every, name
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True,
-                                       name=f"heartbeat-{job.id}")
+        self.thread = threading.Thread(target=self._run, daemon=True, name=f"heartbeat-{name}")
 
     def _run(self) -> None:
         while not self.stop.wait(self.every):
             try:
-                beat(self.sessions, self.job)
+                self.pulse()
             except OperationalError as error:  # a busy store: the next beat will do
-                log.warning("heartbeat of job %s missed: %s", self.job.id, error)
+                log.warning("heartbeat of %s missed: %s", self.name, error)
 
     def __enter__(self) -> Heartbeat:
         self.thread.start()
@@ -212,7 +212,8 @@ def run(sessions: sessionmaker[Session], job: SolveJob, solver: Solver,
 
 def _run(sessions: sessionmaker[Session], job: SolveJob, solver: Solver,
          settings: JobSettings, actor: str, progress: Callable[[str], None]) -> str:
-    with Heartbeat(sessions, job, settings.heartbeat_seconds), sessions() as session:
+    with Heartbeat(lambda: beat(sessions, job), settings.heartbeat_seconds,
+                   f"job {job.id}"), sessions() as session:
         row = session.get(Round, job.round_id)
         try:
             if row is None:

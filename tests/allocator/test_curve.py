@@ -430,3 +430,15 @@ def test_command_when_the_round_budget_is_past_saturation(tmp_path: Path) -> Non
     rows = (tmp_path / "curve.csv").read_text(encoding="utf-8").splitlines()
     assert rows[0] == HEADER and rows[1].startswith("0,0,0,0,0,0,")
     assert rows[-1].startswith("60000000,2,0,160,60000000,")
+
+
+@pytest.mark.parametrize("where", ["folder", "under-a-file"])
+def test_command_refuses_an_output_it_cannot_write_before_solving(tmp_path: Path,
+                                                                  where: str) -> None:
+    folder = _priced_folder(tmp_path)
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    target = tmp_path if where == "folder" else tmp_path / "a-file" / "curve.csv"
+    done = _curve_command(folder, "--out", target)
+    assert done.returncode == 2, done.stderr
+    assert str(target) in done.stderr and "Traceback" not in done.stderr
+    assert "saturation" not in done.stderr  # refused before the first solve
