@@ -99,14 +99,7 @@ def round_import(folder: Annotated[Path, typer.Argument(help="a contract folder"
 @round_app.command("solve")
 def round_solve(round_id: RoundArg) -> None:
     """Solve a round from its frozen inputs (Ctrl-C or SIGTERM stops it; the round fails)."""
-    import signal
-
-    def stop(number: int, _frame: object) -> None:
-        raise KeyboardInterrupt(signal.Signals(number).name)
-
-    for name in ("SIGTERM", "SIGHUP"):  # a closed terminal or a stopped job, as Ctrl-C
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), stop)
+    _stop_like_ctrl_c()
     with open_store() as session:
         try:
             row = solve_round(session, round_id, ACTOR,
@@ -127,10 +120,21 @@ Lang = Annotated[str, typer.Option("--lang", help="vi or en")]
 JsonOut = Annotated[Path | None, typer.Option("--json", help="also write the result as JSON")]
 
 
-def _analyse(round_id: int, kind: str, lang: str, json_out: Path | None) -> dict[str, Any]:
-    """Work out a round's analysis here and now, as a worker would (the same record)."""
+def _stop_like_ctrl_c() -> None:
+    """SIGTERM and SIGHUP (a closed terminal, a stopped job) stop a command as Ctrl-C does,
+    so the round or analysis it holds is marked as stopped instead of left running."""
     import signal
 
+    def stop(number: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(number).name)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
+def _analyse(round_id: int, kind: str, lang: str, json_out: Path | None) -> dict[str, Any]:
+    """Work out a round's analysis here and now, as a worker would (the same record)."""
     from allocator.store.analyses import analyse_round
 
     if lang not in ("vi", "en"):
@@ -138,12 +142,7 @@ def _analyse(round_id: int, kind: str, lang: str, json_out: Path | None) -> dict
     if json_out is not None and not json_out.parent.is_dir():
         _fail(f"{json_out.parent}: no such folder; create it first or choose another --json")
 
-    def stop(number: int, _frame: object) -> None:
-        raise KeyboardInterrupt(signal.Signals(number).name)
-
-    for name in ("SIGTERM", "SIGHUP"):  # a closed terminal or a stopped job, as Ctrl-C
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), stop)
+    _stop_like_ctrl_c()
     with open_store() as session:
         try:
             done = analyse_round(session, round_id, kind, ACTOR,

@@ -38,6 +38,7 @@ from allocator.store.jobs import (
     RUNNING,
     Heartbeat,
     JobSettings,
+    claim_queued,
     new_attempt,
     stamp,
     worker_name,
@@ -166,27 +167,10 @@ def request_analysis(session: Session, round_id: int, kind: str, actor: str,
 def claim_analysis(session: Session, worker_id: str,
                    analysis_id: int | None = None) -> RoundAnalysis | None:
     """Take the oldest queued analysis (or the one named) for this worker; None if none."""
-    for _ in range(5):  # another worker may win the row between our look and our update
-        query = select(RoundAnalysis.id).where(RoundAnalysis.status == QUEUED)
-        if analysis_id is not None:
-            query = query.where(RoundAnalysis.id == analysis_id)
-        found = session.scalar(query.order_by(RoundAnalysis.id).limit(1)
-                               .with_for_update(skip_locked=True))
-        if found is None:
-            session.rollback()
-            return None
-        moment = stamp()
-        won = session.execute(
-            update(RoundAnalysis).where(RoundAnalysis.id == found,
-                                        RoundAnalysis.status == QUEUED)
-            .values(status=RUNNING, worker_id=worker_id[:100], attempt=new_attempt(),
-                    attempts=RoundAnalysis.attempts + 1, started_at=moment,
-                    heartbeat_at=moment, progress="started")
-            .execution_options(synchronize_session=False))
-        session.commit()
-        if won.rowcount == 1:  # type: ignore[attr-defined]
-            return session.get(RoundAnalysis, found, populate_existing=True)
-    return None
+    found = claim_queued(session, RoundAnalysis, worker_id, analysis_id,
+                         attempt=new_attempt())
+    return session.get(RoundAnalysis, found, populate_existing=True) \
+        if found is not None else None
 
 
 @dataclass(frozen=True)

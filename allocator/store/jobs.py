@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import OperationalError
@@ -117,24 +118,36 @@ def progress_of(session: Session, round_id: int) -> str:
 
 def claim(session: Session, worker_id: str, job_id: int | None = None) -> SolveJob | None:
     """Take the oldest queued job (or the one named) for this worker; None if there is none."""
+    found = claim_queued(session, SolveJob, worker_id, job_id, error="")
+    return session.get(SolveJob, found, populate_existing=True) if found is not None else None
+
+
+def claim_queued(session: Session, model: Any, worker_id: str, row_id: int | None = None,
+                 **values: object) -> int | None:
+    """Take the oldest queued row of `model` (a solve job, a round's analysis), or the one
+    named, for this worker; its id, or None if none is queued. Also sets `values`.
+
+    SELECT ... FOR UPDATE SKIP LOCKED, then an UPDATE that holds only while the row is
+    still queued, checked by its row count: what PostgreSQL needs, and all SQLite needs.
+    """
     for _ in range(5):  # another worker may win the row between our look and our update
-        query = select(SolveJob.id).where(SolveJob.status == QUEUED)
-        if job_id is not None:
-            query = query.where(SolveJob.id == job_id)
-        found = session.scalar(query.order_by(SolveJob.id).limit(1)
+        query = select(model.id).where(model.status == QUEUED)
+        if row_id is not None:
+            query = query.where(model.id == row_id)
+        found = session.scalar(query.order_by(model.id).limit(1)
                                .with_for_update(skip_locked=True))
         if found is None:
             session.rollback()
             return None
         moment = stamp()
         won = session.execute(
-            update(SolveJob).where(SolveJob.id == found, SolveJob.status == QUEUED)
-            .values(status=RUNNING, worker_id=worker_id[:100], attempts=SolveJob.attempts + 1,
-                    started_at=moment, heartbeat_at=moment, progress="started", error="")
+            update(model).where(model.id == found, model.status == QUEUED)
+            .values(status=RUNNING, worker_id=worker_id[:100], attempts=model.attempts + 1,
+                    started_at=moment, heartbeat_at=moment, progress="started", **values)
             .execution_options(synchronize_session=False))
         session.commit()
         if won.rowcount == 1:  # type: ignore[attr-defined]
-            return session.get(SolveJob, found, populate_existing=True)
+            return int(found)
     return None
 
 
