@@ -203,7 +203,7 @@ def _print_summary(data: dict, unserved, out_dir: Path) -> None:  # type: ignore
 
 
 def _fail(message: str) -> None:
-    err.print(message, markup=False)
+    err.print(message, markup=False, soft_wrap=True)  # a long path stays one line
     raise typer.Exit(2)
 
 

@@ -118,5 +118,5 @@ def _writable(path: Path) -> None:
 
 
 def _fail(message: str) -> None:
-    err.print(message, markup=False)
+    err.print(message, markup=False, soft_wrap=True)  # a long path stays one line
     raise typer.Exit(2)
