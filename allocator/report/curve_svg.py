@@ -16,6 +16,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from allocator.report.labels import Text
+
 WIDTH, HEIGHT = 360.0, 260.0
 LEFT, RIGHT, TOP, BOTTOM = 56.0, 20.0, 60.0, 42.0
 FONT = 13
@@ -44,12 +46,11 @@ def nice_step(most: float, ticks: int = 4) -> float:
 
 
 def number(value: float, lang: str, decimals: int = 0) -> str:
-    """1.234,5 in Vietnamese, 1,234.5 in English (trailing zeros of a fraction dropped)."""
-    text = f"{value:,.{decimals}f}"
+    """1.234,5 in Vietnamese, 1,234.5 in English (the pages' own `Text.number`), with the
+    trailing zeros of a fraction dropped."""
+    text = Text(lang).number(value, decimals)
     if decimals:
-        text = text.rstrip("0").rstrip(".")
-    if lang == "vi":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+        text = text.rstrip("0").rstrip(",." if lang == "vi" else ".")
     return text
 
 
