@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from scenarios.csv_file import write_csv
+
 
 @dataclass
 class ScenarioTables:
@@ -23,11 +25,11 @@ class ScenarioTables:
     def write(self, folder: Path | str) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        self.households.to_csv(folder / "households.csv", index=False, lineterminator="\n")
-        self.lots.to_csv(folder / "lots.csv", index=False, lineterminator="\n")
-        self.points.to_csv(folder / "points.csv", index=False, lineterminator="\n")
+        write_csv(self.households, folder / "households.csv")
+        write_csv(self.lots, folder / "lots.csv")
+        write_csv(self.points, folder / "points.csv")
         if self.communes is not None:
-            self.communes.to_csv(folder / "communes.csv", index=False, lineterminator="\n")
+            write_csv(self.communes, folder / "communes.csv")
         (folder / "round.json").write_text(json.dumps(self.round, indent=1) + "\n",
                                            encoding="utf-8")
         return folder

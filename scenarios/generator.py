@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from allocator.geo import EARTH_RADIUS_KM
 from scenarios import catalogue as cat
@@ -94,19 +96,20 @@ def _households(communes: pd.DataFrame, recipe: Recipe, rng: np.random.Generator
         KM_PER_DEGREE * np.cos(np.radians(lat0)))
     statuses = list(recipe.status_shares)
     shares = np.array([recipe.status_shares[s] for s in statuses])
-    status = np.array(statuses, dtype=object)[rng.choice(len(statuses), n, p=shares / shares.sum())]
+    status = _pick(statuses, rng.choice(len(statuses), n, p=shares / shares.sum()))
 
     flag_columns = {f: rng.random(n) < rate for f, rate in FLAG_RATES.items()}
     elderly = flag_columns["elderly_alone"]
-    flags = _join_columns(flag_columns, n)
+    flags = _join_flags(flag_columns)
     need_draw = rng.random(n) < np.where(elderly, 3 * recipe.needs_rate, recipe.needs_rate * 0.7)
     need_kind = rng.choice(len(cat.NEEDS), n, p=[0.5, 0.3, 0.2])
-    needs = np.where(need_draw, np.array(cat.NEEDS, dtype=object)[need_kind], "")
+    needs = _pick(("", *cat.NEEDS), np.where(need_draw, need_kind + 1, 0))
     members = np.where(elderly, 1, rng.integers(1, 8, n))
+    code = pa.array(communes["commune_code"].astype(str).to_numpy()).take(home)
     frame = pd.DataFrame({
-        "household_id": [f"HH{c}-{i:07d}" for c, i in zip(
-            communes["commune_code"].to_numpy()[home], range(n))],
-        "commune_code": communes["commune_code"].to_numpy()[home],
+        "household_id": _series(pc.binary_join_element_wise(
+            "HH", code, "-", _digits(np.arange(n), 7), "")),
+        "commune_code": _series(code),
         "poverty_status": status,
         "members": members,
         "twog_handsets": (rng.random(n) < recipe.twog_rate).astype(int),
@@ -118,24 +121,45 @@ def _households(communes: pd.DataFrame, recipe: Recipe, rng: np.random.Generator
         "lon": np.round(lon, 4),
     })
     if recipe.personal_data:
-        frame["head_name"] = _names(rng, n)
-        frame["phone"] = ["09" + f"{x:08d}" for x in rng.integers(0, 10**8, n)]
-        frame["national_id"] = ["079" + f"{x:09d}" for x in rng.integers(0, 10**9, n)]
+        frame["head_name"] = _series(_names(rng, n))
+        frame["phone"] = _series(pc.binary_join_element_wise(
+            "09", _digits(rng.integers(0, 10**8, n), 8), ""))
+        frame["national_id"] = _series(pc.binary_join_element_wise(
+            "079", _digits(rng.integers(0, 10**9, n), 9), ""))
     return frame
 
 
-def _join_columns(columns: dict[str, np.ndarray], n: int) -> np.ndarray:
-    out = np.full(n, "", dtype=object)
-    for name, mask in columns.items():
-        out[mask] = np.where(out[mask] == "", name, out[mask] + ";" + name)
-    return out
+# Millions of households: their text columns are built by Arrow's kernels, not a
+# Python loop per row, with the same values as the f-strings they stand for.
+def _series(text: pa.Array) -> pd.Series:
+    return pd.Series(text.to_pandas(), copy=False)
 
 
-def _names(rng: np.random.Generator, n: int) -> np.ndarray:
-    family = np.array(cat.FAMILY_NAMES, dtype=object)[rng.integers(0, len(cat.FAMILY_NAMES), n)]
-    middle = np.array(cat.MIDDLE_NAMES, dtype=object)[rng.integers(0, len(cat.MIDDLE_NAMES), n)]
-    given = np.array(cat.GIVEN_NAMES, dtype=object)[rng.integers(0, len(cat.GIVEN_NAMES), n)]
-    return family + " " + middle + " " + given
+def _digits(numbers: np.ndarray, width: int) -> pa.Array:
+    """f"{x:0{width}d}" for each non-negative x."""
+    return pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width, "0")
+
+
+def _pick(choices: tuple[str, ...] | list[str], index: np.ndarray) -> pd.Series:
+    return _series(pa.array(list(choices), pa.string()).take(pa.array(index)))
+
+
+def _join_flags(columns: dict[str, np.ndarray]) -> pd.Series:
+    """Each household's flags joined by ";" in the order of `columns`."""
+    names = list(columns)
+    bits = np.zeros(len(next(iter(columns.values()))), dtype=np.int64)
+    for i, mask in enumerate(columns.values()):
+        bits |= mask.astype(np.int64) << i
+    joined = [";".join(name for i, name in enumerate(names) if combo >> i & 1)
+              for combo in range(1 << len(names))]
+    return _pick(joined, bits)
+
+
+def _names(rng: np.random.Generator, n: int) -> pa.Array:
+    family = pa.array(cat.FAMILY_NAMES).take(rng.integers(0, len(cat.FAMILY_NAMES), n))
+    middle = pa.array(cat.MIDDLE_NAMES).take(rng.integers(0, len(cat.MIDDLE_NAMES), n))
+    given = pa.array(cat.GIVEN_NAMES).take(rng.integers(0, len(cat.GIVEN_NAMES), n))
+    return pc.binary_join_element_wise(family, middle, given, " ")
 
 
 def _eligible_per_commune(households: pd.DataFrame, communes: pd.DataFrame,
@@ -161,7 +185,7 @@ def _sponsors(recipe: Recipe, rng: np.random.Generator) -> list[tuple[str, str, 
                     f"{rng.choice(cat.ENTERPRISE_STEMS)}")
             out.append((f"DN{i:03d}", name, "enterprise"))
         else:
-            name = f"Ông/Bà {_names(rng, 1)[0]}"
+            name = f"Ông/Bà {_names(rng, 1)[0].as_py()}"
             out.append((f"CN{i:03d}", name, "individual"))
     return out[:recipe.sponsors]
 

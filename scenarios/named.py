@@ -25,6 +25,9 @@ UNIVERSAL = Recipe(households=250_000,
 NATIONAL = Recipe(households=2_000_000, status_shares={"poor": 0.2, "near_poor": 0.8},
                   sponsors=120, lots=300, post_offices=1_000, operator_shops=500,
                   max_distance_km=3.0)
+# The city-wide campaign's recipe over the whole country: about four national rounds.
+VN_UNIVERSAL = replace(UNIVERSAL, households=8_000_000, sponsors=200, lots=600,
+                       post_offices=2_000, operator_shops=1_000, max_distance_km=3.0)
 
 
 def _city(recipe: Recipe) -> Callable[[int], ScenarioTables]:
@@ -43,6 +46,11 @@ SCENARIOS: dict[str, tuple[str, Callable[[int], ScenarioTables]]] = {
                  "the 34 provinces, 120 sponsors, 300 lots, about 4,800 points.",
                  lambda seed: generate(national_communes(), NATIONAL, seed,
                                        write_communes=True)),
+    "vn-universal": ("The campaign over the whole country: about 8,000,000 households "
+                     "without a smart device over all 3,321 units, every status eligible, "
+                     "200 sponsors, 600 lots, about 6,300 points.",
+                     lambda seed: generate(national_communes(), VN_UNIVERSAL, seed,
+                                           write_communes=True)),
     "demo-tight-budget": ("demo with a budget of a tenth of the part-subsidised cost.",
                           _city(replace(DEMO, budget_share=0.1))),
     "demo-restricted": ("demo where most lots are kept to a few units or to poor "

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from allocator.problem import build_problem
+from allocator.reference import national_communes
 from allocator.solve import solve
 from allocator.validate import read_scenario
-from scenarios.named import SCENARIOS, scenario
+from scenarios.generator import generate
+from scenarios.named import SCENARIOS, VN_UNIVERSAL, scenario
 from tests.allocator.guards import assert_no_budget_repairs
 
 ALLOCATOR = Path(sys.executable).parent / "allocator"
-CITY = [n for n in SCENARIOS if n not in ("hcmc-universal", "national")]
+CITY = [n for n in SCENARIOS if n not in ("hcmc-universal", "national", "vn-universal")]
 
 
 def test_same_seed_same_files_other_seed_other_files(tmp_path: Path) -> None:
@@ -78,6 +81,23 @@ def test_national_covers_every_unit_of_34_provinces() -> None:
     assert tables.communes is not None and len(tables.communes) == 3321
     assert tables.households["commune_code"].nunique() > 3000
     assert pd.Series(tables.points["commune_code"]).nunique() == 3321
+
+
+def test_vn_universal_is_listed_and_its_recipe_makes_a_valid_folder(tmp_path: Path) -> None:
+    assert "vn-universal" in SCENARIOS and "8,000,000" in SCENARIOS["vn-universal"][0]
+    assert VN_UNIVERSAL.households == 8_000_000
+    # The same recipe at a four-hundredth of the size: 8M rows are for the benchmark.
+    small = replace(VN_UNIVERSAL, households=20_000, sponsors=20, lots=30, post_offices=20,
+                    operator_shops=10)
+    generate(national_communes(), small, 1, write_communes=True).write(tmp_path)
+    problem = build_problem(read_scenario(tmp_path))
+    assert len(problem.hh_id) == 20_000
+    eligible = problem.hh_reason == ""
+    assert 0.9 <= eligible.mean() <= 1.0
+    statuses = pd.read_csv(tmp_path / "households.csv")["poverty_status"]
+    assert set(statuses) == {"poor", "near_poor", "other"}
+    assert len(pd.read_csv(tmp_path / "communes.csv")) == 3321
+    assert len(pd.read_csv(tmp_path / "points.csv")) == 3321 + 20 + 10
 
 
 def test_scenario_then_solve_from_the_command_line(tmp_path: Path) -> None:
