@@ -19,7 +19,7 @@ import pandas as pd
 
 from allocator.compat import Routes, build_routes
 from allocator.contract import FLAGS, STATUSES, RoundPolicy
-from allocator.geo import reach_pairs
+from allocator.geo import reach_arrays
 from allocator.validate import Scenario
 
 MAX_OTHERS = 5  # other households named in a duplicate_identity detail
@@ -47,8 +47,8 @@ class Problem:
     home_commune: np.ndarray
     home_lat: np.ndarray
     home_lon: np.ndarray
-    hp_home: np.ndarray
-    hp_point: np.ndarray
+    hp_home: np.ndarray         # int32, sorted by home then point (millions of pairs)
+    hp_point: np.ndarray        # int32
     hp_km: np.ndarray
     # lots and points
     lot_id: np.ndarray
@@ -109,24 +109,34 @@ def build_problem(scenario: Scenario) -> Problem:
     tagged = ["keep"] if len(keep_hh) else []
 
     # Lot groups of eligible households.
-    group_keys = pd.DataFrame({"commune": hh_commune, "status": hh_status,
-                               "needs": hh["needs"].to_numpy(), "keep": lot_tag})[eligible]
-    group_codes, group_table = _factorize(group_keys, ["commune", "status", "needs"] + tagged)
+    needs = hh["needs"][eligible]
+    group_codes, first = _factorize([hh_commune[eligible], hh_status[eligible], needs] +
+                                    [lot_tag[eligible]] * bool(tagged))
+    group_table = pd.DataFrame({"commune": hh_commune[eligible][first],
+                                "status": hh_status[eligible][first],
+                                "needs": needs.iloc[first].to_numpy(object)})
+    if tagged:
+        group_table["keep"] = lot_tag[eligible][first]
+    del needs
     hh_group = np.full(len(hh), -1, np.int64)
     hh_group[eligible] = group_codes
 
     routes = build_routes(group_table, lots, communes["commune_code"].to_numpy(object), policy)
 
     # Homes of eligible households.
-    home_keys = pd.DataFrame({"commune": hh_commune, "lat": lat, "lon": lon,
-                              "keep": point_tag})[eligible]
-    home_codes, home_table = _factorize(home_keys, ["commune", "lat", "lon"] + tagged)
+    e_commune, e_lat, e_lon = hh_commune[eligible], lat[eligible], lon[eligible]
+    del lat, lon
+    home_codes, first = _factorize([e_commune, e_lat, e_lon] +
+                                   [point_tag[eligible]] * bool(tagged))
+    home_commune, home_lat, home_lon = e_commune[first], e_lat[first], e_lon[first]
+    home_keep = point_tag[eligible][first] - 1 if tagged else np.full(len(first), -1, np.int64)
+    del e_commune, e_lat, e_lon
     hh_home = np.full(len(hh), -1, np.int64)
     hh_home[eligible] = home_codes
     open_points = np.flatnonzero(point_capacity > 0)
-    pairs = reach_pairs(home_table["lat"].to_numpy(float), home_table["lon"].to_numpy(float),
-                        home_table["commune"].to_numpy(np.int64), p_lat[open_points],
-                        p_lon[open_points], point_commune[open_points], policy.max_distance_km)
+    hp_home, hp_point, hp_km = reach_arrays(home_lat, home_lon, home_commune,
+                                            p_lat[open_points], p_lon[open_points],
+                                            point_commune[open_points], policy.max_distance_km)
 
     commune_eligible = np.bincount(hh_commune[eligible], minlength=len(communes))
     return Problem(
@@ -138,18 +148,15 @@ def build_problem(scenario: Scenario) -> Problem:
         group_status=group_table["status"].to_numpy(np.int64),
         group_needs=group_table["needs"].to_numpy(object),
         routes=routes,
-        home_commune=home_table["commune"].to_numpy(np.int64),
-        home_lat=home_table["lat"].to_numpy(float), home_lon=home_table["lon"].to_numpy(float),
-        hp_home=pairs["home"].to_numpy(np.int64),
-        hp_point=open_points[pairs["point"].to_numpy(np.int64)],
-        hp_km=pairs["km"].to_numpy(float),
+        home_commune=home_commune, home_lat=home_lat, home_lon=home_lon,
+        hp_home=hp_home, hp_point=open_points.astype(np.int32)[hp_point], hp_km=hp_km,
         lot_id=lots["lot_id"].to_numpy(object), lot_sponsor=lots["sponsor_id"].to_numpy(object),
         lot_quantity=lots["quantity"].to_numpy(np.int64),
         point_id=points["point_id"].to_numpy(object), point_capacity=point_capacity,
         commune_code=communes["commune_code"].to_numpy(object),
         commune_eligible=commune_eligible.astype(np.int64),
         keep_hh=keep_hh, keep_lot=keep_lot, keep_point=keep_point,
-        group_keep_lot=_untag(group_table), home_keep_point=_untag(home_table),
+        group_keep_lot=_untag(group_table), home_keep_point=home_keep,
     )
 
 
@@ -175,12 +182,23 @@ def _keep_rows(scenario: Scenario, hh: pd.DataFrame, lots: pd.DataFrame,
     return find[0], find[1], find[2]
 
 
-def _factorize(keys: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    """Codes 0..n-1 for distinct key rows, numbered in sorted key order (deterministic)."""
-    table = keys[columns].drop_duplicates().sort_values(columns, ignore_index=True)
-    table["code"] = np.arange(len(table), dtype=np.int64)
-    codes = keys[columns].merge(table, on=columns, how="left")["code"].to_numpy(np.int64)
-    return codes, table[columns]
+def _factorize(columns: list[np.ndarray | pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..n-1 for distinct rows of the columns, numbered in sorted row order.
+
+    Also the first row of each code. Each column is numbered in sorted value order,
+    then the numbers are combined in mixed radix, which keeps that order.
+    """
+    n = len(columns[0])
+    key, size = np.zeros(n, np.int64), 1
+    for column in columns:
+        codes, values = pd.factorize(column, sort=True, use_na_sentinel=False)
+        if size * max(len(values), 1) >= 2**62:
+            key = np.unique(key, return_inverse=True)[1].ravel().astype(np.int64)
+            size = int(key.max()) + 1
+        key = key * len(values) + codes
+        size *= max(len(values), 1)
+    _, first, codes = np.unique(key, return_index=True, return_inverse=True)
+    return codes.ravel().astype(np.int64), first.astype(np.int64)
 
 
 def _weights(hh: pd.DataFrame, policy: RoundPolicy) -> np.ndarray:
