@@ -130,16 +130,47 @@ def check_all(raw: RawTable, columns: tuple[Column, ...], issues: list[InputIssu
               aliases: dict[str, str] | None = None,
               prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
               bounds: ColumnBounds | None = None) -> pd.DataFrame | None:
-    """Check every chunk of a table being read; the whole typed frame, or None."""
+    """Check every chunk of a table being read; the whole typed frame, or None.
+
+    A table Arrow read is checked a whole column at a time first; only if that
+    sees a possible problem are its chunks checked again, to locate each one.
+    """
     check = TableCheck(columns, raw.name, issues, aliases, bounds)
+    before = (len(issues), getattr(issues, "more", 0))
     if not check.start(raw.header):
         return None
+    if raw.arrow is not None and prepare is None and \
+            (len(issues), getattr(issues, "more", 0)) == before:
+        from allocator.columnar import check_at_once
+
+        whole = check_at_once(check, raw.take_arrow())
+        if whole is not None:
+            return settled(whole, columns)
     parts = [check.rows(prepare(chunk) if prepare else chunk) for chunk in raw.chunks]
     if raw.failed:
         return None
     if not parts:
         parts = [check.rows(pd.DataFrame(columns=raw.header, dtype=object))]
-    return pd.concat(parts) if len(parts) > 1 else parts[0]
+    return settled(pd.concat(parts) if len(parts) > 1 else parts[0], columns)
+
+
+TEXT = pd.Series([""]).dtype  # pandas' own string dtype: Arrow-backed from pandas 3
+
+
+def settled(frame: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
+    """One dtype per kind of column, however the table was read.
+
+    Ids stay Python strings (object), which the problem builder takes as they
+    are; numbers are int64 or float64; all other text is pandas' string dtype,
+    a few bytes a cell in Arrow instead of a Python object each.
+    """
+    for column in columns:
+        if column.name not in frame.columns or column.kind in ("int0", "int1", "lat", "lon"):
+            continue
+        wanted = np.dtype(object) if column.kind == "id" else TEXT
+        if frame[column.name].dtype != wanted:
+            frame[column.name] = frame[column.name].astype(wanted)
+    return frame
 
 
 def check_table(raw: pd.DataFrame, columns: tuple[Column, ...], name: str,
