@@ -6,18 +6,23 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from allocator import __version__
-from allocator.check import allocation_costs, keep_values
+from allocator.check import keep_values
+from allocator.compat import route_of
 from allocator.contract import ALLOCATION_COLUMNS, STATUSES, UNSERVED_COLUMNS
 from allocator.explain import explain_unserved
 from allocator.problem import Problem
 from allocator.solve import Allocation
+from allocator.writing import csv_chunks
 
 ALLOCATIONS = "allocations.csv"
 UNSERVED = "unserved.csv"
@@ -27,27 +32,93 @@ DASHBOARD = "dashboard.json"
 
 def allocations_frame(problem: Problem, allocation: Allocation) -> pd.DataFrame:
     """One row per served household, sorted by household_id."""
-    served, gl_row, hp_row = allocation_costs(problem, allocation.lot_of, allocation.point_of)
-    lot = allocation.lot_of[served]
-    frame = pd.DataFrame({
-        "household_id": problem.hh_id[served].astype(str),
-        "lot_id": problem.lot_id[lot],
-        "sponsor_id": problem.lot_sponsor[lot],
-        "point_id": problem.point_id[allocation.point_of[served]],
+    served = np.flatnonzero(allocation.lot_of >= 0)
+    ids = _texts(problem.hh_id, served)
+    order = _id_order(ids)
+    if order is not None:
+        served, ids = served[order], ids.take(order)
+    lot, point = allocation.lot_of[served], allocation.point_of[served]
+    gl_row, hp_row = _cost_rows(problem, served, lot, point)
+    return pd.DataFrame({
+        "household_id": _column(ids),
+        "lot_id": _column(_texts(problem.lot_id, lot)),
+        "sponsor_id": _column(_texts(problem.lot_sponsor, lot)),
+        "point_id": _column(_texts(problem.point_id, point)),
         "priority_weight": problem.hh_weight[served],
         "public_cost_vnd": problem.routes.cost[gl_row],
         "copay_vnd": problem.routes.copay[gl_row],
         "distance_km": np.round(problem.hp_km[hp_row], 3),
     }, columns=list(ALLOCATION_COLUMNS))
-    return frame.sort_values("household_id", kind="stable", ignore_index=True)
 
 
 def unserved_frame(problem: Problem, allocation: Allocation) -> pd.DataFrame:
-    frame = explain_unserved(problem, allocation.lot_of, allocation.point_of,
-                             allocation.values.stage2)
-    frame["household_id"] = frame["household_id"].astype(str)
-    return frame[list(UNSERVED_COLUMNS)].sort_values("household_id", kind="stable",
-                                                     ignore_index=True)
+    """One row per household not served, with reason and detail, sorted by household_id."""
+    explained = explain_unserved(problem, allocation.lot_of, allocation.point_of,
+                                 allocation.values.stage2)
+    ids = _texts(problem.hh_id, explained.households)
+    order = _id_order(ids)
+    reason, detail = explained.reason, explained.detail
+    if order is not None:
+        ids, reason, detail = ids.take(order), reason[order], detail[order]
+    return pd.DataFrame({
+        "household_id": _column(ids),
+        "reason": _column(pa.array(explained.reasons, _TEXT).take(reason)),
+        "detail": _column(pa.array(explained.details, _TEXT).take(detail)),
+    }, columns=list(UNSERVED_COLUMNS))
+
+
+_TEXT = pa.large_string()
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default text dtype
+
+
+def _texts(values: Any, index: np.ndarray) -> pa.Array:
+    """values[index] as Arrow text, without making a Python string per row."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.take(pa.array(index)).cast(_TEXT)
+    if len(index) > len(values):  # small tables (lots, points): convert each name once
+        return pa.array(np.asarray(values, dtype=object), pa.string()).cast(_TEXT).take(
+            pa.array(index))
+    return pa.array(np.asarray(values, dtype=object)[index], pa.string()).cast(_TEXT)
+
+
+def _column(values: pa.Array) -> pd.Series:
+    return pd.Series(values, dtype=_STR)
+
+
+def _id_order(ids: pa.Array) -> np.ndarray | None:
+    """The stable order of household ids (code point order, as pandas sorts), None if kept.
+
+    Households files usually come sorted by id, so a check saves the sort.
+    """
+    if len(ids) < 2 or not pc.any(pc.less(ids[1:], ids[:-1])).as_py():
+        return None
+    return pc.sort_indices(ids).to_numpy()
+
+
+def _cost_rows(problem: Problem, served: np.ndarray, lot: np.ndarray,
+               point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each served household's lot route and (home, point) pair, -1 if there is none."""
+    group = problem.hh_group[served]
+    eligible = group >= 0
+    gl_row = np.full(len(served), -1, np.int64)
+    gl_row[eligible] = route_of(problem.routes, group[eligible], lot[eligible])
+    # (home, point) pairs as one number each: a sorted search instead of a join.
+    n_points = np.int64(len(problem.point_id))
+    key = problem.hp_home.astype(np.int64) * n_points + problem.hp_point
+    query = problem.hh_home[served].astype(np.int64) * n_points + point
+    if len(key) > 1 and not (key[1:] > key[:-1]).all():
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+    else:
+        order = None
+    if not len(key):
+        return gl_row, np.full(len(served), -1, np.int64)
+    at = np.minimum(np.searchsorted(key, query), len(key) - 1)
+    found = (key[at] == query) & (query >= 0)
+    rows = at if order is None else order[at]
+    return gl_row, np.where(found, rows, -1).astype(np.int64)
 
 
 def summary(problem: Problem, allocation: Allocation, timings: dict[str, float],
@@ -98,19 +169,23 @@ def write_result(out: Path | str, allocations: pd.DataFrame, unserved: pd.DataFr
     """Write the result files; each appears whole or not at all."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic(out / ALLOCATIONS, allocations.to_csv(index=False, lineterminator="\n",
-                                                  float_format="%.3f"))
-    _atomic(out / UNSERVED, unserved.to_csv(index=False, lineterminator="\n"))
-    _atomic(out / SUMMARY, json.dumps(summary_json, indent=1, ensure_ascii=False) + "\n")
+    _atomic(out / ALLOCATIONS, csv_chunks(allocations, float_format="%.3f"))
+    _atomic(out / UNSERVED, csv_chunks(unserved))
+    _atomic(out / SUMMARY, [_json(summary_json)])
     if dashboard is not None:
-        _atomic(out / DASHBOARD, json.dumps(dashboard, indent=1, ensure_ascii=False) + "\n")
+        _atomic(out / DASHBOARD, [_json(dashboard)])
 
 
-def _atomic(path: Path, text: str) -> None:
+def _json(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _atomic(path: Path, chunks: Iterable[bytes]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
