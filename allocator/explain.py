@@ -57,26 +57,27 @@ def explain_unserved(problem: Problem, lot_of: np.ndarray, point_of: np.ndarray,
     unserved = np.flatnonzero(lot_of < 0)
     reasons, details = _Sentences(), _Sentences()
     codes, uniques = pd.factorize(np.asarray(problem.hh_reason[unserved], dtype=object))
-    reason = reasons.numbers([str(u) for u in uniques])[codes] if len(unserved) else \
-        np.zeros(0, np.int64)
-    rule = np.array(reasons.texts + [""], dtype=object)[reason]
-    detail = np.full(len(unserved), details.number(""), np.int64)
+    reason = reasons.numbers([str(u) for u in uniques])[codes]
 
-    m = rule == "not_eligible_status"
+    def ruled(name: str) -> np.ndarray:
+        return reason == reasons.number(name)
+
+    detail = np.full(len(unserved), details.number(""), np.int64)
+    m = ruled("not_eligible_status")
     if m.any():
         eligible_text = ", ".join(policy.eligible_statuses) or "none"
         per_status = details.numbers([f"status {s} is not eligible in this round "
                                       f"(eligible: {eligible_text})" for s in STATUSES])
         detail[m] = per_status[problem.hh_status[unserved[m]]]
-    detail[rule == "no_2g_handset"] = details.number("no 2G-only handset in use")
-    detail[rule == "has_smartphone"] = details.number("already owns a 4G/5G smart device")
-    campaign = (rule == "received_earlier") | (rule == "duplicate_identity")
+    detail[ruled("no_2g_handset")] = details.number("no 2G-only handset in use")
+    detail[ruled("has_smartphone")] = details.number("already owns a 4G/5G smart device")
+    campaign = ruled("received_earlier") | ruled("duplicate_identity")
     if campaign.any():
         codes, uniques = pd.factorize(
             np.asarray(problem.hh_reason_detail[unserved[campaign]], dtype=object))
         detail[campaign] = details.numbers([str(u) for u in uniques])[codes]
 
-    eligible = rule == ""
+    eligible = ruled("")
     group = problem.hh_group[unserved]
     home = problem.hh_home[unserved]
     has_lot = np.append(groups_with_lots(problem.routes), False)  # index -1: not eligible
@@ -123,12 +124,11 @@ def _binding(problem: Problem, lot_of: np.ndarray, point_of: np.ndarray,
                                                     minlength=len(problem.lot_id))
     room_left = problem.point_capacity - np.bincount(point_of[served],
                                                      minlength=len(problem.point_id))
-    groups, group_inverse = np.unique(problem.hh_group[households], return_inverse=True)
-    homes, home_inverse = np.unique(problem.hh_home[households], return_inverse=True)
-    lot_part = _lot_side(problem, groups, stock_left, budget_left)
-    point_part = _point_side(problem, homes, room_left)
-    cases, case_of = _cases(lot_part, point_part, group_inverse.ravel(),
-                            home_inverse.ravel())
+    group_of, groups = pd.factorize(problem.hh_group[households])
+    home_of, homes = pd.factorize(problem.hh_home[households])
+    lot_part = _lot_side(problem, np.asarray(groups), stock_left, budget_left)
+    point_part = _point_side(problem, np.asarray(homes), room_left)
+    cases, case_of = _cases(lot_part, point_part, group_of, home_of)
     return details.numbers(cases)[case_of]
 
 

@@ -22,7 +22,7 @@ from allocator.contract import ALLOCATION_COLUMNS, STATUSES, UNSERVED_COLUMNS
 from allocator.explain import explain_unserved
 from allocator.problem import Problem
 from allocator.solve import Allocation
-from allocator.writing import csv_chunks
+from allocator.writing import Chunk, csv_chunks
 
 ALLOCATIONS = "allocations.csv"
 UNSERVED = "unserved.csv"
@@ -124,7 +124,9 @@ def _cost_rows(problem: Problem, served: np.ndarray, lot: np.ndarray,
 def summary(problem: Problem, allocation: Allocation, timings: dict[str, float],
             extra: dict[str, Any] | None = None) -> dict[str, Any]:
     values = allocation.values
-    eligible = int((problem.hh_reason == "").sum())
+    eligible_mask = problem.hh_reason == ""
+    eligible = int(eligible_mask.sum())
+    by_status = np.bincount(problem.hh_status[eligible_mask], minlength=len(STATUSES))
     served = int((allocation.lot_of >= 0).sum())
     keep_served, keep_point, keep_lot = keep_values(problem, allocation.lot_of,
                                                     allocation.point_of)
@@ -145,9 +147,7 @@ def summary(problem: Problem, allocation: Allocation, timings: dict[str, float],
         "households": len(problem.hh_id),
         "budget_vnd": problem.budget,
         "budget_used_vnd": values.stage2,
-        "eligible_by_status": {s: int(((problem.hh_reason == "") &
-                                       (problem.hh_status == i)).sum())
-                               for i, s in enumerate(STATUSES)},
+        "eligible_by_status": {s: int(by_status[i]) for i, s in enumerate(STATUSES)},
         "devices_left": int(problem.lot_quantity.sum() - served),
         "solve_seconds": round(allocation.seconds, 3),
         "budget_repairs": allocation.budget_repairs,
@@ -180,7 +180,7 @@ def _json(data: dict[str, Any]) -> bytes:
     return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _atomic(path: Path, chunks: Iterable[bytes]) -> None:
+def _atomic(path: Path, chunks: Iterable[Chunk]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+Chunk = bytes | memoryview  # a piece of the file, to write as it is
 CHUNK_ROWS = 250_000  # rows joined at once: bounds the memory of the text being built
 _TEXT = pa.large_string()
 # The csv module quotes a cell holding the delimiter, the quote or a character of the line
@@ -22,7 +23,23 @@ _TEXT = pa.large_string()
 _NEEDS_QUOTES = '[,"\n]'
 
 
-def csv_chunks(frame: pd.DataFrame, float_format: str | None = None) -> Iterator[bytes]:
+class _Cells:
+    """A column's cell texts: `values`, or `values` taken at `codes` (a dictionary column).
+
+    A dictionary column is expanded one chunk at a time, so its full text never exists
+    twice at once.
+    """
+
+    def __init__(self, values: pa.Array, codes: pa.Array | None = None) -> None:
+        self.values, self.codes = values, codes
+
+    def rows(self, start: int, stop: int) -> pa.Array:
+        if self.codes is None:
+            return self.values[start:stop]
+        return self.values.take(self.codes[start:stop])
+
+
+def csv_chunks(frame: pd.DataFrame, float_format: str | None = None) -> Iterator[Chunk]:
     """The CSV file of `frame` (header, then rows), in pieces of bytes."""
     columns = _columns(frame, float_format)
     if columns is None:
@@ -34,12 +51,12 @@ def csv_chunks(frame: pd.DataFrame, float_format: str | None = None) -> Iterator
     for start in range(0, len(frame), CHUNK_ROWS):
         parts: list[pa.Array | pa.Scalar] = []
         for column in columns:
-            parts += [column[start:start + CHUNK_ROWS], comma]
+            parts += [column.rows(start, start + CHUNK_ROWS), comma]
         parts[-1] = newline
         yield _joined_bytes(pc.binary_join_element_wise(*parts, nothing))
 
 
-def _columns(frame: pd.DataFrame, float_format: str | None) -> list[pa.Array] | None:
+def _columns(frame: pd.DataFrame, float_format: str | None) -> list[_Cells] | None:
     """Each column as the text of its cells, or None if pandas must write this frame."""
     # One column: the csv module writes an empty cell as "" there; leave that to pandas.
     if len(frame.columns) < 2 or not all(isinstance(c, str) for c in frame.columns):
@@ -48,22 +65,22 @@ def _columns(frame: pd.DataFrame, float_format: str | None) -> list[pa.Array] | 
         return None
     out = []
     for name in frame.columns:
-        text = _column_text(frame[name], float_format)
-        if text is None:
+        cells = _column_cells(frame[name], float_format)
+        if cells is None:
             return None
-        out.append(text)
+        out.append(cells)
     return out
 
 
-def _column_text(series: pd.Series, float_format: str | None) -> pa.Array | None:
+def _column_cells(series: pd.Series, float_format: str | None) -> _Cells | None:
     dtype = series.dtype
     if isinstance(dtype, pd.StringDtype) or (pd.api.types.is_object_dtype(dtype) and
                                              _all_text(series)):
-        return quoted_text(_as_arrow_text(series))
+        return quoted_cells(_as_arrow_text(series))
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
-        return _integer_text(series.to_numpy())
+        return _integer_cells(series.to_numpy())
     if isinstance(dtype, np.dtype) and dtype.kind == "f" and float_format == "%.3f":
-        return _fixed3_text(series.to_numpy(np.float64))
+        return _Cells(_fixed3_text(series.to_numpy(np.float64)))
     return None
 
 
@@ -81,20 +98,36 @@ def _as_arrow_text(series: pd.Series) -> pa.Array:
     return values.fill_null("") if values.null_count else values
 
 
-def quoted_text(values: pa.Array) -> pa.Array:
-    """Text cells as the csv module writes them: quoted and inner quotes doubled if needed."""
+def quoted_cells(values: pa.Array) -> _Cells:
+    """Text cells as the csv module writes them: quoted and inner quotes doubled if needed.
+
+    Only a column holding a comma, quote or newline somewhere is looked at cell by cell,
+    and then once per distinct text.
+    """
     values = values.cast(_TEXT)
-    if not len(values):
-        return values
+    if not _any_special(values):
+        return _Cells(values)
     encoded = pc.dictionary_encode(values)
     uniques = encoded.dictionary
     needs = pc.match_substring_regex(uniques, _NEEDS_QUOTES)
-    if not pc.any(needs).as_py():
-        return values
     doubled = pc.replace_substring(uniques, '"', '""')
     quote = pa.scalar('"', _TEXT)
     wrapped = pc.binary_join_element_wise(quote, doubled, quote, pa.scalar("", _TEXT))
-    return pc.if_else(needs, wrapped, uniques).take(encoded.indices)
+    return _Cells(pc.if_else(needs, wrapped, uniques), encoded.indices)
+
+
+def _any_special(values: pa.Array) -> bool:
+    """Whether any cell holds a character that needs quotes (a scan of the raw bytes)."""
+    if not len(values) or values.buffers()[2] is None:
+        return False
+    offsets = np.frombuffer(values.buffers()[1], np.int64, len(values) + 1, values.offset * 8)
+    data = np.frombuffer(values.buffers()[2], np.uint8)
+    for start in range(int(offsets[0]), int(offsets[-1]), 1 << 24):
+        block = data[start:min(start + (1 << 24), int(offsets[-1]))]
+        if (block == ord(",")).any() or (block == ord('"')).any() or \
+                (block == ord("\n")).any():
+            return True
+    return False
 
 
 def _quoted(text: str) -> str:
@@ -103,12 +136,17 @@ def _quoted(text: str) -> str:
     return text
 
 
-def _integer_text(values: np.ndarray) -> pa.Array:
+def _integer_cells(values: np.ndarray) -> _Cells:
     # Few distinct values (weights, costs) in most columns: cast each once.
     codes, uniques = pd.factorize(values)
     if len(uniques) * 4 < len(values):
-        return pa.array(uniques).cast(_TEXT).take(pa.array(codes))
-    return pa.array(values).cast(_TEXT)
+        return _Cells(pa.array(uniques).cast(_TEXT), pa.array(codes))
+    return _Cells(pa.array(values).cast(_TEXT))
+
+
+def _integer_text(values: np.ndarray) -> pa.Array:
+    cells = _integer_cells(values)
+    return cells.rows(0, len(values))
 
 
 def _fixed3_text(values: np.ndarray) -> pa.Array:
@@ -137,9 +175,9 @@ def _fixed3_text(values: np.ndarray) -> pa.Array:
     return text
 
 
-def _joined_bytes(rows: pa.Array) -> bytes:
+def _joined_bytes(rows: pa.Array) -> Chunk:
     """The concatenated bytes of a text array (its rows already end in a newline)."""
     if not len(rows):
         return b""
     offsets = np.frombuffer(rows.buffers()[1], np.int64, len(rows) + 1, rows.offset * 8)
-    return rows.buffers()[2][int(offsets[0]):int(offsets[-1])].to_pybytes()
+    return memoryview(rows.buffers()[2])[int(offsets[0]):int(offsets[-1])]
