@@ -4,8 +4,9 @@
 microsecond per cell in Python, minutes for an 8,000,000-row households file.
 Here each column becomes text with Arrow's kernels and the lines are joined a
 chunk at a time. Only what formats the same both ways takes this path: text
-with no comma, quote or line break, integers, and finite floats in the range
-where Python writes them without an exponent; anything else goes to pandas.
+with no comma, quote or line break, integers, and floats that are missing or
+in the range where Python writes them without an exponent; anything else goes
+to pandas.
 """
 
 from __future__ import annotations
@@ -57,14 +58,18 @@ def _text(column: pd.Series) -> pa.Array | None:
     if values is not None and values.dtype.kind in "iu":
         return pc.cast(pa.array(values), pa.large_string())
     if values is not None:
-        magnitude = np.abs(values)
+        missing = np.isnan(values)
+        magnitude = np.abs(values[~missing])
         # Python's repr writes 1e-05 and 1e+16 where Arrow writes 0.00001 and 1e16.
         if not np.all((magnitude == 0) | ((magnitude >= 1e-4) & (magnitude < 1e15))):
             return None
         text = pc.cast(pa.array(values), pa.large_string())
         # Arrow writes a whole float as 106, Python as 106.0.
         whole = pc.invert(pc.match_substring(text, "."))
-        return pc.if_else(whole, pc.binary_join_element_wise(text, _large(".0"), _large("")), text)
+        text = pc.if_else(whole, pc.binary_join_element_wise(text, _large(".0"), _large("")),
+                          text)
+        # pandas writes a missing number as an empty field.
+        return pc.if_else(pa.array(missing), _large(""), text) if missing.any() else text
     if column.dtype.kind == "b":
         return None
     try:
