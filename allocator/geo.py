@@ -13,9 +13,18 @@ def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray,
                  lon2: np.ndarray) -> np.ndarray:
     """Haversine distance in km on a sphere of radius 6371.0 km (the contract's formula)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
+    return _haversine(p1, np.radians(lon1), np.cos(p1), p2, np.radians(lon2), np.cos(p2))
+
+
+def _haversine(p1: np.ndarray, l1: np.ndarray, c1: np.ndarray, p2: np.ndarray,
+               l2: np.ndarray, c2: np.ndarray) -> np.ndarray:
+    """haversine_km from latitudes and longitudes in radians and the cosines of latitude.
+
+    Each operation is as in haversine_km, so the result is the same to the last bit.
+    """
     dp = p2 - p1
-    dl = np.radians(lon2) - np.radians(lon1)
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    dl = l2 - l1
+    a = np.sin(dp / 2) ** 2 + c1 * c2 * np.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
@@ -53,15 +62,19 @@ def reach_arrays(home_lat: np.ndarray, home_lon: np.ndarray, home_commune: np.nd
     points = _Sorted(_cell_key(np.floor(point_lat / cell_lat).astype(np.int64),
                                np.floor(point_lon / cell_lon).astype(np.int64)))
     communes = _Sorted(np.asarray(point_commune, np.int64))
+    # Radians and cosines once per home and point, not once per pair.
+    p_sphere = _sphere(point_lat, point_lon)
     homes, points_found, kms = [], [], []
     for lo in range(0, n_home, _HOME_BLOCK):
         block = slice(lo, min(lo + _HOME_BLOCK, n_home))
         lat, lon = home_lat[block], home_lon[block]
-        h_row = np.floor(lat / cell_lat).astype(np.int64)
-        h_col = np.floor(lon / cell_lon).astype(np.int64)
-        # The 3 x 3 cells are disjoint, so no pair is found twice.
-        found = [points.matches(_cell_key(h_row + d_row, h_col + d_col))
-                 for d_row in (-1, 0, 1) for d_col in (-1, 0, 1)]
+        h_sphere = _sphere(lat, lon)
+        cell = _cell_key(np.floor(lat / cell_lat).astype(np.int64),
+                         np.floor(lon / cell_lon).astype(np.int64))
+        # The three cells of a grid row around a home have consecutive keys, so one key
+        # range finds them. The 3 x 3 cells are disjoint, so no pair is found twice.
+        found = [points.within(cell + (d_row * _ROW_KEY - 1), cell + (d_row * _ROW_KEY + 1))
+                 for d_row in (-1, 0, 1)]
         home = np.concatenate([f[0] for f in found])
         point = np.concatenate([f[1] for f in found])
         del found
@@ -69,12 +82,13 @@ def reach_arrays(home_lat: np.ndarray, home_lon: np.ndarray, home_commune: np.nd
         box = (np.abs(lat[home] - point_lat[point]) <= cell_lat) & \
             (np.abs(lon[home] - point_lon[point]) <= cell_lon)
         home, point = home[box], point[box]
-        km = haversine_km(lat[home], lon[home], point_lat[point], point_lon[point])
+        km = _measure(h_sphere, home, p_sphere, point)
         keep = km <= max_km
         home, point, km = home[keep], point[keep], km[keep]
         # Same commune is always in reach, however far: add those beyond max_km. Pairs
         # already kept are within max_km, so only the others need measuring.
-        s_home, s_point = communes.matches(np.asarray(home_commune[block], np.int64))
+        commune = np.asarray(home_commune[block], np.int64)
+        s_home, s_point = communes.within(commune, commune)
         key = home * np.int64(n_point) + point
         order = np.argsort(key)
         key, km = key[order], km[order]
@@ -82,7 +96,7 @@ def reach_arrays(home_lat: np.ndarray, home_lon: np.ndarray, home_commune: np.nd
         at = np.minimum(np.searchsorted(key, s_key), max(len(key) - 1, 0))
         new = key[at] != s_key if len(key) else np.ones(len(s_key), bool)
         s_home, s_point, s_key = s_home[new], s_point[new], s_key[new]
-        s_km = haversine_km(lat[s_home], lon[s_home], point_lat[s_point], point_lon[s_point])
+        s_km = _measure(h_sphere, s_home, p_sphere, s_point)
         far = s_km > max_km
         if far.any():
             key = np.concatenate([key, s_key[far]])
@@ -99,6 +113,20 @@ def reach_arrays(home_lat: np.ndarray, home_lon: np.ndarray, home_commune: np.nd
 _HOME_BLOCK = 1 << 17  # homes per block: bounds the candidate pairs held at once
 
 
+_Sphere = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _sphere(lat: np.ndarray, lon: np.ndarray) -> _Sphere:
+    """Latitude and longitude in radians, and the cosine of latitude."""
+    rad = np.radians(lat)
+    return rad, np.radians(lon), np.cos(rad)
+
+
+def _measure(h: _Sphere, home: np.ndarray, p: _Sphere, point: np.ndarray) -> np.ndarray:
+    """haversine_km of each (home, point) pair."""
+    return _haversine(h[0][home], h[1][home], h[2][home], p[0][point], p[1][point], p[2][point])
+
+
 class _Sorted:
     """Keys sorted once, to find every position with a given key many times."""
 
@@ -106,14 +134,17 @@ class _Sorted:
         self.order = np.argsort(keys, kind="stable")
         self.keys = keys[self.order]
 
-    def matches(self, home_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every (home, point) with equal keys, without building a join table."""
-        lo = np.searchsorted(self.keys, home_key, side="left")
-        count = np.searchsorted(self.keys, home_key, side="right") - lo
-        home = np.repeat(np.arange(len(home_key)), count)
+    def within(self, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every (home, point) with low[home] <= key[point] <= high[home], without a join table."""
+        lo = np.searchsorted(self.keys, low, side="left")
+        count = np.searchsorted(self.keys, high, side="right") - lo
+        home = np.repeat(np.arange(len(low), dtype=np.int32), count)
         first = np.repeat(lo - (np.cumsum(count) - count), count)
         return home, self.order[first + np.arange(len(home))]
 
 
+_ROW_KEY = 2**22  # key step from one grid row to the next; columns step by 1
+
+
 def _cell_key(row: np.ndarray, col: np.ndarray) -> np.ndarray:
-    return (row + 2**20) * 2**22 + (col + 2**21)
+    return (row + 2**20) * _ROW_KEY + (col + 2**21)

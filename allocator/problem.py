@@ -16,6 +16,8 @@ from fractions import Fraction
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from allocator.compat import Routes, build_routes
 from allocator.contract import FLAGS, STATUSES, RoundPolicy
@@ -85,16 +87,16 @@ def build_problem(scenario: Scenario) -> Problem:
     lots = scenario.lots.sort_values("lot_id", kind="stable")
     points = scenario.points.sort_values("point_id", kind="stable")
     commune_index = pd.Index(communes["commune_code"])
-    hh_status = pd.Index(STATUSES).get_indexer(pd.Index(hh["poverty_status"])).astype(np.int64)
-    hh_commune = commune_index.get_indexer(pd.Index(hh["commune_code"])).astype(np.int64)
-    hh_weight = _weights(hh, policy)
+    hh_status = _index_of(pd.Index(STATUSES), hh["poverty_status"])
+    hh_commune = _index_of(commune_index, hh["commune_code"])
+    hh_weight = _weights(hh, hh_status, policy)
     hh_reason = _eligibility(hh, policy)
     hh_reason_detail = _campaign_rules(hh, hh_reason)
     eligible = hh_reason == ""
 
-    lat, lon = _coordinates(hh, communes, commune_index)
-    p_lat, p_lon = _coordinates(points, communes, commune_index)
-    point_commune = commune_index.get_indexer(pd.Index(points["commune_code"])).astype(np.int64)
+    lat, lon = _coordinates(hh, hh_commune, communes)
+    point_commune = _index_of(commune_index, points["commune_code"])
+    p_lat, p_lon = _coordinates(points, point_commune, communes)
     point_capacity = points["capacity"].to_numpy(np.int64)
 
     keep_hh, keep_lot, keep_point = _keep_rows(scenario, hh, lots, points)
@@ -191,19 +193,40 @@ def _factorize(columns: list[np.ndarray | pd.Series]) -> tuple[np.ndarray, np.nd
     n = len(columns[0])
     key, size = np.zeros(n, np.int64), 1
     for column in columns:
-        codes, values = pd.factorize(column, sort=True, use_na_sentinel=False)
-        if size * max(len(values), 1) >= 2**62:
+        codes, m = _sorted_codes(column)
+        if size * m >= 2**62:
             key = np.unique(key, return_inverse=True)[1].ravel().astype(np.int64)
             size = int(key.max()) + 1
-        key = key * len(values) + codes
-        size *= max(len(values), 1)
-    _, first, codes = np.unique(key, return_index=True, return_inverse=True)
-    return codes.ravel().astype(np.int64), first.astype(np.int64)
+        key = key * m + codes
+        size *= m
+    if size <= 4 * n + 1024:  # few possible keys: rank them by counting, without a sort
+        present = np.zeros(size, bool)
+        present[key] = True
+        codes = (np.cumsum(present) - 1)[key]
+    else:
+        codes = np.unique(key, return_inverse=True)[1].ravel().astype(np.int64)
+    first = np.empty(int(codes.max()) + 1 if n else 0, np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)  # the last write (first row) stays
+    return codes, first
 
 
-def _weights(hh: pd.DataFrame, policy: RoundPolicy) -> np.ndarray:
+def _sorted_codes(column: np.ndarray | pd.Series) -> tuple[np.ndarray, int]:
+    """Numbers of a column's values in sorted value order, and how many numbers there can be."""
+    if isinstance(column, np.ndarray) and column.dtype.kind in "iu" and len(column) and \
+            column.min() >= 0 and column.max() < 2**31:
+        return column.astype(np.int64, copy=False), int(column.max()) + 1  # already such numbers
+    codes, values = pd.factorize(column, sort=True, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False), max(len(values), 1)
+
+
+def _index_of(index: pd.Index, column: pd.Series) -> np.ndarray:
+    """index.get_indexer(column), looking up each distinct value once (object or Arrow text)."""
+    codes, values = pd.factorize(column, use_na_sentinel=False)
+    return index.get_indexer(values).astype(np.int64)[codes]
+
+
+def _weights(hh: pd.DataFrame, status: np.ndarray, policy: RoundPolicy) -> np.ndarray:
     """w(h) = status weight + the bonus of each distinct flag."""
-    status = pd.Index(STATUSES).get_indexer(pd.Index(hh["poverty_status"]))
     base = np.array([policy.status_weight[s] for s in STATUSES], np.int64)[status]
     codes, texts = pd.factorize(hh["flags"])
     bonus = np.array([sum(policy.flag_bonus.get(f, 0) for f in str(t).split(";") if f in FLAGS)
@@ -231,39 +254,63 @@ def _campaign_rules(hh: pd.DataFrame, reason: np.ndarray) -> np.ndarray:
     that already received a device still counts as that other row).
     """
     detail = np.full(len(hh), "", dtype=object)
-    ids = hh["household_id"].to_numpy(object)
-    digits = national_id_digits(hh["national_id"])
-    shared = (digits.duplicated(keep=False) & (digits != "")).to_numpy(bool)
+    key = _identity_key(national_id_digits(hh["national_id"]))
+    shared = _duplicated(key) & (key != 0)
     if shared.any():
         at = np.flatnonzero(shared)
-        for members in pd.Series(at).groupby(digits.to_numpy(object)[at]).agg(list):
-            names = sorted(str(ids[i]) for i in members)
-            for i in members:
-                others = [n for n in names[:MAX_OTHERS + 1] if n != str(ids[i])]
+        ids = hh["household_id"].iloc[at].to_numpy(object)
+        groups: dict[int, list[int]] = {}
+        for k, d in enumerate(key[at].tolist()):
+            groups.setdefault(d, []).append(k)
+        for members in groups.values():
+            names = sorted(str(ids[k]) for k in members)
+            for k in members:
+                others = [n for n in names[:MAX_OTHERS + 1] if n != str(ids[k])]
                 more = len(names) - 1 - min(len(others), MAX_OTHERS)
                 text = "national_id also given for " + ", ".join(others[:MAX_OTHERS])
-                detail[i] = text + (f" and {more} more" if more > 0 else "")
+                detail[at[k]] = text + (f" and {more} more" if more > 0 else "")
         reason[shared] = "duplicate_identity"
-    received = hh["received_device"].to_numpy(object)
-    given = received != ""
+    given = (hh["received_device"] != "").to_numpy(bool)
     if given.any():
+        received = hh["received_device"][given].to_numpy(object)
         reason[given] = "received_earlier"
-        detail[given] = "received a device earlier in the campaign (" + received[given] + ")"
+        detail[given] = "received a device earlier in the campaign (" + received + ")"
     return detail
 
 
-def national_id_digits(values: pd.Series) -> pd.Series:
+def national_id_digits(values: pd.Series) -> pa.ChunkedArray:
     """The digits of each citizen ID ('079 123-456' is '079123456'); '' if it has none."""
-    joined = "".join(values.to_numpy(object))
-    if not joined or (joined.isascii() and joined.isdigit()):
-        return values.astype(object)  # already digits only, as registries usually hold them
-    return values.astype(str).str.replace(r"[^0-9]", "", regex=True).astype(object)
+    ids = pa.array(values, pa.large_string())
+    ids = ids if isinstance(ids, pa.ChunkedArray) else pa.chunked_array([ids])
+    if pc.all(pc.or_(pc.ascii_is_decimal(ids), pc.equal(ids, ""))).as_py() is not False:
+        return ids  # already digits only, as registries usually hold them
+    return pc.replace_substring_regex(ids, "[^0-9]", "")
 
 
-def _coordinates(table: pd.DataFrame, communes: pd.DataFrame,
-                 commune_index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
-    """Own coordinates, or the commune's point where none are given."""
-    idx = commune_index.get_indexer(pd.Index(table["commune_code"])).astype(np.int64)
+def _identity_key(digits: pa.ChunkedArray) -> np.ndarray:
+    """A number per digit string, equal exactly when the strings are; 0 for ''."""
+    length = pc.binary_length(digits).to_numpy().astype(np.int64)
+    if not len(length) or length.max() <= 18:
+        # 10**length + value: the leading 1 keeps '079' apart from '79'.
+        value = pc.cast(pc.if_else(pc.equal(digits, ""), "0", digits), pa.int64())
+        return np.where(length > 0, 10 ** length + value.to_numpy(), 0)
+    codes = pc.dictionary_encode(digits.combine_chunks()).indices.to_numpy().astype(np.int64)
+    return np.where(length > 0, codes + 1, 0)
+
+
+def _duplicated(key: np.ndarray) -> np.ndarray:
+    """Whether each key occurs more than once (pandas' duplicated(keep=False))."""
+    ordered = np.sort(key)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    if not len(repeated):
+        return np.zeros(len(key), bool)
+    at = np.minimum(np.searchsorted(repeated, key), len(repeated) - 1)
+    return repeated[at] == key
+
+
+def _coordinates(table: pd.DataFrame, idx: np.ndarray,
+                 communes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Own coordinates, or the commune's point (commune idx) where none are given."""
     lat = table["lat"].to_numpy(float).copy()
     lon = table["lon"].to_numpy(float).copy()
     missing = np.isnan(lat)
