@@ -195,8 +195,8 @@ def _point_side(problem: Problem, homes: np.ndarray, room_left: np.ndarray) -> l
     wanted[homes[full]] = True
     rows = np.flatnonzero(wanted[problem.hp_home])
     name_rank = np.empty(len(problem.point_id), np.int64)
-    name_rank[np.argsort(np.asarray(problem.point_id, dtype=object).astype(str),
-                         kind="stable")] = np.arange(len(problem.point_id))
+    names = [str(i) for i in problem.point_id]
+    name_rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
     pair_home, pair_point = problem.hp_home[rows], problem.hp_point[rows]
     rows = rows[np.lexsort((name_rank[pair_point], pair_home))]
     pair_home, pair_point = problem.hp_home[rows], problem.hp_point[rows]
