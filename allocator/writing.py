@@ -80,7 +80,7 @@ def _column_cells(series: pd.Series, float_format: str | None) -> _Cells | None:
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
         return _integer_cells(series.to_numpy())
     if isinstance(dtype, np.dtype) and dtype.kind == "f" and float_format == "%.3f":
-        return _Cells(_fixed3_text(series.to_numpy(np.float64)))
+        return _fixed3_cells(series.to_numpy(np.float64))
     return None
 
 
@@ -144,35 +144,37 @@ def _integer_cells(values: np.ndarray) -> _Cells:
     return _Cells(pa.array(values).cast(_TEXT))
 
 
-def _integer_text(values: np.ndarray) -> pa.Array:
-    cells = _integer_cells(values)
-    return cells.rows(0, len(values))
-
-
-def _fixed3_text(values: np.ndarray) -> pa.Array:
+def _fixed3_cells(values: np.ndarray) -> _Cells:
     """Python's "%.3f" % x for each x (empty for NaN), as pandas' float_format writes it.
 
     A value that is already a multiple of 0.001 to the last bit (k / 1000 == x) prints as
     the integer k with a point before its last three digits; any other value is
-    formatted by Python itself.
+    formatted by Python itself. Each distinct value is formatted once.
     """
     with np.errstate(invalid="ignore", over="ignore"):
         k = np.rint(values * 1000.0)
         exact = np.isfinite(values) & (np.abs(values) < 2.0 ** 40) & (k / 1000.0 == values)
-    k_abs = np.abs(np.where(exact, k, 0.0)).astype(np.int64)
-    whole = _integer_text(k_abs // 1000)
+    # 2|k| + sign: -0.0 prints as "-0.000", so the sign is kept apart from |k|.
+    key = np.abs(np.where(exact, k, 0.0)).astype(np.int64) * 2 + np.signbit(values)
+    codes, uniques = pd.factorize(key)
+    k_abs, negative = uniques // 2, uniques % 2 == 1
+    whole = pa.array(k_abs // 1000).cast(_TEXT)
     # 1000 + fraction always has four digits; dropping the leading 1 zero-pads it.
-    fraction = pc.utf8_slice_codeunits(_integer_text(1000 + k_abs % 1000), 1)
-    sign = pa.array(np.where(np.signbit(values), "-", ""), type=_TEXT)
-    text = pc.binary_join_element_wise(sign, whole, pa.scalar(".", _TEXT),
-                                       fraction, pa.scalar("", _TEXT))
+    fraction = pc.utf8_slice_codeunits(pa.array(1000 + k_abs % 1000).cast(_TEXT), 1)
+    text = pc.binary_join_element_wise(whole, fraction, pa.scalar(".", _TEXT))
+    if negative.any():
+        text = pc.if_else(pa.array(negative),
+                          pc.binary_join_element_wise(pa.scalar("-", _TEXT), text,
+                                                      pa.scalar("", _TEXT)), text)
+    cells = _Cells(text, pa.array(codes))
     other = np.flatnonzero(~exact)
-    if len(other):
-        mask = np.zeros(len(values), bool)
-        mask[other] = True
-        words = ["" if np.isnan(x) else format(x, ".3f") for x in values[other].tolist()]
-        text = pc.replace_with_mask(text, pa.array(mask), pa.array(words, type=_TEXT))
-    return text
+    if not len(other):
+        return cells
+    mask = np.zeros(len(values), bool)
+    mask[other] = True
+    words = ["" if np.isnan(x) else format(x, ".3f") for x in values[other].tolist()]
+    return _Cells(pc.replace_with_mask(cells.rows(0, len(values)), pa.array(mask),
+                                       pa.array(words, type=_TEXT)))
 
 
 def _joined_bytes(rows: pa.Array) -> Chunk:
