@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -48,69 +51,89 @@ def reach_arrays(home_lat: np.ndarray, home_lon: np.ndarray, home_commune: np.nd
 
     Homes and points are bucketed on a grid of cells at least `max_km` wide, so
     only points in the 3 x 3 cells around a home are measured. Homes go in blocks,
-    so the candidate pairs of only one block are held at a time. Sorted by home
-    then point.
+    so the candidate pairs of only a block or two are held at a time; two blocks
+    run at once (numpy releases the GIL). Sorted by home then point.
     """
     n_home, n_point = len(home_lat), len(point_lat)
     if n_home == 0 or n_point == 0:
         return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0)
-    max_abs_lat = float(min(89.0, max(np.abs(home_lat).max(), np.abs(point_lat).max()) +
-                            max_km / _KM_PER_DEGREE))
-    # Cells at least 10 m wide keep the cell numbers small enough for exact integer keys.
-    cell_lat = max(max_km, 0.01) / _KM_PER_DEGREE * 1.0001
-    cell_lon = cell_lat / max(np.cos(np.radians(max_abs_lat)), 1e-6)
-    points = _Sorted(_cell_key(np.floor(point_lat / cell_lat).astype(np.int64),
-                               np.floor(point_lon / cell_lon).astype(np.int64)))
-    communes = _Sorted(np.asarray(point_commune, np.int64))
-    # Radians and cosines once per home and point, not once per pair.
-    p_sphere = _sphere(point_lat, point_lon)
-    homes, points_found, kms = [], [], []
-    for lo in range(0, n_home, _HOME_BLOCK):
-        block = slice(lo, min(lo + _HOME_BLOCK, n_home))
-        lat, lon = home_lat[block], home_lon[block]
+    reach = _Reach(home_lat, home_lon, home_commune, point_lat, point_lon, point_commune,
+                   max_km)
+    starts = range(0, n_home, _HOME_BLOCK)
+    if len(starts) > 1 and (os.cpu_count() or 1) > 1:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            blocks = list(pool.map(reach.block, starts))
+    else:
+        blocks = [reach.block(lo) for lo in starts]
+    out = tuple(np.concatenate([b[i] for b in blocks]) for i in range(3))
+    return out[0], out[1], out[2]
+
+
+class _Reach:
+    """The grid and the points, to find the pairs of one block of homes at a time."""
+
+    def __init__(self, home_lat: np.ndarray, home_lon: np.ndarray, home_commune: np.ndarray,
+                 point_lat: np.ndarray, point_lon: np.ndarray, point_commune: np.ndarray,
+                 max_km: float) -> None:
+        self.home_lat, self.home_lon, self.home_commune = home_lat, home_lon, home_commune
+        self.point_lat, self.point_lon, self.max_km = point_lat, point_lon, max_km
+        max_abs_lat = float(min(89.0, max(np.abs(home_lat).max(), np.abs(point_lat).max()) +
+                                max_km / _KM_PER_DEGREE))
+        # Cells at least 10 m wide keep the cell numbers small enough for exact integer keys.
+        self.cell_lat = max(max_km, 0.01) / _KM_PER_DEGREE * 1.0001
+        self.cell_lon = self.cell_lat / max(np.cos(np.radians(max_abs_lat)), 1e-6)
+        self.points = _Sorted(self.cell_of(point_lat, point_lon))
+        self.communes = _Sorted(np.asarray(point_commune, np.int64))
+        # Radians and cosines once per home and point, not once per pair.
+        self.p_sphere = _sphere(point_lat, point_lon)
+
+    def cell_of(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        return _cell_key(np.floor(lat / self.cell_lat).astype(np.int64),
+                         np.floor(lon / self.cell_lon).astype(np.int64))
+
+    def block(self, lo: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Home, point and km of the pairs of homes lo .. lo + _HOME_BLOCK - 1."""
+        block = slice(lo, lo + _HOME_BLOCK)
+        lat, lon = self.home_lat[block], self.home_lon[block]
+        point_lat, point_lon, n_point = self.point_lat, self.point_lon, len(self.point_lat)
         h_sphere = _sphere(lat, lon)
-        cell = _cell_key(np.floor(lat / cell_lat).astype(np.int64),
-                         np.floor(lon / cell_lon).astype(np.int64))
+        cell = self.cell_of(lat, lon)
         # The three cells of a grid row around a home have consecutive keys, so one key
         # range finds them. The 3 x 3 cells are disjoint, so no pair is found twice.
-        found = [points.within(cell + (d_row * _ROW_KEY - 1), cell + (d_row * _ROW_KEY + 1))
-                 for d_row in (-1, 0, 1)]
+        found = [self.points.within(cell + (d_row * _ROW_KEY - 1),
+                                    cell + (d_row * _ROW_KEY + 1)) for d_row in (-1, 0, 1)]
         home = np.concatenate([f[0] for f in found])
         point = np.concatenate([f[1] for f in found])
         del found
         # A cheap box test first: only pairs inside one cell of each other can be in reach.
-        box = (np.abs(lat[home] - point_lat[point]) <= cell_lat) & \
-            (np.abs(lon[home] - point_lon[point]) <= cell_lon)
+        box = (np.abs(lat[home] - point_lat[point]) <= self.cell_lat) & \
+            (np.abs(lon[home] - point_lon[point]) <= self.cell_lon)
         home, point = home[box], point[box]
-        km = _measure(h_sphere, home, p_sphere, point)
-        keep = km <= max_km
-        home, point, km = home[keep], point[keep], km[keep]
+        km = _measure(h_sphere, home, self.p_sphere, point)
+        keep = km <= self.max_km
+        key = home[keep] * np.int64(n_point) + point[keep]
+        order = np.argsort(key)
+        key, km = key[order], km[keep][order]
         # Same commune is always in reach, however far: add those beyond max_km. Pairs
         # already kept are within max_km, so only the others need measuring.
-        commune = np.asarray(home_commune[block], np.int64)
-        s_home, s_point = communes.within(commune, commune)
-        key = home * np.int64(n_point) + point
-        order = np.argsort(key)
-        key, km = key[order], km[order]
+        commune = np.asarray(self.home_commune[block], np.int64)
+        s_home, s_point = self.communes.within(commune, commune)
         s_key = s_home * np.int64(n_point) + s_point
         at = np.minimum(np.searchsorted(key, s_key), max(len(key) - 1, 0))
         new = key[at] != s_key if len(key) else np.ones(len(s_key), bool)
         s_home, s_point, s_key = s_home[new], s_point[new], s_key[new]
-        s_km = _measure(h_sphere, s_home, p_sphere, s_point)
-        far = s_km > max_km
+        s_km = _measure(h_sphere, s_home, self.p_sphere, s_point)
+        far = s_km > self.max_km
         if far.any():
-            key = np.concatenate([key, s_key[far]])
-            km = np.concatenate([km, s_km[far]])
-            # Keys are unique, so any sort gives the same order; timsort uses the sorted run.
-            order = np.argsort(key, kind="stable")
-            key, km = key[order], km[order]
-        homes.append((key // n_point + lo).astype(np.int32))
-        points_found.append((key % n_point).astype(np.int32))
-        kms.append(km)
-    return np.concatenate(homes), np.concatenate(points_found), np.concatenate(kms)
+            # Merge the few far pairs into the sorted ones (keys are unique).
+            s_key, s_km = s_key[far], s_km[far]
+            order = np.argsort(s_key)
+            at = np.searchsorted(key, s_key[order])
+            key, km = np.insert(key, at, s_key[order]), np.insert(km, at, s_km[order])
+        return (key // n_point + lo).astype(np.int32), (key % n_point).astype(np.int32), km
 
 
-_HOME_BLOCK = 1 << 17  # homes per block: bounds the candidate pairs held at once
+_HOME_BLOCK = 1 << 16  # homes per block: bounds the candidate pairs held at once
 
 
 _Sphere = tuple[np.ndarray, np.ndarray, np.ndarray]
