@@ -132,11 +132,11 @@ def _binding(problem: Problem, lot_of: np.ndarray, point_of: np.ndarray,
     return details.numbers(cases)[case_of]
 
 
-def _cases(lot_part: list[str], point_part: list[str], lot_of: np.ndarray,
+def _cases(lot_part: list[str], point_part: np.ndarray, lot_of: np.ndarray,
            point_of: np.ndarray) -> tuple[list[str], np.ndarray]:
     """The distinct (lot side, point side) sentences, and each household's among them."""
     lot_codes, lot_texts = pd.factorize(np.asarray(lot_part, dtype=object))
-    point_codes, point_texts = pd.factorize(np.asarray(point_part, dtype=object))
+    point_codes, point_texts = pd.factorize(point_part)
     key = lot_codes[lot_of].astype(np.int64) * (len(point_texts) + 1) + point_codes[point_of]
     case_of, keys = pd.factorize(key)
     texts = []
@@ -181,35 +181,42 @@ def _lot_side(problem: Problem, groups: np.ndarray, stock_left: np.ndarray,
     return out
 
 
-def _point_side(problem: Problem, homes: np.ndarray, room_left: np.ndarray) -> list[str]:
+def _point_side(problem: Problem, homes: np.ndarray, room_left: np.ndarray) -> np.ndarray:
     """Per home: '' if a point in reach has room, else the full points it reaches."""
     n_home = len(problem.home_commune)
     has_room = np.zeros(n_home, bool)
     has_room[problem.hp_home[room_left[problem.hp_point] > 0]] = True
-    out = [""] * len(homes)
+    out = np.full(len(homes), "", dtype=object)
     full = np.flatnonzero(~has_room[homes])
     if not len(full):
         return out
     # Rows of the full homes' (home, point) pairs; ordered by home, then by point name.
+    full_homes = homes[full]
     wanted = np.zeros(n_home, bool)
-    wanted[homes[full]] = True
+    wanted[full_homes] = True
     rows = np.flatnonzero(wanted[problem.hp_home])
     name_rank = np.empty(len(problem.point_id), np.int64)
     names = [str(i) for i in problem.point_id]
     name_rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    rows = rows[np.lexsort((name_rank[problem.hp_point[rows]], problem.hp_home[rows]))]
     pair_home, pair_point = problem.hp_home[rows], problem.hp_point[rows]
-    rows = rows[np.lexsort((name_rank[pair_point], pair_home))]
-    pair_home, pair_point = problem.hp_home[rows], problem.hp_point[rows]
-    starts = np.searchsorted(pair_home, homes[full], side="left")
-    ends = np.searchsorted(pair_home, homes[full], side="right")
-    words: dict[tuple[int, ...], str] = {}
-    for i, s, e in zip(full.tolist(), starts.tolist(), ends.tolist()):
-        shown = pair_point[s:min(e, s + MAX_NAMED)]
-        key = (e - s, *shown.tolist())
-        if key not in words:
-            words[key] = ("capacity: every point in reach is full (" +
-                          _names(problem.point_id[pair_point[s:e]]) + ")")
-        out[i] = words[key]
+    by_home = np.argsort(full_homes)
+    starts = np.empty(len(full), np.int64)
+    ends = np.empty(len(full), np.int64)
+    starts[by_home] = np.searchsorted(pair_home, full_homes[by_home], side="left")
+    ends[by_home] = np.searchsorted(pair_home, full_homes[by_home], side="right")
+    # The sentence names the first points by name and counts the rest: homes with the same
+    # count and the same first points share it.
+    case = pd.factorize(ends - starts)[0]
+    for j in range(MAX_NAMED):
+        at = np.minimum(starts + j, ends - 1)
+        shown = np.where(starts + j < ends, pair_point[at], -1)
+        case = pd.factorize(case * (len(problem.point_id) + 1) + shown + 1)[0]
+    first = np.unique(case, return_index=True)[1]
+    words = np.array(["capacity: every point in reach is full (" +
+                      _names(problem.point_id[pair_point[starts[i]:ends[i]]]) + ")"
+                      for i in first], dtype=object)
+    out[full] = words[case]
     return out
 
 

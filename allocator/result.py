@@ -115,7 +115,10 @@ def _cost_rows(problem: Problem, served: np.ndarray, lot: np.ndarray,
         order = None
     if not len(key):
         return gl_row, np.full(len(served), -1, np.int64)
-    at = np.minimum(np.searchsorted(key, query), len(key) - 1)
+    # Searching in sorted order keeps the search in cache: several times faster at 6M pairs.
+    by_query = np.argsort(query)
+    at = np.empty(len(query), np.int64)
+    at[by_query] = np.minimum(np.searchsorted(key, query[by_query]), len(key) - 1)
     found = (key[at] == query) & (query >= 0)
     rows = at if order is None else order[at]
     return gl_row, np.where(found, rows, -1).astype(np.int64)
