@@ -70,6 +70,11 @@ class Milp:
     n_rows: int = 0
     objective: np.ndarray | None = None
     maximize: bool = False
+    # Each row block's matrix entries, sorted and encoded once: a lexicographic solve
+    # builds the proto once per stage and attempt, and only adds rows in between
+    # (entry arrays are never changed in place; row and column bounds may be).
+    _encoded: list[tuple[np.ndarray, np.ndarray, np.ndarray, bytes]] = field(
+        default_factory=list, repr=False, compare=False)
 
     def add_vars(self, lb: np.ndarray | float, ub: np.ndarray | float, n: int,
                  integer: bool = True) -> np.ndarray:
@@ -123,38 +128,41 @@ class Milp:
         self.maximize = maximize
 
     def to_proto(self) -> model_pb2.ModelProto:
+        """The model as MathOpt's ModelProto, its long fields written as packed wire bytes.
+
+        Filling repeated fields from Python lists costs about 0.4 s per solve at 500,000
+        columns; numpy writes the same bytes in a fraction of that, and protobuf parses
+        them in C. The result equals field by field what `extend` would have built.
+        """
         proto = model_pb2.ModelProto()
-        ids = np.arange(self.n_vars, dtype=np.int64)
-        proto.variables.ids.extend(ids.tolist())
-        proto.variables.lower_bounds.extend(_cat(self.lb).tolist())
-        proto.variables.upper_bounds.extend(_cat(self.ub).tolist())
-        proto.variables.integers.extend(_cat(self.integer, bool).tolist())
+        proto.variables.MergeFromString(
+            _packed_ints(1, np.arange(self.n_vars, dtype=np.int64))
+            + _packed_doubles(2, _cat(self.lb)) + _packed_doubles(3, _cat(self.ub))
+            + _packed_ints(4, _cat(self.integer, np.int64)))
         if self.objective is not None:
             nz = np.flatnonzero(self.objective)
             proto.objective.maximize = self.maximize
-            proto.objective.linear_coefficients.ids.extend(nz.tolist())
-            proto.objective.linear_coefficients.values.extend(self.objective[nz].tolist())
-        proto.linear_constraints.ids.extend(range(self.n_rows))
-        proto.linear_constraints.lower_bounds.extend(_cat(self.row_lb).tolist())
-        proto.linear_constraints.upper_bounds.extend(_cat(self.row_ub).tolist())
-        row, col, val = _cat(self.entries_row, np.int64), _cat(self.entries_col, np.int64), \
-            _cat(self.entries_val)
-        # MathOpt wants entries sorted by (row, column) without duplicates.
-        order = np.lexsort((col, row))
-        row, col, val = row[order], col[order], val[order]
-        if len(row) > 1:
-            dup = (row[1:] == row[:-1]) & (col[1:] == col[:-1])
-            if dup.any():
-                keep = np.concatenate(([True], ~dup))
-                group = np.cumsum(keep) - 1
-                val = np.bincount(group, weights=val)
-                row, col = row[keep], col[keep]
-        nz = val != 0
-        matrix = proto.linear_constraint_matrix
-        matrix.row_ids.extend(row[nz].tolist())
-        matrix.column_ids.extend(col[nz].tolist())
-        matrix.coefficients.extend(val[nz].tolist())
+            proto.objective.linear_coefficients.MergeFromString(
+                _packed_ints(1, nz) + _packed_doubles(2, self.objective[nz]))
+        proto.linear_constraints.MergeFromString(
+            _packed_ints(1, np.arange(self.n_rows, dtype=np.int64))
+            + _packed_doubles(2, _cat(self.row_lb)) + _packed_doubles(3, _cat(self.row_ub)))
+        # Blocks hold disjoint, increasing row ranges (see add_rows), so the entries
+        # sorted block by block are sorted as a whole, and a parser appends the packed
+        # fields of consecutive blocks in order.
+        proto.linear_constraint_matrix.MergeFromString(b"".join(self._encoded_blocks()))
         return proto
+
+    def _encoded_blocks(self) -> list[bytes]:
+        blocks = list(zip(self.entries_row, self.entries_col, self.entries_val, strict=True))
+        for i, (row, col, val) in enumerate(blocks):
+            cached = self._encoded[i] if i < len(self._encoded) else None
+            if cached and cached[0] is row and cached[1] is col and cached[2] is val:
+                continue
+            del self._encoded[i:]
+            self._encoded.append((row, col, val, _encode_entries(row, col, val)))
+        del self._encoded[len(blocks):]
+        return [entry[3] for entry in self._encoded]
 
     def solve(self, time_limit_s: float, absolute_gap: float, seed: int = 0,
               hint: np.ndarray | None = None, presolve: bool = True,
@@ -189,9 +197,9 @@ class Milp:
             params.highs.bool_options["mip_heuristic_run_feasibility_jump"] = False
         model_params = model_parameters_pb2.ModelSolveParametersProto()
         if hint is not None:  # every variable, zeros included: HiGHS takes it as complete
-            values = model_params.solution_hints.add().variable_values
-            values.ids.extend(range(self.n_vars))
-            values.values.extend(np.asarray(hint, dtype=float).tolist())
+            model_params.solution_hints.add().variable_values.MergeFromString(
+                _packed_ints(1, np.arange(self.n_vars, dtype=np.int64))
+                + _packed_doubles(2, np.asarray(hint, dtype=np.float64)))
         proto_result = solve_proto(self.to_proto(), params, model_params)
         return _parse(proto_result, self.n_vars, time.perf_counter() - started)
 
@@ -253,6 +261,57 @@ def solve_proto(model: model_pb2.ModelProto, params: parameters_pb2.SolveParamet
 
 def _cat(parts: list[np.ndarray], dtype: type = np.float64) -> np.ndarray:
     return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+
+def _encode_entries(row: np.ndarray, col: np.ndarray, val: np.ndarray) -> bytes:
+    """One block's entries as SparseDoubleMatrixProto bytes, sorted by (row, column),
+    duplicates summed and zeros dropped, as MathOpt wants them."""
+    row, col = np.asarray(row, np.int64), np.asarray(col, np.int64)
+    val = np.asarray(val, np.float64)
+    order = np.lexsort((col, row))
+    row, col, val = row[order], col[order], val[order]
+    if len(row) > 1:
+        dup = (row[1:] == row[:-1]) & (col[1:] == col[:-1])
+        if dup.any():
+            keep = np.concatenate(([True], ~dup))
+            group = np.cumsum(keep) - 1
+            val = np.bincount(group, weights=val)
+            row, col = row[keep], col[keep]
+    nz = val != 0
+    return _packed_ints(1, row[nz]) + _packed_ints(2, col[nz]) + _packed_doubles(3, val[nz])
+
+
+def _varints(values: np.ndarray) -> bytes:
+    """Protobuf varints of non-negative integers, 7 bits a byte, low bits first."""
+    a = np.asarray(values).astype(np.uint64)
+    size = np.ones(len(a), dtype=np.int64)
+    for k in range(1, 10):
+        size += a >= np.uint64(1 << (7 * k))
+    start = np.cumsum(size) - size
+    out = np.empty(int(size.sum()), dtype=np.uint8)
+    for k in range(int(size.max(initial=0))):
+        at = np.flatnonzero(size > k)
+        byte = (a[at] >> np.uint64(7 * k)) & np.uint64(0x7F)
+        byte |= np.where(size[at] - 1 > k, np.uint64(0x80), np.uint64(0))
+        out[start[at] + k] = byte
+    return out.tobytes()
+
+
+def _packed(field_number: int, payload: bytes) -> bytes:
+    """A packed repeated field: tag (wire type 2), length, payload; nothing when empty."""
+    if not payload:
+        return b""
+    return _varints(np.array([(field_number << 3) | 2, len(payload)])) + payload
+
+
+def _packed_ints(field_number: int, values: np.ndarray) -> bytes:
+    if np.any(np.asarray(values) < 0):
+        raise ValueError("packed ids must be non-negative")
+    return _packed(field_number, _varints(values))
+
+
+def _packed_doubles(field_number: int, values: np.ndarray) -> bytes:
+    return _packed(field_number, np.asarray(values, dtype="<f8").tobytes())
 
 
 def _parse(proto: result_pb2.SolveResultProto, n_vars: int, seconds: float) -> MilpResult:
