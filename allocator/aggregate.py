@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from allocator.compat import groups_with_lots
-from allocator.problem import Problem
+from allocator.problem import Problem, factorize_rows
 
 
 @dataclass
@@ -62,15 +61,31 @@ def reach_set_ids(problem: Problem) -> np.ndarray:
     n_home = len(problem.home_commune)
     rng = np.random.default_rng(20250701)
     salt = rng.integers(1, 2**63, size=(2, len(problem.point_id)), dtype=np.uint64)
-    keys = np.zeros((n_home, 3), dtype=np.uint64)
+    keys = np.zeros((3, n_home), dtype=np.uint64)
+    # hp_home is sorted, so each home's pairs are one run: sum the runs (modulo 2**64).
+    homes, start = _runs(problem.hp_home)
     with np.errstate(over="ignore"):
         for j in range(2):
-            np.add.at(keys[:, j], problem.hp_home, salt[j][problem.hp_point])
-    keys[:, 2] = np.bincount(problem.hp_home, minlength=n_home).astype(np.uint64)
-    _, ids = np.unique(keys, axis=0, return_inverse=True)
-    ids = ids.ravel().astype(np.int64)
+            keys[j, homes] = np.add.reduceat(salt[j][problem.hp_point], start)
+    keys[2] = np.bincount(problem.hp_home, minlength=n_home).astype(np.uint64)
+    # Numbered in sorted (key 0, key 1, key 2) order, as np.unique(axis=0) numbers rows.
+    order = np.lexsort(keys[::-1])
+    ordered = keys[:, order]
+    new = np.ones(n_home, bool)
+    new[1:] = (ordered[:, 1:] != ordered[:, :-1]).any(axis=0)
+    del ordered
+    ids = np.empty(n_home, np.int64)
+    ids[order] = np.cumsum(new) - 1
     _verify_same_sets(problem, ids)
     return ids
+
+
+def _runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct value of a sorted array and where its run starts."""
+    if not len(sorted_values):
+        return sorted_values[:0], np.zeros(0, np.int64)
+    start = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    return sorted_values[start], start
 
 
 def _verify_same_sets(problem: Problem, ids: np.ndarray) -> None:
@@ -78,10 +93,15 @@ def _verify_same_sets(problem: Problem, ids: np.ndarray) -> None:
     leader = np.full(ids.max() + 1 if len(ids) else 0, -1, np.int64)
     leader[ids[::-1]] = np.arange(len(ids))[::-1]
     start = np.searchsorted(problem.hp_home, np.arange(len(ids)))
-    position = np.arange(len(problem.hp_home)) - start[problem.hp_home]
-    lead_rows = start[leader[ids[problem.hp_home]]] + position
-    if not np.array_equal(problem.hp_point[lead_rows], problem.hp_point):
-        raise RuntimeError("reach-set hash collision; please report this scenario")
+    # Each pair row is the same row of its home's leader, shifted by where the two
+    # homes' runs start. In slices of pairs, to hold a few int64 arrays of a slice only.
+    shift = start[leader[ids]] - start
+    step = 1 << 20
+    for lo in range(0, len(problem.hp_home), step):
+        home = problem.hp_home[lo:lo + step]
+        lead_rows = np.arange(lo, lo + len(home)) + shift[home]
+        if not np.array_equal(problem.hp_point[lead_rows], problem.hp_point[lo:lo + step]):
+            raise RuntimeError("reach-set hash collision; please report this scenario")
 
 
 def build_units(problem: Problem, by_site: bool, unserved: np.ndarray | None = None,
@@ -103,33 +123,39 @@ def build_units(problem: Problem, by_site: bool, unserved: np.ndarray | None = N
                                   axis=0, return_inverse=True)
         home_place = home_place.ravel().astype(np.int64)
     # Number the places actually used 0..n-1, in order of first home.
-    used_homes = np.unique(problem.hh_home[hh])
+    used = np.zeros(len(problem.home_commune), bool)
+    used[problem.hh_home[hh]] = True
+    used_homes = np.flatnonzero(used)  # np.unique's answer, without hashing 2M numbers
+    del used
     used_places, first = np.unique(home_place[used_homes], return_index=True)
     place_of_home = np.full(len(problem.home_commune), -1, np.int64)
     place_of_home[used_homes] = np.searchsorted(used_places, home_place[used_homes])
-    keys = pd.DataFrame({"group": problem.hh_group[hh], "weight": problem.hh_weight[hh],
-                         "place": place_of_home[problem.hh_home[hh]]})
-    table = keys.drop_duplicates().sort_values(["group", "weight", "place"], ignore_index=True)
-    table["unit"] = np.arange(len(table), dtype=np.int64)
-    unit_of = keys.merge(table, on=["group", "weight", "place"], how="left")["unit"].to_numpy()
+    group, weight = problem.hh_group[hh], problem.hh_weight[hh]
+    place = place_of_home[problem.hh_home[hh]]
+    # Units numbered in sorted (group, weight, place) order.
+    unit_of, first_row = factorize_rows([group, weight, place])
+    del group, weight, place
+    unit_hh = hh[first_row]
     hh_unit = np.full(len(problem.hh_id), -1, np.int64)
     hh_unit[hh] = unit_of
 
-    # One home stands for each place (all homes of a place reach the same points).
+    # One home stands for each place (all homes of a place reach the same points). Its
+    # pairs are one run of the pair list, already in point order.
     representative = used_homes[first]
-    pairs = pd.DataFrame({"home": problem.hp_home, "point": problem.hp_point,
-                          "km": problem.hp_km})
+    lo = np.searchsorted(problem.hp_home, representative, side="left")
+    count = np.searchsorted(problem.hp_home, representative, side="right") - lo
+    pp_place = np.repeat(np.arange(len(representative), dtype=np.int64), count)
+    rows = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(len(pp_place))
     if at_kept_point is not None:
-        pinned = at_kept_point[problem.hp_home]
-        pairs = pairs[~pinned | (problem.hp_point == problem.home_keep_point[problem.hp_home])]
-    places = pd.DataFrame({"place": np.arange(len(representative)), "home": representative})
-    pp = places.merge(pairs, on="home").sort_values(["place", "point"], ignore_index=True)
-    group = table["group"].to_numpy(np.int64)
-    return Units(group=group, weight=table["weight"].to_numpy(np.int64),
+        home = representative[pp_place]
+        kept = ~at_kept_point[home] | (problem.hp_point[rows] == problem.home_keep_point[home])
+        pp_place, rows = pp_place[kept], rows[kept]
+    group = problem.hh_group[unit_hh]
+    return Units(group=group, weight=problem.hh_weight[unit_hh],
                  commune=problem.group_commune[group],
-                 count=np.bincount(unit_of, minlength=len(table)).astype(np.int64),
-                 place=table["place"].to_numpy(np.int64),
-                 pp_place=pp["place"].to_numpy(np.int64), pp_point=pp["point"].to_numpy(np.int64),
-                 pp_km=pp["km"].to_numpy(float) if by_site else np.zeros(len(pp)),
+                 count=np.bincount(unit_of, minlength=len(unit_hh)).astype(np.int64),
+                 place=place_of_home[problem.hh_home[unit_hh]],
+                 pp_place=pp_place, pp_point=problem.hp_point[rows].astype(np.int64),
+                 pp_km=problem.hp_km[rows] if by_site else np.zeros(len(rows)),
                  hh_unit=hh_unit, place_keep_point=problem.home_keep_point[representative],
                  by_site=by_site)

@@ -112,7 +112,7 @@ def build_problem(scenario: Scenario) -> Problem:
 
     # Lot groups of eligible households.
     needs = hh["needs"][eligible]
-    group_codes, first = _factorize([hh_commune[eligible], hh_status[eligible], needs] +
+    group_codes, first = factorize_rows([hh_commune[eligible], hh_status[eligible], needs] +
                                     [lot_tag[eligible]] * bool(tagged))
     group_table = pd.DataFrame({"commune": hh_commune[eligible][first],
                                 "status": hh_status[eligible][first],
@@ -128,7 +128,7 @@ def build_problem(scenario: Scenario) -> Problem:
     # Homes of eligible households.
     e_commune, e_lat, e_lon = hh_commune[eligible], lat[eligible], lon[eligible]
     del lat, lon
-    home_codes, first = _factorize([e_commune, e_lat, e_lon] +
+    home_codes, first = factorize_rows([e_commune, e_lat, e_lon] +
                                    [point_tag[eligible]] * bool(tagged))
     home_commune, home_lat, home_lon = e_commune[first], e_lat[first], e_lon[first]
     home_keep = point_tag[eligible][first] - 1 if tagged else np.full(len(first), -1, np.int64)
@@ -184,7 +184,7 @@ def _keep_rows(scenario: Scenario, hh: pd.DataFrame, lots: pd.DataFrame,
     return find[0], find[1], find[2]
 
 
-def _factorize(columns: list[np.ndarray | pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+def factorize_rows(columns: list[np.ndarray | pd.Series]) -> tuple[np.ndarray, np.ndarray]:
     """Codes 0..n-1 for distinct rows of the columns, numbered in sorted row order.
 
     Also the first row of each code. Each column is numbered in sorted value order,
