@@ -119,7 +119,7 @@ def _cost_rows(problem: Problem, served: np.ndarray, lot: np.ndarray,
     by_query = np.argsort(query)
     at = np.empty(len(query), np.int64)
     at[by_query] = np.minimum(np.searchsorted(key, query[by_query]), len(key) - 1)
-    found = (key[at] == query) & (query >= 0)
+    found = (key[at] == query) & (query >= 0) & (point >= 0)
     rows = at if order is None else order[at]
     return gl_row, np.where(found, rows, -1).astype(np.int64)
 
