@@ -214,12 +214,14 @@ class LpResult:
     duals: np.ndarray  # per row: change of the optimal objective per unit of its active bound
 
 
-def solve_lp(milp: Milp, time_limit_s: float = 60.0) -> LpResult:
+def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True) -> LpResult:
     """Solve `milp` with integrality dropped, through the same proto path, with row duals.
 
     MathOpt's dual of a row is the derivative of the optimal objective by the row's
     active bound (for maximisation and minimisation alike), so a positive dual on a
     `<=` row of a maximisation is what one more unit of that limit is worth.
+    `presolve=False` skips HiGHS's presolve, which on the national class model costs
+    more than the simplex itself.
     """
     if milp.n_vars == 0:
         return LpResult(SolveStatus.OPTIMAL, np.zeros(0), 0.0, np.zeros(milp.n_rows))
@@ -229,6 +231,8 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0) -> LpResult:
     params = parameters_pb2.SolveParametersProto()
     params.time_limit.FromTimedelta(datetime.timedelta(seconds=min(max(time_limit_s, 0.001),
                                                                    1e7)))
+    if not presolve:
+        params.highs.string_options["presolve"] = "off"
     result = solve_proto(proto, params, model_parameters_pb2.ModelSolveParametersProto())
     parsed = _parse(result, milp.n_vars, 0.0)
     duals = np.zeros(milp.n_rows)
