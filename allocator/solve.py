@@ -20,6 +20,7 @@ import numpy as np
 from allocator.aggregate import Units, build_units
 from allocator.check import StageValues, check_allocation, keep_values
 from allocator.disaggregate import assign_lots, assign_points, tie_rank
+from allocator.distance import least_distance
 from allocator.greedy import greedy
 from allocator.milp import MilpResult, SolveStatus
 from allocator.model import (
@@ -49,9 +50,11 @@ _ABS_GAP = {KEEP_SERVED: 0.5, KEEP_POINT: 0.5, KEEP_LOT: 0.5, 0: 0.5, 1: 0.5, 2:
 _REPAIRS = 5
 _FIRST_ATTEMPT_NODES = 200
 _FEASIBILITY_JUMP = False  # in that first attempt, which starts from a feasible hint
-# Beyond this many site-level columns the exact distance stage would take minutes
-# and gigabytes; the distance is then minimised for the served counts per class.
+# Stage 3 is first proven by pricing the points' capacity (distance.py). Should that
+# not close, the exact site model decides, up to this many columns; beyond, it would
+# take minutes and gigabytes, and the best allocation found stands with its bound.
 SITE_MODEL_MAX_COLUMNS = 400_000
+PRICE_CAPACITY = True
 # The first stage starts from the greedy allocation where that takes about a second;
 # beyond, from serving nobody (always feasible), which HiGHS improves at once.
 GREEDY_START_MAX_HOUSEHOLDS = 500_000
@@ -149,20 +152,32 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
         hint, value = outcome
         fix_stage(model, problem, classes, stage, value)
         finished += 1
-    if finished:
-        point_of = assign_points(problem, classes, _ints(hint[model.take]),
-                                 _ints(hint[model.send]), rank)
-        lot_of = assign_lots(problem, _ints(hint[model.give]), point_of, rank)
     if finished == len(stages):
         say(STAGE_NAMES[3])
         settled = settled_by_keep(problem, classes, {r.stage: r.value for r in reports
                                                      if r.status is SolveStatus.OPTIMAL})
         sites = build_units(problem, by_site=True, unserved=settled.unserved,
                             at_kept_point=settled.at_kept_point)
-        if len(sites) + len(sites.pp_place) > SITE_MODEL_MAX_COLUMNS:
-            # Too large to prove: minimise distance for the served counts per class.
-            reports.append(StageReport(3, SolveStatus.FEASIBLE, float("nan"), float("nan"),
-                                       0.0, 0, 0))
+        optimum = {r.stage: r.value for r in reports}
+        small = len(sites) + len(sites.pp_place) <= SITE_MODEL_MAX_COLUMNS
+        found = least_distance(problem, classes, model, sites, optimum, hint, rank, deadline,
+                               cuts=not small) if PRICE_CAPACITY else None
+        if found is not None and found.found is not None:
+            take, send, give = found.found
+            point_of = assign_points(problem, sites, take, send, rank)
+            lot_of = assign_lots(problem, give, point_of, rank)
+        else:
+            lot_of, point_of = _by_class(problem, classes, model, hint, rank)
+        if found is not None and found.found is not None and (found.proven or not small):
+            reports.append(StageReport(3, SolveStatus.OPTIMAL if found.proven
+                                       else SolveStatus.FEASIBLE, found.value, found.bound,
+                                       found.seconds, found.variables, found.rows))
+            return _finish(problem, lot_of, point_of, stages, reports, started)
+        if not small:
+            # Not proven and too large for the site model: the routing per class stands.
+            reports.append(StageReport(3, SolveStatus.FEASIBLE, float("nan"),
+                                       found.bound if found else float("nan"),
+                                       found.seconds if found else 0.0, 0, 0))
             return _finish(problem, lot_of, point_of, stages, reports, started)
         site_model = build_model(problem, sites)
         for report in reports:
@@ -174,7 +189,16 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
             point_of = assign_points(problem, sites, _ints(x[site_model.take]),
                                      _ints(x[site_model.send]), rank)
             lot_of = assign_lots(problem, _ints(x[site_model.give]), point_of, rank)
+    elif finished:
+        lot_of, point_of = _by_class(problem, classes, model, hint, rank)
     return _finish(problem, lot_of, point_of, stages, reports, started)
+
+
+def _by_class(problem: Problem, classes: Units, model: AllocationModel, x: np.ndarray,
+              rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Households and lots from a class-model solution, routed per class (route_classes)."""
+    point_of = assign_points(problem, classes, _ints(x[model.take]), _ints(x[model.send]), rank)
+    return assign_lots(problem, _ints(x[model.give]), point_of, rank), point_of
 
 
 def _better_start(problem: Problem, given: tuple[np.ndarray, np.ndarray],

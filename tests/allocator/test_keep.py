@@ -188,6 +188,7 @@ def test_cold_start_and_routing_per_class_keep_the_keep_stages(rnd: Round) -> No
     # routing per class must still hand kept households over at their kept points.
     with patch.object(solve_module, "GREEDY_START_MAX_HOUSEHOLDS", 0), \
             patch.object(solve_module, "SITE_MODEL_MAX_COLUMNS", 0), \
+            patch.object(solve_module, "PRICE_CAPACITY", False), \
             tempfile.TemporaryDirectory() as tmp:
         _, rows, _ = solve_round(Path(tmp), rnd)
     kept, expected = rnd.brute_force_keep()
@@ -201,10 +202,12 @@ def test_routing_per_class_hands_over_at_the_kept_point_not_the_nearest() -> Non
                       point("FAR", lat=10.7805, lon=106.714)],
                      budget_vnd=10_000_000, max_distance_km=30.0)
     rnd.keep = [{"household_id": "H1", "lot_id": "L1", "point_id": "FAR"}]
-    with patch.object(solve_module, "SITE_MODEL_MAX_COLUMNS", 0), \
-            tempfile.TemporaryDirectory() as tmp:
-        _, rows, _ = solve_round(Path(tmp), rnd)
-    assert [r["point_id"] for r in rows] == ["FAR"]
+    for priced in (False, True):
+        with patch.object(solve_module, "SITE_MODEL_MAX_COLUMNS", 0), \
+                patch.object(solve_module, "PRICE_CAPACITY", priced), \
+                tempfile.TemporaryDirectory() as tmp:
+            _, rows, _ = solve_round(Path(tmp), rnd)
+        assert [r["point_id"] for r in rows] == ["FAR"]
 
 
 def _displaced_round() -> Round:

@@ -31,13 +31,31 @@ def test_a_tiny_time_limit_still_gives_a_checked_allocation(problem: Problem) ->
 
 def test_large_round_path_keeps_stages_0_to_2_and_reports_feasible(
         problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without the priced proof and the site model, only the routing per class is left.
     exact = solve_module.solve(problem)
     monkeypatch.setattr(solve_module, "SITE_MODEL_MAX_COLUMNS", 0)
+    monkeypatch.setattr(solve_module, "PRICE_CAPACITY", False)
     routed = solve_module.solve(problem)
     assert exact.status is SolveStatus.OPTIMAL and routed.status is SolveStatus.FEASIBLE
     assert routed.values.as_tuple()[:3] == exact.values.as_tuple()[:3]
     assert routed.values.stage3 >= exact.values.stage3 - 1e-6
     assert routed.stages[-1].stage == 3 and routed.stages[-1].status is SolveStatus.FEASIBLE
+
+
+def test_large_round_path_bounds_the_distance_by_prices(
+        problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Points here are small and most are full, where pricing closes slowly: whatever it
+    # ends with, its bound is below the optimum and its allocation no shorter.
+    exact = solve_module.solve(problem)
+    monkeypatch.setattr(solve_module, "SITE_MODEL_MAX_COLUMNS", 0)
+    priced = solve_module.solve(problem, time_limit_s=20)
+    assert priced.values.as_tuple()[:3] == exact.values.as_tuple()[:3]
+    report = priced.stages[-1]
+    assert report.stage == 3
+    assert report.bound <= exact.values.stage3 + 1e-6 * exact.values.stage3
+    assert priced.values.stage3 >= exact.values.stage3 - 1e-6
+    if priced.status is SolveStatus.OPTIMAL:
+        assert priced.values.stage3 - exact.values.stage3 <= 1e-3
 
 
 def test_without_greedy_start_the_optimum_is_the_same(

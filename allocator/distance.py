@@ -1,0 +1,272 @@
+"""Stage 3, the least total distance, proven at any size by pricing the points' capacity.
+
+Stage 3 chooses who is served (keeping stages 0-2 at their optima) and where. Its
+hard part is small: which households of equal weight and cost are served (the lot
+side, with the weight and cost rows) interacts with where they go only through the
+points' capacities. Price each point's capacity at rho_p >= 0 and drop those rows:
+every household then goes to its cheapest point, min_p km + rho_p, and what is left
+is an integer model of the lot side alone (the *sub-problem*). For any rho,
+
+    L(rho) = sub-problem optimum - sum_p rho_p * capacity_p
+
+is a lower bound on the distance optimum (the sub-problem's proven bound is used, so
+L stays a bound even if its solve is stopped). Routing the sub-problem's households
+exactly (a min-cost flow within capacity) gives an allocation, hence an upper bound U.
+The next prices are the routing's own capacity prices (potentials.py); when the
+sub-problem's choice is the routed one, L = U and the optimum is proven. Reduced-cost
+fixing (fixing.py) first settles most households, so the sub-problem is small.
+
+Where capacity is tight, one price vector at a time may not close the gap: the
+sub-problem keeps choosing households the points cannot hold. Then every price seen
+becomes a cut of a master model over the free sites (Benders' decomposition: the
+distance of any choice is at least sum_s c_s(rho) take_s - rho . capacity, and a set
+of homes whose points cannot hold them all gives sum take <= their points' room).
+The master's optimum is a bound; routing its choice gives an allocation and a new
+cut. Since the routing is exact for a given choice, this ends at the optimum.
+
+The stopping rule is the contract's: U - L within 1 metre in total, or 1e-9 of U.
+Stage K2 (households kept at their point) is a row on the point side: it is dropped
+from the bound, which stays valid, and every routing keeps it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from allocator.aggregate import Units
+from allocator.disaggregate import served_households
+from allocator.fixing import Fixed, SiteBounds, fixed_by_cost, site_bounds
+from allocator.lot_side import Lots, LotSide, class_lots, lot_side
+from allocator.milp import SolveStatus
+from allocator.model import (
+    KEEP_POINT,
+    AllocationModel,
+)
+from allocator.potentials import capacity_prices
+from allocator.problem import Problem
+from allocator.routing import crowded_places, least_routing
+
+TOLERANCE_KM = 0.001     # 1 metre in total
+RELATIVE_TOLERANCE = 1e-9
+PRICE_ROUNDS = 6   # single-price rounds before the cuts take over
+MAX_ROUNDS = 30
+# Cuts close fast where few points are full; where most are, they crawl, and the
+# allocation found stands with its bound rather than spend the whole time limit.
+CUT_SHARE = 0.25
+
+
+def tolerance(value: float) -> float:
+    """How close the bound must come to the value for the distance to count as proven."""
+    return max(TOLERANCE_KM, RELATIVE_TOLERANCE * abs(value))
+
+
+@dataclass
+class Distance:
+    """The best allocation found for stage 3 and what is proven about it."""
+
+    # Households served per site, handovers per (place, point) pair of the sites and
+    # devices per lot route; None if no allocation could be routed home by home.
+    found: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    value: float              # km
+    bound: float              # km, a proven lower bound
+    proven: bool
+    rounds: int
+    seconds: float
+    variables: int
+    rows: int
+
+
+def least_distance(problem: Problem, classes: Units, model: AllocationModel, sites: Units,
+                   optimum: dict[int, float], class_x: np.ndarray, rank: np.ndarray,
+                   deadline: float, cuts: bool = True) -> Distance:
+    """The least distance over allocations keeping stages 0-2 at `optimum` (stage -> value),
+    with its proof, or the best found by `deadline` with a proven bound.
+
+    `class_x` is an optimum of stages 0-2 in the class model's columns: the start.
+    Without `cuts`, only the single-price rounds run (the caller has a faster way to
+    finish what they leave open).
+    """
+    started = time.perf_counter()
+    fixed = fixed_by_cost(model, problem, classes, optimum[2], deadline - time.perf_counter())
+    search = _Search(problem, model, sites, site_bounds(model, classes, sites, fixed), fixed,
+                     optimum)
+    served = served_households(classes, np.rint(class_x[model.take]).astype(np.int64), rank)
+    take = np.bincount(sites.hh_unit[served], minlength=len(sites))
+    search.offer(take, class_lots(model, class_x))
+    priced = search.side(by_key=True)
+    hint: np.ndarray | None = priced.start(class_lots(model, class_x), take)
+    price = search.prices(search.best[1]) if search.best is not None \
+        else np.zeros(len(problem.point_id))
+    rounds = 0
+    while rounds < PRICE_ROUNDS and not search.proven and time.perf_counter() < deadline:
+        rounds += 1
+        cost = search.site_cost(price)
+        priced.milp.set_objective(_on_sites(priced, cost), False)
+        result = priced.milp.solve(max(deadline - time.perf_counter(), 0.05),
+                                   TOLERANCE_KM / 10, 0, hint, presolve=False,
+                                   feasibility_jump=False)
+        if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+            break
+        hint = result.values
+        search.bounded(result.bound + search.constant(cost, price))
+        take = search.bounds.forced.copy()
+        take[priced.free] = priced.site_takes(result.values, cost[priced.free])
+        flow = search.offer(take, priced.lots(result.values))
+        new = search.prices(flow) if flow is not None else price
+        if np.array_equal(new, price):
+            break  # the same prices would choose the same again: the cuts take over
+        price = new
+    if cuts and not search.proven and time.perf_counter() < deadline:
+        now = time.perf_counter()
+        rounds += search.cut_rounds(now + CUT_SHARE * (deadline - now), MAX_ROUNDS - rounds)
+    return search.result(rounds, time.perf_counter() - started)
+
+
+def _on_sites(side: LotSide, cost: np.ndarray) -> np.ndarray:
+    """An objective with `cost` per household of each free site."""
+    objective = np.zeros(side.milp.n_vars)
+    objective[side.take] = cost[side.free]
+    return objective
+
+
+class _Search:
+    """The best routed allocation, the best bound, and the prices and crowded homes seen."""
+
+    def __init__(self, problem: Problem, model: AllocationModel, sites: Units,
+                 bounds: SiteBounds, fixed: Fixed, optimum: dict[int, float]) -> None:
+        self.problem, self.model, self.sites, self.bounds = problem, model, sites, bounds
+        self.fixed, self.optimum = fixed, optimum
+        arcs = np.flatnonzero(bounds.arc_open)
+        self.arcs = arcs
+        self.place, self.point = sites.pp_place[arcs], sites.pp_point[arcs]
+        self.km = sites.pp_km[arcs]
+        self.kept = sites.place_keep_point[self.place] == self.point \
+            if KEEP_POINT in optimum else np.zeros(len(arcs), bool)
+        self.capacity = problem.point_capacity
+        self.upper, self.lower = float("inf"), float("-inf")
+        self.best: tuple[np.ndarray, np.ndarray, Lots] | None = None
+        self.seen: list[np.ndarray] = []     # prices of every routing
+        self.crowded: list[np.ndarray] = []  # homes (places) that did not fit together
+        self.variables = self.rows = 0
+        self.start: np.ndarray | None = None  # lot-side columns of the best, for hints
+        self.last: tuple[np.ndarray, np.ndarray | None] | None = None
+
+    @property
+    def proven(self) -> bool:
+        return self.upper - self.lower <= tolerance(self.upper)
+
+    def side(self, by_key: bool) -> LotSide:
+        side = lot_side(self.problem, self.model, self.sites, self.bounds, self.fixed,
+                        self.optimum, by_key)
+        reached = np.bincount(self.place, minlength=self.sites.n_places) > 0
+        side.close(~reached[self.sites.place[side.free]])
+        self.variables, self.rows = side.milp.n_vars, side.milp.n_rows
+        return side
+
+    def site_cost(self, price: np.ndarray) -> np.ndarray:
+        """Per site, its cheapest point at these prices (inf where none is open)."""
+        cheapest = np.full(self.sites.n_places, np.inf)
+        np.minimum.at(cheapest, self.place, self.km + price[self.point])
+        return cheapest[self.sites.place]
+
+    def constant(self, cost: np.ndarray, price: np.ndarray) -> float:
+        """The part of L(price) that the households served for certain and the room add."""
+        forced = self.bounds.forced
+        return float(forced[forced > 0] @ cost[forced > 0]) - float(price @ self.capacity)
+
+    def bounded(self, bound: float) -> None:
+        self.lower = max(self.lower, bound)
+
+    def prices(self, flow: np.ndarray) -> np.ndarray:
+        return capacity_prices(self.place, self.point, self.km, flow, self.capacity)
+
+    def offer(self, take: np.ndarray, lots: Lots) -> np.ndarray | None:
+        """Route a choice of households home by home; keep it if it is the best so far.
+        Its prices (or, if it does not fit, the homes that crowd) become cuts."""
+        if self.last is not None and np.array_equal(self.last[0], take):
+            return self.last[1]  # routed already
+        supply = np.bincount(self.sites.place, weights=take,
+                             minlength=self.sites.n_places).astype(np.int64)
+        flow = self._routed(take, supply)
+        self.last = (take, flow)
+        if flow is None:
+            return None
+        self.seen.append(self.prices(flow))
+        distance = float(flow @ self.km)
+        if distance < self.upper:
+            self.upper, self.best = distance, (take, flow, lots)
+        return flow
+
+    def _routed(self, take: np.ndarray, supply: np.ndarray) -> np.ndarray | None:
+        flow = least_routing(self.place, self.point, self.km, supply, self.capacity, self.kept)
+        kept = self.optimum.get(KEEP_POINT)
+        if flow is not None and kept is not None and int(flow[self.kept].sum()) < kept - 0.5:
+            return None  # fits, but not with stage K2's households at their points
+        if flow is None:
+            crowded = crowded_places(self.place, self.point, supply, self.capacity)
+            if crowded is not None:
+                self.crowded.append(crowded)
+        return flow
+
+    def cut_rounds(self, deadline: float, rounds: int) -> int:
+        """Benders' rounds: a master over the free sites with every price and crowded set
+        as a cut; its bound is proven, its choice is routed and adds a cut. Rounds run."""
+        master = self.side(by_key=False)
+        eta = int(master.milp.add_vars(0.0, np.inf, 1, integer=False)[0])
+        objective = np.zeros(master.milp.n_vars)
+        objective[eta] = 1.0
+        master.milp.set_objective(objective, False)
+        added = [0, 0]
+        done = 0
+        hint: np.ndarray | None = None
+        if self.best is not None:
+            hint = master.start(self.best[2], self.best[0])
+        while done < rounds and not self.proven and time.perf_counter() < deadline:
+            for price in self.seen[added[0]:]:
+                cost = self.site_cost(price)
+                cost[~np.isfinite(cost)] = 0.0  # closed sites
+                master.milp.add_row(np.r_[eta, master.take], np.r_[1.0, -cost[master.free]],
+                                    self.constant(cost, price), np.inf)
+            for crowded in self.crowded[added[1]:]:
+                self._room_cut(master, crowded)
+            added = [len(self.seen), len(self.crowded)]
+            if hint is not None and self.best is not None:
+                hint[eta] = self.upper
+            done += 1
+            result = master.milp.solve(max(deadline - time.perf_counter(), 0.05),
+                                       TOLERANCE_KM / 10, 0, hint, presolve=False,
+                                       feasibility_jump=False)
+            if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+                break
+            self.bounded(result.bound)
+            take = self.bounds.forced.copy()
+            take[master.free] = master.site_takes(result.values, np.zeros(len(master.free)))
+            before = (len(self.seen), len(self.crowded))
+            self.offer(take, master.lots(result.values))
+            if (len(self.seen), len(self.crowded)) == before:
+                break  # nothing new to cut with (stage K2 could not be kept)
+            if self.best is not None:
+                hint = master.start(self.best[2], self.best[0])
+        self.variables, self.rows = master.milp.n_vars, master.milp.n_rows
+        return done
+
+    def _room_cut(self, master: LotSide, crowded: np.ndarray) -> None:
+        """Homes `crowded` take no more households than the points they reach hold."""
+        reached = np.unique(self.point[crowded[self.place]])
+        room = float(self.capacity[reached].sum())
+        inside = crowded[self.sites.place]
+        room -= float(self.bounds.forced[inside].sum())
+        cols = master.take[inside[master.free]]
+        master.milp.add_row(cols, 1.0, -np.inf, room)
+
+    def result(self, rounds: int, seconds: float) -> Distance:
+        found = None
+        if self.best is not None:
+            send = np.zeros(len(self.sites.pp_place), np.int64)
+            send[self.arcs] = self.best[1]
+            found = (self.best[0], send, self.best[2].give)
+        return Distance(found, self.upper, self.lower, self.proven, rounds, seconds,
+                        self.variables, self.rows)
