@@ -126,9 +126,10 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
 
 
 def _on_sites(side: LotSide, cost: np.ndarray) -> np.ndarray:
-    """An objective with `cost` per household of each free site."""
+    """An objective with `cost` per household of each free site (0 for closed sites,
+    whose column is held at 0)."""
     objective = np.zeros(side.milp.n_vars)
-    objective[side.take] = cost[side.free]
+    objective[side.take] = np.where(np.isfinite(cost[side.free]), cost[side.free], 0.0)
     return objective
 
 

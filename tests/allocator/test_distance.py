@@ -158,3 +158,15 @@ def test_routing_on_short_detours_first_is_a_least_cost_flow(case: tuple[np.ndar
                           capacity, everyone=True)
     assert best_kept is not None
     assert int(first[kept].sum()) == int(best_kept[kept].sum())
+
+
+def test_homes_whose_points_the_fixing_closes_are_left_out_of_the_pricing() -> None:
+    # demo-scarce-capacity: the reduced-cost fixing closes every point some free homes
+    # reach, so their price is infinite; they must be held unserved, not priced.
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario("demo-scarce-capacity", 1).write(Path(tmp))
+        problem = build_problem(read_scenario(Path(tmp)))
+    exact = _site_model(problem)
+    with patch.object(solve_module, "SITE_MODEL_MAX_COLUMNS", 0):
+        priced = solve_module.solve(problem, time_limit_s=30)
+    _assert_same_optimum(problem, exact, priced)

@@ -29,6 +29,15 @@ def test_a_tiny_time_limit_still_gives_a_checked_allocation(problem: Problem) ->
         assert allocation.gap >= 0
 
 
+def test_a_stopped_solve_never_returns_less_than_the_hand_method(problem: Problem) -> None:
+    # Out of time before stage 1 improves on serving nobody (a national round on a busy
+    # machine), the engine hands back greedy's allocation, not an empty one.
+    stopped = solve_module.solve(problem, time_limit_s=0.001)
+    by_hand = solve_module.solve(problem, "greedy")
+    assert stopped.values.stage1 >= by_hand.values.stage1
+    assert stopped.values.stage1 > 0
+
+
 def test_large_round_path_keeps_stages_0_to_2_and_reports_feasible(
         problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
     # Without the priced proof and the site model, only the routing per class is left.
