@@ -156,6 +156,8 @@ def build_units(problem: Problem, by_site: bool, unserved: np.ndarray | None = N
                  count=np.bincount(unit_of, minlength=len(unit_hh)).astype(np.int64),
                  place=place_of_home[problem.hh_home[unit_hh]],
                  pp_place=pp_place, pp_point=problem.hp_point[rows].astype(np.int64),
-                 pp_km=problem.hp_km[rows] if by_site else np.zeros(len(rows)),
+                 # The contract counts each household's km to 6 decimals (check.py): the
+                 # model's distance is that sum, so stage 3's bound is a bound on it.
+                 pp_km=np.round(problem.hp_km[rows], 6) if by_site else np.zeros(len(rows)),
                  hh_unit=hh_unit, place_keep_point=problem.home_keep_point[representative],
                  by_site=by_site)

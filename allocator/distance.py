@@ -56,6 +56,7 @@ MAX_ROUNDS = 30
 # Cuts close fast where few points are full; where most are, they crawl, and the
 # allocation found stands with its bound rather than spend the whole time limit.
 CUT_SHARE = 0.25
+FALLBACK_NODES = 200
 
 
 def tolerance(value: float) -> float:
@@ -105,8 +106,11 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
         rounds += 1
         cost = search.site_cost(price)
         priced.milp.set_objective(_on_sites(priced, cost), False)
+        # With the exact model per home to fall back on, a sub-problem that branches
+        # long (a knapsack on the weight and cost rows) is not worth waiting for.
         result = priced.milp.solve(max(deadline - time.perf_counter(), 0.05),
                                    TOLERANCE_KM / 10, 0, hint, presolve=False,
+                                   node_limit=None if cuts else FALLBACK_NODES,
                                    feasibility_jump=False)
         if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
             break

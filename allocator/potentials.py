@@ -24,7 +24,10 @@ def capacity_prices(arc_place: np.ndarray, arc_point: np.ndarray, arc_km: np.nda
     full = load >= capacity
     # Full points no move can relieve are worth more than any detour; they start there
     # and the moves between them set their differences, so every price stays exact.
-    price = np.where(full, 2.0 * float(arc_km.max(initial=0.0)) + 1.0, 0.0)
+    # A detour is a difference of two arc costs, and kept arcs cost less than nothing
+    # in routing.py (their bonus), so the cap spans max - min, not just max.
+    spread = float(arc_km.max(initial=0.0)) - min(float(arc_km.min(initial=0.0)), 0.0)
+    price = np.where(full, 2.0 * spread + 1.0, 0.0)
     used = np.flatnonzero((flow > 0) & full[arc_point])
     if not len(used):
         return np.zeros(n_point)
