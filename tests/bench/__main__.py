@@ -249,9 +249,9 @@ def write_table(rows: list, args: argparse.Namespace, context: dict) -> None:
     for label, made, results in rows:
         if "peak_mb" in made:
             made_lines.append(f"- {label}: {fmt(made.get('households'))} households, "
-                              f"generated in {made['seconds']:,.1f} s "
-                              f"({made['cpu']:,.1f} s of CPU), peak "
-                              f"{made['peak_mb']:,.0f} MB.")
+                              f"generated and written in {made['seconds']:,.2f} s; the "
+                              f"whole process took {made['cpu']:,.1f} s of CPU (with "
+                              f"Python's start-up) and peaked at {made['peak_mb']:,.0f} MB.")
         for method, runs in results.items():
             r = runs[0]
             name = "engine" if method == "optimal" else method
