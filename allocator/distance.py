@@ -24,7 +24,7 @@ of homes whose points cannot hold them all gives sum take <= their points' room)
 The master's optimum is a bound; routing its choice gives an allocation and a new
 cut. Since the routing is exact for a given choice, this ends at the optimum.
 
-The stopping rule is the contract's: U - L within 1 metre in total, or 1e-9 of U.
+The distance counts as proven when U - L is within 1 metre in total, or 1e-9 of U.
 Stage K2 (households kept at their point) is a row on the point side: it is dropped
 from the bound, which stays valid, and every routing keeps it.
 """
@@ -41,10 +41,7 @@ from allocator.disaggregate import served_households
 from allocator.fixing import Fixed, SiteBounds, fixed_by_cost, site_bounds
 from allocator.lot_side import Lots, LotSide, class_lots, lot_side
 from allocator.milp import SolveStatus
-from allocator.model import (
-    KEEP_POINT,
-    AllocationModel,
-)
+from allocator.model import KEEP_POINT, AllocationModel
 from allocator.potentials import capacity_prices
 from allocator.problem import Problem
 from allocator.routing import crowded_places, least_routing
