@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from allocator.compat import route_of
 from allocator.problem import Problem
@@ -28,11 +27,31 @@ class StageValues:
 
 def pair_lookup(keys_a: np.ndarray, keys_b: np.ndarray, query_a: np.ndarray,
                 query_b: np.ndarray) -> np.ndarray:
-    """Row of each (query_a, query_b) in the pair list (keys_a, keys_b), -1 if absent."""
-    table = pd.DataFrame({"a": keys_a, "b": keys_b, "row": np.arange(len(keys_a))})
-    query = pd.DataFrame({"a": query_a, "b": query_b})
-    found = query.merge(table, on=["a", "b"], how="left")["row"]
-    return found.fillna(-1).to_numpy(np.int64)
+    """Row of each (query_a, query_b) in the pair list (keys_a, keys_b), -1 if absent.
+
+    Keys are non-negative integers with no pair listed twice; a query with a negative
+    part (e.g. no point) is absent. Each pair becomes one number, found by a sorted
+    search (searching in sorted order keeps it in cache: several times faster than a
+    join at 6M pairs).
+    """
+    query_a, query_b = np.asarray(query_a, np.int64), np.asarray(query_b, np.int64)
+    rows = np.full(len(query_a), -1, np.int64)
+    if not len(keys_a) or not len(query_a):
+        return rows
+    width = np.int64(max(int(np.max(keys_b)), int(np.max(query_b)), 0) + 1)
+    key = np.asarray(keys_a, np.int64) * width + np.asarray(keys_b, np.int64)
+    order = None
+    if len(key) > 1 and not (key[1:] > key[:-1]).all():
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+    valid = (query_a >= 0) & (query_b >= 0)
+    query = np.where(valid, query_a * width + query_b, -1)
+    by_query = np.argsort(query)
+    at = np.empty(len(query), np.int64)
+    at[by_query] = np.minimum(np.searchsorted(key, query[by_query]), len(key) - 1)
+    found = valid & (key[at] == query)
+    rows[found] = at[found] if order is None else order[at[found]]
+    return rows
 
 
 def allocation_costs(problem: Problem, lot_of: np.ndarray,
