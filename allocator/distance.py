@@ -71,7 +71,6 @@ class Distance:
     value: float              # km
     bound: float              # km, a proven lower bound
     proven: bool
-    rounds: int
     seconds: float
     variables: int
     rows: int
@@ -123,7 +122,7 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
     if cuts and not search.proven and time.perf_counter() < deadline:
         now = time.perf_counter()
         rounds += search.cut_rounds(now + CUT_SHARE * (deadline - now), MAX_ROUNDS - rounds)
-    return search.result(rounds, time.perf_counter() - started)
+    return search.result(time.perf_counter() - started)
 
 
 def _on_sites(side: LotSide, cost: np.ndarray) -> np.ndarray:
@@ -264,11 +263,11 @@ class _Search:
         cols = master.take[inside[master.free]]
         master.milp.add_row(cols, 1.0, -np.inf, room)
 
-    def result(self, rounds: int, seconds: float) -> Distance:
+    def result(self, seconds: float) -> Distance:
         found = None
         if self.best is not None:
             send = np.zeros(len(self.sites.pp_place), np.int64)
             send[self.arcs] = self.best[1]
             found = (self.best[0], send, self.best[2].give)
-        return Distance(found, self.upper, self.lower, self.proven, rounds, seconds,
+        return Distance(found, self.upper, self.lower, self.proven, seconds,
                         self.variables, self.rows)

@@ -56,9 +56,9 @@ def fixed_by_cost(model: AllocationModel, problem: Problem, classes: Units, c_st
     y[(y > 0) & ~np.isfinite(row_lb)] = 0.0  # a price may only hold a row at a finite side
     y[(y < 0) & ~np.isfinite(row_ub)] = 0.0
     rc = c - np.bincount(cols, weights=vals * y[rows], minlength=milp.n_vars)
-    row_part = np.where(y > 0, y * np.where(y > 0, row_lb, 0.0),
-                        np.where(y < 0, y * np.where(y < 0, row_ub, 0.0), 0.0)).sum()
-    bound = float(np.minimum(rc * lb, rc * ub).sum() + row_part)
+    # Each row holds at the side its price points to (finite, after the clipping).
+    held_at = np.where(y > 0, row_lb, np.where(y < 0, row_ub, 0.0))
+    bound = float(np.minimum(rc * lb, rc * ub).sum() + y @ held_at)
     room = c_star - bound + 1e-6 + 1e-9 * abs(c_star)
     if room < 0:  # the prices claim more than the optimum: numerical trouble, fix nothing
         return Fixed(lb, ub, bound)

@@ -59,7 +59,7 @@ class LotSide:
     free: np.ndarray        # the free sites
     key_of: np.ndarray      # key of each free site
     take: np.ndarray        # column of each free site
-    take_ub: np.ndarray     # households of each free site
+    by_key: bool            # shaped by key (see the module's docstring), else per site
 
     def lots(self, x: np.ndarray) -> Lots:
         """The devices, passes and floors of a solution of this model."""
@@ -79,21 +79,22 @@ class LotSide:
 
     def close(self, sites: np.ndarray) -> None:
         """Free sites that may not be served (no point open to them)."""
-        self.milp.ub[self._take_block][sites] = 0.0
+        self._take_ub()[sites] = 0.0
 
-    @property
-    def _take_block(self) -> int:
-        return 3 if len(self.take) and self.take[0] != self.model.take[0] else 2
+    def _take_ub(self) -> np.ndarray:
+        """Upper bounds of the site columns: the fourth block of columns by key (after
+        devices, passes and counts), else the third (the counts are the site columns)."""
+        return self.milp.ub[3 if self.by_key else 2]
 
     def site_takes(self, x: np.ndarray, site_cost: np.ndarray) -> np.ndarray:
         """Households served per free site from a solution: per site as solved, or by key
         with the cheapest sites first (what the continuous columns hold at a vertex,
         computed exactly so rounding never leaves a key one household short)."""
         chosen = np.rint(x[self.model.take]).astype(np.int64)
-        if self._take_block == 2:
+        if not self.by_key:
             return chosen
         order = np.lexsort((np.arange(len(site_cost)), site_cost, self.key_of))
-        size = self.milp.ub[3][order].astype(np.int64)
+        size = self._take_ub()[order].astype(np.int64)
         key = self.key_of[order]
         before = np.cumsum(size) - size
         first = np.searchsorted(key, np.arange(len(chosen)))
@@ -156,4 +157,4 @@ def lot_side(problem: Problem, model: AllocationModel, sites: Units, bounds: Sit
     for stage, value in optimum.items():
         if stage not in (3, KEEP_POINT):  # K2 is on the point side: routings keep it
             fix_stage(side, problem, part, stage, value - held.get(stage, 0.0))
-    return LotSide(milp, side, free, key_of, take, sites.count[free].astype(float))
+    return LotSide(milp, side, free, key_of, take, by_key)

@@ -234,7 +234,9 @@ def _finish(problem: Problem, lot_of: np.ndarray, point_of: np.ndarray,
             started: float) -> Allocation:
     optimal = len(reports) == len(stages) + 1 and \
         all(r.status is SolveStatus.OPTIMAL for r in reports)
-    if not optimal:  # stopped early: never hand back less than the hand method gives
+    before = [r.status for r in reports if r.stage != 3]
+    if len(before) < len(stages) or any(s is not SolveStatus.OPTIMAL for s in before):
+        # A stage before distance stopped short: never hand back less than greedy gives.
         by_hand = greedy(problem, keep_first=True)
         if _better_start(problem, by_hand, (lot_of, point_of)):
             lot_of, point_of = by_hand

@@ -74,8 +74,8 @@ def test_priced_distance_is_the_site_models_optimum(rnd: Round) -> None:
 @settings(max_examples=max(30, settings.default.max_examples // 3), deadline=None)
 @given(st.integers(0, 10_000), st.sampled_from([0.3, 0.6, 1.0]),
        st.sampled_from([0.0, 0.5]))
-def test_priced_distance_proves_mid_sized_rounds(seed: int, budget_share: float,
-                                                 floor: float) -> None:
+def test_priced_distance_bounds_rounds_where_capacity_binds(seed: int, budget_share: float,
+                                                            floor: float) -> None:
     # 300 households over 8 communes, 12 points of small capacity: capacity binds hard
     # and households of one weight and cost compete across communes.
     tables = synthetic(300, 8, 6, 12, seed=seed, budget_share=budget_share)
