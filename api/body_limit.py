@@ -14,6 +14,7 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from allocator.limits import MB, Limits
+from api.problems import Error
 
 FORM_ROOM = MB  # multipart boundaries and the small fields beside the file
 
@@ -69,8 +70,8 @@ class BodyLimit:
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": f"the request is larger than {limit // MB} MB; no file "
-                                 "that large is taken"}).encode()
+    sentence = f"the request is larger than {limit // MB} MB; no file that large is taken"
+    body = json.dumps(Error(status=413, detail=sentence).model_dump()).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})

@@ -17,11 +17,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from allocator.store.ledger import LotNotFound
 from allocator.store.lifecycle import BadValue, Conflict, RoundError, RoundNotFound, WrongState
 from allocator.store.rounds import NotAllocated
 from api.pages.render import error_page
+from api.problems import ApiError, field_problems, from_lines
 
 RETRY_AFTER_SECONDS = 5
 
@@ -36,8 +38,31 @@ class SafeJSON(JSONResponse):
 
 
 def invalid_request(error: RequestValidationError) -> Response:
-    """The API's 422 for a request that does not fit its schema (as FastAPI words it)."""
-    return SafeJSON({"detail": _finite(jsonable_encoder(error.errors()))}, status_code=422)
+    """The API's 422 for a request that does not fit its schema, each problem located by
+    its field (`body.policy.budget_vnd`)."""
+    problems = field_problems(_finite(jsonable_encoder(error.errors())))
+    total = len(problems)
+    first = f"{problems[0].field}: {problems[0].message}" if problems else ""
+    detail = (f"{total} problem{'s' if total != 1 else ''} in the request"
+              + (f"; the first: {first}" if first else ""))
+    return answer(ApiError(422, detail, problems))
+
+
+def answer(error: ApiError) -> Response:
+    """An `Error` body with its status (and headers, such as Retry-After)."""
+    return SafeJSON(error.body(), status_code=error.status, headers=error.headers)
+
+
+def from_http(error: StarletteHTTPException) -> ApiError:
+    """An HTTPException raised by FastAPI or Starlette (404 route, 405, 400 body), as an
+    `Error`: its detail is a sentence, or a list of them."""
+    detail = error.detail
+    headers = dict(error.headers) if error.headers else None
+    if isinstance(detail, list):
+        made = from_lines(error.status_code, [str(line) for line in detail])
+        made.headers = headers
+        return made
+    return ApiError(error.status_code, str(detail), headers=headers)
 
 
 def _finite(value: Any) -> Any:
@@ -76,8 +101,14 @@ def install_error_handlers(app: FastAPI, is_api: Callable[[Request], bool]) -> N
     async def round_error(request: Request, error: RoundError) -> Response:
         code = status_of(error)
         if is_api(request):
-            return JSONResponse({"detail": str(error)}, status_code=code)
+            return answer(ApiError(code, str(error)))
         return error_page(request, code, str(error))
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> Response:
+        if is_api(request):
+            return answer(error)
+        return error_page(request, error.status, error.detail)
 
     @app.exception_handler(OperationalError)
     async def store_error(request: Request, error: OperationalError) -> Response:
@@ -86,7 +117,7 @@ def install_error_handlers(app: FastAPI, is_api: Callable[[Request], bool]) -> N
         message = "the store is busy; try again in a few seconds"
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         if is_api(request):
-            return JSONResponse({"detail": message}, status_code=503, headers=headers)
+            return answer(ApiError(503, message, headers=headers))
         response = error_page(request, 503, "Hệ thống đang bận, vui lòng thử lại sau ít giây. / "
                                             "The service is busy; try again in a few seconds.")
         response.headers.update(headers)

@@ -20,7 +20,8 @@ from allocator.store.db import make_engine, make_sessions, prepare
 from api import pages
 from api.body_limit import BodyLimit
 from api.docs import add_docs
-from api.errors import install_error_handlers, invalid_request
+from api.error_docs import document_errors
+from api.errors import answer, from_http, install_error_handlers, invalid_request
 from api.pages.auth import LoginRequired, Refused, refused_page
 from api.pages.render import error_page
 from api.routers import campaign, imports, point, registry, rounds, sponsor
@@ -61,9 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (imports.router, registry.router, rounds.router, campaign.router,
                    sponsor.router, point.router, notices_router.router, cases_router.router,
                    followup_router.router, decisions_router.router):
-        app.include_router(router, prefix="/api")
-    app.include_router(sponsor_sheet_router.router, prefix="/api")
-    app.include_router(households_router.router, prefix="/api")
+        app.include_router(document_errors(router), prefix="/api")
+    app.include_router(document_errors(sponsor_sheet_router.router), prefix="/api")
+    app.include_router(document_errors(households_router.router), prefix="/api")
 
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -102,8 +103,10 @@ def _page_errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
-        if _is_api(request) or error.status_code < 400:
+        if error.status_code < 400:
             return await http_exception_handler(request, error)
+        if _is_api(request):
+            return answer(from_http(error))
         return error_page(request, error.status_code, str(error.detail))
 
 

@@ -31,6 +31,7 @@ from allocator.limits import (
 )
 from allocator.store.limits import column_length
 from allocator.store.models import Round
+from api.problems import ApiError, Problem
 
 WANTED = ("households.csv", "lots.csv", "points.csv", "communes.csv", "keep.csv", "round.json")
 REGISTRY_SUFFIXES = (".csv", ".xlsx", ".xlsm")
@@ -132,3 +133,9 @@ def _contract_members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
                 raise BadUpload(f"the zip holds {short} twice: keep one")
             members[short] = member
     return members
+
+
+def refusal(error: BadUpload) -> ApiError:
+    """An upload the service cannot use, as the API's error: 413 if it is too large."""
+    code = 413 if isinstance(error, UploadTooLarge) else 422
+    return ApiError(code, str(error), [Problem(message=str(error), field="body.file")])

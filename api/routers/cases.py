@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import AfterValidator, Field, StrictFloat, StrictInt, field_validator
 
 from allocator.store import cases
@@ -19,7 +19,8 @@ from allocator.store.audit import record_read
 from allocator.store.case_explain import explain
 from allocator.store.corrections import correct_household
 from allocator.store.models import HouseholdContact, User
-from api.deps import Filter, Limit, Offset, PlannerDep, SessionDep, UserDep
+from api.deps import Filter, Limit, Offset, PlannerDep, PointDep, SessionDep
+from api.problems import ApiError
 from api.schemas import Id, Strict
 
 router = APIRouter(prefix="/cases", tags=["cases (planners, point officers)"])
@@ -83,18 +84,11 @@ class CaseCorrection(Strict):
         return {k: getattr(self, k) for k in self.model_fields_set if k != "answer"}
 
 
-def reader(user: UserDep) -> User:
-    """A planner or a point officer; a dependency, so a sponsor is refused (403) before
-    anything of the request is looked at."""
-    if user.role not in ("planner", "point"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "planners and point officers only")
-    return user
+# A planner or a point officer: a sponsor is refused (403) before anything else is read.
+ReaderDep = PointDep
 
 
-ReaderDep = Annotated[User, Depends(reader)]
-
-
-def refused(error: cases.CaseError) -> HTTPException:
+def refused(error: cases.CaseError) -> ApiError:
     """The HTTP answer to a refused case: 403 outside the officer's communes, 404 no such
     case, 422 a request that cannot be, 409 a live case or a status in the way."""
     if isinstance(error, cases.NotYourCase):
@@ -105,7 +99,7 @@ def refused(error: cases.CaseError) -> HTTPException:
         code = 422
     else:
         code = status.HTTP_409_CONFLICT
-    return HTTPException(code, str(error))
+    return ApiError(code, str(error))
 
 
 def _planner_view(session: SessionDep, case: Any, user: User) -> dict[str, Any]:
@@ -151,8 +145,7 @@ def open_case(body: CaseOpen, session: SessionDep, user: ReaderDep) -> dict[str,
     """Open a case. A point officer opens "why not me?" cases for households of their
     communes that were not served; 409 while the household has a live case of the kind."""
     if user.role != "planner" and body.kind != "why_not_me":
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            "a point officer opens \"why not me?\" cases; a phone never "
+        raise ApiError(403, "a point officer opens \"why not me?\" cases; a phone never "
                             "received is recorded with the follow-up call")
     try:
         case = cases.open_and_commit(session, kind=body.kind, household_id=body.household_id,

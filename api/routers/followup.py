@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, field_validator
 
@@ -21,6 +21,7 @@ from allocator.store import followup
 from allocator.store.audit import record_read
 from allocator.store.followup import FollowUpError
 from api.deps import Filter, PlannerDep, PointDep, RoundId, SessionDep
+from api.problems import ApiError
 from api.schemas import Strict
 
 router = APIRouter(prefix="/rounds", tags=["follow-up calls (planners, point officers)"])
@@ -105,7 +106,7 @@ def _refusal(call: Callable[[], T]) -> T:
     try:
         return call()
     except FollowUpError as error:
-        raise HTTPException(error.status, {"msg": error.vi, "english": str(error)}) from None
+        raise ApiError(error.status, str(error), detail_vi=error.vi) from None
 
 
 @router.post("/{round_id}/followups", response_model=DrawPublic, status_code=201)

@@ -8,10 +8,10 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, UploadFile, status
 
-from allocator.issues import issue_lines
 from allocator.store.imports import IMPORTS, import_file
 from api.deps import PlannerDep, SessionDep
-from api.uploads import BadUpload, LimitsDep, UploadTooLarge, save_registry_file
+from api.problems import from_issues
+from api.uploads import BadUpload, LimitsDep, refusal, save_registry_file
 
 router = APIRouter(prefix="/imports", tags=["imports (planners)"])
 
@@ -27,11 +27,9 @@ def upload(kind: str, file: UploadFile, session: SessionDep, user: PlannerDep,
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path, name = save_registry_file(file.file, file.filename, kind, Path(tmp), limits)
-        except UploadTooLarge as error:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, [str(error)]) from None
         except BadUpload as error:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [str(error)]) from None
+            raise refusal(error) from None
         report = import_file(session, kind, path, user.name, name=name, limits=limits)
     if not report.ok:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, issue_lines(report.issues))
+        raise from_issues(422, report.issues, what=name)
     return {"kind": kind, "file": name, "inserted": report.inserted, "updated": report.updated}

@@ -17,12 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, UploadFile, status
+from fastapi import APIRouter, Query, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, StrictInt, field_validator
 
-from allocator.issues import issue_lines
 from allocator.limits import CONTROL, NOTE_CONTROL
 from allocator.store import paper_list, point_desk
 from allocator.store.audit import record_read
@@ -30,8 +29,9 @@ from allocator.store.handover import as_csv, as_xlsx, handover_list
 from allocator.store.models import Handover
 from allocator.store.point_desk import DeskError, DeskRow, NotFound, NotYours
 from api.deps import Filter, PointDep, RoundId, SessionDep
+from api.problems import ApiError, Problem, from_issues
 from api.schemas import Id, Strict
-from api.uploads import BadUpload, LimitsDep, UploadTooLarge, save_registry_file
+from api.uploads import BadUpload, LimitsDep, refusal, save_registry_file
 
 router = APIRouter(prefix="/point", tags=["handovers at the point (point officers)"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -131,18 +131,13 @@ def _answer(call: Callable[[], T], where: str = "body") -> T:
     try:
         return call()
     except NotYours as error:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, _said(error)) from None
+        raise ApiError(403, error.english, detail_vi=error.message) from None
     except NotFound as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, _said(error)) from None
+        raise ApiError(404, error.english, detail_vi=error.message) from None
     except DeskError as error:
-        loc = [where, error.field] if error.field else [where]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [
-            {"loc": loc, "msg": error.message, "english": error.english,
-             "type": "desk"}]) from None
-
-
-def _said(error: DeskError) -> dict[str, str]:
-    return {"msg": error.message, "english": error.english}
+        field = f"{where}.{error.field}" if error.field else where
+        raise ApiError(422, error.english, [Problem(message=error.english, field=field)],
+                       detail_vi=error.message) from None
 
 
 def _public(row: DeskRow) -> HouseholdAtPoint:
@@ -194,13 +189,11 @@ def paper(round_id: RoundId, file: UploadFile, session: SessionDep, user: PointD
         try:
             path, name = save_registry_file(file.file, file.filename, "paper-list", Path(tmp),
                                             limits)
-        except UploadTooLarge as error:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, [str(error)]) from None
         except BadUpload as error:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [str(error)]) from None
+            raise refusal(error) from None
         report = _answer(lambda: paper_list.upload(session, user, round_id, path, name, limits))
     if not report.ok:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, issue_lines(report.issues))
+        raise from_issues(422, report.issues, what=name)
     return PaperListResult(file=name, recorded=report.recorded, not_handed=report.not_handed)
 
 
@@ -214,10 +207,10 @@ def handover(round_id: RoundId, session: SessionDep, user: PointDep, point: Filt
         if point is None and len(points) == 1:
             point = points[0]
         if point is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                "choose one of your points: ?point=" + " or ".join(points))
+            said = "choose one of your points: ?point=" + " or ".join(points)
+            raise ApiError(422, said, [Problem(message=said, field="query.point")])
         if point not in points:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "not one of your points")
+            raise ApiError(403, "not one of your points")
     _answer(lambda: point_desk.open_round(session, round_id))
     table = handover_list(session, round_id, point)
     record_read(session, user.name, "download handover list", f"round {round_id}",

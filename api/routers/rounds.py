@@ -31,6 +31,7 @@ from allocator.store.lifecycle import WITH_RESULTS, RoundStatus, require
 from allocator.store.models import AllocationRow, Round, UnservedRow
 from allocator.store.rounds import export_round, import_folder_as_round, record_handovers
 from api.deps import Filter, Limit, Offset, PlannerDep, RoundId, SessionDep, count
+from api.problems import from_issues
 from api.schemas import (
     AllocationPublic,
     Approval,
@@ -45,7 +46,7 @@ from api.schemas import (
     RoundPublic,
     UnservedPublic,
 )
-from api.uploads import BadUpload, LimitsDep, UploadTooLarge, round_name, unpack_contract_zip
+from api.uploads import BadUpload, LimitsDep, refusal, round_name, unpack_contract_zip
 
 router = APIRouter(prefix="/rounds", tags=["rounds (planners)"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -83,8 +84,7 @@ def new_round(body: RoundCreate, session: SessionDep, user: PlannerDep) -> Round
     try:
         row = create_round(session, body.policy, body.name, user.name)
     except InvalidInput as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            [str(i) for i in error.issues]) from None
+        raise from_issues(422, error.issues, error.more, "the policy") from None
     return _public(row, session)
 
 
@@ -143,7 +143,7 @@ def replan(round_id: RoundId, body: Replan, session: SessionDep,
                            lot_quantities=body.lot_quantities, withdraw=body.withdraw,
                            budget_vnd=body.budget_vnd, name=body.name)
     except InvalidInput as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, error.lines()) from None
+        raise from_issues(422, error.issues, error.more, "the re-plan") from None
     return _public(row, session)
 
 
@@ -273,10 +273,8 @@ def import_folder(file: UploadFile, session: SessionDep, user: PlannerDep, limit
             title = round_name(name, file.filename)
             unpack_contract_zip(file.file, Path(tmp), limits)
             row = import_folder_as_round(session, Path(tmp), title, user.name)
-        except UploadTooLarge as error:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, [str(error)]) from None
         except BadUpload as error:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [str(error)]) from None
+            raise refusal(error) from None
         except InvalidInput as error:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, error.lines()) from None
+            raise from_issues(422, error.issues, error.more, "the folder") from None
     return _public(row, session)
