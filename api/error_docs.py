@@ -9,10 +9,11 @@ state: 409; an upload's size: 413) are declared on the route itself with
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
@@ -57,3 +58,26 @@ def document_errors(router: APIRouter) -> APIRouter:
         for code, response in documented(*sorted(statuses_of(route))).items():
             route.responses.setdefault(code, response)
     return router
+
+
+def allowed_methods(app: FastAPI, path: str) -> str | None:
+    """The `Allow` header a 405 at this path must carry: the methods the document lists for
+    the most literal path template that matches (`/api/rounds/import-folder` over
+    `/api/rounds/{round_id}`). Starlette would name only the first route that matched."""
+    paths = app.openapi().get("paths", {})
+    best: tuple[int, str] | None = None
+    for template in paths:
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            rank = template.count("{")
+            if best is None or rank < best[0]:
+                best = (rank, template)
+    if best is None:
+        return None
+    methods = {m.upper() for m in paths[best[1]] if m.upper() in HTTP_METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
+HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}

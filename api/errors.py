@@ -83,8 +83,8 @@ def status_of(error: RoundError) -> int:
         return 422
     if isinstance(error, WrongState | Conflict):
         return 409
-    if isinstance(error, NotAllocated):
-        return 422
+    if isinstance(error, NotAllocated):  # the round holds no such phone to hand over
+        return 409
     return 409
 
 

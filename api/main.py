@@ -20,7 +20,7 @@ from allocator.store.db import make_engine, make_sessions, prepare
 from api import pages
 from api.body_limit import BodyLimit
 from api.docs import add_docs
-from api.error_docs import document_errors
+from api.error_docs import allowed_methods, document_errors
 from api.errors import answer, from_http, install_error_handlers, invalid_request
 from api.pages.auth import LoginRequired, Refused, refused_page
 from api.pages.render import error_page
@@ -106,7 +106,12 @@ def _page_errors(app: FastAPI) -> None:
         if error.status_code < 400:
             return await http_exception_handler(request, error)
         if _is_api(request):
-            return answer(from_http(error))
+            made = from_http(error)
+            if error.status_code == 405:  # every method the path has, not the first route's
+                allow = allowed_methods(app, request.url.path)
+                if allow:
+                    made.headers = {**(made.headers or {}), "Allow": allow}
+            return answer(made)
         return error_page(request, error.status_code, str(error.detail))
 
 

@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import pathlib
 import tempfile
-from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, UploadFile, status
+from fastapi import APIRouter, HTTPException, Path, UploadFile, status
+from pydantic import BaseModel
 
 from allocator.store.imports import IMPORTS, import_file
 from api.deps import PlannerDep, SessionDep
-from api.problems import from_issues
+from api.problems import documented, from_issues
 from api.uploads import BadUpload, LimitsDep, refusal, save_registry_file
 
 router = APIRouter(prefix="/imports", tags=["imports (planners)"])
 
 
-@router.post("/{kind}")
-def upload(kind: str, file: UploadFile, session: SessionDep, user: PlannerDep,
-           limits: LimitsDep) -> dict[str, Any]:
+class ImportResult(BaseModel):
+    """What an import changed: rows new to the registry and rows that replaced old ones."""
+
+    kind: str
+    file: str
+    inserted: int
+    updated: int
+
+    model_config = {"json_schema_extra": {"examples": [
+        {"kind": "households", "file": "ho-dan.csv", "inserted": 16800, "updated": 0}]}}
+
+
+Kind = Annotated[str, Path(description="Which registry the file fills.",
+                           json_schema_extra={"enum": list(IMPORTS)})]
+
+
+@router.post("/{kind}", response_model=ImportResult, responses=documented(413))
+def upload(kind: Kind, file: UploadFile, session: SessionDep, user: PlannerDep,
+           limits: LimitsDep) -> ImportResult:
     """Import households, lots, points, communes or windows (pickup windows, replaced for
     each point the file names) from CSV (UTF-8) or XLSX."""
     if kind not in IMPORTS:
@@ -26,10 +43,11 @@ def upload(kind: str, file: UploadFile, session: SessionDep, user: PlannerDep,
                             f"unknown registry {kind[:40]!r}; one of {', '.join(IMPORTS)}")
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            path, name = save_registry_file(file.file, file.filename, kind, Path(tmp), limits)
+            path, name = save_registry_file(file.file, file.filename, kind,
+                                            pathlib.Path(tmp), limits)
         except BadUpload as error:
             raise refusal(error) from None
         report = import_file(session, kind, path, user.name, name=name, limits=limits)
     if not report.ok:
         raise from_issues(422, report.issues, what=name)
-    return {"kind": kind, "file": name, "inserted": report.inserted, "updated": report.updated}
+    return ImportResult(kind=kind, file=name, inserted=report.inserted, updated=report.updated)

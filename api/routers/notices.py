@@ -25,6 +25,7 @@ from allocator.store.outbox import (
     visits_csv,
 )
 from api.deps import PlannerDep, RoundId, SessionDep
+from api.problems import documented
 
 router = APIRouter(prefix="/rounds", tags=["notices (planners)"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -54,7 +55,7 @@ class VisitPublic(BaseModel):
     reason: str
 
 
-@router.get("/{round_id}/notices", response_model=NoticesPublic)
+@router.get("/{round_id}/notices", response_model=NoticesPublic, responses=documented(409))
 def notices(round_id: RoundId, session: SessionDep, user: PlannerDep) -> NoticesPublic:
     """Messages by status (pending, sent, failed) with their SMS segments in both forms."""
     report = fill_outbox(session, round_id, user.name)
@@ -69,7 +70,7 @@ def notices(round_id: RoundId, session: SessionDep, user: PlannerDep) -> Notices
 
 
 @router.get("/{round_id}/notices/export", response_class=Response,
-            responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
+            responses={200: {"content": {"text/csv": {}, XLSX: {}}}, **documented(409)})
 def export(round_id: RoundId, session: SessionDep, user: PlannerDep,
            format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
            form: Annotated[Form, Query()] = Form.PLAIN,
@@ -91,7 +92,8 @@ def export(round_id: RoundId, session: SessionDep, user: PlannerDep,
 
 
 @router.get("/{round_id}/needs-visit", response_model=list[VisitPublic],
-            responses={200: {"content": {"application/json": {}, "text/csv": {}}}})
+            responses={200: {"content": {"application/json": {}, "text/csv": {}}},
+                       **documented(409)})
 def visits(round_id: RoundId, session: SessionDep, user: PlannerDep,
            format: Annotated[str, Query(pattern="^(csv|json)$")] = "json") -> Response:
     """Households no SMS can reach (no valid mobile, no pickup code or no window), and why."""

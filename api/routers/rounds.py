@@ -31,7 +31,7 @@ from allocator.store.lifecycle import WITH_RESULTS, RoundStatus, require
 from allocator.store.models import AllocationRow, Round, UnservedRow
 from allocator.store.rounds import export_round, import_folder_as_round, record_handovers
 from api.deps import Filter, Limit, Offset, PlannerDep, RoundId, SessionDep, count
-from api.problems import from_issues
+from api.problems import documented, from_issues
 from api.schemas import (
     AllocationPublic,
     Approval,
@@ -82,26 +82,27 @@ def list_rounds(session: SessionDep, _: PlannerDep) -> list[RoundPublic]:
 @router.post("", response_model=RoundPublic, status_code=status.HTTP_201_CREATED)
 def new_round(body: RoundCreate, session: SessionDep, user: PlannerDep) -> RoundPublic:
     try:
-        row = create_round(session, body.policy, body.name, user.name)
+        row = create_round(session, body.policy.model_dump(exclude_unset=True), body.name,
+                           user.name)
     except InvalidInput as error:
         raise from_issues(422, error.issues, error.more, "the policy") from None
     return _public(row, session)
 
 
-@router.get("/{round_id}", response_model=RoundPublic)
+@router.get("/{round_id:int}", response_model=RoundPublic)
 def get_round(round_id: RoundId, session: SessionDep, _: PlannerDep) -> RoundPublic:
     return _public(_round(session, round_id), session)
 
 
 @router.post("/{round_id}/solve", response_model=RoundPublic,
-             status_code=status.HTTP_202_ACCEPTED)
+             status_code=status.HTTP_202_ACCEPTED, responses=documented(409))
 def solve(round_id: RoundId, session: SessionDep, user: PlannerDep) -> RoundPublic:
     """Queue a solve (one at a time per round: a second is a 409); poll GET /rounds/{id}."""
     request_solve(session, round_id, user.name)
     return _public(_round(session, round_id), session)
 
 
-@router.post("/{round_id}/approve", response_model=RoundPublic)
+@router.post("/{round_id}/approve", response_model=RoundPublic, responses=documented(409))
 def approve(round_id: RoundId, session: SessionDep, user: PlannerDep,
             body: Approval | None = None) -> RoundPublic:
     """Make a solved round the decision; its phones are reserved until the pickup deadline.
@@ -116,7 +117,8 @@ def approve(round_id: RoundId, session: SessionDep, user: PlannerDep,
                                  pickup_days=body.pickup_days), session)
 
 
-@router.put("/{round_id}/pickup-deadline", response_model=RoundPublic)
+@router.put("/{round_id}/pickup-deadline", response_model=RoundPublic,
+            responses=documented(409))
 def pickup_deadline(round_id: RoundId, body: Deadline, session: SessionDep,
                     user: PlannerDep) -> RoundPublic:
     """Move the last day households may collect (a round past its deadline opens again)."""
@@ -124,7 +126,7 @@ def pickup_deadline(round_id: RoundId, body: Deadline, session: SessionDep,
                    session)
 
 
-@router.post("/{round_id}/close", response_model=RoundPublic)
+@router.post("/{round_id}/close", response_model=RoundPublic, responses=documented(409))
 def close(round_id: RoundId, session: SessionDep, user: PlannerDep,
           body: Closing | None = None) -> RoundPublic:
     """Close a round: phones not handed over go back to stock and their households count
@@ -134,7 +136,7 @@ def close(round_id: RoundId, session: SessionDep, user: PlannerDep,
 
 
 @router.post("/{round_id}/replan", response_model=RoundPublic,
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, responses=documented(409))
 def replan(round_id: RoundId, body: Replan, session: SessionDep,
            user: PlannerDep) -> RoundPublic:
     """Draft a new version of an approved round (then solve it, read its diff, approve it)."""
@@ -147,7 +149,7 @@ def replan(round_id: RoundId, body: Replan, session: SessionDep,
     return _public(row, session)
 
 
-@router.get("/{round_id}/diff", response_model=ReplanDiff)
+@router.get("/{round_id}/diff", response_model=ReplanDiff, responses=documented(409))
 def diff(round_id: RoundId, session: SessionDep, user: PlannerDep, offset: Offset = 0,
          limit: Limit = 100,
          change: Annotated[str | None, Query(pattern="^(" + "|".join(CHANGES) + ")$")] = None
@@ -163,7 +165,7 @@ def diff(round_id: RoundId, session: SessionDep, user: PlannerDep, offset: Offse
                       households=[ReplanChange(**h) for h in rows[offset:offset + limit]])
 
 
-@router.post("/{round_id}/handovers")
+@router.post("/{round_id}/handovers", responses=documented(409))
 def handovers(round_id: RoundId, body: HandoverRecord, session: SessionDep,
               user: PlannerDep) -> dict[str, int]:
     """Record households who collected their phone at a point (approved rounds)."""
@@ -206,7 +208,7 @@ def unserved(round_id: RoundId, session: SessionDep, _: PlannerDep, offset: Offs
 
 
 @router.get("/{round_id}/handover", response_class=Response,
-            responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
+            responses={200: {"content": {"text/csv": {}, XLSX: {}}}, **documented(409)})
 def handover(round_id: RoundId, session: SessionDep, user: PlannerDep, point: Filter = None,
              format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv") -> Response:
     """The printable handover list (with contacts and a signature column), CSV or XLSX."""
@@ -224,7 +226,7 @@ def handover(round_id: RoundId, session: SessionDep, user: PlannerDep, point: Fi
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
-@router.get("/{round_id}/kpis")
+@router.get("/{round_id}/kpis", responses=documented(409))
 def kpis(round_id: RoundId, session: SessionDep, _: PlannerDep) -> dict[str, Any]:
     """Eligible, served, coverage of poor and near-poor, budget used, devices left."""
     row = _round(session, round_id)
@@ -264,7 +266,8 @@ def export(round_id: RoundId, session: SessionDep, user: PlannerDep) -> Response
                              f'attachment; filename="dot-{round_id}.zip"'})
 
 
-@router.post("/import-folder", response_model=RoundPublic, status_code=status.HTTP_201_CREATED)
+@router.post("/import-folder", response_model=RoundPublic, status_code=status.HTTP_201_CREATED,
+             responses=documented(413))
 def import_folder(file: UploadFile, session: SessionDep, user: PlannerDep, limits: LimitsDep,
                   name: Annotated[str, Query(max_length=200)] = "") -> RoundPublic:
     """A zipped contract folder (households.csv, lots.csv, points.csv, ...) as a new round."""

@@ -11,13 +11,14 @@ from fastapi import APIRouter, HTTPException, Path
 
 from allocator.store.sponsor_sheet import SheetError, sponsor_sheet
 from api.deps import PlannerDep, RoundId, SessionDep
+from api.problems import documented
 
 router = APIRouter(prefix="/rounds", tags=["rounds (planners)"])
 # A sponsor id as the registry holds it: no control character, no slash (a path segment).
 SponsorId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f/]+$")]
 
 
-@router.get("/{round_id}/sponsors/{sponsor_id}/sheet")
+@router.get("/{round_id}/sponsors/{sponsor_id}/sheet", responses=documented(409))
 def sponsor_sheet_figures(round_id: RoundId, sponsor_id: SponsorId, session: SessionDep,
                           _: PlannerDep) -> dict[str, Any]:
     """One sponsor's lots in a round with results: use, idle devices and why, and the change
