@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import fields
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from allocator.contract import FLAGS, ROUND, STATUSES, RoundPolicy
+from allocator.contract import ROUND, RoundPolicy
 from allocator.issues import InputIssue
-
-_KEYS = {f.name for f in fields(RoundPolicy)}
-MAX_INT = 10**15  # VND amounts and weights; keeps every sum exact in 64-bit integers
-MAX_SECONDS = 7 * 24 * 3600.0
-MAX_WEIGHT = 10**6  # per status or flag: sums over millions of households stay exact
-MAX_DISTANCE_KM = 20_000.0  # half the Earth's circumference
+from allocator.policy_fields import MAX_DISTANCE_KM as MAX_DISTANCE_KM
+from allocator.policy_fields import MAX_INT as MAX_INT
+from allocator.policy_fields import MAX_SECONDS as MAX_SECONDS
+from allocator.policy_fields import MAX_WEIGHT as MAX_WEIGHT
+from allocator.policy_fields import POLICY_FIELDS, POLICY_KEYS, PolicyField
 
 
 def read_policy(folder: Path) -> tuple[RoundPolicy, list[InputIssue]]:
@@ -62,64 +61,78 @@ def parse_policy(raw: Any, file: str = ROUND) -> tuple[RoundPolicy, list[InputIs
     if not isinstance(raw, dict):
         bad("", "must be a JSON object of policy keys")
         return RoundPolicy(), issues
-    for key in sorted(set(raw) - _KEYS):
-        bad(str(key), f"unknown key (known keys: {', '.join(sorted(_KEYS))})")
-    default = RoundPolicy()
+    for key in sorted(set(raw) - POLICY_KEYS):
+        bad(str(key), f"unknown key (known keys: {', '.join(sorted(POLICY_KEYS))})")
     values: dict[str, Any] = {}
-
-    if "budget_vnd" in raw:
-        values["budget_vnd"] = _integer(raw["budget_vnd"], "budget_vnd", bad)
-    if "max_distance_km" in raw:
-        v = raw["max_distance_km"]
-        if not _is_number(v) or not 0 < v <= MAX_DISTANCE_KM:
-            bad("max_distance_km", f"must be a number > 0 and at most {MAX_DISTANCE_KM:g} "
-                                   f"(got {v!r})")
-        else:
-            values["max_distance_km"] = float(v)
-    if "eligible_statuses" in raw:
-        v = raw["eligible_statuses"]
-        if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
-            bad("eligible_statuses", f"must be a list of statuses (got {v!r})")
-        else:
-            unknown = [s for s in v if s not in STATUSES]
-            if unknown:
-                bad("eligible_statuses", f"unknown status {unknown[0]!r} "
-                                         f"(allowed: {', '.join(STATUSES)})")
-            else:
-                values["eligible_statuses"] = tuple(dict.fromkeys(v))
-    for key in ("require_2g_handset", "require_no_smartphone"):
-        if key in raw:
-            if not isinstance(raw[key], bool):
-                bad(key, f"must be true or false (got {raw[key]!r})")
-            else:
-                values[key] = raw[key]
-    for key, allowed, base, most in (
-            ("status_weight", STATUSES, default.status_weight, MAX_WEIGHT),
-            ("flag_bonus", FLAGS, default.flag_bonus, MAX_WEIGHT),
-            ("copay_vnd", STATUSES, default.copay_vnd, MAX_INT)):
-        if key in raw:
-            table = _table(raw[key], key, allowed, bad, most)
-            if table is not None:
-                values[key] = {**base, **table}
-    if "min_commune_share" in raw:
-        v = raw["min_commune_share"]
-        if not _is_number(v) or not 0 <= v <= 1:
-            bad("min_commune_share", f"must be a number from 0 to 1 (got {v!r})")
-        else:
-            values["min_commune_share"] = float(v)
-    if "seed" in raw:
-        seed = _integer(raw["seed"], "seed", bad, minimum=None)
-        if seed is not None:
-            values["seed"] = seed
-    if "time_limit_s" in raw:
-        v = raw["time_limit_s"]
-        if not _is_number(v) or not 0 < v <= MAX_SECONDS:
-            bad("time_limit_s", f"must be a number of seconds > 0 and at most a week "
-                                f"(got {v!r})")
-        else:
-            values["time_limit_s"] = float(v)
-    values = {k: v for k, v in values.items() if v is not None}
+    for spec in POLICY_FIELDS:  # in RoundPolicy's order, which is the order of the issues
+        if spec.name in raw:
+            value = _CHECKS[spec.kind](raw[spec.name], spec, bad)
+            if value is not None:
+                values[spec.name] = value
     return RoundPolicy(**values), issues
+
+
+Bad = Callable[[str, str], None]
+
+
+def _number(v: Any, spec: PolicyField, bad: Bad) -> float | None:
+    if _is_number(v) and spec.within(v):
+        return float(v)
+    low, high = spec.bounds()
+    unit = f" of {spec.unit}" if spec.unit else ""
+    most = spec.maximum_words or f"{high:g}"
+    rule = f"> {low:g} and at most {most}" if spec.exclusive_minimum else \
+        f"from {low:g} to {most}"
+    bad(spec.name, f"must be a number{unit} {rule} (got {v!r})")
+    return None
+
+
+def _whole(v: Any, spec: PolicyField, bad: Bad) -> int | None:
+    return _integer(v, spec.name, spec, bad)
+
+
+def _boolean(v: Any, spec: PolicyField, bad: Bad) -> bool | None:
+    if isinstance(v, bool):
+        return v
+    bad(spec.name, f"must be true or false (got {v!r})")
+    return None
+
+
+def _statuses(v: Any, spec: PolicyField, bad: Bad) -> tuple[str, ...] | None:
+    if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
+        bad(spec.name, f"must be a list of statuses (got {v!r})")
+        return None
+    unknown = [s for s in v if s not in spec.items]
+    if unknown:
+        bad(spec.name, f"unknown status {unknown[0]!r} (allowed: {', '.join(spec.items)})")
+        return None
+    return tuple(dict.fromkeys(v))
+
+
+def _table(v: Any, spec: PolicyField, bad: Bad) -> dict[str, int] | None:
+    """A table's given keys over the contract's defaults for the others."""
+    allowed = spec.keys
+    if not isinstance(v, dict):
+        bad(spec.name, f"must be an object like {{\"{allowed[0]}\": 0}} (got {v!r})")
+        return None
+    out: dict[str, int] = {}
+    ok = True
+    for name, amount in v.items():
+        if name not in allowed:
+            bad(spec.name, f"unknown key {name!r} (allowed: {', '.join(allowed)})")
+            ok = False
+            continue
+        number = _integer(amount, f"{spec.name}.{name}", spec, bad)
+        if number is None:
+            ok = False
+        else:
+            out[name] = number
+    return {**spec.default, **out} if ok else None
+
+
+_CHECKS: dict[str, Callable[[Any, PolicyField, Bad], Any]] = {
+    "integer": _whole, "number": _number, "boolean": _boolean, "array": _statuses,
+    "object": _table}
 
 
 def _is_number(v: Any) -> bool:
@@ -128,36 +141,15 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int) or math.isfinite(v)
 
 
-def _integer(v: Any, key: str, bad: Any, minimum: int | None = 0,
-             most: int = MAX_INT) -> int | None:
-    ok = _is_number(v) and (isinstance(v, int) or float(v).is_integer()) and abs(v) <= most
-    if ok and (minimum is None or v >= minimum):
+def _integer(v: Any, key: str, spec: PolicyField, bad: Bad) -> int | None:
+    if _is_number(v) and (isinstance(v, int) or float(v).is_integer()) and spec.within(v):
         return int(v)
-    bad(key, f"must be a whole number{'' if minimum is None else f' >= {minimum}'}, "
-             f"at most {most:,} in size (got {_short(v)})")
+    low, high = spec.bounds()
+    floor = "" if low == -high else f" >= {low}"  # a symmetric range is a size limit only
+    bad(key, f"must be a whole number{floor}, at most {high:,} in size (got {_short(v)})")
     return None
 
 
 def _short(v: Any) -> str:
     text = repr(v)
     return text if len(text) <= 40 else text[:40] + "…"
-
-
-def _table(v: Any, key: str, allowed: tuple[str, ...], bad: Any,
-           most: int) -> dict[str, int] | None:
-    if not isinstance(v, dict):
-        bad(key, f"must be an object like {{\"{allowed[0]}\": 0}} (got {v!r})")
-        return None
-    out: dict[str, int] = {}
-    ok = True
-    for name, amount in v.items():
-        if name not in allowed:
-            bad(key, f"unknown key {name!r} (allowed: {', '.join(allowed)})")
-            ok = False
-            continue
-        number = _integer(amount, f"{key}.{name}", bad, most=most)
-        if number is None:
-            ok = False
-        else:
-            out[name] = number
-    return out if ok else None

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints,
 from allocator.limits import control_message, first_control
 from allocator.store.limits import column_length
 from allocator.store.models import Round
+from api.policy_schema import RoundPolicyIn
 
 ROUND_NAME_LENGTH = column_length(Round.name) or 200
 # An id of the registry (household, lot, point): printable, no spaces at the ends.
@@ -20,8 +21,10 @@ PickupDay = Annotated[dt.date, Field(le=dt.date(9999, 12, 30))]
 
 
 class RoundCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(default="", max_length=ROUND_NAME_LENGTH)
-    policy: dict[str, Any] = Field(default_factory=dict)
+    policy: RoundPolicyIn = Field(default_factory=RoundPolicyIn)
 
     @field_validator("name")
     @classmethod
