@@ -22,6 +22,7 @@ from api.body_limit import BodyLimit
 from api.docs import add_docs
 from api.error_docs import allowed_methods, document_errors
 from api.errors import answer, from_http, install_error_handlers, invalid_request
+from api.openapi import serve_document
 from api.pages.auth import LoginRequired, Refused, refused_page
 from api.pages.render import error_page
 from api.routers import campaign, imports, point, registry, rounds, sponsor
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    serve_document(app)
     _page_errors(app)
     install_error_handlers(app, _is_api)
     return app

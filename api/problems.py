@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from allocator.issues import MAX_ISSUES, InputIssue
 
 
 class Problem(BaseModel):
     """One thing wrong with a request."""
+
+    # Every field is always sent: the document says so (a client need not test for it).
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     message: str = Field(description="What is wrong, as a sentence.")
     file: str | None = Field(default=None, description="The uploaded file it is in.")
@@ -42,7 +45,8 @@ class Error(BaseModel):
                                                 "the sentence says it all.")
     more: int = Field(default=0, ge=0, description="Problems found beyond those listed.")
 
-    model_config = {"json_schema_extra": {"examples": [{
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True,
+                              json_schema_extra={"examples": [{
         "status": 422, "detail": "1 problem in households.csv; the first: households.csv, "
                                  "row 12, column status: must be one of poor, near_poor, "
                                  "other (got 'rich')",
@@ -50,7 +54,7 @@ class Error(BaseModel):
         "problems": [{"message": "must be one of poor, near_poor, other (got 'rich')",
                       "file": "households.csv", "row": 12, "column": "status",
                       "field": None}],
-        "more": 0}]}}
+        "more": 0}]})
 
 
 class ApiError(Exception):

@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
+from annotated_types import Ge, Le
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+from pydantic import Strict as StrictType
 
 from allocator.limits import control_message, first_control
 from allocator.store.limits import column_length
@@ -20,10 +30,55 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^
 PickupDay = Annotated[dt.date, Field(le=dt.date(9999, 12, 30))]
 
 
+# What `allocator.limits.CONTROL` refuses in typed text, as the document states it (the
+# handlers' own check words the refusal for people). Lone surrogates, which it refuses too,
+# are not characters at all: a JSON string of Unicode text never holds one.
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+
+
+def _whole(value: Any) -> Any:
+    """A JSON number that is whole (3 or 3.0, as JSON Schema's integer allows), never true
+    or "3"."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Whole numbers as JSON Schema's "integer" means them: 3.0 is one, true and "3" are not.
+# (The bounds sit before the validator, so that the document states them.)
+Days = Annotated[int, StrictType(), Ge(0), Le(365), BeforeValidator(_whole)]
+Quantity = Annotated[int, StrictType(), Ge(0), Le(10_000_000), BeforeValidator(_whole)]
+Vnd = Annotated[int, StrictType(), Ge(0), Le(10**15), BeforeValidator(_whole)]
+
+
+def _keys_as_names(schema: dict[str, Any]) -> None:
+    """A dict keyed by ids: every key must match (propertyNames), not only those that do
+    (patternProperties leaves the others free)."""
+    for pattern, values in schema.pop("patternProperties", {}).items():
+        schema.setdefault("propertyNames", {})["pattern"] = pattern
+        schema["additionalProperties"] = values
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+# A moment as the store keeps it (UTC, without an offset), answered with its offset ("Z"),
+# as RFC 3339's date-time requires.
+UtcDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
+
+
+class Strict(BaseModel):
+    """A request body: a field the server does not know is refused, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class RoundCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="", max_length=ROUND_NAME_LENGTH)
+    name: str = Field(default="", max_length=ROUND_NAME_LENGTH,
+                      json_schema_extra={"pattern": PLAIN_TEXT})
     policy: RoundPolicyIn = Field(default_factory=RoundPolicyIn)
 
     @field_validator("name")
@@ -49,6 +104,21 @@ class RoundPublic(BaseModel):
     replaces: int | None = None  # a re-plan: the round it would supersede
     superseded_by: int | None = None
     ledger: dict[str, Any] | None = None  # what the campaign ledger froze into the round
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True,
+                              json_schema_extra={"examples": [
+        {"id": 2, "name": "Đợt 2 — tháng 12", "status": "solving", "inputs_hash":
+         "16b95e5700ddd20680eff6209b4d67f567a03f067919d4a50fdda57c447766ad", "seed": 8,
+         "summary": None, "progress": "stage 2: public cost", "error": "",
+         "pickup_deadline": None, "replaces": None, "superseded_by": None, "ledger": None},
+        {"id": 1, "name": "Đợt 1", "status": "solved", "inputs_hash":
+         "16b95e5700ddd20680eff6209b4d67f567a03f067919d4a50fdda57c447766ad", "seed": 8,
+         "summary": {"status": "OPTIMAL", "method": "optimal", "served": 1076,
+                     "eligible": 1781, "households": 2000, "budget_vnd": 312000000,
+                     "budget_used_vnd": 311630000, "devices_left": 429,
+                     "stage1": 94060, "stage2": 311630000, "stage3": 754.660208},
+         "progress": "done", "error": "", "pickup_deadline": None, "replaces": None,
+         "superseded_by": None, "ledger": None}]})
 
 
 class AllocationPublic(BaseModel):
@@ -96,9 +166,15 @@ class DistributionRow(BaseModel):
     group: str
     devices: str
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"commune_code": "25813", "group": "all", "devices": "12"},
+        {"commune_code": "25747", "group": "all", "devices": "<5"},
+        {"commune_code": "all", "group": "near_poor", "devices": "31"}]})
 
-class HandoverRecord(BaseModel):
-    household_ids: list[str] = Field(min_length=1, max_length=10_000)
+
+class HandoverRecord(Strict):
+    household_ids: list[Annotated[str, Field(json_schema_extra={"pattern": PLAIN_TEXT})]] = Field(
+        min_length=1, max_length=10_000)
 
     @field_validator("household_ids")
     @classmethod
@@ -108,6 +184,29 @@ class HandoverRecord(BaseModel):
             if first_control(household_id) >= 0:
                 raise ValueError(control_message(household_id))
         return ids
+
+
+class HandoversRecorded(BaseModel):
+    recorded: int = Field(description="Households named in the request (each once).")
+    new: int = Field(description="Of them, handovers not recorded before.")
+
+
+class Kpis(BaseModel):
+    """A round's headline figures (shares from 0 to 1, rounded to 4 places)."""
+
+    status: str
+    eligible: int
+    served: int
+    coverage_poor: float | None
+    coverage_near_poor: float | None
+    budget_used_vnd: int
+    budget_vnd: int
+    devices_left: int | None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"status": "OPTIMAL", "eligible": 1781, "served": 1076, "coverage_poor": 1.0,
+         "coverage_near_poor": 0.5334, "budget_used_vnd": 311630000, "budget_vnd": 312000000,
+         "devices_left": 429}]})
 
 
 class SponsorLotUse(BaseModel):
@@ -125,19 +224,18 @@ class SponsorLotUse(BaseModel):
     pending: str
 
 
-class Strict(BaseModel):
-    """A request body: a field the server does not know is refused, never ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
 class Approval(Strict):
     """When households must have collected their phones: a day, or a number of days from
     today (default: the campaign's pickup period)."""
 
     pickup_deadline: PickupDay | None = None
-    # Strict: true is not one day, nor "3" or 3.0 a number of days.
-    pickup_days: int | None = Field(default=None, ge=0, le=365, strict=True)
+    # true is not one day, nor "3" a number of days.
+    pickup_days: Days | None = None
+
+    model_config = ConfigDict(json_schema_extra={
+        "not": {"required": ["pickup_deadline", "pickup_days"],
+                "properties": {"pickup_deadline": {"type": "string"},
+                               "pickup_days": {"type": "integer"}}}})
 
 
 class Closing(Strict):
@@ -150,18 +248,12 @@ class Deadline(Strict):
 
 class Replan(Strict):
     close_points: list[Id] = Field(default_factory=list, max_length=10_000)
-    lot_quantities: dict[Id, StrictInt] = Field(default_factory=dict, max_length=10_000)
+    lot_quantities: dict[Id, Quantity] = Field(
+        default_factory=dict, max_length=10_000, json_schema_extra=_keys_as_names)
     withdraw: list[Id] = Field(default_factory=list, max_length=100_000)
-    budget_vnd: int | None = Field(default=None, ge=0, le=10**15, strict=True)
-    name: str | None = Field(default=None, max_length=ROUND_NAME_LENGTH)
-
-    @field_validator("lot_quantities")
-    @classmethod
-    def _quantities(cls, quantities: dict[str, int]) -> dict[str, int]:
-        for lot, number in quantities.items():
-            if not 0 <= number <= 10_000_000:
-                raise ValueError(f"{lot}: a quantity from 0 to 10,000,000")
-        return quantities
+    budget_vnd: Vnd | None = None
+    name: str | None = Field(default=None, max_length=ROUND_NAME_LENGTH,
+                             json_schema_extra={"pattern": PLAIN_TEXT})
 
     @field_validator("name")
     @classmethod

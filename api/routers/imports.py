@@ -37,7 +37,17 @@ Kind = Annotated[str, Path(description="Which registry the file fills.",
 def upload(kind: Kind, file: UploadFile, session: SessionDep, user: PlannerDep,
            limits: LimitsDep) -> ImportResult:
     """Import households, lots, points, communes or windows (pickup windows, replaced for
-    each point the file names) from CSV (UTF-8) or XLSX."""
+    each point the file names): all rows or none.
+
+    **Accepts** one file as `multipart/form-data` field `file`: a CSV (UTF-8, with or
+    without the BOM Excel writes; `,` separated) named `*.csv`, or an XLSX workbook named
+    `*.xlsx` or `*.xlsm` (its first sheet). At most 64 MB (the service's
+    `ALLOCATOR_MAX_UNPACKED_MB`): a larger file is refused with 413, a workbook that
+    unpacks to more with 422.
+
+    **Refused** with 422 and every problem located (`file`, `row`, `column`): missing
+    columns, bad cells, repeated ids, text that is not UTF-8. Nothing is written then.
+    """
     if kind not in IMPORTS:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"unknown registry {kind[:40]!r}; one of {', '.join(IMPORTS)}")

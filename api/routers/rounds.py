@@ -7,7 +7,7 @@ import re
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, UploadFile, status
 from sqlalchemy import func, select
@@ -31,13 +31,15 @@ from allocator.store.lifecycle import WITH_RESULTS, RoundStatus, require
 from allocator.store.models import AllocationRow, Round, UnservedRow
 from allocator.store.rounds import export_round, import_folder_as_round, record_handovers
 from api.deps import Filter, Limit, Offset, PlannerDep, RoundId, SessionDep, count
-from api.problems import documented, from_issues
+from api.problems import ApiError, Problem, documented, from_issues
 from api.schemas import (
     AllocationPublic,
     Approval,
     Closing,
     Deadline,
     HandoverRecord,
+    HandoversRecorded,
+    Kpis,
     Page,
     Replan,
     ReplanChange,
@@ -145,7 +147,11 @@ def replan(round_id: RoundId, body: Replan, session: SessionDep,
                            lot_quantities=body.lot_quantities, withdraw=body.withdraw,
                            budget_vnd=body.budget_vnd, name=body.name)
     except InvalidInput as error:
-        raise from_issues(422, error.issues, error.more, "the re-plan") from None
+        # Every value is well formed (the schema saw to that): what is left is a point, lot
+        # or household the round does not hold, which only the round's state can say.
+        problems = [Problem(message=i.message, field=f"body.{i.column}") for i in error.issues]
+        raise ApiError(409, f"the round does not hold what the re-plan names: "
+                            f"{error.issues[0].message}", problems) from None
     return _public(row, session)
 
 
@@ -165,12 +171,13 @@ def diff(round_id: RoundId, session: SessionDep, user: PlannerDep, offset: Offse
                       households=[ReplanChange(**h) for h in rows[offset:offset + limit]])
 
 
-@router.post("/{round_id}/handovers", responses=documented(409))
+@router.post("/{round_id}/handovers", response_model=HandoversRecorded,
+             responses=documented(409))
 def handovers(round_id: RoundId, body: HandoverRecord, session: SessionDep,
-              user: PlannerDep) -> dict[str, int]:
+              user: PlannerDep) -> HandoversRecorded:
     """Record households who collected their phone at a point (approved rounds)."""
     newly = record_handovers(session, round_id, body.household_ids, user.name)
-    return {"recorded": len(set(body.household_ids)), "new": newly}
+    return HandoversRecorded(recorded=len(set(body.household_ids)), new=newly)
 
 
 @router.get("/{round_id}/allocations", response_model=Page[AllocationPublic])
@@ -226,22 +233,22 @@ def handover(round_id: RoundId, session: SessionDep, user: PlannerDep, point: Fi
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
-@router.get("/{round_id}/kpis", responses=documented(409))
-def kpis(round_id: RoundId, session: SessionDep, _: PlannerDep) -> dict[str, Any]:
+@router.get("/{round_id}/kpis", response_model=Kpis, responses=documented(409))
+def kpis(round_id: RoundId, session: SessionDep, _: PlannerDep) -> Kpis:
     """Eligible, served, coverage of poor and near-poor, budget used, devices left."""
     row = _round(session, round_id)
     if row.summary is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"round {round_id} is {row.status}")
+        raise ApiError(409, f"round {round_id} is {row.status}: it has no results yet")
     served = dict(session.execute(
         select(AllocationRow.poverty_status, func.count()).where(
             AllocationRow.round_id == round_id).group_by(AllocationRow.poverty_status)).all())
     eligible = row.summary.get("eligible_by_status", {})
     data = dict(row.summary)
-    return {"status": data["status"], "eligible": data["eligible"], "served": data["served"],
-            "coverage_poor": _share(served.get("poor", 0), eligible.get("poor")),
-            "coverage_near_poor": _share(served.get("near_poor", 0), eligible.get("near_poor")),
-            "budget_used_vnd": data["budget_used_vnd"], "budget_vnd": data["budget_vnd"],
-            "devices_left": data.get("devices_left")}
+    return Kpis(status=data["status"], eligible=data["eligible"], served=data["served"],
+                coverage_poor=_share(served.get("poor", 0), eligible.get("poor")),
+                coverage_near_poor=_share(served.get("near_poor", 0), eligible.get("near_poor")),
+                budget_used_vnd=data["budget_used_vnd"], budget_vnd=data["budget_vnd"],
+                devices_left=data.get("devices_left"))
 
 
 def _share(part: int, whole: int | None) -> float | None:
@@ -270,7 +277,17 @@ def export(round_id: RoundId, session: SessionDep, user: PlannerDep) -> Response
              responses=documented(413))
 def import_folder(file: UploadFile, session: SessionDep, user: PlannerDep, limits: LimitsDep,
                   name: Annotated[str, Query(max_length=200)] = "") -> RoundPublic:
-    """A zipped contract folder (households.csv, lots.csv, points.csv, ...) as a new round."""
+    """A zipped contract folder (households.csv, lots.csv, points.csv, and optionally
+    communes.csv, keep.csv, round.json) as a new draft round.
+
+    **Accepts** one zip as `multipart/form-data` field `file`; each file is found by its
+    name wherever it sits in the zip. The zip at most 256 MB (413 beyond); each file at
+    most 64 MB once unpacked and all of them at most 256 MB (422 beyond). The sizes are
+    the service's `ALLOCATOR_MAX_UNPACKED_MB` and four times it.
+
+    **Refused** with 422 and every problem located (`file`, `row`, `column`): a file
+    missing, a bad cell, a broken zip. Nothing is written then.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         try:
             title = round_name(name, file.filename)

@@ -121,10 +121,10 @@ def test_requests_progress_and_refusals_say_why(world: World,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     client, n, planner = world.client, world.solved, world.as_("planner")
     never = client.get(f"/api/rounds/{n}/analyses/curve", headers=planner)
-    assert never.status_code == 404
-    assert "Chưa yêu cầu" in never.json()["detail"] and "No budget curve" in never.json()["detail"]
+    assert never.status_code == 409  # the round is there; its analysis is not, yet
+    assert "Chưa yêu cầu" in never.json()["detail_vi"] and "No budget curve" in never.json()["detail"]
     no_file = client.get(f"/api/rounds/{n}/curve.csv", headers=planner)
-    assert no_file.status_code == 404 and "no finished budget curve" in no_file.json()["detail"]
+    assert no_file.status_code == 409 and "no finished budget curve" in no_file.json()["detail"]
     draft = client.post(f"/api/rounds/{world.draft}/analyses/curve", headers=planner)
     assert draft.status_code == 409, draft.text
     assert "chưa có kết quả" in draft.json()["detail"] and "solve it" in draft.json()["detail"]
@@ -150,7 +150,7 @@ def test_requests_progress_and_refusals_say_why(world: World,
     assert (done["status"], done["progress"], done["attempts"]) == ("done", "done", 1)
     assert done["result"] == CURVE and done["finished_at"] and done["result_at"]
     assert client.get(f"/api/rounds/{n}/analyses/bottlenecks",
-                      headers=planner).status_code == 404
+                      headers=planner).status_code == 409
 
 
 def test_the_curve_downloads_in_the_contract_s_columns(world: World,
