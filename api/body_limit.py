@@ -19,9 +19,17 @@ from api.problems import Error
 FORM_ROOM = MB  # multipart boundaries and the small fields beside the file
 
 
+JSON_LIMIT = 8 * MB  # the largest JSON body a request needs (100,000 ids) is under 7 MB
+
+
 def body_limit(scope: Scope) -> int:
+    """An upload (a multipart form) may be as large as the largest archive; any other body
+    (JSON, a form's fields) no larger than JSON_LIMIT."""
     app = scope.get("app")
     limits = getattr(getattr(app, "state", None), "limits", None) or Limits()
+    kind = dict(scope.get("headers") or []).get(b"content-type", b"").lower()
+    if not kind.startswith(b"multipart/form-data"):
+        return JSON_LIMIT
     return int(limits.max_archive_bytes) + FORM_ROOM
 
 
@@ -70,7 +78,7 @@ class BodyLimit:
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    sentence = f"the request is larger than {limit // MB} MB; no file that large is taken"
+    sentence = f"the request is larger than {limit // MB} MB; no request that large is taken"
     body = json.dumps(Error(status=413, detail=sentence).model_dump()).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"),

@@ -2,9 +2,10 @@
 
 A route asks for the caller (401), a role (403), the store (503), path values
 that may name nothing (404), a body or parameters (422, and 400 for a body that
-cannot be read). Statuses that depend on what the handler does (a round's
-state: 409; an upload's size: 413) are declared on the route itself with
-`documented(...)`. Every one of them answers with the `Error` body.
+cannot be read); any request may carry a body over the limit (413). Statuses
+that depend on what the handler does (a round's state: 409) are declared on the
+route itself with `documented(...)`. Every one of them answers with the `Error`
+body.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 def statuses_of(route: APIRoute) -> set[int]:
     """The error statuses a route can answer with, from its dependencies and parameters."""
     calls = set(_calls(route.dependant))
-    found: set[int] = set()
+    found: set[int] = {413}  # any request with a body over the limit (api/body_limit.py)
     if deps.current_user in calls:
         found.add(401)
     if calls & set(ROLES):
@@ -74,10 +75,7 @@ def allowed_methods(app: FastAPI, path: str) -> str | None:
                 best = (rank, template)
     if best is None:
         return None
-    methods = {m.upper() for m in paths[best[1]] if m.upper() in HTTP_METHODS}
-    if "GET" in methods:
-        methods.add("HEAD")
-    return ", ".join(sorted(methods))
+    return ", ".join(sorted(m.upper() for m in paths[best[1]] if m.upper() in HTTP_METHODS))
 
 
 HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from allocator.issues import MAX_ISSUES
 from allocator.store.ledger import LotNotFound
 from allocator.store.lifecycle import BadValue, Conflict, RoundError, RoundNotFound, WrongState
 from allocator.store.rounds import NotAllocated
@@ -40,12 +41,18 @@ class SafeJSON(JSONResponse):
 def invalid_request(error: RequestValidationError) -> Response:
     """The API's 422 for a request that does not fit its schema, each problem located by
     its field (`body.policy.budget_vnd`)."""
-    problems = field_problems(_finite(jsonable_encoder(error.errors())))
-    total = len(problems)
+    found = error.errors()
+    unread = next((e for e in found if e.get("type") == "json_invalid"), None)
+    if unread is not None:  # not JSON at all: the body could not be read (400, as documented)
+        at = unread.get("loc", ("body", 0))[-1]
+        said = f"the body is not valid JSON ({unread.get('ctx', {}).get('error', 'unreadable')}"
+        return answer(ApiError(400, f"{said}, at character {at})"))
+    problems = field_problems(_finite(jsonable_encoder(found[:MAX_ISSUES])))
+    total = len(found)
     first = f"{problems[0].field}: {problems[0].message}" if problems else ""
-    detail = (f"{total} problem{'s' if total != 1 else ''} in the request"
+    detail = (f"{total:,} problem{'s' if total != 1 else ''} in the request"
               + (f"; the first: {first}" if first else ""))
-    return answer(ApiError(422, detail, problems))
+    return answer(ApiError(422, detail, problems, more=total - len(problems)))
 
 
 def answer(error: ApiError) -> Response:

@@ -34,6 +34,7 @@ from api.routers import notices as notices_router
 from api.routers import sponsor_sheet as sponsor_sheet_router
 from api.security import SecurityHeaders
 from api.settings import Settings
+from api.token_gate import TokenGate
 from api.worker import InProcessWorker
 
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # /docs is served from this server (`api.docs`); ReDoc would load from a CDN.
     app = FastAPI(title="Smartphone allocation — Ho Chi Minh City", version=__version__,
                   lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(TokenGate)  # no API body is read for a caller without a live token
     app.add_middleware(BodyLimit)  # inside the headers, so a 413 carries them too
     app.add_middleware(SecurityHeaders)
     for router in (imports.router, registry.router, rounds.router, campaign.router,

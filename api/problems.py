@@ -103,7 +103,10 @@ def field_problems(errors: Sequence[dict[str, Any]]) -> list[Problem]:
     out = []
     for error in errors:
         where = ".".join(str(p) for p in error.get("loc", ()))
-        out.append(Problem(message=str(error.get("msg", "invalid")), field=where or None))
+        said = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if said.startswith("Expected UploadFile"):  # pydantic's words name a Python class
+            said = "must be a file (multipart/form-data)"
+        out.append(Problem(message=said, field=where or None))
     return out
 
 

@@ -31,11 +31,40 @@ def client(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
 def test_a_declared_length_over_the_limit_is_refused_before_reading(
         client: tuple[TestClient, dict[str, str]]) -> None:
     http, headers = client
-    answer = http.post("/api/imports/households", headers={**headers,
-                                                           "Content-Length": str(6 * MB)},
-                       content=b"x" * 10)
+    answer = http.post("/api/imports/households", headers={
+        **headers, "Content-Length": str(6 * MB),
+        "Content-Type": "multipart/form-data; boundary=b"}, content=b"x" * 10)
     assert answer.status_code == 413 and "larger than 5 MB" in answer.json()["detail"]
     assert answer.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_json_body_is_held_to_what_json_requests_need(
+        client: tuple[TestClient, dict[str, str]]) -> None:
+    """Only uploads may be large: 9 MB of JSON is refused unread, whatever the upload limit."""
+    http, headers = client
+    answer = http.post("/api/rounds", headers={**headers, "Content-Length": str(9 * MB),
+                                               "Content-Type": "application/json"},
+                       content=b"{}")
+    assert answer.status_code == 413 and "larger than 8 MB" in answer.json()["detail"]
+    assert set(answer.json()) == {"status", "detail", "detail_vi", "problems", "more"}
+
+
+@pytest.mark.parametrize("token", [None, "not-a-token"])
+def test_a_body_without_a_live_token_is_never_read(
+        client: tuple[TestClient, dict[str, str]], token: str | None) -> None:
+    """An anonymous caller cannot make the server parse or spool a body: 401 first."""
+    http, _ = client
+    read: list[int] = []
+
+    def pieces() -> Iterator[bytes]:
+        for n in range(4):
+            read.append(n)
+            yield b"[" * MB
+    headers = {"Content-Type": "application/json"} | (
+        {"Authorization": f"Bearer {token}"} if token else {})
+    answer = http.post("/api/rounds", headers=headers, content=pieces())
+    assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
+    assert answer.json()["status"] == 401 and len(read) <= 1  # at most what the client sent
 
 
 def test_a_body_without_a_length_is_cut_off_at_the_limit(
