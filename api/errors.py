@@ -108,6 +108,9 @@ def install_error_handlers(app: FastAPI, is_api: Callable[[Request], bool]) -> N
     async def round_error(request: Request, error: RoundError) -> Response:
         code = status_of(error)
         if is_api(request):
+            english, vietnamese = getattr(error, "en", None), getattr(error, "vi", None)
+            if isinstance(english, str) and isinstance(vietnamese, str):  # said in both
+                return answer(ApiError(code, english, detail_vi=vietnamese))
             return answer(ApiError(code, str(error)))
         return error_page(request, code, str(error))
 

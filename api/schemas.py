@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Generic, TypeVar
 
 from annotated_types import Ge, Le
@@ -12,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
 )
@@ -24,10 +26,22 @@ from api.policy_schema import RoundPolicyIn
 
 ROUND_NAME_LENGTH = column_length(Round.name) or 200
 # An id of the registry (household, lot, point): printable, no spaces at the ends.
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                      pattern=r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$")]
 # A pickup deadline ends at the midnight after its day, which the calendar's last day does
 # not have; the store refuses any day beyond a year with a sentence anyway.
 PickupDay = Annotated[dt.date, Field(le=dt.date(9999, 12, 30))]
+
+
+def _iso_day(value: Any) -> Any:
+    """A day as the document's `format: date` writes it, YYYY-MM-DD, and nothing else
+    (pydantic alone would take a count of seconds, or a moment with its offset)."""
+    if not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        raise ValueError("must be a day written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[PickupDay, BeforeValidator(_iso_day)]
 
 
 # What `allocator.limits.CONTROL` refuses in typed text, as the document states it (the
@@ -173,8 +187,7 @@ class DistributionRow(BaseModel):
 
 
 class HandoverRecord(Strict):
-    household_ids: list[Annotated[str, Field(json_schema_extra={"pattern": PLAIN_TEXT})]] = Field(
-        min_length=1, max_length=10_000)
+    household_ids: list[Id] = Field(min_length=1, max_length=10_000)
 
     @field_validator("household_ids")
     @classmethod
@@ -228,7 +241,7 @@ class Approval(Strict):
     """When households must have collected their phones: a day, or a number of days from
     today (default: the campaign's pickup period)."""
 
-    pickup_deadline: PickupDay | None = None
+    pickup_deadline: Day | None = None
     # true is not one day, nor "3" a number of days.
     pickup_days: Days | None = None
 
@@ -239,11 +252,11 @@ class Approval(Strict):
 
 
 class Closing(Strict):
-    force: bool = Field(default=False, description="close before the pickup deadline")
+    force: StrictBool = Field(default=False, description="close before the pickup deadline")
 
 
 class Deadline(Strict):
-    pickup_deadline: PickupDay
+    pickup_deadline: Day
 
 
 class Replan(Strict):

@@ -68,9 +68,17 @@ class NoResults(RoundError):
         self.round_id, self.status = round_id, status
 
     def __str__(self) -> str:
+        return f"{self.vi} / {self.en}"
+
+    @property
+    def vi(self) -> str:
         return (f"Đợt {self.round_id} chưa có kết quả (trạng thái {self.status}): hãy tính "
-                f"phân bổ trước khi phân tích. / Round {self.round_id} has no results "
-                f"(it is {self.status}): solve it before analysing it.")
+                "phân bổ trước khi phân tích.")
+
+    @property
+    def en(self) -> str:
+        return (f"Round {self.round_id} has no results (it is {self.status}): solve it "
+                "before analysing it.")
 
 
 class AnalysisFailed(RoundError):

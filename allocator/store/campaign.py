@@ -92,6 +92,11 @@ def _households(tables: pd.DataFrame, state: ledger.HouseholdState,
     return table, counts
 
 
+class BeyondCampaign(InvalidInput):
+    """A round asks for more money than the campaign has left: the request is well formed,
+    the campaign's state refuses it."""
+
+
 def _budget_for(policy: dict[str, Any], cap: int | None, what: str) -> dict[str, Any]:
     """The round's budget: by default what the campaign has left; never more."""
     if cap is None:
@@ -101,9 +106,9 @@ def _budget_for(policy: dict[str, Any], cap: int | None, what: str) -> dict[str,
         return {**policy, "budget_vnd": cap}
     asked = policy["budget_vnd"]
     if isinstance(asked, int) and asked > cap:
-        raise InvalidInput([InputIssue(POLICY, 0, "budget_vnd",
-                                       f"asks for {asked:,} VND but {what} {cap:,} VND; "
-                                       "ask for at most that")])
+        raise BeyondCampaign([InputIssue(POLICY, 0, "budget_vnd",
+                                         f"asks for {asked:,} VND but {what} {cap:,} VND; "
+                                         "ask for at most that")])
     return policy
 
 

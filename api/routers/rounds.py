@@ -17,6 +17,7 @@ from allocator.issues import InvalidInput
 from allocator.store.audit import record_read
 from allocator.store.campaign import (
     CHANGES,
+    BeyondCampaign,
     approve_round,
     close_round,
     create_round,
@@ -33,6 +34,7 @@ from allocator.store.rounds import export_round, import_folder_as_round, record_
 from api.deps import Filter, Limit, Offset, PlannerDep, RoundId, SessionDep, count
 from api.problems import ApiError, Problem, documented, from_issues
 from api.schemas import (
+    PLAIN_TEXT,
     AllocationPublic,
     Approval,
     Closing,
@@ -81,13 +83,19 @@ def list_rounds(session: SessionDep, _: PlannerDep) -> list[RoundPublic]:
     return [_public(r, session) for r in session.scalars(select(Round).order_by(Round.id))]
 
 
-@router.post("", response_model=RoundPublic, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=RoundPublic, status_code=status.HTTP_201_CREATED,
+             responses=documented(409))
 def new_round(body: RoundCreate, session: SessionDep, user: PlannerDep) -> RoundPublic:
     try:
         row = create_round(session, body.policy.model_dump(exclude_unset=True), body.name,
                            user.name)
     except InvalidInput as error:
-        raise from_issues(422, error.issues, error.more, "the policy") from None
+        # The campaign's money left is its state (409); anything else is the policy (422).
+        code = 409 if isinstance(error, BeyondCampaign) else 422
+        problems = [Problem(message=i.message, field=f"body.policy.{i.column}".rstrip("."))
+                    for i in error.issues]
+        raise ApiError(code, f"the policy is refused: {error.issues[0].message}",
+                       problems) from None
     return _public(row, session)
 
 
@@ -276,7 +284,8 @@ def export(round_id: RoundId, session: SessionDep, user: PlannerDep) -> Response
 @router.post("/import-folder", response_model=RoundPublic, status_code=status.HTTP_201_CREATED,
              responses=documented(413))
 def import_folder(file: UploadFile, session: SessionDep, user: PlannerDep, limits: LimitsDep,
-                  name: Annotated[str, Query(max_length=200)] = "") -> RoundPublic:
+                  name: Annotated[str, Query(max_length=200, pattern=PLAIN_TEXT)] = ""
+                  ) -> RoundPublic:
     """A zipped contract folder (households.csv, lots.csv, points.csv, and optionally
     communes.csv, keep.csv, round.json) as a new draft round.
 

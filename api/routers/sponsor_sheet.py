@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, Path
 
 from allocator.store.sponsor_sheet import SheetError, sponsor_sheet
 from api.deps import PlannerDep, RoundId, SessionDep
-from api.problems import documented
+from api.problems import ApiError, documented
 
 router = APIRouter(prefix="/rounds", tags=["rounds (planners)"])
 # A sponsor id as the registry holds it: no control character, no slash (a path segment).
@@ -27,4 +27,4 @@ def sponsor_sheet_figures(round_id: RoundId, sponsor_id: SponsorId, session: Ses
     try:
         return sponsor_sheet(session, round_id, sponsor_id).to_json()
     except SheetError as error:
-        raise HTTPException(error.status, str(error)) from None
+        raise ApiError(error.status, error.en, detail_vi=error.vi) from None

@@ -113,7 +113,8 @@ def test_a_campaign_of_two_rounds_and_a_replan(service: tuple[TestClient, dict[s
                           json={"name": "Đợt 1", "policy": {"budget_vnd": round_budget}}), 201)
     refused = client.post("/api/rounds", headers=auth,
                           json={"name": "x", "policy": {"budget_vnd": campaign_budget + 1}})
-    assert refused.status_code == 422 and "ask for at most" in refused.text
+    assert refused.status_code == 409 and "ask for at most" in refused.text  # the campaign's
+    assert refused.json()["problems"][0]["field"] == "body.policy.budget_vnd"  # state says no
     _solve(client, auth, one["id"])
     approved = _ok(client.post(f"/api/rounds/{one['id']}/approve", headers=auth,
                                json={"pickup_days": 14}))

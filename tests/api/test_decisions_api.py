@@ -127,7 +127,7 @@ def test_requests_progress_and_refusals_say_why(world: World,
     assert no_file.status_code == 409 and "no finished budget curve" in no_file.json()["detail"]
     draft = client.post(f"/api/rounds/{world.draft}/analyses/curve", headers=planner)
     assert draft.status_code == 409, draft.text
-    assert "chưa có kết quả" in draft.json()["detail"] and "solve it" in draft.json()["detail"]
+    assert "chưa có kết quả" in draft.json()["detail_vi"] and "solve it" in draft.json()["detail"]
     for path, code in (("/api/rounds/999/analyses/curve", 404),
                        (f"/api/rounds/{n}/analyses/map", 422),
                        ("/api/rounds/0/analyses/curve", 422),

@@ -26,12 +26,14 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from sqlalchemy import select
 
+from allocator.store import cases, ledger
 from allocator.store.campaign import approve_round
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import import_file
-from allocator.store.models import Point
-from allocator.store.rounds import import_folder_as_round, solve_round
+from allocator.store.models import AllocationRow, Point, UnservedRow
+from allocator.store.rounds import import_folder_as_round, record_handovers, solve_round
 from allocator.store.users import add_user
 from api.main import create_app
 from api.settings import Settings
@@ -52,11 +54,21 @@ def _store(url: str, tmp: Path) -> dict[str, str]:
     with make_sessions(engine)() as session:
         for kind in ("lots", "points", "households"):
             assert import_file(session, kind, tmp / "s" / f"{kind}.csv", "setup").ok
+        ledger.set_budget(session, 10**12, "setup")  # so that a budget can be too large
         row = import_folder_as_round(session, tmp / "s", "sample", "setup")
         solve_round(session, row.id, "setup")
         approve_round(session, row.id, "setup")
         assert row.id == 1
         import_folder_as_round(session, tmp / "s", "draft", "setup")
+        # Something for every kind of record, so that operations on them reach past a 404:
+        # a handover, and a "why not me?" case of a household the round left out.
+        served = session.scalars(select(AllocationRow.household_id).where(
+            AllocationRow.round_id == 1).order_by(AllocationRow.household_id)).all()
+        record_handovers(session, 1, list(served[:1]), "setup")
+        left_out = session.scalars(select(UnservedRow.household_id).where(
+            UnservedRow.round_id == 1).order_by(UnservedRow.household_id)).first()
+        cases.open_and_commit(session, kind="why_not_me", household_id=left_out,
+                              actor="setup", note="")
         first_point = session.query(Point.id).order_by(Point.id).first()
         assert first_point is not None
         tokens = {"planner": add_user(session, "an", "planner", None, "setup")[1],

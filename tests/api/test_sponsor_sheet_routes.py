@@ -200,7 +200,7 @@ def test_unknown_round_or_sponsor_is_404_and_a_round_without_results_409(
             assert page.status_code == status and words in page.text, (round_id, sponsor, kind)
         answer = client.get(f"/api/rounds/{round_id}/sponsors/{sponsor}/sheet",
                             headers=api("planner"))
-        assert answer.status_code == status and words in answer.json()["detail"]
+        assert answer.status_code == status and words in answer.json()["detail_vi"]
     for odd in ("%00", "a%2Fb", "x" * 65):
         assert client.get(f"/api/rounds/1/sponsors/{odd}/sheet",
                           headers=api("planner")).status_code in (404, 422), odd
