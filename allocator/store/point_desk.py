@@ -75,6 +75,12 @@ class DeskError(ValueError):
         self.field, self.message, self.english = field, message, english
 
 
+class DeskConflict(DeskError):
+    """A submission right in itself that the records refuse (HTTP 409): the household was
+    already handed its phone, the IMEI is recorded for another, the ID number's digits
+    do not match the file, the day of the record is over."""
+
+
 class NotYours(DeskError):
     """Another point's household or record (HTTP 403)."""
 
@@ -270,6 +276,10 @@ def find(session: Session, user: User, query: str) -> list[DeskRow]:
     One audit entry per search, naming how it searched and the households shown.
     """
     text = _clean_query(query)
+    # Counted as typed, spaces aside: what the API's pattern for a search says.
+    if len("".join(query.split())) < MIN_NAME:
+        raise DeskError("q", f"Nhập ít nhất {MIN_NAME} chữ của tên.",
+                        f"Type at least {MIN_NAME} letters of the name.")
     points = desk_points(session, user)
     code = normalise_code(text)
     phone, _ = normalise_phone(text)
@@ -287,12 +297,8 @@ def find(session: Session, user: User, query: str) -> list[DeskRow]:
                           lambda frozen: (h for h, p in frozen.phones.items() if p == phone))
     elif not found:
         wanted = fold(text)
-        if len(wanted) < MIN_NAME:
-            if code is None:
-                raise DeskError("q", f"Nhập ít nhất {MIN_NAME} chữ của tên.",
-                                f"Type at least {MIN_NAME} letters of the name.")
-        else:
-            by = "name" if code is None else "code or name"
+        by = "name" if code is None else "code or name"
+        if wanted:
             found = _matching(session, points, lambda frozen: (
                 h for h, n in frozen.folded.items() if wanted in n))
     rows = [_row(session, a, _frozen(session, a.round_id)) for a in found[:MAX_FOUND]]
@@ -368,9 +374,9 @@ def _same(found: Handover, user: User, round_id: int, household_id: str) -> Hand
     before anything of its record is shown."""
     if (found.round_id, found.household_id, found.officer) != (round_id, household_id,
                                                                user.name[:100]):
-        raise DeskError("idempotency_key", "Mã gửi biểu mẫu đã được dùng cho hộ khác hoặc "
-                        "người khác; tải lại trang.", "This form key was already used for "
-                        "another household or by another person; reload the page.")
+        raise DeskConflict("idempotency_key", "Mã gửi biểu mẫu đã được dùng cho hộ khác "
+                           "hoặc người khác; tải lại trang.", "This form key was already "
+                           "used for another household or by another person; reload the page.")
     return found
 
 
@@ -382,14 +388,15 @@ def _by_key(session: Session, key: str | None) -> Handover | None:
 
 
 def imei_taken() -> DeskError:
-    return DeskError("imei", "IMEI này đã được ghi cho một lần bàn giao khác. Kiểm tra lại máy.",
-                     "This IMEI is already recorded for another handover. Check the device.")
+    return DeskConflict("imei", "IMEI này đã được ghi cho một lần bàn giao khác. Kiểm tra lại "
+                        "máy.", "This IMEI is already recorded for another handover. Check "
+                        "the device.")
 
 
 def already_handed() -> DeskError:
-    return DeskError(None, "Hộ này đã nhận máy; không ghi lần thứ hai.",
-                     "This household has already been handed its phone; it is not recorded "
-                     "twice.")
+    return DeskConflict(None, "Hộ này đã nhận máy; không ghi lần thứ hai.",
+                        "This household has already been handed its phone; it is not "
+                        "recorded twice.")
 
 
 def _refuse_identity(session: Session, user: User, target: str, detail: dict[str, object],
@@ -423,20 +430,22 @@ def _identity(session: Session, user: User, allocation: AllocationRow, id_last4:
         AuditEntry.actor == user.name[:100], AuditEntry.action == REFUSE_IDENTITY,
         AuditEntry.target == target, AuditEntry.at >= since)) or 0
     if tries >= IDENTITY_TRIES:
-        raise DeskError("id_last4", f"Đã sai {tries} lần hôm nay; báo người lập kế hoạch.",
-                        f"{tries} failed checks today for this household; ask a planner.")
+        raise DeskConflict("id_last4", f"Đã sai {tries} lần hôm nay; báo người lập kế "
+                           "hoạch.", f"{tries} failed checks today for this household; ask a "
+                           "planner.")
     expected = last4(frozen.people.get(allocation.household_id, ("", "", ""))[2])
     if not expected:
         raise _refuse_identity(session, user, target, {"why": "no ID number on file"},
-                               DeskError("id_last4", "Hồ sơ không có số CCCD để đối chiếu; chỉ "
-                                         "nhận thay khi có giấy ủy quyền (ghi chú).",
-                                         "The file holds no ID number to check against; only "
-                                         "an authorised relative (with a note) can collect."))
+                               DeskConflict("id_last4", "Hồ sơ không có số CCCD để đối "
+                                            "chiếu; chỉ nhận thay khi có giấy ủy quyền (ghi "
+                                            "chú).", "The file holds no ID number to check "
+                                            "against; only an authorised relative (with a "
+                                            "note) can collect."))
     if typed != expected:
         raise _refuse_identity(session, user, target, {"why": "last 4 digits do not match"},
-                               DeskError("id_last4", "4 số cuối CCCD không khớp. Không giao máy.",
-                                         "The last 4 digits of the CCCD do not match. Do not "
-                                         "hand the phone over."))
+                               DeskConflict("id_last4", "4 số cuối CCCD không khớp. Không "
+                                            "giao máy.", "The last 4 digits of the CCCD do "
+                                            "not match. Do not hand the phone over."))
     return "cccd", ""
 
 
@@ -494,9 +503,9 @@ def record(session: Session, user: User, *, round_id: int, household_id: str,
         if allocation.handed_over_at is not None:
             raise already_handed()
         if allocation.released_at is not None:
-            raise DeskError(None, "Suất máy của hộ này đã được trả về kho; không ghi được.",
-                            "This household's reservation was released; nothing can be "
-                            "recorded.")
+            raise DeskConflict(None, "Suất máy của hộ này đã được trả về kho; không ghi "
+                               "được.", "This household's reservation was released; nothing "
+                               "can be recorded.")
         identity, identity_note = _identity(session, user, allocation, id_last4,
                                             authorised_note, _frozen(session, round_id))
         if device is not None and _imei_taken(session, device):
@@ -550,24 +559,24 @@ def _write(session: Session, user: User, allocation: AllocationRow, outcome: str
 def _faulty(session: Session, lot_id: str, change: int) -> None:
     lot = session.get(Lot, lot_id, populate_existing=True)
     if lot is None:
-        raise DeskError("outcome", "Lô máy này không có trong danh mục; báo người lập kế hoạch.",
-                        f"Lot {lot_id} is not in the registry, so its faulty count cannot be "
-                        "kept; tell a planner.")
+        raise DeskConflict("outcome", "Lô máy này không có trong danh mục; báo người lập kế "
+                           "hoạch.", f"Lot {lot_id} is not in the registry, so its faulty "
+                           "count cannot be kept; tell a planner.")
     lot.faulty = max(0, (lot.faulty or 0) + change)
     session.flush()
     if change > 0 and next(f for f in ledger.lot_figures(session)
                            if f["lot_id"] == lot_id)["available"] < 0:
-        raise DeskError("outcome", "Lô này không còn máy dự phòng để đổi; giữ máy lỗi lại và báo "
-                        "người lập kế hoạch.", f"Lot {lot_id} has no spare device to replace "
-                        "it; keep the faulty device aside and tell a planner.")
+        raise DeskConflict("outcome", "Lô này không còn máy dự phòng để đổi; giữ máy lỗi lại "
+                           "và báo người lập kế hoạch.", f"Lot {lot_id} has no spare device to "
+                           "replace it; keep the faulty device aside and tell a planner.")
 
 
 def _check_ledger(session: Session, round_id: int) -> None:
     try:
         ledger.check(session, round_id)
     except ledger.LedgerConflict as error:
-        raise DeskError(None, "Sổ máy của chiến dịch không cho phép thay đổi này; báo người "
-                        "lập kế hoạch.", str(error)) from None
+        raise DeskConflict(None, "Sổ máy của chiến dịch không cho phép thay đổi này; báo "
+                           "người lập kế hoạch.", str(error)) from None
 
 
 def _lost_race(session: Session, user: User, key: str | None, round_id: int,
@@ -600,7 +609,8 @@ def undo(session: Session, user: User, handover_id: int, reason: str) -> Handove
     Only the officer who recorded it, or a planner. Undoing twice returns the record.
     """
     why = _text(reason, "reason")
-    if len(why) < MIN_REASON:
+    # Counted as typed, spaces at the ends aside: what the API's pattern for a reason says.
+    if len(reason.strip() if isinstance(reason, str) else "") < MIN_REASON:
         raise DeskError("reason", "Ghi lý do hủy.", "Give the reason for the undo.")
     points = desk_points(session, user)
     session.rollback()
@@ -619,9 +629,9 @@ def undo(session: Session, user: User, handover_id: int, reason: str) -> Handove
             session.rollback()
             return row
         if vietnam_day(row.at) != dt.datetime.now(VIETNAM).date():
-            raise DeskError(None, "Chỉ hủy được trong ngày đã ghi.",
-                            "A record can be undone only on the day it was made (Vietnam "
-                            "time).")
+            raise DeskConflict(None, "Chỉ hủy được trong ngày đã ghi.",
+                               "A record can be undone only on the day it was made (Vietnam "
+                               "time).")
         allocation = _allocation(session, user, row.round_id, row.household_id, points)
         if row.outcome == "handed":
             allocation.handed_over_at = None

@@ -4,8 +4,9 @@ handovers, upload a signed paper list, download the handover list of one's point
 An officer sees only their own points' households, and of personal data only the
 head's name, the last 4 digits of the ID number and the phone. The store decides
 everything (`allocator.store.point_desk`); this router only translates: a
-refused submission is a 422 naming its field, another point's household a 403,
-an unknown one a 404.
+submission wrong in itself is a 422 naming its field, one the records refuse (a
+household already handed its phone, an IMEI already used, digits that do not match
+the ID number on file) a 409, another point's household a 403, an unknown one a 404.
 """
 
 from __future__ import annotations
@@ -15,22 +16,48 @@ import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from allocator.limits import CONTROL, NOTE_CONTROL
+from allocator.device_ids import ICCID_PREFIX, IMEI_LENGTH
 from allocator.store import paper_list, point_desk
 from allocator.store.audit import record_read
 from allocator.store.handover import as_csv, as_xlsx, handover_list
 from allocator.store.models import Handover
-from allocator.store.point_desk import DeskError, DeskRow, NotFound, NotYours
+from allocator.store.point_desk import (
+    MAX_NOTE,
+    MAX_QUERY,
+    MIN_AUTHORISED_WORDS,
+    MIN_NAME,
+    MIN_REASON,
+    DeskConflict,
+    DeskError,
+    DeskRow,
+    NotFound,
+    NotYours,
+)
 from api.deps import Filter, PointDep, RoundId, SessionDep
-from api.problems import ApiError, Problem, from_issues
-from api.schemas import Id, Strict
+from api.fields import (
+    AS_WHOLE,
+    NOTE,
+    ONE_LINE,
+    ClockTime,
+    blank,
+    clean,
+    described,
+    either,
+    non_space,
+    refusing,
+    spaced_digits,
+    visible,
+    words,
+)
+from api.problems import ApiError, Problem, documented, from_issues
+from api.schemas import Id, Strict, UtcDateTime
 from api.uploads import BadUpload, LimitsDep, refusal, save_registry_file
 
 router = APIRouter(prefix="/point", tags=["handovers at the point (point officers)"])
@@ -53,13 +80,13 @@ class HouseholdAtPoint(BaseModel):
     phone: str
     code: str
     window_day: dt.date | None
-    window_start: dt.time | None
-    window_end: dt.time | None
+    window_start: ClockTime | None
+    window_end: ClockTime | None
     model: str
     lot_id: str
     handover_id: int | None
     outcome: str | None
-    recorded_at: dt.datetime | None
+    recorded_at: UtcDateTime | None
     recorded_by: str | None
 
 
@@ -69,55 +96,66 @@ class HandoverPublic(BaseModel):
     household_id: str
     point_id: str
     officer: str
-    at: dt.datetime
+    at: UtcDateTime
     outcome: str
     identity: str
     imei: str | None
     iccid: str | None
     note: str
     via: str
-    undone_at: dt.datetime | None
+    undone_at: UtcDateTime | None
     undone_by: str
     undo_reason: str
+
+
+# Typed as read off a box or a SIM card: spaces and hyphens anywhere between the digits.
+IMEI = spaced_digits(ONE_LINE, str(IMEI_LENGTH), hyphens=True)
+ICCID = spaced_digits(ONE_LINE, "17,18", first=ICCID_PREFIX, hyphens=True)
+LAST4 = spaced_digits(ONE_LINE, "4")
+# What the outcome asks of the device numbers (a phone handed over has its IMEI; a refused
+# one goes back to stock with neither), and who may collect: the holder of the ID number's
+# last 4 digits, or a relative whose authorisation is written down. The check digit (Luhn)
+# of an IMEI and an ICCID is checked too, which no pattern can say.
+RULES: dict[str, Any] = {"allOf": [
+    {"anyOf": [
+        {"properties": {"outcome": {"const": "handed"}, "imei": {"pattern": IMEI}},
+         "required": ["outcome", "imei"]},
+        {"properties": {"outcome": {"const": "faulty"}}, "required": ["outcome"]},
+        {"properties": {"outcome": {"const": "refused"}, "imei": {"pattern": blank(ONE_LINE)},
+                        "iccid": {"pattern": blank(ONE_LINE)}}, "required": ["outcome"]},
+    ]},
+    {"anyOf": [
+        {"properties": {"authorised_note": {
+            "pattern": words(NOTE, MIN_AUTHORISED_WORDS, blank_ok=False)}},
+         "required": ["authorised_note"]},
+        {"properties": {"id_last4": {"pattern": LAST4}}, "required": ["id_last4"]},
+    ]},
+]}
+
+
+Line = Annotated[str, refusing(ONE_LINE)]
+Written = Annotated[str, refusing(NOTE)]
 
 
 class HandoverCreate(Strict):
     """What the officer submits at the desk (see `point_desk.record`)."""
 
-    round_id: StrictInt = Field(ge=1, le=2_147_483_647)
+    model_config = ConfigDict(json_schema_extra=RULES)
+
+    round_id: Annotated[int, Field(ge=1, le=2_147_483_647, strict=True), AS_WHOLE]
     household_id: Id
     outcome: Literal["handed", "faulty", "refused"]
     idempotency_key: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    id_last4: str = Field(default="", max_length=16)
-    authorised_note: str = Field(default="", max_length=1000)
-    imei: str = Field(default="", max_length=40)
-    iccid: str = Field(default="", max_length=40)
-    note: str = Field(default="", max_length=1000)
-
-    @field_validator("id_last4", "imei", "iccid")
-    @classmethod
-    def _one_line(cls, value: str) -> str:
-        if CONTROL.search(value):
-            raise ValueError("holds a control or invisible character")
-        return value
-
-    @field_validator("authorised_note", "note")
-    @classmethod
-    def _written(cls, value: str) -> str:
-        if NOTE_CONTROL.search(value):
-            raise ValueError("holds a control or invisible character")
-        return value
+    id_last4: Line = described(16, clean(ONE_LINE), default="")
+    authorised_note: Written = described(MAX_NOTE, words(NOTE, MIN_AUTHORISED_WORDS),
+                                         default="")
+    imei: Line = described(40, either(blank(ONE_LINE), IMEI), default="")
+    iccid: Line = described(40, either(blank(ONE_LINE), ICCID), default="")
+    note: Written = described(MAX_NOTE, clean(NOTE), default="")
 
 
 class Undo(Strict):
-    reason: str = Field(min_length=1, max_length=1000)
-
-    @field_validator("reason")
-    @classmethod
-    def _written(cls, value: str) -> str:
-        if NOTE_CONTROL.search(value):
-            raise ValueError("holds a control or invisible character")
-        return value
+    reason: Written = described(MAX_NOTE, visible(NOTE, MIN_REASON))
 
 
 class PaperListResult(BaseModel):
@@ -127,7 +165,7 @@ class PaperListResult(BaseModel):
 
 
 def _answer(call: Callable[[], T], where: str = "body") -> T:
-    """Run a desk call; its refusals become 403, 404 or a 422 naming the field."""
+    """Run a desk call; its refusals become 403, 404, 409 or 422, naming the field."""
     try:
         return call()
     except NotYours as error:
@@ -136,7 +174,8 @@ def _answer(call: Callable[[], T], where: str = "body") -> T:
         raise ApiError(404, error.english, detail_vi=error.message) from None
     except DeskError as error:
         field = f"{where}.{error.field}" if error.field else where
-        raise ApiError(422, error.english, [Problem(message=error.english, field=field)],
+        code = 409 if isinstance(error, DeskConflict) else 422
+        raise ApiError(code, error.english, [Problem(message=error.english, field=field)],
                        detail_vi=error.message) from None
 
 
@@ -148,11 +187,15 @@ def _record(row: Handover) -> HandoverPublic:
     return HandoverPublic.model_validate(row, from_attributes=True)
 
 
+# The store refuses a control character and too short a search, each with its sentence.
+Search = Annotated[str, Query(max_length=MAX_QUERY, json_schema_extra={
+    "pattern": non_space(r"\x00-\x1f\x7f-\x9f", MIN_NAME)})]
+
+
 @router.get("/households", response_model=list[HouseholdAtPoint])
-def find(session: SessionDep, user: PointDep,
-         q: Annotated[str, Query(min_length=1, max_length=200,
-                                 pattern=r"^[^\x00-\x1f\x7f]+$")]) -> list[HouseholdAtPoint]:
-    """Households of your points by pickup code, phone number or part of the name."""
+def find(session: SessionDep, user: PointDep, q: Search) -> list[HouseholdAtPoint]:
+    """Households of your points by pickup code, phone number or part of the name (at least
+    2 characters besides spaces)."""
     return [_public(r) for r in _answer(lambda: point_desk.find(session, user, q), "query")]
 
 
@@ -163,10 +206,12 @@ def household(round_id: RoundId, household_id: HouseholdId, session: SessionDep,
     return _public(_answer(lambda: point_desk.get(session, user, round_id, household_id)))
 
 
-@router.post("/handovers", response_model=HandoverPublic)
+@router.post("/handovers", response_model=HandoverPublic, responses=documented(404, 409))
 def record(body: HandoverCreate, session: SessionDep, user: PointDep) -> HandoverPublic:
     """Record a handover (or a faulty device, or a refusal); the same key again returns the
-    first record."""
+    first record. 404: the household is not in the round (or the round is not open for
+    pickup); 409: the records refuse it (already handed over or released, an IMEI already
+    recorded, a key used for another household, ID digits that do not match)."""
     return _record(_answer(lambda: point_desk.record(
         session, user, round_id=body.round_id, household_id=body.household_id,
         id_last4=body.id_last4, authorised_note=body.authorised_note, outcome=body.outcome,
@@ -174,14 +219,16 @@ def record(body: HandoverCreate, session: SessionDep, user: PointDep) -> Handove
         idempotency_key=body.idempotency_key)))
 
 
-@router.post("/handovers/{handover_id}/undo", response_model=HandoverPublic)
+@router.post("/handovers/{handover_id}/undo", response_model=HandoverPublic,
+             responses=documented(409))
 def undo(handover_id: HandoverId, body: Undo, session: SessionDep,
          user: PointDep) -> HandoverPublic:
-    """Undo a record the same day (Vietnam time), with a reason."""
+    """Undo a record the same day (Vietnam time), with a reason; 409 on a later day."""
     return _record(_answer(lambda: point_desk.undo(session, user, handover_id, body.reason)))
 
 
-@router.post("/rounds/{round_id}/paper-list", response_model=PaperListResult)
+@router.post("/rounds/{round_id}/paper-list", response_model=PaperListResult,
+             responses=documented(413))
 def paper(round_id: RoundId, file: UploadFile, session: SessionDep, user: PointDep,
           limits: LimitsDep) -> PaperListResult:
     """Upload the signed handover list back (CSV or XLSX): all rows or none."""

@@ -120,7 +120,7 @@ def test_one_household_from_four_processes_is_handed_over_once(made: Any) -> Non
                      for n in range(PROCESSES)])
     won = [g for g in got if g[0] == "record"]
     assert len(won) == 1, got
-    assert all(g[0] == "error" and g[1] == "DeskError" and "already" in g[2]
+    assert all(g[0] == "error" and g[1] == "DeskConflict" and "already" in g[2]
                for g in got if g[0] != "record"), got
     with sessions() as session:
         assert records(session) == 1
@@ -157,7 +157,7 @@ def test_a_refusal_at_the_desk_and_the_planners_route_at_once(made: Any) -> None
                      planner(households[0]),
                      desk(store, households[1], outcome="refused", imei=""),
                      planner(households[1])])
-    assert all(g[0] != "error" or g[1] in ("DeskError", "NotAllocated") for g in got), got
+    assert all(g[0] != "error" or g[1] in ("DeskConflict", "NotAllocated") for g in got), got
     with sessions() as session:
         ledger_holds(session)
 
