@@ -104,6 +104,17 @@ class NotYourCase(CaseRefused):
     """A case (or a household) outside the communes of the officer who asks: a 403."""
 
 
+class NotInStore(CaseRefused):
+    """What the request names is not in the store: a household, a round's phone for it, a
+    commune (the API's 404)."""
+
+
+class RefusedByRecords(CaseRefused):
+    """A request right in itself that the records refuse: a household already served, a
+    correction for a case of the other kind, values the registry already holds (the
+    API's 409)."""
+
+
 class CaseConflict(CaseError, Conflict):
     """A live case of this kind already exists, or the case's status forbids the move."""
 
@@ -241,8 +252,9 @@ def open_case(session: Session, *, kind: str, household_id: str, actor: User | s
       handed a phone nor holding a reservation in a round that is picking up).
     - `never_received`: `round_id` must name a round that allocated the household.
 
-    Raises CaseRefused (422), NotYourCase (403), CaseConflict (409, a live case of the
-    same kind exists) or RoundNotFound.
+    Raises CaseRefused (422), NotYourCase (403), NotInStore (404, no such household or
+    phone), RefusedByRecords (409, a household served), CaseConflict (409, a live case
+    of the same kind exists) or RoundNotFound.
     """
     name = actor_name(actor)
     user = actor if isinstance(actor, User) else None
@@ -289,8 +301,8 @@ def _registry_commune(session: Session, household_id: str) -> str:
     commune = session.scalar(select(Household.commune_code)
                              .where(Household.id == household_id))
     if commune is None:
-        raise CaseRefused(f"there is no household {household_id} in the registry",
-                          f"Không có hộ {household_id} trong sổ hộ.", "household_id")
+        raise NotInStore(f"there is no household {household_id} in the registry",
+                         f"Không có hộ {household_id} trong sổ hộ.", "household_id")
     return commune
 
 
@@ -299,7 +311,7 @@ def _refuse_served(session: Session, household_id: str) -> None:
     if served is not None:
         what = ("received a phone" if served.handed_over_at else "holds a phone to collect")
         what_vi = ("đã nhận máy" if served.handed_over_at else "đang có máy chờ nhận")
-        raise CaseRefused(
+        raise RefusedByRecords(
             f"household {household_id} {what} in round {served.round_id} (point "
             f"{served.point_id}); a \"why not me?\" case is for households not served",
             f"Hộ {household_id} {what_vi} ở đợt {served.round_id} (điểm {served.point_id}); "
@@ -316,9 +328,9 @@ def _never_received_commune(session: Session, household_id: str, round_id: int |
     commune = session.scalar(select(AllocationRow.commune_code).where(
         AllocationRow.round_id == round_id, AllocationRow.household_id == household_id))
     if commune is None:
-        raise CaseRefused(f"round {round_id} gave household {household_id} no phone",
-                          f"Đợt {round_id} không phân bổ máy cho hộ {household_id}.",
-                          "household_id")
+        raise NotInStore(f"round {round_id} gave household {household_id} no phone",
+                         f"Đợt {round_id} không phân bổ máy cho hộ {household_id}.",
+                         "household_id")
     return commune
 
 

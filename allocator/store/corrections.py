@@ -30,6 +30,8 @@ from allocator.store.cases import (
     CaseKind,
     CaseMove,
     CaseRefused,
+    NotInStore,
+    RefusedByRecords,
     get_case,
     move,
     require_planner,
@@ -100,8 +102,9 @@ def correct_household(session: Session, case_id: int, fields: dict[str, Any],
     name = require_planner(actor)
     case = get_case(session, case_id)
     if case.kind != CaseKind.WHY_NOT_ME:
-        raise CaseRefused("a registry correction answers a \"why not me?\" case",
-                          "Chỉ sửa sổ hộ cho hồ sơ \"vì sao tôi chưa được nhận\".", "kind")
+        raise RefusedByRecords("a registry correction answers a \"why not me?\" case",
+                               "Chỉ sửa sổ hộ cho hồ sơ \"vì sao tôi chưa được nhận\".",
+                               "kind")
     answer = (answer or "").strip()
     if len(answer) > MAX_NOTE or unwritable(answer):
         raise CaseRefused(f"an answer has at most {MAX_NOTE} characters",
@@ -110,16 +113,17 @@ def correct_household(session: Session, case_id: int, fields: dict[str, Any],
         row = session.scalar(select(Household).where(Household.id == case.household_id)
                              .with_for_update())
         if row is None:
-            raise CaseRefused(f"household {case.household_id} is no longer in the registry",
-                              f"Hộ {case.household_id} không còn trong sổ hộ.", "household_id")
+            raise NotInStore(f"household {case.household_id} is no longer in the registry",
+                             f"Hộ {case.household_id} không còn trong sổ hộ.", "household_id")
         new = _checked(row, fields)
         changes = {k: [getattr(row, k), v] for k, v in new.items() if getattr(row, k) != v}
         if not changes:
-            raise CaseRefused("the registry already holds these values; nothing to correct",
-                              "Sổ hộ đã có đúng các giá trị này; không có gì để sửa.")
+            raise RefusedByRecords("the registry already holds these values; nothing to "
+                                   "correct", "Sổ hộ đã có đúng các giá trị này; không có gì "
+                                   "để sửa.")
         if "commune_code" in changes and session.get(Commune, new["commune_code"]) is None:
-            raise CaseRefused(f"unknown commune {new['commune_code']!r}",
-                              f"Không có xã, phường {new['commune_code']!r}.", "commune_code")
+            raise NotInStore(f"unknown commune {new['commune_code']!r}",
+                             f"Không có xã, phường {new['commune_code']!r}.", "commune_code")
         for key, (_, value) in changes.items():
             setattr(row, key, value)
         row.updated_at = dt.datetime.now(dt.UTC)

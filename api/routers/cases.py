@@ -8,45 +8,73 @@ the registry, close and reopen. Sponsors get 403 on every route.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import AfterValidator, Field, StrictFloat, StrictInt, field_validator
+from pydantic import ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from allocator.store import cases
 from allocator.store.audit import record_read
-from allocator.store.case_explain import explain
+from allocator.store.case_explain import REGISTRY_FIELDS, explain
 from allocator.store.corrections import correct_household
 from allocator.store.models import HouseholdContact, User
+from allocator.validate import FLAGS
 from api.deps import Filter, Limit, Offset, PlannerDep, PointDep, SessionDep
-from api.problems import ApiError
-from api.schemas import Id, Strict
+from api.fields import AS_WHOLE, ONE_LINE, clean, described, refusing, spaces, visible
+from api.problems import ApiError, documented
+from api.schemas import Strict
 
 router = APIRouter(prefix="/cases", tags=["cases (planners, point officers)"])
 CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
+# What a note or an answer cannot hold: NUL (which PostgreSQL refuses), other control
+# characters but line breaks and tabs, lone surrogates (which no encoding can store).
+UNWRITABLE = cases.UNWRITABLE.pattern[1:-1]
+SAID = ("control characters (other than line breaks and tabs) and lone surrogates are not "
+        "allowed")
+GAP = f"[{spaces(UNWRITABLE)}]*"
 
-def _no_nul(text: str) -> str:
-    if cases.unwritable(text):  # PostgreSQL refuses NUL: a 422 here, never a 500 there
-        raise ValueError("control characters (other than line breaks and tabs) and lone "
-                         "surrogates are not allowed")
-    return text
+
+def _any_case(word: str) -> str:
+    """`word` in any case, as a pattern (str.lower turns no other letter into these)."""
+    return "".join(f"[{c.upper()}{c}]" if c.isalpha() else ("[-_]" if c == "_" else c)
+                   for c in word)
 
 
-Text = Annotated[str, Field(min_length=1, max_length=cases.MAX_NOTE), AfterValidator(_no_nul)]
-Note = Annotated[str, Field(max_length=cases.MAX_NOTE), AfterValidator(_no_nul)]
+# A household status as an import reads it: poor, near_poor (or near-poor) or other in
+# any case, or the Vietnamese words (hộ nghèo, cận nghèo, khác...).
+STATUS = (f"^{GAP}(?:" + "|".join(_any_case(s) for s in ("poor", "near_poor", "other"))
+          + f"|(?:{_any_case('hộ')} )?(?:{_any_case('cận')} )?{_any_case('nghèo')}"
+          + f"|[Kk\u212a]{_any_case('hác')}){GAP}$")
+# Flags, separated by semicolons, in any case ("-" for "_"); none clears them.
+_FLAG = "(?:" + "|".join(_any_case(f) for f in FLAGS) + ")"
+FLAG_LIST = f"^{GAP}(?:{_FLAG}{GAP})?(?:;{GAP}(?:{_FLAG}{GAP})?)*$"
+
+# An id as the case store reads it: 1 to 64 characters, spaces at the ends cut off.
+HouseholdRef = Annotated[str, described(64, visible(ONE_LINE, 1), min_length=1),
+                         refusing(ONE_LINE, "give the household's id (1 to 64 characters)")]
+Text = Annotated[str, described(cases.MAX_NOTE, visible(UNWRITABLE, 1), min_length=1),
+                 refusing(UNWRITABLE, SAID)]
+Note = Annotated[str, described(cases.MAX_NOTE, clean(UNWRITABLE)),
+                 refusing(UNWRITABLE, SAID)]
 Kind = Literal["why_not_me", "never_received"]
 Status = Literal["open", "answered", "closed"]
-Short = Annotated[str, Field(max_length=40), AfterValidator(_no_nul)]
-Words = Annotated[str, Field(max_length=200), AfterValidator(_no_nul)]
-Small = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
+Count = Annotated[int, Field(ge=0, le=2**31 - 1, strict=True), AS_WHOLE]
 
 
 class CaseOpen(Strict):
+    """A "why not me?" case names a household of the registry; a never-received case also
+    the round that allocated it the phone."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"properties": {"kind": {"const": "why_not_me"}}},
+        {"properties": {"kind": {"const": "never_received"}, "round_id": {"type": "integer"}},
+         "required": ["kind", "round_id"]}]})
+
     kind: Kind = "why_not_me"
-    household_id: Id
-    round_id: Annotated[StrictInt, Field(ge=1, le=2_147_483_647)] | None = None
+    household_id: HouseholdRef
+    round_id: Annotated[int, Field(ge=1, le=2_147_483_647, strict=True), AS_WHOLE] | None = None
     note: Note = ""
 
 
@@ -59,26 +87,29 @@ class CaseReopen(Strict):
 
 
 class CaseCorrection(Strict):
-    """The registry fields to correct (only those given change) and, if wanted, the answer
-    to give (by default one sentence saying what was corrected)."""
+    """The registry fields to correct (only those given change; at least one), checked as
+    an import checks them, and, if wanted, the answer to give (by default one sentence
+    saying what was corrected). Flags, needs and coordinates may be cleared with null;
+    lat and lon are both given or neither, counting what the registry holds."""
 
-    commune_code: Short | None = None
-    poverty_status: Short | None = None
-    members: Small | None = None
-    twog_handsets: Small | None = None
-    smartphones: Small | None = None
-    flags: Words | None = None
-    needs: Words | None = None
-    lat: StrictFloat | StrictInt | None = None
-    lon: StrictFloat | StrictInt | None = None
+    model_config = ConfigDict(json_schema_extra={
+        "anyOf": [{"required": [name]} for name in REGISTRY_FIELDS]})
+
+    # null is taken, and refused by the store's check (a required column): not in the schema.
+    commune_code: Annotated[str, described(40, visible(UNWRITABLE, 1)),
+                            refusing(UNWRITABLE, SAID)] | SkipJsonSchema[None] = None
+    poverty_status: Annotated[str, described(40, STATUS),
+                              refusing(UNWRITABLE, SAID)] | SkipJsonSchema[None] = None
+    members: Annotated[int, Field(ge=1, le=2**31 - 1, strict=True),
+                       AS_WHOLE] | SkipJsonSchema[None] = None
+    twog_handsets: Count | SkipJsonSchema[None] = None
+    smartphones: Count | SkipJsonSchema[None] = None
+    flags: Annotated[str, described(200, FLAG_LIST), refusing(UNWRITABLE, SAID)] | None = None
+    needs: Annotated[str, described(200, clean(UNWRITABLE)),
+                     refusing(UNWRITABLE, SAID)] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, strict=True)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, strict=True)] | None = None
     answer: Note = ""
-
-    @field_validator("lat", "lon")
-    @classmethod
-    def _finite(cls, value: float | None) -> float | None:
-        if value is not None and not math.isfinite(value):
-            raise ValueError("a coordinate is a finite number")
-        return value
 
     def fields(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.model_fields_set if k != "answer"}
@@ -90,16 +121,17 @@ ReaderDep = PointDep
 
 def refused(error: cases.CaseError) -> ApiError:
     """The HTTP answer to a refused case: 403 outside the officer's communes, 404 no such
-    case, 422 a request that cannot be, 409 a live case or a status in the way."""
+    case (or household, or phone), 409 what the records refuse (a live case, a status in
+    the way, a household served), 422 a request wrong in itself."""
     if isinstance(error, cases.NotYourCase):
         code = status.HTTP_403_FORBIDDEN
-    elif isinstance(error, cases.CaseNotFound):
+    elif isinstance(error, cases.CaseNotFound | cases.NotInStore):
         code = status.HTTP_404_NOT_FOUND
-    elif isinstance(error, cases.CaseRefused):
-        code = 422
-    else:
+    elif isinstance(error, cases.RefusedByRecords) or not isinstance(error, cases.CaseRefused):
         code = status.HTTP_409_CONFLICT
-    return ApiError(code, str(error))
+    else:
+        code = 422
+    return ApiError(code, str(error), detail_vi=error.vi or None)
 
 
 def _planner_view(session: SessionDep, case: Any, user: User) -> dict[str, Any]:
@@ -140,10 +172,11 @@ def get_case(case_id: CaseId, session: SessionDep, user: ReaderDep) -> dict[str,
     return _planner_view(session, case, user)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=documented(404, 409))
 def open_case(body: CaseOpen, session: SessionDep, user: ReaderDep) -> dict[str, Any]:
     """Open a case. A point officer opens "why not me?" cases for households of their
-    communes that were not served; 409 while the household has a live case of the kind."""
+    communes that were not served. 404: no such household (or round, or phone of that
+    round); 409: the household was served, or has a live case of the kind."""
     if user.role != "planner" and body.kind != "why_not_me":
         raise ApiError(403, "a point officer opens \"why not me?\" cases; a phone never "
                             "received is recorded with the follow-up call")
@@ -155,17 +188,17 @@ def open_case(body: CaseOpen, session: SessionDep, user: ReaderDep) -> dict[str,
     return cases.as_dict(case, planner=user.role == "planner")
 
 
-@router.post("/{case_id}/answer")
+@router.post("/{case_id}/answer", responses=documented(409))
 def answer(case_id: CaseId, body: CaseAnswer, session: SessionDep,
            user: PlannerDep) -> dict[str, Any]:
-    """Answer a case (open or answered); it is then answered."""
+    """Answer a case (open or answered); it is then answered (409 once closed)."""
     try:
         return cases.as_dict(cases.answer_case(session, case_id, body.text, user), True)
     except cases.CaseError as error:
         raise refused(error) from None
 
 
-@router.post("/{case_id}/close")
+@router.post("/{case_id}/close", responses=documented(409))
 def close(case_id: CaseId, session: SessionDep, user: PlannerDep) -> dict[str, Any]:
     """Close an answered case (409 if it is not answered)."""
     try:
@@ -174,21 +207,24 @@ def close(case_id: CaseId, session: SessionDep, user: PlannerDep) -> dict[str, A
         raise refused(error) from None
 
 
-@router.post("/{case_id}/reopen")
+@router.post("/{case_id}/reopen", responses=documented(409))
 def reopen(case_id: CaseId, body: CaseReopen, session: SessionDep,
            user: PlannerDep) -> dict[str, Any]:
-    """Open an answered or closed case again, saying why."""
+    """Open an answered or closed case again, saying why (409 while it is open, or while
+    another case of its kind is live for the household)."""
     try:
         return cases.as_dict(cases.reopen_case(session, case_id, body.reason, user), True)
     except cases.CaseError as error:
         raise refused(error) from None
 
 
-@router.post("/{case_id}/correction")
+@router.post("/{case_id}/correction", responses=documented(409))
 def correction(case_id: CaseId, body: CaseCorrection, session: SessionDep,
                user: PlannerDep) -> dict[str, Any]:
     """Correct the registry row of a "why not me?" case's household, checked as an import
-    checks it; the case records what changed (and the audit entry) and is answered."""
+    checks it; the case records what changed (and the audit entry) and is answered. 404: the
+    household left the registry, or no such commune; 409: a case of the other kind, a
+    closed case, or values the registry already holds."""
     try:
         case, changes = correct_household(session, case_id, body.fields(), user, body.answer)
     except cases.CaseError as error:

@@ -111,11 +111,14 @@ def test_an_officer_opens_cases_of_their_communes_only(service: Service) -> None
                  note="Bà hỏi tại UBND phường")
     assert (case["status"], case["kind"], case["commune_code"]) == ("open", "why_not_me", HOME)
     assert "national_id" not in case and "answered_by" not in case
-    # A served household, another commune's, an unknown one, a second case: refused.
-    assert "phone to collect" in _call(s, "point", "POST", "/api/cases", 422,
-                                       household_id=s.served)["detail"]
+    # A served household (409), another commune's (403), an unknown one (404), a second
+    # case (409): refused, each with its sentence in English and Vietnamese.
+    served = _call(s, "point", "POST", "/api/cases", 409, household_id=s.served)
+    assert "phone to collect" in served["detail"] and "đang có máy chờ nhận" in \
+        served["detail_vi"]
     _call(s, "point", "POST", "/api/cases", 403, household_id=s.elsewhere)
-    _call(s, "point", "POST", "/api/cases", 422, household_id="NOPE")
+    unknown = _call(s, "point", "POST", "/api/cases", 404, household_id="NOPE")
+    assert unknown["detail"] == "there is no household NOPE in the registry"
     again = _call(s, "point", "POST", "/api/cases", 409, household_id=s.unserved)
     assert f"case {case['id']}" in again["detail"]
     _call(s, "point", "POST", "/api/cases", 403, household_id=s.served, kind="never_received",
@@ -130,6 +133,12 @@ def test_an_officer_opens_cases_of_their_communes_only(service: Service) -> None
         assert sent.status_code == 422, sent.text
     _call(s, "planner", "POST", "/api/cases", 422, household_id=s.served,
           kind="never_received", round_id=True)
+    missing = _call(s, "planner", "POST", "/api/cases", 422, household_id=s.served,
+                    kind="never_received")
+    assert "names the round" in missing["detail"]
+    _call(s, "planner", "POST", "/api/cases", 404, household_id=s.unserved,
+          kind="never_received", round_id=1)
+    _call(s, "planner", "POST", "/api/cases", 422, household_id="   ")
     # The planner opens one elsewhere; the officer sees only theirs.
     other = _call(s, "planner", "POST", "/api/cases", 201, household_id=s.elsewhere)
     listed = _call(s, "point", "GET", "/api/cases?status=open", 200)
@@ -160,6 +169,12 @@ def test_a_planner_explains_corrects_answers_closes_and_reopens(service: Service
     _call(s, "planner", "POST", f"{path}/correction", 422, members=0)
     _call(s, "planner", "POST", f"{path}/correction", 422, flags="bogus")
     _call(s, "planner", "POST", f"{path}/correction", 422, members="4")
+    _call(s, "planner", "POST", f"{path}/correction", 422, members=None)
+    _call(s, "planner", "POST", f"{path}/correction", 422, answer="only an answer")
+    _call(s, "planner", "POST", f"{path}/correction", 404, commune_code="NO-SUCH")
+    same = _call(s, "planner", "POST", f"{path}/correction", 409,
+                 twog_handsets=told["registry"]["twog_handsets"])
+    assert "nothing to correct" in same["detail"] and same["detail_vi"]
     before = told["registry"]
     fixed = _call(s, "planner", "POST", f"{path}/correction", 200,
                   twog_handsets=before["twog_handsets"] + 1)
@@ -188,6 +203,7 @@ def test_a_planner_explains_corrects_answers_closes_and_reopens(service: Service
     assert _call(s, "planner", "POST", f"{path}/reopen", 200,
                  reason="Hộ quay lại hỏi")["status"] == "open"
     _call(s, "planner", "POST", f"{path}/answer", 422, text="")
+    _call(s, "planner", "POST", f"{path}/answer", 422, text=" \n ")
     _call(s, "planner", "POST", f"{path}/answer", 422, text="x", extra=1)
     _call(s, "planner", "GET", "/api/cases/999999", 404)
     _call(s, "planner", "POST", "/api/cases/999999/close", 404)
