@@ -59,7 +59,10 @@ DAYS_AFTER = 30
 SHARE = 0.05
 MINIMUM = 30
 MAX_MINIMUM = 1_000_000
-MAX_SEED = 2**63 - 1  # the seed column is a signed 64-bit integer
+# The seed column holds 64 bits, but a seed is read back from JSON, where a reader may keep
+# numbers as doubles (JavaScript does): whole numbers are exact up to 2**53 - 1, and a
+# larger seed would come back rounded, no longer able to redo the draw.
+MAX_SEED = 2**53 - 1
 MAX_NOTE = 1000
 VIETNAM = dt.timezone(dt.timedelta(hours=7))  # no daylight saving time
 S = RoundStatus

@@ -83,10 +83,12 @@ class HouseholdUnknown(RoundError):
 
 
 def clean_query(query: object) -> str:
-    """The query trimmed and NFC-normalised; refused if empty, too long or unwritable."""
-    text = unicodedata.normalize("NFC", query if isinstance(query, str) else "").strip()
-    if not text or len(text) > MAX_QUERY or any(unicodedata.category(c) in ("Cc", "Cs")
-                                                for c in text):
+    """The query trimmed and NFC-normalised; refused if empty, too long (as typed) or
+    unwritable."""
+    typed = query if isinstance(query, str) else ""
+    text = unicodedata.normalize("NFC", typed).strip()
+    if not text or len(typed) > MAX_QUERY or any(unicodedata.category(c) in ("Cc", "Cs")
+                                                 for c in text):
         raise LookupRefused(
             f"Type a household id, a phone number or a citizen ID number (1 to {MAX_QUERY} "
             "characters, no control characters).",

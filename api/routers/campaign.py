@@ -5,16 +5,33 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
+from pydantic import Field
 
 from allocator.store import followup, ledger
 from allocator.store.audit import record_read
 from allocator.store.progress import campaign_figures
 from api.deps import PlannerDep, SessionDep
-from api.schemas import CampaignBudget, CampaignSettings, Devices, Id
+from api.fields import AS_WHOLE
+from api.problems import documented
+from api.schemas import Days, Id, Strict, Vnd
 
 router = APIRouter(prefix="/campaign", tags=["campaign (planners)"])
 LotId = Annotated[Id, Path(description="a lot of the registry")]
 HouseholdId = Annotated[Id, Path(description="a household of the registry")]
+
+
+class CampaignBudget(Strict):
+    budget_vnd: Vnd | None = Field(description="null: no campaign budget")
+
+
+class CampaignSettings(Strict):
+    no_show_limit: Annotated[int, Field(ge=1, le=100, strict=True), AS_WHOLE] | None = None
+    pickup_days: Days | None = None
+
+
+class Devices(Strict):
+    # true is not one device, nor "3"; 3.0 is 3.
+    devices: Annotated[int, Field(ge=1, le=10_000_000, strict=True), AS_WHOLE]
 
 
 def _figures(session: SessionDep) -> dict[str, Any]:
@@ -34,7 +51,7 @@ def campaign(session: SessionDep, _: PlannerDep) -> dict[str, Any]:
     return _figures(session)
 
 
-@router.put("/budget")
+@router.put("/budget", responses=documented(409))
 def set_budget(body: CampaignBudget, session: SessionDep, user: PlannerDep) -> dict[str, Any]:
     """Set the campaign budget (audited). Refused (409) below what is spent and committed."""
     return ledger.set_budget(session, body.budget_vnd, user.name).to_json()
@@ -59,10 +76,11 @@ def pledge(lot_id: LotId, body: Devices, session: SessionDep,
     return ledger.pledge(session, lot_id, body.devices, user.name)
 
 
-@router.post("/lots/{lot_id}/faulty")
+@router.post("/lots/{lot_id}/faulty", responses=documented(409))
 def faulty(lot_id: LotId, body: Devices, session: SessionDep,
            user: PlannerDep) -> dict[str, Any]:
-    """Devices of a lot came back faulty or were returned: never offered again (audited)."""
+    """Devices of a lot came back faulty or were returned: never offered again (audited);
+    409 for more than the lot has neither handed over nor reserved."""
     return ledger.mark_faulty(session, lot_id, body.devices, user.name)
 
 

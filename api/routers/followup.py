@@ -8,21 +8,20 @@ every read of it is audited under the reader's name; it never holds an ID number
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from allocator.limits import NOTE_CONTROL
 from allocator.store import followup
 from allocator.store.audit import record_read
 from allocator.store.followup import FollowUpError
 from api.deps import Filter, PlannerDep, PointDep, RoundId, SessionDep
-from api.problems import ApiError
-from api.schemas import Strict
+from api.fields import AS_WHOLE, NOTE, clean, described, refusing
+from api.problems import ApiError, documented
+from api.schemas import Strict, UtcDateTime
 
 router = APIRouter(prefix="/rounds", tags=["follow-up calls (planners, point officers)"])
 HouseholdId = Annotated[str, PathParam(min_length=1, max_length=64,
@@ -35,8 +34,9 @@ class DrawRequest(Strict):
     them; the seed (drawn at random when left out) lets anyone redo the draw."""
 
     share: float = Field(default=followup.SHARE, gt=0, le=1, allow_inf_nan=False, strict=True)
-    minimum: int = Field(default=followup.MINIMUM, ge=0, le=followup.MAX_MINIMUM, strict=True)
-    seed: int | None = Field(default=None, ge=0, le=followup.MAX_SEED, strict=True)
+    minimum: Annotated[int, Field(ge=0, le=followup.MAX_MINIMUM, strict=True),
+                       AS_WHOLE] = followup.MINIMUM
+    seed: Annotated[int, Field(ge=0, le=followup.MAX_SEED, strict=True), AS_WHOLE] | None = None
 
 
 class DrawPublic(BaseModel):
@@ -44,22 +44,30 @@ class DrawPublic(BaseModel):
     seed: int
     served: int
     size: int
-    drawn_at: dt.datetime
+    drawn_at: UtcDateTime
     households: list[str]
 
 
+# A note runs over lines (\n), tabs aside; a carriage return the store refuses too.
+CALL_NOTE = NOTE + "\r"
+
+
 class AnswerRequest(Strict):
+    """A phone not in use needs a reason; any other answer takes none."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"properties": {"answer": {"const": "not_in_use"},
+                        "reason": {"enum": list(followup.REASONS)}},
+         "required": ["answer", "reason"]},
+        {"properties": {"answer": {"enum": ["in_use", "never_received"]},
+                        "reason": {"const": ""}},
+         "required": ["answer"]}]})
+
     answer: Literal["in_use", "not_in_use", "never_received"]
     reason: Literal["", "no_data_plan", "cannot_operate", "broken", "sold"] = Field(
         default="", description="why a phone is not in use (only then)")
-    note: str = Field(default="", max_length=followup.MAX_NOTE)
-
-    @field_validator("note")
-    @classmethod
-    def _written(cls, value: str) -> str:
-        if NOTE_CONTROL.search(value):
-            raise ValueError("holds a control or invisible character")
-        return value
+    note: Annotated[str, refusing(CALL_NOTE)] = described(followup.MAX_NOTE, clean(CALL_NOTE),
+                                                          default="")
 
 
 class CallPublic(BaseModel):
@@ -74,17 +82,17 @@ class CallPublic(BaseModel):
     phone: str
     model: str
     lot_id: str
-    handed_over_at: dt.datetime | None
+    handed_over_at: UtcDateTime | None
     answer: str | None
     reason: str
     note: str
     answered_by: str
-    answered_at: dt.datetime | None
+    answered_at: UtcDateTime | None
 
 
 class CallListPublic(BaseModel):
     round_id: int
-    drawn_at: dt.datetime | None
+    drawn_at: UtcDateTime | None
     listed: int
     answered: int
     households: list[CallPublic]
@@ -98,7 +106,7 @@ class AnswerPublic(BaseModel):
     reason: str
     note: str
     answered_by: str
-    answered_at: dt.datetime | None
+    answered_at: UtcDateTime | None
 
 
 def _refusal(call: Callable[[], T]) -> T:
@@ -109,7 +117,8 @@ def _refusal(call: Callable[[], T]) -> T:
         raise ApiError(error.status, str(error), detail_vi=error.vi) from None
 
 
-@router.post("/{round_id}/followups", response_model=DrawPublic, status_code=201)
+@router.post("/{round_id}/followups", response_model=DrawPublic, status_code=201,
+             responses=documented(409))
 def draw(round_id: RoundId, session: SessionDep, user: PlannerDep,
          body: DrawRequest | None = None) -> DrawPublic:
     """Draw the round's follow-up sample (once, 30 days after its last day of handovers;

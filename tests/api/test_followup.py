@@ -139,18 +139,22 @@ def test_only_a_planner_draws_once_and_not_before_the_day(app: TestClient,
     for who in ("sponsor", "mine"):
         assert app.post(path, json={}, headers=api(app, store.tokens[who])).status_code == 403
     again = app.post(path, json={}, headers=api(app, store.tokens["planner"]))
-    assert again.status_code == 409 and "seed 2025" in again.json()["detail"]["english"]
+    assert again.status_code == 409 and "seed 2025" in again.json()["detail"]
     early = app.post(f"/api/rounds/{store.early}/followups",
                      headers=api(app, store.tokens["planner"]))
     assert early.status_code == 409
-    assert re.search(r"due on \d\d/\d\d/\d{4}", early.json()["detail"]["english"])
-    assert "đến hạn gọi lại từ ngày" in early.json()["detail"]["msg"]
+    assert re.search(r"due on \d\d/\d\d/\d{4}", early.json()["detail"])
+    assert "đến hạn gọi lại từ ngày" in early.json()["detail_vi"]
     for body in ({"share": 0}, {"share": 1.5}, {"share": "0.1"}, {"share": True},
-                 {"minimum": -1}, {"minimum": 3.0}, {"seed": -1}, {"seed": 2**63},
-                 {"other": 1}):
+                 {"minimum": -1}, {"minimum": 3.5}, {"minimum": "3"}, {"seed": -1},
+                 {"seed": 2**53}, {"seed": 2**63}, {"other": 1}):
         answer = app.post(f"/api/rounds/{store.early}/followups", json=body,
                           headers=api(app, store.tokens["planner"]))
         assert answer.status_code == 422, body
+        assert answer.json()["problems"][0]["field"].startswith("body"), body
+    # JSON Schema's integer allows 3.0: it is the whole number 3 (and the round not due yet).
+    assert app.post(f"/api/rounds/{store.early}/followups", json={"minimum": 3.0},
+                    headers=api(app, store.tokens["planner"])).status_code == 409
     assert app.post("/api/rounds/999999/followups", json={},
                     headers=api(app, store.tokens["planner"])).status_code == 404
 

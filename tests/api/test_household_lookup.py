@@ -137,7 +137,9 @@ def test_refusals_are_sentences_never_500s(service: Service) -> None:
     for query in ("", "%20%20", "x" * 101, "x" * 5000, "a%00b", "%0A", "%7F"):
         refused = _get(s, "planner", f"/api/households?q={query}", 422)
         assert "1 to 100 characters" in refused["detail"], query
-    assert "1 to 100" in _get(s, "planner", "/api/households", 422)["detail"]
+        assert "từ 1 đến 100 ký tự" in refused["detail_vi"], query
+        assert refused["problems"][0]["field"] == "query.q", query
+    assert _get(s, "planner", "/api/households", 422)["problems"][0]["field"] == "query.q"
     for query in ("' OR '1'='1", "%25", "_", "Hộ nghèo", "🙂", "\u0301", "\u202e12", "0" * 100,
                   "1;DROP TABLE households"):
         assert _get(s, "planner", f"/api/households?q={quote(query)}", 200)["items"] == []
