@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from allocator.contract import STATUSES
+from allocator.explain import unserved_causes
+from allocator.lot_use import idle_reasons
 from allocator.problem import Problem
 from allocator.solve import Allocation
 
@@ -43,6 +45,7 @@ def dashboard(problem: Problem, allocation: Allocation, communes: pd.DataFrame,
             "eligible": int(eligible_in[c]), "served": int(served_in[c])})
     lot_info = lots.set_index("lot_id")
     point_info = points.set_index("point_id")
+    idle = idle_reasons(problem, lots, allocation.lot_of, allocation.point_of)
     return {
         "kpis": {
             "status": allocation.status.value, "eligible": int(eligible.sum()),
@@ -54,10 +57,14 @@ def dashboard(problem: Problem, allocation: Allocation, communes: pd.DataFrame,
         "communes": commune_rows,
         "unserved_by_reason": {str(k): int(v) for k, v in
                                unserved["reason"].value_counts().sort_index().items()},
+        # Not eligible by rule, eligible left unserved by what stopped them.
+        "unserved_causes": unserved_causes(problem, unserved, allocation.values.stage2),
         "lots": [{"lot_id": str(lot), "sponsor_id": str(problem.lot_sponsor[i]),
                   "sponsor_name": _text(lot_info, lot, "sponsor_name"),
                   "model": str(lot_info.at[lot, "model"]),
-                  "quantity": int(problem.lot_quantity[i]), "given": int(given[i])}
+                  "quantity": int(problem.lot_quantity[i]), "given": int(given[i]),
+                  # why its idle devices stay idle (allocator.lot_use): counts of devices
+                  "idle_reasons": [{"reason": r, "devices": n} for r, n in idle[i]]}
                  for i, lot in enumerate(problem.lot_id)],
         "points": [{"point_id": str(p), "name": str(point_info.at[p, "name"]),
                     "capacity": int(problem.point_capacity[i]), "handed": int(handed[i])}

@@ -49,7 +49,41 @@ LABELS: dict[str, tuple[str, str]] = {
     "has_smartphone": ("Đã có điện thoại thông minh", "Already has a smartphone"),
     "no_compatible_lot": ("Không có máy phù hợp", "No compatible lot"),
     "no_point_in_reach": ("Không có điểm nhận trong tầm", "No point in reach"),
-    "outranked": ("Ưu tiên thấp hơn khi hết nguồn", "Outranked when supply ran out"),
+    "outranked": ("Đủ điều kiện, chưa được nhận vì ngân sách, máy hoặc chỗ không đủ",
+                  "Eligible, not served: the budget, stock or room ran short"),
+    # not eligible, and eligible but not served (allocator.report.reasons)
+    "not_eligible_group": ("Không đủ điều kiện", "Not eligible"),
+    "not_eligible_note": ("Các hộ này không được xét trong đợt, theo quy tắc nêu ở từng dòng.",
+                          "These households were not considered, by the rule on each line."),
+    "eligible_unserved_group": ("Đủ điều kiện nhưng chưa được nhận", "Eligible, not served"),
+    "eligible_unserved_note": (
+        "Điều đã chặn các hộ này: ngân sách, máy phù hợp còn trong kho, hoặc chỗ ở các điểm "
+        "nhận trong tầm. Các hộ vẫn có tên để xét ở đợt sau.",
+        "What stopped them: the budget, the stock of suitable lots, or the room at the points "
+        "within reach. They stay on the list for the next round."),
+    "rule": ("Quy tắc", "Rule"), "what_stopped_them": ("Điều đã chặn", "What stopped them"),
+    "rule_not_eligible_status": ("Không thuộc diện của đợt (đợt dành cho {statuses})",
+                                 "Not a status the round is for (it is for {statuses})"),
+    "cause_budget": ("Ngân sách không đủ: chỉ còn {left}, mà máy phù hợp rẻ nhất cần ngân "
+                     "sách chi {cost}", "Budget: {left} left, the cheapest suitable phone costs "
+                     "the budget {cost}"),
+    "cost_range": ("từ {low} đến {high}", "{low} to {high}"),
+    "cause_stock": ("Hết máy phù hợp: mọi lô phù hợp đã phát hết",
+                    "Stock: every suitable lot is given out"),
+    "cause_capacity": ("Hết chỗ: mọi điểm nhận trong tầm đã kín",
+                       "Capacity: every point within reach is full"),
+    "cause_priority": ("Xếp sau theo thứ tự ưu tiên: ngân sách, máy và chỗ còn lại đã dành cho "
+                       "hộ ưu tiên hơn", "Priority: the budget, stock and room left went to "
+                       "households of higher priority"),
+    "cause_no_compatible_lot": ("Không có lô máy nào phù hợp với diện, xã, phường và nhu cầu "
+                                "của hộ", "No lot suits the household's status, commune and "
+                                "needs"),
+    "cause_no_point_in_reach": ("Không có điểm nhận ở xã, phường của hộ hoặc trong vòng {km} km",
+                                "No point in the household's commune or within {km} km"),
+    "common_details": ("Lý do chi tiết thường gặp (như cột detail của unserved.csv)",
+                       "The most common details (as unserved.csv's detail column gives them)"),
+    "more_details": ("Còn {n} lý do chi tiết khác trong unserved.csv.",
+                     "{n} more details are in unserved.csv."),
     # statuses and groups
     "poor": ("Hộ nghèo", "Poor"), "near_poor": ("Hộ cận nghèo", "Near-poor"),
     "other": ("Hộ khác", "Other"), "merit_family": ("Gia đình có công", "Merit family"),

@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from allocator.report.charts import Bar, Place, bars, city_map, coverage_colour
 from allocator.report.labels import Text
+from allocator.report.reasons import Unserved, unserved_view
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class RoundView:
     points: list[dict[str, Any]]
     solver_status: str
     facts: list[tuple[str, str]] = field(default_factory=list)
+    unserved: Unserved | None = None  # not eligible apart from eligible but not served
 
 
 def kpis(data: dict[str, Any], summary: dict[str, Any], t: Text) -> list[Kpi]:
@@ -79,7 +81,7 @@ def round_view(data: dict[str, Any], summary: dict[str, Any], t: Text,
                      sorted(communes, key=lambda c: (c["share"], c["commune_code"])),
                      bars([Bar(f"{label}", n, t.number(n)) for _, label, n in reasons],
                           t("unserved_by_reason")),
-                     reasons, lots, points, status, facts)
+                     reasons, lots, points, status, facts, unserved_view(data, t))
 
 
 def comparison(a: dict[str, Any], b: dict[str, Any], t: Text) -> dict[str, Any]:

@@ -8,12 +8,15 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from allocator.explain import in_language
 from allocator.report import environment
 from allocator.report.labels import LANGS, Text
 from allocator.store.models import User
 from api.pages.labels import PAGE_LABELS
 
 TEMPLATES = environment(Path(__file__).parent / "templates")
+# An engine detail ("English | Tiếng Việt") in the page's language: detail|said(t.lang)
+TEMPLATES.filters["said"] = in_language
 LANG_COOKIE = "lang"
 
 

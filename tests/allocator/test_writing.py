@@ -101,7 +101,8 @@ def test_write_result_writes_what_pandas_would(tmp_path: Path) -> None:
 # --- explanations against a plain per-household reading ---
 
 def plain_details(problem: Any, allocation: Any) -> dict[str, tuple[str, str]]:
-    """reason and detail per unserved household, worked out one household at a time."""
+    """reason and detail per unserved household, worked out one household at a time: the
+    English words first, then " | " and the same in Vietnamese."""
     lot_of, point_of = allocation.lot_of, allocation.point_of
     served = lot_of >= 0
     stock = problem.lot_quantity - np.bincount(lot_of[served], minlength=len(problem.lot_id))
@@ -109,22 +110,31 @@ def plain_details(problem: Any, allocation: Any) -> dict[str, tuple[str, str]]:
                                                 minlength=len(problem.point_id))
     budget_left = problem.budget - allocation.values.stage2
     policy = problem.policy
+    vi_status = {"poor": "hộ nghèo", "near_poor": "hộ cận nghèo", "other": "hộ khác"}
 
-    def names(ids: Any) -> str:
+    def names(ids: Any, unit: str = "") -> str:
         shown = sorted(str(i) for i in ids)
-        more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
-        return ", ".join(shown[:5]) + more
+        more = len(shown) - 5
+        tail = "" if more <= 0 else f" và {more} {unit} khác" if unit else f" and {more} more"
+        return ", ".join(shown[:5]) + tail
+
+    def vnd(n: int) -> str:
+        return f"{int(n):,}".replace(",", ".")
 
     out = {}
     for h in np.flatnonzero(~served):
         reason, detail = str(problem.hh_reason[h]), ""
         if reason == "not_eligible_status":
-            detail = (f"status {STATUSES[problem.hh_status[h]]} is not eligible in this round "
-                      f"(eligible: {', '.join(policy.eligible_statuses) or 'none'})")
+            status = STATUSES[problem.hh_status[h]]
+            allowed = ", ".join(vi_status[s] for s in policy.eligible_statuses)
+            detail = (f"status {status} is not eligible in this round "
+                      f"(eligible: {', '.join(policy.eligible_statuses) or 'none'}) | "
+                      f"Không thuộc diện của đợt: {vi_status[status]}, trong khi đợt này dành "
+                      f"cho {allowed or 'không diện nào'}")
         elif reason == "no_2g_handset":
-            detail = "no 2G-only handset in use"
+            detail = "no 2G-only handset in use | Không dùng máy chỉ có 2G"
         elif reason == "has_smartphone":
-            detail = "already owns a 4G/5G smart device"
+            detail = "already owns a 4G/5G smart device | Đã có điện thoại thông minh 4G/5G"
         elif reason in ("received_earlier", "duplicate_identity"):
             detail = str(problem.hh_reason_detail[h])
         elif reason == "":
@@ -133,30 +143,48 @@ def plain_details(problem: Any, allocation: Any) -> dict[str, tuple[str, str]]:
             points = problem.hp_point[problem.hp_home == home]
             if not len(lots):
                 reason = "no_compatible_lot"
-                needs = problem.group_needs[g]
-                detail = (f"no lot with devices left is open to "
-                          f"{STATUSES[problem.group_status[g]]} households in commune "
-                          f"{problem.commune_code[problem.group_commune[g]]}" +
-                          (f" and offers {needs.replace(';', ', ')}" if needs else ""))
+                needs = problem.group_needs[g].replace(";", ", ")
+                status = STATUSES[problem.group_status[g]]
+                commune = problem.commune_code[problem.group_commune[g]]
+                detail = (f"no lot with devices left is open to {status} households in commune "
+                          f"{commune}" + (f" and offers {needs}" if needs else "") +
+                          f" | Không có lô máy phù hợp: không lô nào còn máy dành cho "
+                          f"{vi_status[status]} ở xã, phường {commune}" +
+                          (f" và có tính năng {needs}" if needs else ""))
             elif not len(points):
                 reason = "no_point_in_reach"
+                km = policy.max_distance_km
                 detail = (f"no distribution point with capacity in its commune or within "
-                          f"{policy.max_distance_km:g} km")
+                          f"{km:g} km | Không có điểm nhận trong tầm: không điểm nào có sức "
+                          f"chứa ở xã, phường của hộ hoặc trong vòng "
+                          f"{f'{km:g}'.replace('.', ',')} km")
             else:
                 reason, parts = "outranked", []
                 if not (stock[lots] > 0).any():
-                    parts.append(f"stock: every suitable lot is given out "
-                                 f"({names(problem.lot_id[lots])})")
+                    parts.append((f"stock: every suitable lot is given out "
+                                  f"({names(problem.lot_id[lots])})",
+                                  f"Hết máy phù hợp: mọi lô phù hợp đã phát hết "
+                                  f"({names(problem.lot_id[lots], 'lô')})"))
                 elif costs[stock[lots] > 0].min() > budget_left:
-                    parts.append(f"budget: {budget_left:,} VND left, the cheapest suitable "
-                                 f"device in stock costs the budget "
-                                 f"{int(costs[stock[lots] > 0].min()):,} VND")
+                    cheapest = int(costs[stock[lots] > 0].min())
+                    parts.append((f"budget: {budget_left:,} VND left, the cheapest suitable "
+                                  f"device in stock costs the budget {cheapest:,} VND",
+                                  f"Ngân sách không đủ: chỉ còn {vnd(budget_left)} đồng, mà máy "
+                                  f"phù hợp rẻ nhất còn trong kho cần ngân sách chi "
+                                  f"{vnd(cheapest)} đồng"))
                 if not (room[points] > 0).any():
-                    parts.append(f"capacity: every point in reach is full "
-                                 f"({names(problem.point_id[points])})")
-                detail = "; ".join(parts) or ("priority: the budget, stock and capacity went "
-                                              "to households of higher priority weight or "
-                                              "lower cost")
+                    parts.append((f"capacity: every point in reach is full "
+                                  f"({names(problem.point_id[points])})",
+                                  f"Hết chỗ: mọi điểm nhận trong tầm đã kín "
+                                  f"({names(problem.point_id[points], 'điểm')})"))
+                if not parts:
+                    parts.append(("priority: the budget, stock and capacity went to households "
+                                  "of higher priority weight or lower cost",
+                                  "Xếp sau theo thứ tự ưu tiên: ngân sách, máy và chỗ còn lại "
+                                  "đã dành cho hộ có điểm ưu tiên cao hơn hoặc chi phí thấp "
+                                  "hơn"))
+                detail = ("; ".join(en for en, _ in parts) + " | " +
+                          ". ".join(vi for _, vi in parts))
         out[str(problem.hh_id[h])] = (reason, detail)
     return out
 
