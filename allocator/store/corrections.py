@@ -95,6 +95,24 @@ def _checked(row: Household, fields: dict[str, Any]) -> dict[str, Any]:
     return {name: _plain(table.iloc[0][name]) for name in REGISTRY_FIELDS}
 
 
+def _paired(row: Household, fields: dict[str, Any]) -> None:
+    """One coordinate corrected alone must keep the registry's other company: given, when
+    the registry holds the other; cleared, when it holds none. (Both given are checked as
+    an import checks a row.)"""
+    if ("lat" in fields) == ("lon" in fields):
+        return
+    given, other = ("lat", "lon") if "lat" in fields else ("lon", "lat")
+    held = getattr(row, other)
+    if held is not None and not (isinstance(held, float) and math.isnan(held)):
+        if fields[given] is None:
+            raise RefusedByRecords(
+                f"the registry holds {other} {held}: clear lat and lon together",
+                f"Sổ hộ đang có {other} {held}: xóa cả lat và lon.", given)
+    elif fields[given] is not None:
+        raise RefusedByRecords(f"the registry holds no {other}: give lat and lon together",
+                               f"Sổ hộ chưa có {other}: nhập cả lat và lon.", given)
+
+
 def correct_household(session: Session, case_id: int, fields: dict[str, Any],
                       actor: User | str, answer: str = "") -> tuple[Case, dict[str, list[Any]]]:
     """Correct the registry row of a why-not-me case's household, link it to the case and
@@ -115,6 +133,7 @@ def correct_household(session: Session, case_id: int, fields: dict[str, Any],
         if row is None:
             raise NotInStore(f"household {case.household_id} is no longer in the registry",
                              f"Hộ {case.household_id} không còn trong sổ hộ.", "household_id")
+        _paired(row, fields)
         new = _checked(row, fields)
         changes = {k: [getattr(row, k), v] for k, v in new.items() if getattr(row, k) != v}
         if not changes:

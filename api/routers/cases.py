@@ -89,15 +89,22 @@ class CaseReopen(Strict):
 class CaseCorrection(Strict):
     """The registry fields to correct (only those given change; at least one), checked as
     an import checks them, and, if wanted, the answer to give (by default one sentence
-    saying what was corrected). Flags, needs and coordinates may be cleared with null;
-    lat and lon are both given or neither, counting what the registry holds."""
+    saying what was corrected). Flags, needs and coordinates may be cleared with null.
+    Refused by the records (409): one coordinate given or cleared when the registry's
+    other would be left without its pair."""
 
     model_config = ConfigDict(json_schema_extra={
-        "anyOf": [{"required": [name]} for name in REGISTRY_FIELDS]})
+        "anyOf": [{"required": [name]} for name in REGISTRY_FIELDS],
+        # Coordinates come in pairs: not one given and the other cleared.
+        "not": {"anyOf": [
+            {"properties": {"lat": {"type": "number"}, "lon": {"type": "null"}},
+             "required": ["lat", "lon"]},
+            {"properties": {"lat": {"type": "null"}, "lon": {"type": "number"}},
+             "required": ["lat", "lon"]}]}})
 
     # null is taken, and refused by the store's check (a required column): not in the schema.
-    commune_code: Annotated[str, described(40, visible(UNWRITABLE, 1)),
-                            refusing(UNWRITABLE, SAID)] | SkipJsonSchema[None] = None
+    commune_code: Annotated[str, described(16, visible(ONE_LINE, 1)),
+                            refusing(ONE_LINE)] | SkipJsonSchema[None] = None
     poverty_status: Annotated[str, described(40, STATUS),
                               refusing(UNWRITABLE, SAID)] | SkipJsonSchema[None] = None
     members: Annotated[int, Field(ge=1, le=2**31 - 1, strict=True),
@@ -105,8 +112,7 @@ class CaseCorrection(Strict):
     twog_handsets: Count | SkipJsonSchema[None] = None
     smartphones: Count | SkipJsonSchema[None] = None
     flags: Annotated[str, described(200, FLAG_LIST), refusing(UNWRITABLE, SAID)] | None = None
-    needs: Annotated[str, described(200, clean(UNWRITABLE)),
-                     refusing(UNWRITABLE, SAID)] | None = None
+    needs: Annotated[str, described(200, clean(ONE_LINE)), refusing(ONE_LINE)] | None = None
     lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, strict=True)] | None = None
     lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, strict=True)] | None = None
     answer: Note = ""

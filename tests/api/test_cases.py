@@ -175,6 +175,14 @@ def test_a_planner_explains_corrects_answers_closes_and_reopens(service: Service
     same = _call(s, "planner", "POST", f"{path}/correction", 409,
                  twog_handsets=told["registry"]["twog_handsets"])
     assert "nothing to correct" in same["detail"] and same["detail_vi"]
+    # Coordinates go in pairs: clearing one the registry's other keeps is refused by the
+    # records (409); one given and the other cleared in the request is wrong in itself.
+    assert told["registry"]["lon"] is not None
+    alone = _call(s, "planner", "POST", f"{path}/correction", 409, lat=None)
+    assert "clear lat and lon together" in alone["detail"] and alone["detail_vi"]
+    _call(s, "planner", "POST", f"{path}/correction", 422, lat=10.8, lon=None)
+    _call(s, "planner", "POST", f"{path}/correction", 422, needs="a\tb")
+    _call(s, "planner", "POST", f"{path}/correction", 422, commune_code="x" * 17)
     before = told["registry"]
     fixed = _call(s, "planner", "POST", f"{path}/correction", 200,
                   twog_handsets=before["twog_handsets"] + 1)
