@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model
+from pydantic import BaseModel, ConfigDict, Field, Strict, create_model
 
 from allocator.policy_fields import POLICY_FIELDS, PolicyField
+from api.fields import AS_WHOLE
 
 # Through the API a round's budget is by default what the campaign has left (see
 # store.campaign.create_round), not the contract's 0, so the schema states no default.
@@ -23,17 +24,10 @@ EXAMPLE: dict[str, Any] = {"budget_vnd": 150_000_000, "max_distance_km": 5,
                            "seed": 1}
 
 
-def _whole_float(value: Any) -> Any:
-    """3.0 is the whole number 3 to the engine; 3.5, true and "3" stay refused."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def _whole(spec: PolicyField) -> Any:
     low, high = spec.bounds()
     # Field before BeforeValidator: the bounds then reach the schema as minimum/maximum.
-    return Annotated[int, Strict(), Field(ge=low, le=high), BeforeValidator(_whole_float)]
+    return Annotated[int, Strict(), Field(ge=low, le=high), AS_WHOLE]
 
 
 def _number(spec: PolicyField) -> Any:

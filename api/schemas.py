@@ -22,6 +22,7 @@ from pydantic import Strict as StrictType
 from allocator.limits import control_message, first_control
 from allocator.store.limits import column_length
 from allocator.store.models import Round
+from api.fields import AS_WHOLE, ONE_LINE, clean
 from api.policy_schema import RoundPolicyIn
 
 ROUND_NAME_LENGTH = column_length(Round.name) or 200
@@ -45,24 +46,15 @@ Day = Annotated[PickupDay, BeforeValidator(_iso_day)]
 
 
 # What `allocator.limits.CONTROL` refuses in typed text, as the document states it (the
-# handlers' own check words the refusal for people). Lone surrogates, which it refuses too,
-# are not characters at all: a JSON string of Unicode text never holds one.
-PLAIN_TEXT = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
-
-
-def _whole(value: Any) -> Any:
-    """A JSON number that is whole (3 or 3.0, as JSON Schema's integer allows), never true
-    or "3"."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+# handlers' own check words the refusal for people).
+PLAIN_TEXT = clean(ONE_LINE)
 
 
 # Whole numbers as JSON Schema's "integer" means them: 3.0 is one, true and "3" are not.
 # (The bounds sit before the validator, so that the document states them.)
-Days = Annotated[int, StrictType(), Ge(0), Le(365), BeforeValidator(_whole)]
-Quantity = Annotated[int, StrictType(), Ge(0), Le(10_000_000), BeforeValidator(_whole)]
-Vnd = Annotated[int, StrictType(), Ge(0), Le(10**15), BeforeValidator(_whole)]
+Days = Annotated[int, StrictType(), Ge(0), Le(365), AS_WHOLE]
+Quantity = Annotated[int, StrictType(), Ge(0), Le(10_000_000), AS_WHOLE]
+Vnd = Annotated[int, StrictType(), Ge(0), Le(10**15), AS_WHOLE]
 
 
 def _keys_as_names(schema: dict[str, Any]) -> None:
@@ -274,20 +266,6 @@ class Replan(Strict):
         if name is not None and first_control(name) >= 0:
             raise ValueError(control_message(name))
         return name
-
-
-class CampaignBudget(Strict):
-    budget_vnd: int | None = Field(ge=0, le=10**15, strict=True,
-                                   description="null: no campaign budget")
-
-
-class CampaignSettings(Strict):
-    no_show_limit: int | None = Field(default=None, ge=1, le=100, strict=True)
-    pickup_days: int | None = Field(default=None, ge=0, le=365, strict=True)
-
-
-class Devices(Strict):
-    devices: int = Field(ge=1, le=10_000_000, strict=True)  # true is not one device
 
 
 class ReplanChange(BaseModel):

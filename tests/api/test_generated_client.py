@@ -16,9 +16,7 @@ import importlib
 import io
 import json
 import os
-import socket
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -28,7 +26,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from openapi_python_client import generate
 from openapi_python_client.config import Config, ConfigFile, MetaType
 from openapi_python_client.parser.errors import ErrorLevel
@@ -36,9 +33,8 @@ from openapi_python_client.parser.errors import ErrorLevel
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.handover import COLUMNS
 from allocator.store.users import add_user
-from api.main import create_app
-from api.settings import Settings
 from scenarios.named import scenario
+from tests.api.live_server import live_server
 from tests.conftest import _fresh_postgres_database
 
 REGISTRIES = ("lots", "points", "households")
@@ -92,21 +88,8 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     with make_sessions(engine)() as session:
         token = add_user(session, "an", "planner", None, "setup")[1]
     engine.dispose()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(Settings(database_url=url)), host="127.0.0.1",
-                            port=port, log_level="warning")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if running.started:
-            break
-        time.sleep(0.05)
-    yield Served(f"http://127.0.0.1:{port}", url, token)
-    running.should_exit = True
-    thread.join(timeout=30)
+    with live_server(url) as base:
+        yield Served(base, url, token)
 
 
 @pytest.fixture(scope="module")

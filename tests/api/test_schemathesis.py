@@ -15,17 +15,11 @@ server, so what one caller closes or approves never changes another's run. The
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from allocator.store import cases, ledger
@@ -38,6 +32,7 @@ from allocator.store.users import add_user
 from api.main import create_app
 from api.settings import Settings
 from scenarios.named import scenario
+from tests.api.live_server import live_server
 from tests.conftest import _fresh_postgres_database
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -88,34 +83,11 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return _fresh_postgres_database(os.environ["TEST_POSTGRES_URL"], request)
 
 
-@contextmanager
-def _serve(url: str) -> Iterator[str]:
-    """The real service on a free local port, until the generator is closed."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(Settings(database_url=url)), host="127.0.0.1",
-                            port=port, log_level="warning")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    for _ in range(400):
-        if running.started:
-            break
-        time.sleep(0.05)
-    assert running.started, "the server did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        running.should_exit = True
-        thread.join(timeout=30)
-
-
 @pytest.mark.parametrize("role", ["planner", "sponsor", "point", "anonymous"])
 def test_the_document_tells_the_truth(database: str, role: str, tmp_path: Path) -> None:
     """Every operation, every check, as each kind of caller: no failure of any kind."""
     tokens = _store(database, tmp_path)
-    with _serve(database) as base:
+    with live_server(database) as base:
         headers = ["-H", f"Authorization: Bearer {tokens[role]}"] if role in tokens else []
         command = [str(Path(sys.executable).with_name("schemathesis")),
                    "--config-file", str(CONFIG), "run", f"{base}/openapi.json",
