@@ -16,6 +16,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from allocator.report import numbers
 from allocator.report.labels import Text
 
 WIDTH, HEIGHT = 360.0, 260.0
@@ -25,11 +26,11 @@ INK, MUTED, LINE, ACCENT, MARK, FULL = ("#1d2733", "#5b6675", "#dde3ea", "#1f5fa
                                         "#1a7f37")
 
 WORDS = {
-    "vi": {"served": "Hộ được nhận máy", "stage1": "Trọng số ưu tiên",
+    "vi": {"served": "Hộ được nhận máy", "stage1": "Tổng điểm ưu tiên",
            "million": "triệu đồng", "billion": "tỷ đồng", "budget": "Ngân sách",
            "this_round": "Đợt này", "saturation": "Bão hoà", "curve": "Đường cong ngân sách",
            "at": "với"},
-    "en": {"served": "Households served", "stage1": "Priority weight",
+    "en": {"served": "Households served", "stage1": "Total priority points",
            "million": "million VND", "billion": "billion VND", "budget": "Budget",
            "this_round": "This round", "saturation": "Saturation", "curve": "Budget curve",
            "at": "at"},
@@ -60,9 +61,9 @@ def unit_of(most_vnd: float) -> tuple[float, str]:
 
 
 def money(vnd: float, lang: str) -> str:
-    """A budget in words: '1,5 tỷ đồng', '800 triệu đồng' / '1.5 billion VND'."""
-    scale, unit = (1e9, "billion") if vnd >= 1e9 else (1e6, "million")
-    return f"{number(vnd / scale, lang, 2)} {WORDS[_lang(lang)][unit]}"
+    """A budget in words: '1,5 tỷ đồng', '800 triệu đồng' / '1.5 billion VND'
+    (allocator.report.numbers.money, as every page writes amounts)."""
+    return numbers.money(round(vnd), lang)
 
 
 def _lang(lang: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from allocator.report import vietnam_time
 from allocator.report.curve_svg import curve_svg, money
 from allocator.report.labels import Text
 
@@ -30,7 +31,7 @@ DECISION_LABELS: dict[str, tuple[str, str]] = {
     "curve_points": ("Các điểm của đường cong", "The curve's points"),
     "curve_budget": ("Ngân sách", "Budget"),
     "curve_served": ("Hộ được nhận máy", "Households served"),
-    "curve_weight": ("Trọng số ưu tiên", "Priority weight"),
+    "curve_weight": ("Tổng điểm ưu tiên", "Total priority points"),
     "curve_status": ("Lời giải", "Solution"),
     "bottlenecks_heading": ("Điểm nghẽn", "Bottlenecks"),
     "bottlenecks_note": ("Mỗi thay đổi được thử riêng trên dữ liệu của đợt; con số là kết "
@@ -86,11 +87,7 @@ SHOWN_PER_KIND = 3  # binding items of one kind shown before "and N more"
 
 def _when(moment: dt.datetime | None) -> str:
     """A stored time (UTC, without a zone) as Vietnam's clock reads it."""
-    if not moment:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return f"{moment.astimezone(VIETNAM):%d/%m/%Y %H:%M} (UTC+7)"
+    return f"{vietnam_time.moment(moment)} (UTC+7)" if moment else ""
 
 
 def _int(value: Any) -> int | None:
@@ -105,7 +102,7 @@ def _curve(data: dict[str, Any], w: Text, at: dt.datetime | None) -> CurveSectio
     budget, saturation = _int(data.get("round_budget_vnd")), _int(data.get("saturation_vnd"))
     step = data.get("next_step")
     sentence = str(step.get(f"sentence_{w.lang}") or "") if isinstance(step, dict) else ""
-    rows = [{"budget": w.money(_int(p.get("budget_vnd"))),
+    rows = [{"budget": w.money_words(_int(p.get("budget_vnd"))),
              "budget_vnd": _int(p.get("budget_vnd")),
              "served": w.number(_int(p.get("served"))), "weight": w.number(_int(p.get("stage1"))),
              "status": w(str(p.get("status", ""))),

@@ -1,12 +1,16 @@
 """Words and numbers on the pages, in Vietnamese (the default) or English.
 
-Vietnamese writes 1.234.567 and 12,5%; English writes 1,234,567 and 12.5%.
+Vietnamese writes 1.234.567 and 12,5%; English writes 1,234,567 and 12.5%
+(allocator.report.numbers holds the rules).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
+
+from markupsafe import Markup
+
+from allocator.report import numbers
 
 LANGS = ("vi", "en")
 
@@ -19,7 +23,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "budget": ("Ngân sách đã dùng / tổng", "Budget used / total"),
     "devices_left": ("Máy còn lại trong kho", "Devices left in stock"),
     "status": ("Trạng thái", "Status"),
-    "priority_weight": ("Tổng trọng số ưu tiên", "Total priority weight"),
+    "priority_weight": ("Tổng điểm ưu tiên của các hộ được nhận",
+                        "Total priority points of the households served"),
     "distance": ("Tổng quãng đường (km)", "Total distance (km)"),
     # sections
     "coverage_by_commune": ("Độ phủ theo xã, phường", "Coverage by commune"),
@@ -36,11 +41,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "coverage": ("Độ phủ", "Coverage"), "lot": ("Lô", "Lot"), "sponsor": ("Nhà tài trợ", "Sponsor"),
     "model": ("Mẫu máy", "Model"), "given": ("Đã phân bổ", "Allocated"),
     "quantity": ("Số lượng", "Quantity"), "point": ("Điểm nhận", "Point"),
-    "name": ("Tên", "Name"), "handed": ("Đã giao", "Assigned"),
-    "capacity": ("Công suất", "Capacity"),
-    "collected": ("Đã trao tận tay", "Handed over"), "pending": ("Chưa trao", "Pending"),
+    "name": ("Tên", "Name"), "handed": ("Đã phân bổ", "Allocated"),
+    "capacity": ("Sức chứa", "Capacity"),
+    "collected": ("Đã trao máy", "Handed over"), "pending": ("Chưa trao", "Pending"),
     "reason": ("Lý do", "Reason"), "households": ("Số hộ", "Households"),
-    "devices": ("Số máy", "Devices"), "use": ("Tỷ lệ dùng", "Use"),
+    "devices": ("Số máy", "Devices"), "use": ("Tỷ lệ sử dụng", "Use rate"),
+    "reason_code": ("Mã lý do", "Reason code"),
     # reasons
     "received_earlier": ("Đã nhận máy ở đợt trước", "Received a device earlier"),
     "duplicate_identity": ("Trùng số CCCD", "Duplicate citizen ID"),
@@ -96,12 +102,26 @@ LABELS: dict[str, tuple[str, str]] = {
     "failed": ("Lỗi khi tính", "Failed"),
     "pickup_over": ("Hết hạn nhận máy", "Pickup period over"),
     "superseded": ("Đã được thay bằng phương án mới", "Superseded by a re-plan"),
-    "OPTIMAL": ("Tối ưu (đã chứng minh)", "Optimal (proven)"),
+    "OPTIMAL": ("Tối ưu đã chứng minh", "Proven optimal"),
     "FEASIBLE": ("Khả thi (chưa chứng minh tối ưu)", "Feasible (optimality not proven)"),
     "INFEASIBLE": ("Không khả thi", "Infeasible"),
     "NO_SOLUTION": ("Chưa tìm được lời giải trong thời gian cho phép",
                     "No solution within the time limit"),
     "ERROR": ("Lỗi bộ giải", "Solver error"),
+    # The technical details of a round, folded away under the report and the round page.
+    "technical_details": ("Chi tiết kỹ thuật", "Technical details"),
+    "kpis": ("Số liệu chính", "Key figures"),
+    "engine_version": ("Phiên bản bộ phân bổ", "Allocator version"),
+    "solver": ("Bộ giải", "Solver"),
+    "method": ("Phương pháp", "Method"),
+    "seed": ("Số khởi tạo ngẫu nhiên", "Random seed"),
+    "inputs_hash": ("Mã kiểm tra dữ liệu đầu vào", "Inputs hash"),
+    "report_made_by": ("Báo cáo do hệ thống Công dân số — Phân bổ điện thoại lập.",
+                       "Report made by the Digital Citizen smartphone allocator."),
+    # Units of amounts and changes (allocator.report.numbers).
+    "unit_billion": ("tỷ đồng", "billion VND"), "unit_million": ("triệu đồng", "million VND"),
+    "unit_thousand": ("nghìn đồng", "thousand VND"), "unit_dong": ("đồng", "VND"),
+    "unit_points": ("điểm %", "pp"),
 }
 
 # Thresholds are drawn as ranges, never exact values, on maps shown to sponsors.
@@ -109,7 +129,10 @@ BINS = (("<5", 1, 4), ("5–19", 5, 19), ("20–49", 20, 49), ("50–99", 50, 99
 
 
 class Text:
-    """`t('served')` -> the label in this page's language (the key itself if unknown)."""
+    """`t('served')` -> the label in this page's language (the key itself if unknown).
+
+    Figures go through allocator.report.numbers, so every page rounds and groups alike.
+    """
 
     def __init__(self, lang: str, more: Mapping[str, tuple[str, str]] | None = None) -> None:
         self.lang = lang if lang in LANGS else "vi"
@@ -121,16 +144,29 @@ class Text:
         return pair[self._index] if pair else key
 
     def number(self, value: float | int | None, decimals: int = 0) -> str:
-        if value is None:
-            return "–"
-        text = f"{value:,.{decimals}f}"
-        if self.lang == "vi":
-            text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-        return text
+        return numbers.decimal(value, self.lang, decimals)
+
+    def figure(self, value: object) -> str:
+        """A published count that may be withheld ("<5", "*", "–")."""
+        return numbers.figure(value, self.lang)
+
+    def percent(self, part: int | None, whole: int | None) -> str:
+        return numbers.percent(part, whole, self.lang)
+
+    def points(self, before: tuple[int, int] | None, after: tuple[int, int] | None) -> str:
+        return numbers.points(before, after, self.lang)
 
     def money(self, vnd: int | None) -> str:
-        return "–" if vnd is None else f"{self.number(vnd)} ₫"
+        """The exact amount ("3.197.890.000 ₫"), as tables of prices and exports show it."""
+        return numbers.money_exact(vnd, self.lang)
 
-    def percent(self, part: int, whole: int | None) -> str:
-        """Rounded down to a tenth, so 99.96% never reads as 100%."""
-        return self.number(math.floor(1000 * part / whole) / 10, 1) + "%" if whole else "–"
+    def money_words(self, vnd: int | None, sign: bool = False) -> str:
+        """The amount in words ("3,2 tỷ đồng"), for text that cannot hold a hover title."""
+        return numbers.money(vnd, self.lang, sign)
+
+    def amount(self, vnd: int | None, sign: bool = False) -> Markup:
+        """The amount in words, the exact amount on hover (title) and in data-vnd."""
+        if vnd is None:
+            return Markup(numbers.DASH)
+        return Markup('<span class="money" title="{}" data-vnd="{}">{}</span>').format(
+            numbers.money_exact(vnd, self.lang), int(vnd), numbers.money(vnd, self.lang, sign))

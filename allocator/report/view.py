@@ -7,6 +7,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from allocator.report import numbers
 from allocator.report.charts import Bar, Place, bars, city_map, coverage_colour
 from allocator.report.labels import Text
 from allocator.report.reasons import Unserved, unserved_view
@@ -19,6 +20,8 @@ class Kpi:
     text: str
     sub: str  # what the figure is out of
     value: str  # the exact figure, for scripts and tests (data-value)
+    title: str = ""  # the exact amount behind one written in words, shown on hover
+    share: tuple[int, int] | None = None  # (part, whole) of a percentage, for its change
 
 
 @dataclass
@@ -46,9 +49,11 @@ def kpis(data: dict[str, Any], summary: dict[str, Any], t: Text) -> list[Kpi]:
         share = f"{v['served'] / v['eligible']:.6f}" if v["eligible"] else ""
         out.append(Kpi(f"coverage_{status}", t(f"coverage_{status}"),
                        t.percent(v["served"], v["eligible"]),
-                       f"{t.number(v['served'])} / {t.number(v['eligible'])}", share))
-    out.append(Kpi("budget_used_vnd", t("budget"), t.money(k["budget_used_vnd"]),
-                   f"/ {t.money(k['budget_vnd'])}", str(k["budget_used_vnd"])))
+                       f"{t.number(v['served'])} / {t.number(v['eligible'])}", share,
+                       share=(v["served"], v["eligible"])))
+    out.append(Kpi("budget_used_vnd", t("budget"), t.money_words(k["budget_used_vnd"]),
+                   f"/ {t.money_words(k['budget_vnd'])}", str(k["budget_used_vnd"]),
+                   title=f"{t.money(k['budget_used_vnd'])} / {t.money(k['budget_vnd'])}"))
     out.append(Kpi("devices_left", t("devices_left"), t.number(k["devices_left"]),
                    f"/ {t.number(k['devices'])}", str(k["devices_left"])))
     return out
@@ -88,8 +93,8 @@ def comparison(a: dict[str, Any], b: dict[str, Any], t: Text) -> dict[str, Any]:
     """Two rounds side by side: KPIs, coverage by commune and unserved reasons, with changes."""
     rows = []
     for x, y in zip(kpis(a["dashboard"], a["summary"], t), kpis(b["dashboard"], b["summary"], t)):
-        rows.append({"label": x.label, "a": x.text, "b": y.text,
-                     "delta": _delta(x.value, y.value, x.key, t)})
+        rows.append({"label": x.label, "a": x.text, "b": y.text, "title_a": x.title,
+                     "title_b": y.title, "delta": _delta(x, y, t)})
     first = {c["commune_code"]: c for c in a["dashboard"]["communes"]}
     second = {c["commune_code"]: c for c in b["dashboard"]["communes"]}
     communes = []
@@ -97,10 +102,15 @@ def comparison(a: dict[str, Any], b: dict[str, Any], t: Text) -> dict[str, Any]:
         p, q = first.get(code), second.get(code)
         share_a = p["served"] / p["eligible"] if p and p["eligible"] else 0.0
         share_b = q["served"] / q["eligible"] if q and q["eligible"] else 0.0
+        served_a, served_b = (p["served"] if p else 0), (q["served"] if q else 0)
+        whole_a, whole_b = (p["eligible"] if p else 0), (q["eligible"] if q else 0)
         communes.append({"code": code, "name": (p or q or {}).get("name", code),
-                         "a": p["served"] if p else 0, "b": q["served"] if q else 0,
+                         "a": served_a, "b": served_b,
                          "eligible": (q or p or {}).get("eligible", 0),
-                         "share_a": share_a, "share_b": share_b, "change": share_b - share_a})
+                         "share_a": share_a, "share_b": share_b, "change": share_b - share_a,
+                         "coverage_a": t.percent(served_a, whole_a),
+                         "coverage_b": t.percent(served_b, whole_b),
+                         "points": t.points((served_a, whole_a), (served_b, whole_b))})
     communes.sort(key=lambda c: (-abs(c["change"]), c["code"]))
     reasons = sorted(set(a["dashboard"]["unserved_by_reason"]) |
                      set(b["dashboard"]["unserved_by_reason"]))
@@ -109,12 +119,14 @@ def comparison(a: dict[str, Any], b: dict[str, Any], t: Text) -> dict[str, Any]:
                          b["dashboard"]["unserved_by_reason"].get(r, 0)) for r in reasons]}
 
 
-def _delta(x: str, y: str, key: str, t: Text) -> str:
-    if not x or not y:
+def _delta(x: Kpi, y: Kpi, t: Text) -> str:
+    """The change from one round's figure to the other's: percentage points between
+    the two percentages shown, money in words, counts with their sign."""
+    if x.share and y.share:
+        return t.points(x.share, y.share)
+    if not x.value or not y.value:
         return "–"
-    if key.startswith("coverage"):
-        change = 100 * (float(y) - float(x))
-        return f"{'+' if change >= 0 else ''}{t.number(change, 1)} pt"
-    change_int = int(y) - int(x)
-    text = t.money(change_int) if key == "budget_used_vnd" else t.number(change_int)
-    return f"+{text}" if change_int > 0 else text
+    change = int(y.value) - int(x.value)
+    if x.key == "budget_used_vnd":
+        return t.money_words(change, sign=True)
+    return numbers.signed(t.number(abs(change)), change)

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from api.pages import auth, campaign, cases, planner, point, portal, portal_campaign, replan, slips
 from api.pages import decisions as decision_pages
 from api.pages import followup as followup_pages
+from api.pages import glossary as glossary_pages
 from api.pages import households as household_pages
 from api.pages import sponsor_sheet as sponsor_sheet_pages
 
@@ -20,3 +21,4 @@ for part in (auth.router, planner.router, replan.router, campaign.router, portal
     router.include_router(part)
 router.include_router(household_pages.router)
 router.include_router(sponsor_sheet_pages.router)
+router.include_router(glossary_pages.router)

@@ -11,8 +11,11 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from allocator.policy import MAX_INT
+from allocator.report import vietnam_time
 from allocator.report.charts import Place, city_map, coverage_colour, day_bars
 from allocator.report.labels import Text
+from allocator.report.numbers import MoneyError, parse_money
 from allocator.store import followup, ledger
 from allocator.store.lifecycle import RoundError
 from allocator.store.progress import campaign_figures
@@ -21,18 +24,14 @@ from api.pages.auth import Csrf, PagePlanner, check_csrf
 from api.pages.render import page, text_for
 
 router = APIRouter()
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 CHART_DAYS = 366  # at most a year of days in the chart
 CHART_MIN_DAYS = 30  # and at least a month, so a first day's bar reads as one day
 DONE = {"budget": "budget_saved", "pledge": "pledge_saved"}
 
 
 def day_text(t: Text, day: dt.date | str | None) -> str:
-    """15/09/2026 in Vietnamese, 15 Sep 2026 in English."""
-    if day is None:
-        return "–"
-    day = dt.date.fromisoformat(day) if isinstance(day, str) else day
-    return f"{day:%d/%m/%Y}" if t.lang == "vi" else f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+    """15/09/2026, in either language (allocator.report.vietnam_time)."""
+    return vietnam_time.day(day)
 
 
 def _days(figures: dict[str, Any]) -> list[tuple[dt.date, int]]:
@@ -71,14 +70,15 @@ def drawings(figures: dict[str, Any], t: Text) -> dict[str, Any]:
 
 
 def _campaign(request: Request, session: Session, user: Any, status_code: int = 200,
-              error: str = "", notice: str = "", form: dict[str, str] | None = None
-              ) -> Response:
+              error: str = "", notice: str = "", form: dict[str, str] | None = None,
+              field_errors: dict[str, str] | None = None) -> Response:
     t = text_for(request)
     figures = campaign_figures(session)
     lots = ledger.lot_figures(session)
     return page(request, "campaign.html", user, status_code,
                 title="Tiến độ chiến dịch / Campaign progress", f=figures, lots=lots,
                 day=lambda d: day_text(t, d), error=error, notice=notice, form=form or {},
+                field_errors=field_errors or {},
                 followup=followup.share_in_use(session), **drawings(figures, t))
 
 
@@ -107,12 +107,14 @@ def budget_form(request: Request, session: SessionDep, user: PagePlanner, csrf: 
                 budget_vnd: Annotated[str, Form(max_length=40)] = "") -> Response:
     """Set the campaign budget; refused with the ledger's reason (below what is committed)."""
     check_csrf(request, csrf)
-    amount = whole_number(budget_vnd, 10**15)
-    if amount is None:
-        return _campaign(request, session, user, 422,
-                         f"Ngân sách phải là một số đồng từ 0 đến 10^15 / the budget must be a "
-                         f"whole number of VND from 0 to 10^15: {budget_vnd!r}",
-                         form={"budget_vnd": budget_vnd})
+    t = text_for(request)
+    try:
+        amount = parse_money(budget_vnd, t.lang, MAX_INT)
+        if amount is None:
+            raise MoneyError("money_required", budget_vnd)
+    except MoneyError as error:
+        return _campaign(request, session, user, 422, form={"budget_vnd": budget_vnd},
+                         field_errors={"budget_vnd": t(error.key)})
     try:
         ledger.set_budget(session, amount, user.name)
     except RoundError as error:

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from allocator.report import vietnam_time
 from allocator.store import followup
 from allocator.store.audit import record_read
 from allocator.store.lifecycle import RoundError, fresh
@@ -47,10 +48,7 @@ PageCaller = Annotated[User, Depends(page_caller)]
 
 def local(moment: dt.datetime | None) -> str:
     """A stored moment (UTC) as Vietnam's day and time."""
-    if moment is None:
-        return ""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return f"{aware.astimezone(followup.VIETNAM):%d/%m/%Y %H:%M}"
+    return "" if moment is None else vietnam_time.moment(moment)
 
 
 @router.get("/followups", response_class=HTMLResponse)

@@ -6,9 +6,9 @@ from __future__ import annotations
 PAGE_LABELS: dict[str, tuple[str, str]] = {
     # Steps of a solve, as the progress bar names them.
     "step_queued": ("Đang chờ", "Queued"),
-    "step_greedy": ("Lời giải ban đầu (tham lam)", "Greedy starting solution"),
+    "step_greedy": ("Phương án ban đầu (chia nhanh)", "A first, quick allocation"),
     "step_fairness": ("Bước 0: mức sàn công bằng", "Stage 0: fairness floor"),
-    "step_priority": ("Bước 1: ưu tiên hộ khó khăn nhất", "Stage 1: priority weight"),
+    "step_priority": ("Bước 1: ưu tiên hộ khó khăn nhất", "Stage 1: the neediest first"),
     "step_cost": ("Bước 2: chi phí ngân sách", "Stage 2: public cost"),
     "step_distance": ("Bước 3: quãng đường", "Stage 3: distance"),
     "step_done": ("Xong", "Done"),
@@ -27,7 +27,19 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "approve_this_round": ('Phê duyệt đợt này', 'Approve this round'),
     "back_to_the_start": ('Về trang chính', 'Back to the start'),
     "budget_change": ('Thay đổi ngân sách (%)', 'Budget change (%)'),
-    "budget_vnd": ('Ngân sách (đồng)', 'Budget (VND)'),
+    "budget_vnd": ('Ngân sách', 'Budget'),
+    "budget_hint": ('Ví dụ: 3,5 tỷ · 3500 triệu · 3.500.000.000',
+                    'For example: 3.5 billion · 3500 million · 3,500,000,000'),
+    # A typed amount that is not one (allocator.report.numbers.parse_money).
+    "money_unreadable": (
+        'Không đọc được số tiền. Hãy gõ như: 3,5 tỷ, 3500 triệu hoặc 3.500.000.000.',
+        'This is not an amount we can read. Type it like 3.5 billion, 3500 million or '
+        '3,500,000,000.'),
+    "money_negative": ('Số tiền không thể âm.', 'An amount cannot be negative.'),
+    "money_fraction": ('Số tiền phải là số đồng chẵn (không có phần lẻ của một đồng).',
+                       'An amount is a whole number of đồng.'),
+    "money_too_large": ('Số tiền quá lớn.', 'This amount is too large.'),
+    "money_required": ('Hãy nhập số tiền.', 'Type an amount.'),
     "by_household_group": ('Theo nhóm hộ', 'By household group'),
     "change": ('Thay đổi', 'Change'),
     "choose_a_sponsor": ('Chọn một nhà tài trợ.', 'Choose a sponsor.'),
@@ -146,13 +158,13 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "sheet_network": ('Mạng', 'Network'),
     "sheet_unit_price": ('Giá máy', 'Device price'),
     "sheet_subsidy": ('Nhà tài trợ chi mỗi máy', 'Sponsor pays per device'),
-    "sheet_use_rate": ('Tỷ lệ dùng', 'Use rate'),
+    "sheet_use_rate": ('Tỷ lệ sử dụng', 'Use rate'),
     "sheet_idle": ('Máy chưa dùng', 'Idle devices'),
     "sheet_sponsored_value": ('Giá trị tài trợ đã phân bổ', 'Sponsorship allocated'),
     "sheet_change": ('Thay đổi đề xuất', 'Change'),
     "sheet_devices_used": ('Máy của lô được dùng thêm', "The lot's devices it would use"),
     "sheet_households_more": ('Số hộ được nhận thêm', 'More households served'),
-    "sheet_weight_more": ('Điểm ưu tiên thêm', 'More priority weight'),
+    "sheet_weight_more": ('Điểm ưu tiên thêm', 'More priority points'),
     "sheet_reason_communes_exhausted": (
         'Không còn hộ đủ điều kiện nào chưa được nhận máy ở các xã, phường mà lô được phép phát',
         'No eligible household is left unserved in the communes the lot is kept to'),
@@ -430,7 +442,7 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
                       'No round has a follow-up list yet.'),
     "followup_drawn_notice": ('Đã rút danh sách gọi lại.', 'The follow-up list was drawn.'),
     "followup_drawn_on": ('Rút ngày', 'Drawn on'),
-    "followup_seed": ('hạt giống', 'seed'),
+    "followup_seed": ('mã rút thăm', 'draw number'),
     "followup_listed_here": ('hộ trong danh sách', 'households on the list'),
     "followup_answered_here": ('đã trả lời', 'answered'),
     "followup_share_in_use": ('tỷ lệ máy đang dùng', 'share of phones in use'),
@@ -439,14 +451,14 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
                               'No household of this round has been handed a phone yet.'),
     "followup_draw_note": (
         'Số hộ được gọi: lớn hơn trong hai số (tỷ lệ × số hộ đã nhận máy, làm tròn lên) và số '
-        'tối thiểu, không quá số hộ đã nhận máy. Hạt giống ghi lại để ai cũng rút lại được '
+        'tối thiểu, không quá số hộ đã nhận máy. Mã rút thăm được ghi lại để ai cũng rút lại được '
         'đúng danh sách; để trống thì chọn ngẫu nhiên. Mỗi đợt rút một lần.',
         'Households called: the larger of share × households served (rounded up) and the '
-        'minimum, at most all of them. The seed is kept so that anyone can redo the draw; '
+        'minimum, at most all of them. The draw number is kept so that anyone can redo the draw; '
         'left empty, one is chosen at random. A round is drawn once.'),
     "followup_share_percent": ('Tỷ lệ (%)', 'Share (%)'),
     "followup_minimum": ('Số hộ tối thiểu', 'Minimum households'),
-    "followup_seed_optional": ('Hạt giống (không bắt buộc)', 'Seed (optional)'),
+    "followup_seed_optional": ('Mã rút thăm (không bắt buộc)', 'Draw number (optional)'),
     "followup_draw": ('Rút danh sách gọi lại', 'Draw the follow-up list'),
     "followup_not_drawn": ('Chưa rút danh sách gọi lại cho đợt này.',
                            'The follow-up list of this round has not been drawn yet.'),
@@ -616,9 +628,69 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "hl_devices_left": ('máy còn lại', 'devices left'),
     "hl_no_lot": ('không lô nào phù hợp', 'no lot suits it'),
     "hl_cutoff": ('Điểm ưu tiên thấp nhất được nhận ở xã, phường',
-                  'Lowest priority weight served in the commune'),
+                  'Lowest priority points served in the commune'),
     "hl_nobody_served": ('chưa hộ nào được nhận', 'nobody served'),
     "hl_own_weight": ('hộ này', 'this household'),
     "hl_budget_left": ('Ngân sách còn lại của đợt', "The round's budget left"),
     "hl_engine_detail": ('Chi tiết của bộ phân bổ', "The engine's detail"),
+    # A round made from the registry without a name (api/pages/planner.py).
+    "new_round_name": ('Đợt mới', 'New round'),
+    # The languages, each named in itself on the link that switches to it (layout.html).
+    "language_vi": ('Tiếng Việt', 'Vietnamese'),
+    "language_en": ('Tiếng Anh', 'English'),
+    "first_round": ('Đợt thứ nhất', 'First round'),
+    "second_round": ('Đợt thứ hai', 'Second round'),
+    # The glossary (api/pages/glossary.py), linked from every page's footer.
+    "glossary": ('Giải thích thuật ngữ', 'Glossary'),
+    "glossary_intro": ('Những từ trên các trang này, nói bằng lời thường.',
+                       'The words on these pages, in plain language.'),
+    "glossary_optimal": ('Tối ưu đã chứng minh', 'Proven optimal'),
+    "glossary_optimal_text": (
+        'Bộ phân bổ đã tìm ra cách chia máy và chứng minh được rằng không có cách chia nào tốt '
+        'hơn theo các tiêu chí của đợt, xét lần lượt: mức phục vụ tối thiểu ở mỗi xã, phường; '
+        'tổng điểm ưu tiên của các hộ được nhận; phần ngân sách nhà nước phải chi; tổng quãng '
+        'đường các hộ phải đi. Nếu trang ghi “Khả thi (chưa chứng minh tối ưu)” thì cách chia '
+        'vẫn hợp lệ, nhưng hết thời gian trước khi chứng minh được là tốt nhất.',
+        'The allocator found a way to share out the phones and proved that no other way is '
+        "better by the round's aims, taken in turn: the least share served in every commune; "
+        'the total priority points of the households served; the public money spent; the '
+        'total distance households travel. When a page says “Feasible (optimality not '
+        'proven)”, the allocation is valid, but time ran out before it was proven the best.'),
+    "glossary_priority": ('Điểm ưu tiên', 'Priority points'),
+    "glossary_priority_text": (
+        'Mỗi hộ đủ điều kiện có một số điểm: theo diện (mặc định hộ nghèo 100, hộ cận nghèo '
+        '60) cộng thêm điểm cho từng hoàn cảnh (gia đình có công, người cao tuổi sống một '
+        'mình, người khuyết tật và các hoàn cảnh khác). Khi không đủ máy, ngân sách hoặc chỗ ở '
+        'điểm nhận cho mọi hộ, đợt phân bổ chọn các hộ sao cho tổng điểm ưu tiên của các hộ '
+        'được nhận là lớn nhất, nên hộ nhiều điểm hơn được nhận trước.',
+        'Every eligible household has a number of points: by its status (by default 100 for '
+        'a poor household, 60 for a near-poor one) plus points for each circumstance (a '
+        'merit family, an elderly person living alone, a disability, and others). When '
+        'phones, money or room at the points do not reach every household, the round '
+        'serves the households whose priority points add up to the most, so households with '
+        'more points are served first.'),
+    "glossary_copay": ('Đồng chi trả', 'Co-payment'),
+    "glossary_copay_text": (
+        'Phần tiền hộ tự đóng khi nhận máy, đặt theo diện trong chính sách của đợt (mặc định '
+        '0 đồng). Giá máy trừ phần nhà tài trợ chi và phần đồng chi trả là phần ngân sách '
+        'nhà nước phải chi cho máy đó.',
+        "What a household pays itself when it collects its phone, set by status in the "
+        "round's policy (0 by default). The device's price, less what the sponsor pays and "
+        'less the co-payment, is what the phone costs the public budget.'),
+    "glossary_points": ('Điểm phần trăm (điểm %)', 'Percentage points (pp)'),
+    "glossary_points_text": (
+        'Chênh lệch giữa hai tỷ lệ phần trăm: từ 64,0% lên 66,7% là tăng 2,7 điểm %.',
+        'The difference between two percentages: from 64.0% to 66.7% is a rise of 2.7 pp.'),
+    "glossary_money": ('Số tiền', 'Amounts'),
+    "glossary_money_text": (
+        'Số tiền được viết gọn theo tỷ, triệu hoặc nghìn đồng (ví dụ 3,2 tỷ đồng); để chuột '
+        'lên số tiền để xem số chính xác. Các tệp tải về ghi số chính xác. Ô nhập ngân sách '
+        'nhận 3,5 tỷ, 3500 triệu hoặc 3.500.000.000.',
+        'Amounts are written short, in billions, millions or thousands of VND (e.g. 3.2 '
+        'billion VND); hover over an amount to see it exactly. Downloaded files hold exact '
+        'amounts. Budget fields take 3.5 billion, 3500 million or 3,500,000,000.'),
+    "glossary_time": ('Ngày giờ', 'Dates and times'),
+    "glossary_time_text": (
+        'Mọi ngày giờ là giờ Việt Nam (UTC+7), ngày viết theo dạng ngày/tháng/năm.',
+        "Every date and time is Vietnam's (UTC+7), with dates written day/month/year."),
 }

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from allocator.issues import InvalidInput
 from allocator.policy import MAX_INT
-from allocator.report import render_report
+from allocator.report import render_report, technical_details
 from allocator.report.labels import Text
+from allocator.report.numbers import MoneyError, parse_money
 from allocator.report.view import comparison, round_view
 from allocator.store.audit import record_read
 from allocator.store.campaign import approve_round, close_round, create_round, replan_round
@@ -79,17 +80,20 @@ def create_page(request: Request, session: SessionDep, user: PagePlanner, csrf: 
                 budget_vnd: Annotated[str, Form(max_length=30)] = "") -> Response:
     """A new round over the current registry, with the budget given."""
     check_csrf(request, csrf)
+    t = text_for(request)
     policy: dict[str, Any] = {}
-    digits = budget_vnd.replace(".", "").replace(",", "").replace(" ", "")
-    if digits:
-        if not digits.isascii() or not digits.isdigit() or int(digits) > MAX_INT:
-            return _rounds_error(request, session, user, f"Ngân sách không hợp lệ / invalid "
-                                 f"budget: {budget_vnd!r}")
-        policy["budget_vnd"] = int(digits)
+    typed = {"name": name, "budget_vnd": budget_vnd}
     try:
-        row = create_round(session, policy, name.strip() or "Đợt mới", user.name)
+        budget = parse_money(budget_vnd, t.lang, MAX_INT)
+    except MoneyError as error:
+        return _rounds_error(request, session, user, "", typed, {"budget_vnd": t(error.key)})
+    if budget is not None:
+        policy["budget_vnd"] = budget
+    try:
+        row = create_round(session, policy, name.strip() or t("new_round_name"), user.name)
     except InvalidInput as error:
-        return _rounds_error(request, session, user, "; ".join(str(i) for i in error.issues))
+        return _rounds_error(request, session, user, "; ".join(str(i) for i in error.issues),
+                             typed)
     return RedirectResponse(f"/rounds/{row.id}", status_code=303)
 
 
@@ -112,11 +116,14 @@ def upload_page(request: Request, session: SessionDep, user: PagePlanner,
     return RedirectResponse(f"/rounds/{row.id}", status_code=303)
 
 
-def _rounds_error(request: Request, session: Session, user: Any, message: str) -> Response:
+def _rounds_error(request: Request, session: Session, user: Any, message: str,
+                  form: dict[str, str] | None = None,
+                  field_errors: dict[str, str] | None = None) -> Response:
+    """The rounds page again, with what was typed kept and each refused field's reason."""
     rows = session.scalars(select(Round).order_by(Round.id.desc())).all()
     return page(request, "rounds.html", user, 422, title="Các đợt phân bổ / Rounds", rows=rows,
                 with_results=[r for r in rows if r.status in RESULTS],
-                error=message)
+                error=message, form=form or {}, field_errors=field_errors or {})
 
 
 @router.get("/rounds/compare", response_class=HTMLResponse)
@@ -161,10 +168,12 @@ def _dashboard(request: Request, session: Session, user: Any, row: Round, status
                              .order_by(Round.id.desc())).all()
     variants = session.scalars(select(Round).where(Round.based_on == row.id)
                                .order_by(Round.id)).all()
-    return page(request, "round.html", user, status_code, title=f"Đợt {row.id}: {row.name}",
-                row=row, view=view, collected=row.status in VISIBLE_TO_SPONSORS,
+    title = f"{t('round')} {row.id}: {row.name}"
+    return page(request, "round.html", user, status_code, title=title, row=row, view=view,
+                collected=row.status in VISIBLE_TO_SPONSORS,
                 progress=progress_of(session, row, t), others=others, variants=variants,
                 error=error, form=form or {}, **round_extras(session, row),
+                technical=technical_details(row.summary or {}, t, row.inputs_hash, row.seed),
                 **sections(session, row, t))
 
 
@@ -286,8 +295,9 @@ def report_download(request: Request, round_id: RoundId, session: SessionDep,
     if row is None or row.status not in RESULTS or not row.dashboard or not row.summary:
         return error_page(request, 404, f"Đợt {round_id} chưa có kết quả / no results for "
                           f"round {round_id}", user)
-    lang = text_for(request).lang
-    html = render_report(row.dashboard, row.summary, f"Đợt {row.id}: {row.name}", lang,
+    t = text_for(request)
+    lang = t.lang
+    html = render_report(row.dashboard, row.summary, f"{t('round')} {row.id}: {row.name}", lang,
                          decisions=report_sections(session, row.id, lang))
     return Response(html, media_type="text/html; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="bao-cao-dot-{row.id}.html"'})

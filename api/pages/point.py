@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator.pickup_codes import normalise_code
+from allocator.report import vietnam_time
 from allocator.report.labels import Text
 from allocator.store import point_desk
 from allocator.store.audit import record_read
@@ -107,7 +108,7 @@ def _household_url(round_id: int, household_id: str, **query: int) -> str:
 def _local(moment: dt.datetime | None) -> dt.datetime | None:
     if moment is None:
         return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(VIETNAM)
+    return vietnam_time.in_vietnam(moment)
 
 
 def _tools(session: Session, user: User) -> list[tuple[str, str, str, int | None]]:

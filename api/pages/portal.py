@@ -96,12 +96,12 @@ def _drawings(session: Session, view: SponsorView, t: Text) -> dict[str, Any]:
             continue
         level = max(0, bin_of(c.count)) if c.count is not None else 0
         places.append(Place(c.name, c.lat, c.lon, (level + 1) / len(BINS),
-                            BIN_COLOURS[level], f"{c.name}: {c.devices}"))
+                            BIN_COLOURS[level], f"{c.name}: {t.figure(c.devices)}"))
     drawn: dict[str, Any] = {}
-    drawn["map_svg"], drawn["off_map"] = city_map(places, every, "map")
+    drawn["map_svg"], drawn["off_map"] = city_map(places, every, t("where_your_devices_went"))
     drawn["legend"] = [(label, BIN_COLOURS[i]) for i, (label, _, _) in enumerate(BINS)]
     drawn["chart"] = bars([Bar(t(g), int(n) if n.isdigit() else None, n)
-                           for g, n in view.groups if g in CHART_GROUPS], "groups")
+                           for g, n in view.groups if g in CHART_GROUPS], t("by_household_group"))
     with _DRAWN_LOCK:
         _DRAWN[key] = (view, drawn)
         while len(_DRAWN) > 256:

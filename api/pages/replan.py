@@ -102,9 +102,9 @@ def diff_page(request: Request, round_id: RoundId, session: SessionDep,
     changed = [h for h in found["households"] if h["change"] != "keeps"]
     record_read(session, user.name, "read re-plan difference", f"round {round_id}",
                 {"shown": min(len(changed), SHOWN)})
+    t = text_for(request)
     return page(request, "replan_diff.html", user,
-                title=f"Đợt {row.id}: {text_for(request)('replan_difference')}", row=row,
-                found=found,
+                title=f"{t('round')} {row.id}: {t('replan_difference')}", row=row, found=found,
                 changed=changed[:SHOWN], total=len(changed), shown_max=SHOWN, kinds=CHANGED,
                 approvable=row.status == RoundStatus.SOLVED)
 

@@ -23,7 +23,7 @@ from allocator.store.users import officer_points
 from api.deps import RoundId, SessionDep
 from api.errors import status_of
 from api.pages.auth import PageUser, Refused
-from api.pages.render import error_page, page
+from api.pages.render import error_page, page, text_for
 
 router = APIRouter()
 PER_PAGE = 200  # 50 A4 sheets: a print job a browser and an office printer take in one go
@@ -76,7 +76,8 @@ def slips_page(request: Request, round_id: RoundId, session: SessionDep, user: S
         record_read(session, user.name, "read pickup slips", f"round {round_id}",
                     {"point": chosen, "page": number, "slips": len(shown)})
     row = session.get(Round, round_id)
-    return page(request, "slips.html", user, title=f"Đợt {round_id}: {row.name if row else ''}",
+    title = f"{text_for(request)('round')} {round_id}: {row.name if row else ''}"
+    return page(request, "slips.html", user, title=title,
                 round_id=round_id, points=points, chosen=chosen, sheets=sheets(shown),
                 count=len(slips), shown=len(shown), page_number=number, pages=pages,
                 per_sheet=PER_SHEET, no_code=sum(1 for s in slips if not s.code_shown),

@@ -192,10 +192,13 @@ def test_no_one_but_a_planner_reaches_the_campaign_pages(app: TestClient, store:
 def test_the_forms_refuse_bad_input_with_a_sentence(app: TestClient, store: Store) -> None:
     client = as_role(app, "planner")
     token = csrf(client.get("/campaign").text)
-    for typed in ("nhiều tiền", "-5", "1e9", "", "9" * 30):
+    for typed, words in (("nhiều tiền", "Không đọc được số tiền"), ("-5", "không thể âm"),
+                         ("1e9", "Không đọc được số tiền"), ("", "Hãy nhập số tiền"),
+                         ("9" * 30, "quá lớn"), ("3,5 đồng", "số đồng chẵn")):
         answer = client.post("/campaign/budget", data={"csrf": token, "budget_vnd": typed})
         assert answer.status_code == 422, typed
-        assert "the budget must be a whole number" in alert(answer.text)
+        assert words in alert(answer.text), typed  # the field's reason, in the page's language
+        assert f'value="{typed}"' in answer.text  # what was typed is kept
     too_little = client.post("/campaign/budget", data={"csrf": token, "budget_vnd": "1.000"})
     assert too_little.status_code == 409
     assert "the budget cannot be less than" in alert(too_little.text)  # the ledger's words

@@ -124,7 +124,8 @@ def test_the_campaign_from_budget_to_an_approved_re_plan(chromium: Any,
     # The campaign budget: a refusal in words first, then the budget.
     page.fill("#campaign-budget", "ba tỷ")
     _submit(page, "#set-budget")
-    assert "the budget must be a whole number" in page.inner_text("#campaign-error")
+    assert "Không đọc được số tiền" in page.inner_text("#campaign-budget-error")
+    assert page.input_value("#campaign-budget") == "ba tỷ"  # what was typed is kept
     page.fill("#campaign-budget", f"{BUDGET:,}".replace(",", "."))
     _submit(page, "#set-budget")
     assert page.get_attribute("[data-kpi=budget_total]", "data-value") == str(BUDGET)
