@@ -269,17 +269,24 @@ def open_case(session: Session, *, kind: str, household_id: str, actor: User | s
     if user is not None and user.role not in ("planner", "point"):
         raise NotYourCase("only planners and point officers open cases",
                           "Chỉ cán bộ lập kế hoạch và cán bộ điểm nhận được mở hồ sơ.")
-    if kind == CaseKind.WHY_NOT_ME:
-        commune = _registry_commune(session, household_id)
-    else:
-        commune = _never_received_commune(session, household_id, round_id)
+    allowed = officer_communes(session, user) if user is not None else None
+    # To an officer, a household of another commune is as one that does not exist (the same
+    # 404, the same words), said before anything else: trying ids must tell nothing.
+    elsewhere = NotInStore(f"there is no household {household_id} in the communes of your "
+                           "points", f"Không có hộ {household_id} trong các xã của điểm nhận "
+                           "của bạn.", "household_id")
+    try:
+        if kind == CaseKind.WHY_NOT_ME:
+            commune = _registry_commune(session, household_id)
+        else:
+            commune = _never_received_commune(session, household_id, round_id)
+    except NotInStore:
+        if allowed is not None:
+            raise elsewhere from None
+        raise
     commune = commune or commune_code.strip()
-    if user is not None:  # before anything else is said of a household of another commune
-        allowed = officer_communes(session, user)
-        if allowed is not None and commune not in allowed:
-            raise NotYourCase(
-                f"household {household_id} is not of a commune of your points",
-                f"Hộ {household_id} không thuộc xã của điểm nhận của bạn.", "household_id")
+    if allowed is not None and commune not in allowed:
+        raise elsewhere
     if kind == CaseKind.WHY_NOT_ME:
         _refuse_served(session, household_id)
     _lock(session)
@@ -353,8 +360,7 @@ def get_case(session: Session, case_id: int, user: User | None = None) -> Case:
     if user is not None:
         allowed = officer_communes(session, user)
         if allowed is not None and case.commune_code not in allowed:
-            raise NotYourCase(f"case {case_id} is of a commune outside your points",
-                              f"Hồ sơ số {case_id} không thuộc xã của điểm nhận của bạn.")
+            raise CaseNotFound(case_id)  # as if it were not there, to an officer
     return case
 
 

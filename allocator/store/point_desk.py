@@ -82,11 +82,16 @@ class DeskConflict(DeskError):
 
 
 class NotYours(DeskError):
-    """Another point's household or record (HTTP 403)."""
+    """Not a desk for this user, or a record only its author may change (HTTP 403)."""
 
 
 class NotFound(DeskError):
     """No such household in an approved round, or no such record (HTTP 404)."""
+
+
+class NotHere(NotFound):
+    """Another point's household or record. To an officer it is exactly as if it did not
+    exist (404, the same words): trying ids must not tell who was served elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -125,10 +130,10 @@ def desk_points(session: Session, user: User) -> list[str] | None:
                    "Only point officers and planners use the handover desk.")
 
 
-def _check_point(points: list[str] | None, point_id: str) -> None:
+def _check_point(points: list[str] | None, point_id: str, missing: NotFound) -> None:
+    """NotHere, in the words of `missing`, unless the point is one of the user's."""
     if points is not None and point_id not in points:
-        raise NotYours(None, "Hộ này nhận máy ở điểm khác, không thuộc điểm của bạn.",
-                       "This household collects at another point, not one of yours.")
+        raise NotHere(missing.field, missing.message, missing.english)
 
 
 # --- the round's frozen contacts ---------------------------------------------------------
@@ -323,10 +328,11 @@ def _allocation(session: Session, user: User, round_id: int, household_id: str,
         .where(AllocationRow.round_id == round_id,
                AllocationRow.household_id == household_id)
         .execution_options(populate_existing=True)).first()
-    if found is None or found[1] not in ACTIVE:
-        raise NotFound(None, f"Không có hộ {household_id} trong đợt {round_id} đang phát máy.",
+    missing = NotFound(None, f"Không có hộ {household_id} trong đợt {round_id} đang phát máy.",
                        f"No household {household_id} in round {round_id} open for pickup.")
-    _check_point(points, found[0].point_id)
+    if found is None or found[1] not in ACTIVE:
+        raise missing
+    _check_point(points, found[0].point_id, missing)
     return found[0]
 
 
@@ -336,7 +342,7 @@ def get(session: Session, user: User, round_id: int, household_id: str) -> DeskR
     target = f"round {round_id} household {household_id}"[:200]
     try:
         allocation = _allocation(session, user, round_id, household_id, points)
-    except NotYours:
+    except NotHere:
         audit.record_read(session, user.name, "refuse another point's household", target)
         raise
     row = _row(session, allocation, _frozen(session, round_id))
@@ -618,10 +624,11 @@ def undo(session: Session, user: User, handover_id: int, reason: str) -> Handove
         ledger.lock(session)
         row = session.get(Handover, handover_id, populate_existing=True) \
             if 0 < handover_id < 2**31 else None
-        if row is None:
-            raise NotFound(None, f"Không có lần bàn giao số {handover_id}.",
+        missing = NotFound(None, f"Không có lần bàn giao số {handover_id}.",
                            f"No handover record {handover_id}.")
-        _check_point(points, row.point_id)
+        if row is None:
+            raise missing
+        _check_point(points, row.point_id, missing)
         if user.role != "planner" and row.officer != user.name:
             raise NotYours(None, "Chỉ cán bộ đã ghi (hoặc người lập kế hoạch) được hủy.",
                            "Only the officer who recorded it, or a planner, can undo it.")

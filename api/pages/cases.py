@@ -49,10 +49,13 @@ def _said(request: Request, error: cases.CaseError) -> str:
 
 
 def _code(error: cases.CaseError) -> int:
+    """The same statuses as the API's (api/routers/cases.py)."""
     if isinstance(error, cases.NotYourCase):
         return 403
-    if isinstance(error, cases.CaseNotFound):
+    if isinstance(error, cases.CaseNotFound | cases.NotInStore):
         return 404
+    if isinstance(error, cases.RefusedByRecords):
+        return 409
     return 422 if isinstance(error, cases.CaseRefused) else 409
 
 

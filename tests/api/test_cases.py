@@ -111,14 +111,16 @@ def test_an_officer_opens_cases_of_their_communes_only(service: Service) -> None
                  note="Bà hỏi tại UBND phường")
     assert (case["status"], case["kind"], case["commune_code"]) == ("open", "why_not_me", HOME)
     assert "national_id" not in case and "answered_by" not in case
-    # A served household (409), another commune's (403), an unknown one (404), a second
-    # case (409): refused, each with its sentence in English and Vietnamese.
+    # A served household (409), another commune's or an unknown one (404, the same words:
+    # trying ids tells an officer nothing), a second case (409): refused, each with its
+    # sentence in English and Vietnamese.
     served = _call(s, "point", "POST", "/api/cases", 409, household_id=s.served)
     assert "phone to collect" in served["detail"] and "đang có máy chờ nhận" in \
         served["detail_vi"]
-    _call(s, "point", "POST", "/api/cases", 403, household_id=s.elsewhere)
+    elsewhere = _call(s, "point", "POST", "/api/cases", 404, household_id=s.elsewhere)
     unknown = _call(s, "point", "POST", "/api/cases", 404, household_id="NOPE")
-    assert unknown["detail"] == "there is no household NOPE in the registry"
+    assert unknown["detail"] == "there is no household NOPE in the communes of your points"
+    assert elsewhere["detail"] == unknown["detail"].replace("NOPE", s.elsewhere)
     again = _call(s, "point", "POST", "/api/cases", 409, household_id=s.unserved)
     assert f"case {case['id']}" in again["detail"]
     _call(s, "point", "POST", "/api/cases", 403, household_id=s.served, kind="never_received",
@@ -145,7 +147,7 @@ def test_an_officer_opens_cases_of_their_communes_only(service: Service) -> None
     assert [c["id"] for c in listed["items"]] == [case["id"]]
     assert listed["counts"] == {"open": 1, "answered": 0, "closed": 0}
     assert _call(s, "planner", "GET", "/api/cases", 200)["total"] == 2
-    _call(s, "point", "GET", f"/api/cases/{other['id']}", 403)
+    _call(s, "point", "GET", f"/api/cases/{other['id']}", 404)  # as if it were not there
     mine = _call(s, "point", "GET", f"/api/cases/{case['id']}", 200)
     assert "explanation" not in mine
     # Officers do not answer, correct, close or reopen.
@@ -270,7 +272,7 @@ def test_the_pages_for_an_officer_and_a_planner(service: Service) -> None:
     assert s.unserved in mine and "correction-form" not in mine and "case-rounds" not in mine
     assert not any(i in mine for i in s.national_ids)
     refused = client.post("/cases", data={"csrf": _csrf(listed), "household_id": s.elsewhere})
-    assert refused.status_code == 403 and "không thuộc xã" in refused.text
+    assert refused.status_code == 404 and "trong các xã của điểm nhận" in refused.text
     twice = client.post("/cases", data={"csrf": _csrf(listed), "household_id": s.unserved})
     assert twice.status_code == 409
     assert client.post(f"{case_path}/close", data={"csrf": _csrf(listed)}).status_code == 403

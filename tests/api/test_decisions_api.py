@@ -122,7 +122,8 @@ def test_requests_progress_and_refusals_say_why(world: World,
     client, n, planner = world.client, world.solved, world.as_("planner")
     never = client.get(f"/api/rounds/{n}/analyses/curve", headers=planner)
     assert never.status_code == 409  # the round is there; its analysis is not, yet
-    assert "Chưa yêu cầu" in never.json()["detail_vi"] and "No budget curve" in never.json()["detail"]
+    said = never.json()
+    assert "Chưa yêu cầu" in said["detail_vi"] and "No budget curve" in said["detail"]
     no_file = client.get(f"/api/rounds/{n}/curve.csv", headers=planner)
     assert no_file.status_code == 409 and "no finished budget curve" in no_file.json()["detail"]
     draft = client.post(f"/api/rounds/{world.draft}/analyses/curve", headers=planner)

@@ -258,8 +258,12 @@ def test_the_point_routes_answer_with_the_officers_points_only(world: World) -> 
     # one household
     assert _desk(client, store, officer, "GET",
                  f"/api/point/rounds/{r}/households/{mine[0]}").status_code == 200
-    assert _desk(client, store, officer, "GET",
-                 f"/api/point/rounds/{r}/households/{theirs[0]}").status_code == 403
+    at = f"/api/point/rounds/{r}/households/"
+    elsewhere = _desk(client, store, officer, "GET", at + theirs[0])
+    nowhere = _desk(client, store, officer, "GET", at + "NOPE")
+    assert elsewhere.status_code == nowhere.status_code == 404  # trying ids tells nothing
+    assert elsewhere.json()["detail"].replace(theirs[0], "?") == \
+        nowhere.json()["detail"].replace("NOPE", "?")
     assert _desk(client, store, officer, "GET",
                  f"/api/point/rounds/{r}/households/NOPE").status_code == 404
     assert _desk(client, store, officer, "GET",
@@ -286,7 +290,7 @@ def test_the_point_routes_answer_with_the_officers_points_only(world: World) -> 
                      headers={"Content-Type": "application/json"}).status_code == 422, extra
     other = body | {"household_id": theirs[1], "idempotency_key": "api-form-0002"}
     assert _desk(client, store, officer, "POST", "/api/point/handovers",
-                 json=other).status_code == 403
+                 json=other).status_code == 404
     done = _desk(client, store, officer, "POST", "/api/point/handovers", json=body)
     assert done.status_code == 200 and done.json()["outcome"] == "handed"
     again = _desk(client, store, officer, "POST", "/api/point/handovers", json=body)
@@ -297,7 +301,7 @@ def test_the_point_routes_answer_with_the_officers_points_only(world: World) -> 
                  json={}).status_code == 422
     assert _desk(client, store, officer, "POST",
                  f"/api/point/handovers/{world.other_handover}/undo",
-                 json={"reason": "not mine"}).status_code == 403
+                 json={"reason": "not mine"}).status_code == 404
     assert _desk(client, store, officer, "POST", f"/api/point/handovers/{2**31}/undo",
                  json={"reason": "x"}).status_code == 422
     undone = _desk(client, store, officer, "POST", f"/api/point/handovers/{handover}/undo",

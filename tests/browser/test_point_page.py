@@ -259,7 +259,7 @@ def test_an_officer_hands_a_phone_over_at_the_point(chromium: Any, world: World,
     assert not problems, problems
 
     # Not another point's household, not a planner's page, no sponsor route.
-    assert page.goto(f"{world.url}/point/{n}/{other}").status == 403
+    assert page.goto(f"{world.url}/point/{n}/{other}").status == 404  # as if not there
     for path in ("/rounds", f"/rounds/{n}", "/campaign", "/portal", "/portal/campaign",
                  f"/portal/figures.csv?round={n}"):
         assert page.goto(f"{world.url}{path}").status == 403, path

@@ -102,13 +102,13 @@ def test_an_officer_opens_a_case_for_an_unserved_household_of_their_commune(
         with pytest.raises(cases.CaseRefused, match="holds a phone to collect"):
             cases.open_and_commit(session, kind="why_not_me", household_id=world.served,
                                   actor=officer)
-        with pytest.raises(cases.NotYourCase):
+        with pytest.raises(cases.NotInStore):  # to an officer, as if it were not there
             cases.open_and_commit(session, kind="why_not_me", household_id=world.elsewhere,
                                   actor=officer)
         # Of another commune's household the officer learns nothing more, served or not.
         served_elsewhere = session.scalar(select(AllocationRow.household_id).where(
             AllocationRow.commune_code != HOME).limit(1))
-        with pytest.raises(cases.NotYourCase):
+        with pytest.raises(cases.NotInStore):
             cases.open_and_commit(session, kind="why_not_me", household_id=served_elsewhere,
                                   actor=officer)
         with pytest.raises(cases.CaseRefused, match="no household"):
@@ -256,7 +256,7 @@ def test_an_officer_sees_only_the_cases_of_their_communes(world: World) -> None:
         assert cases.list_cases(session, _user(session, "boss"))[0] == 2
         assert cases.status_counts(session, officer) == {"open": 1, "answered": 0, "closed": 0}
         assert cases.get_case(session, mine.id, officer).id == mine.id
-        with pytest.raises(cases.NotYourCase):
+        with pytest.raises(cases.CaseNotFound):  # as if it were not there
             cases.get_case(session, theirs.id, officer)
         shown = cases.as_dict(mine, planner=False)
         assert "correction" not in shown and "answered_by" not in shown

@@ -18,7 +18,7 @@ from allocator.store import ledger, point_desk
 from allocator.store.campaign import close_round
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.models import AllocationRow, AuditEntry, Handover, Lot, User
-from allocator.store.point_desk import DeskError, NotFound, NotYours
+from allocator.store.point_desk import DeskError, NotFound, NotHere, NotYours
 from allocator.store.users import add_user
 from tests.store.point_store import PointStore, at_point, build, iccid, imei, national_id
 from tests.tables import fingerprint
@@ -131,8 +131,12 @@ def test_an_officer_opens_only_their_points_households(made: Any) -> None:
     with sessions() as session:
         row = point_desk.get(session, officer, store.round_id, mine)
         assert row.household_id == mine and row.handover_id is None
-        with pytest.raises(NotYours):
+        with pytest.raises(NotHere) as elsewhere:  # as if it were not there
             point_desk.get(session, officer, store.round_id, theirs)
+        with pytest.raises(NotFound) as nowhere:
+            point_desk.get(session, officer, store.round_id, theirs + "X")
+        assert str(elsewhere.value).replace(theirs, "?") == \
+            str(nowhere.value).replace(theirs + "X", "?")
         with pytest.raises(NotFound):
             point_desk.get(session, officer, store.round_id, "NOPE")
         with pytest.raises(NotFound):
@@ -529,7 +533,7 @@ def test_undo_next_day_or_by_another_officer_is_refused(made: Any) -> None:
         colleague, _ = add_user(session, "colleague", "point", None, "setup", points=["P-SG"])
         with pytest.raises(NotYours):
             point_desk.undo(session, colleague, done.id, "not mine")
-        with pytest.raises(NotYours):
+        with pytest.raises(NotHere):
             point_desk.undo(session, store.officers["P-BT"], done.id, "not my point")
         with pytest.raises(NotFound):
             point_desk.undo(session, officer, done.id + 100, "no such")
