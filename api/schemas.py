@@ -81,7 +81,13 @@ class Strict(BaseModel):
 
 
 class RoundCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A new draft round from the registry: its name, and the policy keys that differ from
+    the contract's defaults (the budget, if left out, is what the campaign has left)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Đợt 2 — tháng 12", "policy": {
+            "budget_vnd": 3_500_000_000, "max_distance_km": 5,
+            "eligible_statuses": ["poor", "near_poor"], "min_commune_share": 0.2}}]})
 
     name: str = Field(default="", max_length=ROUND_NAME_LENGTH,
                       json_schema_extra={"pattern": PLAIN_TEXT})
