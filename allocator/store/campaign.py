@@ -44,12 +44,14 @@ from allocator.store.lifecycle import (
     RoundStatus,
     WrongState,
     fresh,
+    number_vi,
     require,
     step,
     transition,
 )
 from allocator.store.models import AllocationRow, Round, UnservedRow
 from allocator.store.rounds import get_round, new_round, registry_tables, table_csv
+from allocator.store.variants import supersedes
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7))  # no daylight saving time
 POLICY = "round policy"
@@ -57,6 +59,10 @@ POLICY = "round policy"
 
 class EarlyClose(RoundError):
     """Closing before the pickup deadline releases phones households may still come for."""
+
+    def __init__(self, english: str, vi: str) -> None:
+        super().__init__(english)
+        self.en, self.vi = english, vi
 
 
 def deadline_at(day: dt.date) -> dt.datetime:
@@ -152,24 +158,30 @@ def approve_round(session: Session, round_id: int, actor: str, *,
                   pickup_days: int | None = None) -> Round:
     """Make a solved round the decision: its allocations are reserved until the deadline.
 
-    A re-plan (a round that `replaces` another) is approved as a new version: the
-    round it replaces is superseded in the same transaction, and its phones not
-    yet handed over are freed for the version's. Refused, with nothing changed,
-    if the ledger would not hold (a household served twice, a lot or the budget
-    overcommitted).
+    A re-plan (a round that `replaces` another), or a variant of a round that is
+    solved or open for pickup, is approved as a new version: the round it
+    replaces or varies is superseded in the same transaction (the version then
+    `replaces` it, so pickup codes and windows carry over as for a re-plan), and
+    its phones not yet handed over are freed for the version's. Refused, with
+    nothing changed, if the ledger would not hold (a household served twice, a
+    lot or the budget overcommitted): two decisions never claim the same stock.
     """
-    row = fresh(session, round_id)
+    fresh(session, round_id)
     deadline = _deadline(session, pickup_deadline, pickup_days)
-    values = {"approved_at": stamp(), "pickup_deadline": deadline}
-    detail = {"pickup_deadline": deadline_day(deadline).isoformat()}
+    values: dict[str, Any] = {"approved_at": stamp(), "pickup_deadline": deadline}
+    detail: dict[str, Any] = {"pickup_deadline": deadline_day(deadline).isoformat()}
     try:
         ledger.lock(session)
-        if row.replaces is None:
+        row = fresh(session, round_id)  # read under the lock: what it supersedes is current
+        old = supersedes(session, row)
+        if old is None:
             step(session, round_id, Move.APPROVE, actor, values=values, detail=detail)
         else:
-            step(session, round_id, Move.APPROVE_VERSION, actor, values=values,
-                 detail={**detail, "replaces": row.replaces})
-            step(session, row.replaces, Move.SUPERSEDE, actor,
+            said = {"replaces": old} if row.replaces is not None else \
+                {"replaces": old, "variant_of": old}
+            step(session, round_id, Move.APPROVE_VERSION, actor,
+                 values={**values, "replaces": old}, detail={**detail, **said})
+            step(session, old, Move.SUPERSEDE, actor,
                  values={"superseded_by": round_id}, detail={"superseded_by": round_id})
         pickup.give(session, round_id, dt.datetime.now(VIETNAM).date() + dt.timedelta(days=1),
                     deadline_day(deadline), actor)
@@ -183,17 +195,21 @@ def approve_round(session: Session, round_id: int, actor: str, *,
 
 def _deadline(session: Session, day: dt.date | None, days: int | None) -> dt.datetime:
     if day is not None and days is not None:
-        raise BadValue("give either a pickup deadline or a number of days, not both")
+        raise BadValue("give either a pickup deadline or a number of days, not both",
+                       "Chỉ nhập hạn nhận máy hoặc số ngày, không nhập cả hai.")
     if day is None:
         days = ledger.settings(session).pickup_days if days is None else days
         if not 0 <= days <= 365:
-            raise BadValue("the pickup period must be between 0 and 365 days")
+            raise BadValue("the pickup period must be between 0 and 365 days",
+                           "Thời gian nhận máy phải từ 0 đến 365 ngày.")
         day = (dt.datetime.now(VIETNAM) + dt.timedelta(days=days)).date()
     if day > dt.date.today() + dt.timedelta(days=366):  # before the arithmetic can overflow
-        raise BadValue("the pickup deadline must be within a year")
+        raise BadValue("the pickup deadline must be within a year",
+                       "Hạn nhận máy phải trong vòng một năm.")
     at = deadline_at(day)
     if at <= stamp():
-        raise BadValue(f"the pickup deadline {day:%d/%m/%Y} has already passed")
+        raise BadValue(f"the pickup deadline {day:%d/%m/%Y} has already passed",
+                       f"Hạn nhận máy {day:%d/%m/%Y} đã qua.")
     return at
 
 
@@ -210,7 +226,10 @@ def set_pickup_deadline(session: Session, round_id: int, day: dt.date, actor: st
     if told[0] is not None:
         raise BadValue(f"{told[1]:,} households waiting in round {round_id} were told to come "
                        f"after {day:%d/%m/%Y}, the last on {told[0]:%d/%m/%Y}: give a pickup "
-                       "deadline on or after that day")
+                       "deadline on or after that day",
+                       f"{number_vi(told[1])} hộ đang chờ ở đợt {round_id} "
+                       f"đã được hẹn đến sau ngày {day:%d/%m/%Y}, muộn nhất ngày "
+                       f"{told[0]:%d/%m/%Y}: hãy chọn hạn nhận máy từ ngày đó trở đi.")
     return transition(session, round_id, Move.SET_DEADLINE, actor,
                       values={"pickup_deadline": at}, detail={"pickup_deadline": day.isoformat()})
 
@@ -242,11 +261,14 @@ def close_round(session: Session, round_id: int, actor: str, *, force: bool = Fa
     row = fresh(session, round_id)
     waiting = not_collected(session, round_id)
     if row.status == RoundStatus.APPROVED and not force:
-        until = (f" until {deadline_day(row.pickup_deadline):%d/%m/%Y}"
-                 if row.pickup_deadline else "")
+        day = f"{deadline_day(row.pickup_deadline):%d/%m/%Y}" if row.pickup_deadline else ""
+        until, den = (f" until {day}", f" đến hết ngày {day}") if day else ("", "")
         raise EarlyClose(f"round {round_id} is open for pickup{until} and {waiting:,} phones "
                          "are not collected yet; closing now releases them. Confirm to "
-                         "close anyway")
+                         "close anyway",
+                         f"Đợt {round_id} còn trong hạn nhận máy{den} và còn "
+                         f"{number_vi(waiting)} máy chưa được nhận; đóng "
+                         "bây giờ sẽ trả các máy đó về kho. Hãy xác nhận nếu vẫn muốn đóng.")
     try:
         ledger.lock(session)
         step(session, round_id, Move.CLOSE, actor,

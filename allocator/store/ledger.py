@@ -28,13 +28,18 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from allocator.store.audit import record
-from allocator.store.lifecycle import PICKING_UP, BadValue, RoundError
+from allocator.store.lifecycle import PICKING_UP, BadValue, RoundError, number_vi
 from allocator.store.models import AllocationRow, Campaign, Lot, Round, Sponsor
 
 
 class LedgerConflict(RoundError):
     """A move would break the ledger (two phones for one household, a lot or budget
-    overcommitted); nothing was changed."""
+    overcommitted); nothing was changed. `vi`, where given, says it in Vietnamese."""
+
+    def __init__(self, english: str, vi: str | None = None) -> None:
+        super().__init__(english)
+        if vi is not None:
+            self.en, self.vi = english, vi
 
 
 class LotNotFound(RoundError, KeyError):
@@ -174,6 +179,7 @@ def check(session: Session, round_id: int | None = None) -> None:
     """Raise `LedgerConflict` if the ledger does not hold, on the households and lots of
     one round (all of them if None), and on the budget."""
     problems: list[str] = []
+    said: list[str] = []  # the same problems in Vietnamese
     holding = (select(AllocationRow.household_id)
                .join(Round, Round.id == AllocationRow.round_id)
                .where(or_(HANDED, RESERVED)))
@@ -188,6 +194,10 @@ def check(session: Session, round_id: int | None = None) -> None:
         problems.append(f"these households would hold two phones or reservations: {shown} "
                         "(they already received or hold a phone from another round; "
                         "re-plan or create the round again from the ledger)")
+        said.append("các hộ này sẽ giữ hai máy hoặc hai suất nhận máy: "
+                    + ", ".join(doubled[:5]) + (" và các hộ khác" if len(doubled) > 5 else "")
+                    + " (họ đã nhận hoặc đang được giữ máy ở một đợt khác; hãy điều chỉnh "
+                    "phương án của đợt đó, hoặc tạo đợt mới từ sổ đăng ký)")
     wanted = None
     if round_id is not None:
         wanted = set(session.scalars(select(AllocationRow.lot_id).distinct()
@@ -200,13 +210,22 @@ def check(session: Session, round_id: int | None = None) -> None:
                             f"than its sponsor pledged ({lot['pledged']} pledged, "
                             f"{lot['handed_over']} handed over, {lot['reserved']} reserved, "
                             f"{lot['faulty']} faulty)")
+            said.append(f"lô {lot['lot_id']} sẽ phát nhiều hơn số nhà tài trợ cam kết "
+                        f"{number_vi(-lot['available'])} máy (cam kết "
+                        f"{number_vi(lot['pledged'])}, đã trao {number_vi(lot['handed_over'])}, "
+                        f"đang giữ {number_vi(lot['reserved'])}, hỏng "
+                        f"{number_vi(lot['faulty'])})")
     money = budget(session)
     if money.remaining is not None and money.remaining < 0:
         problems.append(f"the campaign budget would be overcommitted by {-money.remaining:,} VND "
                         f"(budget {money.total:,}, spent {money.spent:,}, committed "
                         f"{money.committed:,})")
+        said.append(f"ngân sách chiến dịch sẽ bị vượt {number_vi(-money.remaining)} đồng "
+                    f"(ngân sách {number_vi(money.total or 0)}, đã chi "
+                    f"{number_vi(money.spent)}, đã cam kết {number_vi(money.committed)})")
     if problems:
-        raise LedgerConflict("; ".join(problems))
+        raise LedgerConflict("; ".join(problems), "Không thực hiện được: " + "; ".join(said)
+                             + ".")
 
 
 def set_budget(session: Session, budget_vnd: int | None, actor: str) -> Budget:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from allocator.report.labels import LABELS  # the pages' one wording of statuses
 from allocator.store.audit import record
 from allocator.store.models import Round
 
@@ -32,7 +33,7 @@ class RoundStatus(StrEnum):
     APPROVED = "approved"
     PICKUP_OVER = "pickup_over"  # approved, and its pickup deadline has passed
     CLOSED = "closed"  # what was not handed over was released back to stock
-    SUPERSEDED = "superseded"  # a re-plan of it was approved; kept for the record
+    SUPERSEDED = "superseded"  # a re-plan or variant of it was approved; kept for the record
     FAILED = "failed"
 
 
@@ -42,8 +43,8 @@ class Move(StrEnum):
     FINISH = "finish"  # the solve wrote its results
     FAIL = "fail"  # the solve ended with an error, or ran out of retries
     APPROVE = "approve"  # a round becomes the decision: its allocations are reserved
-    APPROVE_VERSION = "approve_version"  # a re-plan becomes the decision in place of ...
-    SUPERSEDE = "supersede"  # ... the round it re-plans (same transaction)
+    APPROVE_VERSION = "approve_version"  # a re-plan or variant becomes the decision ...
+    SUPERSEDE = "supersede"  # ... in place of the round it re-plans or varies (same transaction)
     SET_DEADLINE = "set_deadline"  # the planner moves the pickup deadline
     EXPIRE = "expire"  # the pickup deadline passed
     CLOSE = "close"  # close with release: what was not handed over goes back to stock
@@ -60,7 +61,8 @@ TRANSITIONS: dict[Move, tuple[frozenset[RoundStatus], RoundStatus]] = {
     Move.FAIL: (frozenset({S.SOLVING}), S.FAILED),
     Move.APPROVE: (frozenset({S.SOLVED}), S.APPROVED),
     Move.APPROVE_VERSION: (frozenset({S.SOLVED}), S.APPROVED),
-    Move.SUPERSEDE: (PICKING_UP, S.SUPERSEDED),
+    # A solved round too: approving a variant of it is choosing the variant instead.
+    Move.SUPERSEDE: (PICKING_UP | {S.SOLVED}, S.SUPERSEDED),
     Move.SET_DEADLINE: (PICKING_UP, S.APPROVED),
     Move.EXPIRE: (frozenset({S.APPROVED}), S.PICKUP_OVER),
     Move.CLOSE: (PICKING_UP, S.CLOSED),
@@ -85,16 +87,47 @@ AUDIT_ACTION = {Move.SOLVE: "solve round", Move.RETRY: "retry solve",
 
 
 class RoundError(Exception):
-    """Something asked of a round that cannot be done; `str()` is a sentence for people."""
+    """Something asked of a round that cannot be done; `str()` is a sentence for people.
+
+    Errors a page shows carry the sentence in both languages: `.en` (as `str()`) and
+    `.vi`; the API answers `detail` in English and `detail_vi` in Vietnamese.
+    """
 
 
 class RoundNotFound(RoundError, KeyError):
     def __init__(self, round_id: int) -> None:
         super().__init__(round_id)
         self.round_id = round_id
+        self.en, self.vi = f"no round {round_id}", f"Không có đợt {round_id}."
 
     def __str__(self) -> str:
         return f"no round {self.round_id}"
+
+
+def number_vi(n: int) -> str:
+    """1.234 as a Vietnamese sentence writes a count."""
+    return f"{n:,}".replace(",", ".")
+
+
+def status_vi(status: str) -> str:
+    """A round status as the pages name it in Vietnamese."""
+    return LABELS[status][0] if status in LABELS else status
+
+
+# What a refused move or read would have done, in Vietnamese ("chỉ có thể <what> đợt ...").
+WHAT_VI = {"solved": "tính phân bổ", "retried": "tính lại", "given results": "ghi kết quả",
+           "failed": "ghi lỗi tính toán", "approved": "phê duyệt",
+           "superseded": "thay bằng phương án khác",
+           "given a new pickup deadline": "đổi hạn nhận máy",
+           "past its pickup deadline": "chuyển sang hết hạn nhận máy", "closed": "đóng",
+           "re-planned": "điều chỉnh phương án",
+           "compared with the round it replaces": "so sánh với đợt được thay",
+           "given handovers": "ghi nhận trao máy",
+           "given a handover list": "lập danh sách bàn giao",
+           "given pickup slips": "in phiếu hẹn",
+           "given SMS notices": "gửi tin nhắn báo hộ",
+           "given SMS results": "ghi kết quả gửi tin nhắn",
+           "given a follow-up": "chọn hộ để hỏi thăm sau khi nhận máy"}
 
 
 class WrongState(RoundError):
@@ -104,18 +137,36 @@ class WrongState(RoundError):
         super().__init__(round_id, status, what)
         self.round_id, self.status, self.what = round_id, status, what
         self.allowed = sorted(allowed)
+        self.en = (f"round {round_id} is {status}; it can be {what} only when "
+                   f"{' or '.join(self.allowed)}")
+        states = " hoặc ".join(f"“{status_vi(s)}”" for s in self.allowed)
+        self.vi = (f"Đợt {round_id} đang ở trạng thái “{status_vi(status)}”; chỉ có thể "
+                   f"{WHAT_VI.get(what, 'làm việc này với')} đợt ở trạng thái {states}.")
 
     def __str__(self) -> str:
-        return (f"round {self.round_id} is {self.status}; it can be {self.what} only when "
-                f"{' or '.join(self.allowed)}")
+        return self.en
 
 
 class BadValue(RoundError):
-    """A value asked for is not acceptable (a pickup deadline already past, a negative budget)."""
+    """A value asked for is not acceptable (a pickup deadline already past, a negative budget).
+
+    `vi`, where given, says it in Vietnamese."""
+
+    def __init__(self, english: str, vi: str | None = None) -> None:
+        super().__init__(english)
+        if vi is not None:
+            self.en, self.vi = english, vi
 
 
 class Conflict(RoundError):
-    """Another request or solve got there first (e.g. the solve attempt is no longer current)."""
+    """Another request or solve got there first (e.g. the solve attempt is no longer current).
+
+    `vi`, where given, says it in Vietnamese."""
+
+    def __init__(self, english: str, vi: str | None = None) -> None:
+        super().__init__(english)
+        if vi is not None:
+            self.en, self.vi = english, vi
 
 
 PAST = {Move.SOLVE: "solved", Move.RETRY: "retried", Move.FINISH: "given results",
@@ -181,7 +232,9 @@ def _why_not(session: Session, round_id: int, move: Move, sources: frozenset[Rou
         return RoundNotFound(round_id)
     if attempt is not None and row.status in sources:
         return Conflict(f"round {round_id} is waiting for another solve; this one's results "
-                        "were not written")
+                        "were not written",
+                        f"Đợt {round_id} đang chờ một lần tính khác; kết quả của lần tính này "
+                        "không được ghi.")
     return WrongState(round_id, row.status, PAST[move], frozenset(s.value for s in sources))
 
 

@@ -3,7 +3,10 @@ Vietnamese first, then English."""
 
 from __future__ import annotations
 
+from api.pages.safeguard_labels import SAFEGUARD_LABELS
+
 PAGE_LABELS: dict[str, tuple[str, str]] = {
+    **SAFEGUARD_LABELS,  # confirming decisions, variants, refusals
     # Steps of a solve, as the progress bar names them.
     "step_queued": ("Đang chờ", "Queued"),
     "step_greedy": ("Phương án ban đầu (chia nhanh)", "A first, quick allocation"),
@@ -24,7 +27,6 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
         'from 1 to 4 show as “<5”; “*” hides a count that would reveal a small one; “–” is not '
         'published, too few to show safely.'),
     "allocation_rounds": ('Các đợt phân bổ', 'Allocation rounds'),
-    "approve_this_round": ('Phê duyệt đợt này', 'Approve this round'),
     "back_to_the_start": ('Về trang chính', 'Back to the start'),
     "budget_change": ('Thay đổi ngân sách (%)', 'Budget change (%)'),
     "budget_vnd": ('Ngân sách', 'Budget'),
@@ -43,7 +45,6 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "by_household_group": ('Theo nhóm hộ', 'By household group'),
     "change": ('Thay đổi', 'Change'),
     "choose_a_sponsor": ('Chọn một nhà tài trợ.', 'Choose a sponsor.'),
-    "close_handovers_done": ('Đóng đợt (đã trao xong)', 'Close (handovers done)'),
     "compare": ('So sánh', 'Compare'),
     "compare_this_round_with_another_round_th": (
         'So sánh đợt này với một đợt khác đã có kết quả.',
@@ -278,14 +279,8 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "without_window": ('Hộ chưa có khung giờ nhận (điểm đã kín lịch; điểm sẽ báo giờ)',
                        'Households without a pickup window (the point is full; it will tell '
                        'them a time)'),
-    "confirm_early_close": (
-        'Tôi xác nhận đóng đợt trước hạn nhận máy: máy chưa trao sẽ trả về kho và các hộ đó '
-        'bị tính là không đến nhận',
-        'I confirm closing before the pickup deadline: phones not yet collected go back to '
-        'stock and their households count as no-shows'),
     "a_replan_of": ('Phương án điều chỉnh của', 'A re-plan of'),
     "superseded_by": ('Đã được thay bằng', 'Superseded by'),
-    "approve_and_supersede": ('Phê duyệt, thay cho đợt', 'Approve, superseding round'),
     "replan": ('Điều chỉnh phương án', 'Re-plan'),
     "replan_note": (
         'Tạo một phiên bản mới (nháp) của đợt: hộ đã nhận máy giữ nguyên; các hộ khác giữ điểm '

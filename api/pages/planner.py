@@ -19,7 +19,7 @@ from allocator.report.labels import Text
 from allocator.report.numbers import MoneyError, parse_money
 from allocator.report.view import comparison, round_view
 from allocator.store.audit import record_read
-from allocator.store.campaign import approve_round, close_round, create_round, replan_round
+from allocator.store.campaign import create_round, replan_round
 from allocator.store.handover import as_csv, as_xlsx, handover_list
 from allocator.store.jobs import progress_of as job_progress
 from allocator.store.jobs import request_solve
@@ -30,13 +30,16 @@ from allocator.store.lifecycle import (
     RoundStatus,
 )
 from allocator.store.models import AllocationRow, Round
-from allocator.store.rounds import derive_round, import_folder_as_round
+from allocator.store.rounds import import_folder_as_round
+from allocator.store.variants import DuplicateRound, vary_round
 from api.deps import RoundId, SessionDep
 from api.errors import status_of
 from api.pages.auth import Csrf, PagePlanner, check_csrf
 from api.pages.decisions import report_sections, sections
+from api.pages.refusals import issues_said, said, with_n
 from api.pages.render import error_page, page, text_for
 from api.pages.replan import ids, quantities, round_extras
+from api.pages.variants import is_replan, percent, variant_extras
 from api.routers.rounds import XLSX
 from api.uploads import BadUpload, LimitsDep, round_name, unpack_contract_zip
 
@@ -92,8 +95,7 @@ def create_page(request: Request, session: SessionDep, user: PagePlanner, csrf: 
     try:
         row = create_round(session, policy, name.strip() or t("new_round_name"), user.name)
     except InvalidInput as error:
-        return _rounds_error(request, session, user, "; ".join(str(i) for i in error.issues),
-                             typed)
+        return _rounds_error(request, session, user, issues_said(error, t), typed)
     return RedirectResponse(f"/rounds/{row.id}", status_code=303)
 
 
@@ -131,14 +133,13 @@ def compare_page(request: Request, session: SessionDep, user: PagePlanner,
                  a: Annotated[int, Query(ge=1, le=2_147_483_647)],
                  b: Annotated[int, Query(ge=1, le=2_147_483_647)]) -> Response:
     first, second = _round(session, a), _round(session, b)
+    t = text_for(request)
     for wanted, row in ((a, first), (b, second)):
         if row is None:
-            return error_page(request, 404, f"Không có đợt {wanted} / no round {wanted}", user)
+            return error_page(request, 404, with_n(t, "no_round_n", n=wanted), user)
         if row.status not in RESULTS or not row.dashboard or not row.summary:
-            return error_page(request, 409, f"Đợt {wanted} chưa có kết quả / round {wanted} "
-                              "has no results yet", user)
+            return error_page(request, 409, with_n(t, "no_results_n", n=wanted), user)
     assert first is not None and second is not None
-    t = text_for(request)
     data = comparison({"dashboard": first.dashboard, "summary": first.summary},
                       {"dashboard": second.dashboard, "summary": second.summary}, t)
     return page(request, "compare.html", user, title=f"So sánh đợt {a} và {b} / Compare",
@@ -147,15 +148,27 @@ def compare_page(request: Request, session: SessionDep, user: PagePlanner,
 
 @router.get("/rounds/{round_id}", response_class=HTMLResponse)
 def round_page(request: Request, round_id: RoundId, session: SessionDep,
-               user: PagePlanner) -> Response:
+               user: PagePlanner, done: Annotated[str, Query(max_length=30)] = "") -> Response:
     row = _round(session, round_id)
     if row is None:
-        return error_page(request, 404, f"Không có đợt {round_id} / no round {round_id}", user)
-    return _dashboard(request, session, user, row)
+        return error_page(request, 404, with_n(text_for(request), "no_round_n", n=round_id),
+                          user)
+    return _dashboard(request, session, user, row, notice=_decided(request, row, done))
+
+
+def _decided(request: Request, row: Round, done: str) -> str:
+    """What the decision just made did (after approve or close), said on the round page."""
+    t = text_for(request)
+    if done == "approved_superseding" and row.replaces is not None:
+        return with_n(t, "approved_superseding_notice", n=row.id, old=row.replaces)
+    if done in ("approved", "closed"):
+        return with_n(t, f"{done}_notice", n=row.id)
+    return ""
 
 
 def _dashboard(request: Request, session: Session, user: Any, row: Round, status_code: int = 200,
-               error: str = "", form: dict[str, str] | None = None) -> Response:
+               error: str = "", form: dict[str, str] | None = None,
+               notice: str = "", duplicate: int | None = None) -> Response:
     t = text_for(request)
     view = None
     if row.status in RESULTS and row.dashboard and row.summary:
@@ -172,7 +185,9 @@ def _dashboard(request: Request, session: Session, user: Any, row: Round, status
     return page(request, "round.html", user, status_code, title=title, row=row, view=view,
                 collected=row.status in VISIBLE_TO_SPONSORS,
                 progress=progress_of(session, row, t), others=others, variants=variants,
-                error=error, form=form or {}, **round_extras(session, row),
+                error=error, notice=notice, duplicate=duplicate, form=form or {},
+                **round_extras(session, row), **variant_extras(session, row, t),
+                is_replan=is_replan(row),
                 technical=technical_details(row.summary or {}, t, row.inputs_hash, row.seed),
                 **sections(session, row, t))
 
@@ -200,20 +215,6 @@ def solve_page(request: Request, round_id: RoundId, session: SessionDep, user: P
     return _transition(request, round_id, session, user, csrf, request_solve)
 
 
-@router.post("/rounds/{round_id}/approve", response_class=HTMLResponse)
-def approve_page(request: Request, round_id: RoundId, session: SessionDep, user: PagePlanner,
-                 csrf: Csrf = "") -> Response:
-    return _transition(request, round_id, session, user, csrf, approve_round)
-
-
-@router.post("/rounds/{round_id}/close", response_class=HTMLResponse)
-def close_page(request: Request, round_id: RoundId, session: SessionDep, user: PagePlanner,
-               csrf: Csrf = "", force: Annotated[str, Form(max_length=8)] = "") -> Response:
-    """Close with release; before the pickup deadline only with the box ticked (force)."""
-    return _transition(request, round_id, session, user, csrf,
-                       lambda db, n, actor: close_round(db, n, actor, force=bool(force)))
-
-
 @router.post("/rounds/{round_id}/replan", response_class=HTMLResponse)
 def replan_page(request: Request, round_id: RoundId, session: SessionDep, user: PagePlanner,
                 csrf: Csrf = "", close_points: Annotated[str, Form(max_length=20_000)] = "",
@@ -222,9 +223,10 @@ def replan_page(request: Request, round_id: RoundId, session: SessionDep, user: 
                 name: Annotated[str, Form(max_length=200)] = "") -> Response:
     """A new version of a round open for pickup, as a draft to solve, compare and approve."""
     check_csrf(request, csrf)
+    t = text_for(request)
     row = _round(session, round_id)
     if row is None:
-        return error_page(request, 404, f"Không có đợt {round_id} / no round {round_id}", user)
+        return error_page(request, 404, with_n(t, "no_round_n", n=round_id), user)
     form = {"close_points": close_points, "lot_quantities": lot_quantities,
             "withdraw": withdraw, "name": name}
     lots, issues = quantities(lot_quantities)
@@ -236,54 +238,65 @@ def replan_page(request: Request, round_id: RoundId, session: SessionDep, user: 
                            name=name.strip() or None)
     except InvalidInput as error:
         session.rollback()
-        return _dashboard(request, session, user, row, 422,
-                          "; ".join(str(i) for i in error.issues[:20]), form)
+        return _dashboard(request, session, user, row, 422, issues_said(error, t), form)
     except RoundError as error:
         session.rollback()
         fresh = _round(session, round_id)
         if fresh is None:
-            return error_page(request, 404, str(error), user)
-        return _dashboard(request, session, user, fresh, status_of(error), str(error), form)
+            return error_page(request, 404, said(error, t), user)
+        return _dashboard(request, session, user, fresh, status_of(error), said(error, t),
+                          form)
     return RedirectResponse(f"/rounds/{new.id}", status_code=303)
 
 
 def _transition(request: Request, round_id: int, session: Session, user: Any, csrf: str,
                 step: Callable[[Session, int, str], Any]) -> Response:
-    """Move a round on (solve, approve, close); a round in the wrong state shows why (409)."""
+    """Move a round on (a solve); a round in the wrong state shows why (409), in the page's
+    language, on the round as it is now."""
     check_csrf(request, csrf)
+    t = text_for(request)
     row = _round(session, round_id)
     if row is None:
-        return error_page(request, 404, f"Không có đợt {round_id} / no round {round_id}", user)
+        return error_page(request, 404, with_n(t, "no_round_n", n=round_id), user)
     try:
         step(session, round_id, user.name)
     except RoundError as error:
         session.expire_all()
         fresh = _round(session, round_id)
         if fresh is None:
-            return error_page(request, 404, str(error), user)
-        return _dashboard(request, session, user, fresh, status_of(error), str(error))
+            return error_page(request, 404, said(error, t), user)
+        return _dashboard(request, session, user, fresh, status_of(error),
+                          f"{said(error, t)} {t('page_out_of_date')}")
     return RedirectResponse(f"/rounds/{round_id}", status_code=303)
 
 
 @router.post("/rounds/{round_id}/variant", response_class=HTMLResponse)
 def variant_page(request: Request, round_id: RoundId, session: SessionDep, user: PagePlanner,
-                 csrf: Csrf = "",
-                 budget_percent: Annotated[float, Form(ge=-100, le=1000)] = 10.0,
+                 csrf: Csrf = "", budget_percent: Annotated[str, Form(max_length=30)] = "10",
                  name: Annotated[str, Form(max_length=200)] = "") -> Response:
-    """A draft copy of the round with its budget changed by a percentage (e.g. +10%)."""
+    """A draft copy of the round with its budget changed by a percentage (e.g. +10%);
+    refused, in the page's language, if it repeats a round (linked) or leaves no budget."""
     check_csrf(request, csrf)
+    t = text_for(request)
     row = _round(session, round_id)
     if row is None:
-        return error_page(request, 404, f"Không có đợt {round_id} / no round {round_id}", user)
-    budget = int(row.policy.get("budget_vnd", 0))
-    changed = min(MAX_INT, max(0, round(budget * (1 + budget_percent / 100))))
-    label = f"{budget_percent:+g}%"
-    try:
-        new = derive_round(session, round_id, {"budget_vnd": changed},
-                           name.strip() or f"{row.name} (ngân sách {label})", user.name)
-    except InvalidInput as error:
+        return error_page(request, 404, with_n(t, "no_round_n", n=round_id), user)
+    form = {"budget_percent": budget_percent, "name": name}
+    change = percent(budget_percent)
+    if change is None:
         return _dashboard(request, session, user, row, 422,
-                          "; ".join(str(i) for i in error.issues))
+                          with_n(t, "percent_unreadable", typed=budget_percent[:30]), form)
+    try:
+        new = vary_round(session, round_id, change, name.strip()
+                         or with_n(t, "variant_default_name", name=row.name,
+                                   change=f"{change:+g}%"), user.name)
+    except InvalidInput as error:
+        return _dashboard(request, session, user, row, 422, issues_said(error, t), form)
+    except DuplicateRound as error:
+        return _dashboard(request, session, user, row, 409, said(error, t), form,
+                          duplicate=error.existing)
+    except RoundError as error:
+        return _dashboard(request, session, user, row, status_of(error), said(error, t), form)
     return RedirectResponse(f"/rounds/{new.id}", status_code=303)
 
 

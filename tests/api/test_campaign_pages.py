@@ -298,12 +298,23 @@ def _re_plan(app: TestClient, store: Store) -> None:
     page = client.get(f"/rounds/{store.approved}").text
     assert 'id="pickup-deadline"' in page and 'id="replan-form"' in page
     token = csrf(page)
-    early = client.post(f"/rounds/{store.approved}/close", data={"csrf": token})
-    assert early.status_code == 409 and "Confirm to close anyway" in early.text
+    # Closing asks first, and says what it commits; before the deadline, it says so.
+    asked = client.get(f"/rounds/{store.approved}/close")
+    assert asked.status_code == 200 and 'id="close-confirmation"' in asked.text
+    assert 'data-handed-over="40"' in asked.text and 'data-early="1"' in asked.text
+    assert "trả về kho" in asked.text and "không đến nhận" in asked.text
+    unconfirmed = client.post(f"/rounds/{store.approved}/close", data={"csrf": token})
+    assert unconfirmed.status_code == 200 and 'id="confirm-close"' in unconfirmed.text
+    early = client.post(f"/rounds/{store.approved}/close", data={"csrf": token, "confirm": "1"})
+    assert early.status_code == 409 and "Hãy xác nhận nếu vẫn muốn đóng" in early.text
     bad = client.post(f"/rounds/{store.approved}/replan",
                       data={"csrf": token, "close_points": "NOWHERE", "lot_quantities": "x"})
     assert bad.status_code == 422
-    assert "no point NOWHERE" in bad.text or "LOT=20" in bad.text
+    assert "hãy ghi mã lô và số máy dạng LÔ=20" in bad.text  # in the page's language
+    unknown = client.post(f"/rounds/{store.approved}/replan",
+                          data={"csrf": token, "close_points": "NOWHERE"})
+    assert unknown.status_code == 422
+    assert f"Đợt {store.approved} không có điểm nhận NOWHERE" in unknown.text
     with store.sessions() as session:
         point = session.execute(
             select(AllocationRow.point_id).where(AllocationRow.round_id == store.approved,
@@ -318,7 +329,7 @@ def _re_plan(app: TestClient, store: Store) -> None:
     with store.sessions() as session:
         solve_round(session, version, "test")
     page = client.get(f"/rounds/{version}").text
-    assert f"{store.approved}</button>" in page  # "Approve, superseding round N"
+    assert f"thay cho đợt {store.approved}…</a>" in page  # "Approve, superseding round N"
     assert 'id="replan-difference"' in page
     changes = int(re.search(r'data-change="changes_point" data-value="(\d+)"', page)[1])
     loses = int(re.search(r'data-change="loses" data-value="(\d+)"', page)[1])
@@ -337,15 +348,20 @@ def _re_plan(app: TestClient, store: Store) -> None:
     assert len(rows) == len(listed) and all(r["point_before"] == str(point)
                                             for r in rows if r["change"] == "changes_point")
     assert client.get(f"/rounds/{store.approved}/diff").status_code == 409  # not a re-plan
-    approved = client.post(f"/rounds/{version}/approve", data={"csrf": token},
+    asked = client.get(f"/rounds/{version}/approve").text
+    assert f'data-supersedes="{store.approved}"' in asked
+    deadline = re.search(r'name="pickup_deadline" value="([0-9-]+)"', asked)[1]
+    approved = client.post(f"/rounds/{version}/approve",
+                           data={"csrf": token, "confirm": "1", "pickup_deadline": deadline},
                            follow_redirects=False)
     assert approved.status_code == 303
     old = client.get(f"/rounds/{store.approved}").text
     assert 'data-status="superseded"' in old and "Đã được thay bằng phương án mới" in old
     assert f'href="/rounds/{version}"' in old
     new = client.get(f"/rounds/{version}").text
-    assert 'data-status="approved"' in new and 'name="force"' in new
-    closed = client.post(f"/rounds/{version}/close", data={"csrf": token, "force": "1"},
+    assert 'data-status="approved"' in new and f'href="/rounds/{version}/close"' in new
+    closed = client.post(f"/rounds/{version}/close",
+                         data={"csrf": token, "confirm": "1", "force": "1"},
                          follow_redirects=False)
     assert closed.status_code == 303
     with store.sessions() as session:

@@ -137,12 +137,14 @@ def test_the_campaign_from_budget_to_an_approved_re_plan(chromium: Any,
     first = int(page.url.rstrip("/").rsplit("/", 1)[1])
     _submit(page, "#solve")
     _wait_until_solved(page)
-    _submit(page, "#approve")
+    _submit(page, "#approve")  # the confirmation first
+    _submit(page, "#confirm-approve")
     assert page.get_attribute("#round-status", "data-status") == "approved"
     assert page.locator("#pickup-deadline").count() == 1
-    # Closing before the deadline needs the box ticked: without it, the reason in words.
+    # Closing asks first, and says it would be before the deadline; going back keeps it.
     _submit(page, "#close")
-    assert "Confirm to close anyway" in page.inner_text("p.error")
+    assert page.get_attribute("#close-confirmation", "data-early") == "1"
+    _submit(page, "#cancel-close")
     assert page.get_attribute("#round-status", "data-status") == "approved"
 
     allocations = campaign.allocations(first)
@@ -184,7 +186,7 @@ def test_the_campaign_from_budget_to_an_approved_re_plan(chromium: Any,
     assert page.locator("#replaces").count() == 1
     _submit(page, "#solve")
     _wait_until_solved(page)
-    assert page.inner_text("#approve").endswith(str(first))  # "... superseding round 1"
+    assert page.inner_text("#approve").endswith(f"{first}…")  # "... superseding round 1"
     counts = {c.get_attribute("data-change"): int(c.get_attribute("data-value"))
               for c in page.locator("#diff-counts .card").all()}
     assert counts["handed_over_fixed"] == 25
@@ -206,6 +208,8 @@ def test_the_campaign_from_budget_to_an_approved_re_plan(chromium: Any,
     shoot(context, page.url, "replan-diff", campaign)
 
     _submit(page, "#approve")
+    assert page.get_attribute("#approve-confirmation", "data-supersedes") == str(first)
+    _submit(page, "#confirm-approve")
     assert page.get_attribute("#round-status", "data-status") == "approved"
     page.goto(f"{campaign.url}/rounds/{first}")
     assert page.get_attribute("#round-status", "data-status") == "superseded"

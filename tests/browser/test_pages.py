@@ -135,12 +135,16 @@ def test_planner_solves_approves_varies_and_compares(chromium: Any, world: World
     assert downs == sorted(ups, reverse=True)
     shoot(context, f"{world.url}/rounds/{world.draft_round}", "round-dashboard", world)
 
-    # Round 2, approved from the terminal, already holds phones for these households:
-    # the ledger refuses a second approval, says why, and the round stays solved.
+    # Round 2, approved from the terminal, already holds phones for these households: the
+    # confirmation warns, the ledger refuses the approval, says why, and the round stays
+    # solved.
     page.click("#approve")
     page.wait_for_load_state("load")
+    assert "Không thể phê duyệt" in page.locator("#approve-confirmation").inner_text()
+    page.click("#confirm-approve")
+    page.wait_for_load_state("load")
     assert page.get_attribute("#round-status", "data-status") == "solved"
-    assert "two phones or reservations" in page.locator("p.error[role=alert]").inner_text()
+    assert "hai máy hoặc hai suất" in page.locator("p.error[role=alert]").inner_text()
 
     # A variant with 10% more budget, solved and compared side by side.
     page.fill("#budget-percent", "10")

@@ -90,6 +90,9 @@ def test_approval_is_refused_when_households_already_hold_a_phone(
         one = _approved(session, budget_vnd=200_000_000)
         variant = derive_round(session, one.id, {"budget_vnd": 220_000_000}, "+10%", "planner")
         solve_round(session, variant.id, "planner")
+        # Approving the variant would supersede round one, but its first households have
+        # their phones already: the variant would give them a second one.
+        record_handovers(session, one.id, _served(session, one.id)[:2], "officer")
         before = session.scalar(select(func.count()).select_from(AuditEntry))
         with pytest.raises(LedgerConflict, match="two phones or reservations"):
             approve_round(session, variant.id, "planner")
@@ -226,8 +229,10 @@ def test_a_collection_after_the_replan_was_made_stops_its_approval(
 def test_two_approvals_racing_for_the_same_households_one_wins(
         sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
+        # Two rounds from the same registry (not a variant of the other, whose approval
+        # would supersede it): the same households, and no link between them.
         first = create_round(session, {"budget_vnd": 200_000_000}, "a", "planner")
-        second = derive_round(session, first.id, {"budget_vnd": 210_000_000}, "b", "planner")
+        second = create_round(session, {"budget_vnd": 210_000_000}, "b", "planner")
         solve_round(session, first.id, "planner")
         solve_round(session, second.id, "planner")
     barrier = threading.Barrier(2)
