@@ -141,6 +141,9 @@ class SponsorSheet:
     analysed: bool  # a bottleneck analysis of the round was read
     lots: list[SheetLot]
     total: SheetLot
+    # Where the idle devices' reasons come from: "analysis" (the bottleneck analysis),
+    # "round" (the round's own figures, dashboard.json) or "" (none given).
+    reasons_from: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -160,12 +163,15 @@ _READ: Any = object()  # read the analysis from the store
 
 def sponsor_sheet(session: Session, round_id: int, sponsor_id: str,
                   analysis: Mapping[str, Any] | None = _READ,
-                  today: dt.date | None = None) -> SponsorSheet:
+                  today: dt.date | None = None, round_reasons: bool = False) -> SponsorSheet:
     """The sheet of one sponsor in one round with results.
 
     `analysis` is the bottleneck analysis's JSON (`Bottlenecks.to_json()`); by default
-    the round's latest finished one is read from the store. Raises `NoRound`,
-    `NoResults` or `NoSponsor`.
+    the round's latest finished one is read from the store. Without one, and with
+    `round_reasons`, the idle devices' reasons are the round's own (`dashboard.json`,
+    worked out with every solve by `allocator.lot_use.idle_reasons`, the same split the
+    analysis makes of the same result), as the sponsor portal gives them. Raises
+    `NoRound`, `NoResults` or `NoSponsor`.
     """
     row = session.get(Round, round_id)
     if row is None:
@@ -197,6 +203,12 @@ def sponsor_sheet(session: Session, round_id: int, sponsor_id: str,
         analysis = stored_bottlenecks(session, row.id)
     entries = {str(x.get("lot_id")): x for x in (analysis or {}).get("lots", [])
                if str(x.get("lot_id")) in lots}
+    reasons_from = "analysis" if analysis is not None else ""
+    if analysis is None and round_reasons and any("idle_reasons" in x
+                                                  for x in lot_info.values()):
+        entries = {lot: {"idle_reasons": x.get("idle_reasons") or []}
+                   for lot, x in lot_info.items()}
+        reasons_from = "round"
     reasons = {lot: idle_parts(entries.get(lot, {}).get("idle_reasons") or [],
                                quantity[lot] - counted[lot]) for lot in lots}
     # A change is listed only for a lot with idle devices (and says so: the audit knows).
@@ -252,7 +264,7 @@ def sponsor_sheet(session: Session, round_id: int, sponsor_id: str,
         row.approved_at is not None,
         today or dt.datetime.now(VIETNAM).date(), sponsor_id,
         _sponsor_name(session, sponsor_id, lot_info, mine), handed_shown,
-        analysis is not None, lines, total)
+        analysis is not None, lines, total, reasons_from)
 
 
 def idle_parts(reasons: Sequence[Mapping[str, Any]], idle: int) -> list[tuple[str, int]]:

@@ -1,6 +1,6 @@
 """What a sponsor may see of a round: its own lots and where its devices went, in counts only.
 
-Every figure a sponsor can reach (the portal, its CSV and the sponsor API) comes
+Every figure a sponsor can reach (the portal, its downloads and the sponsor API) comes
 from here, suppressed together (`allocator.disclosure`): a count from 1 to 4 is
 "<5", and no hidden count can be worked out from the totals shown beside it.
 
@@ -26,7 +26,6 @@ from allocator.contract import FLAGS, STATUSES
 from allocator.disclosure import SMALL, WITHHELD, Facts, suppress
 from allocator.store.lifecycle import VISIBLE_TO_SPONSORS, WITH_RESULTS
 from allocator.store.models import AllocationRow, Commune, Round, Sponsor
-from allocator.tabular import csv_bytes
 
 # Sponsors see decisions only: a solved round is still a planner's draft (or a what-if).
 # The round service's own sets, as status words: what sponsors see, what a planner may preview.
@@ -343,21 +342,3 @@ def _sponsor_name(session: Session, sponsor_id: str, lot_info: dict[str, Any]) -
         if info.get("sponsor_name"):
             return str(info["sponsor_name"])
     return sponsor_id
-
-
-def as_csv(view: SponsorView) -> bytes:
-    """The figures as a CSV file Excel opens directly (`allocator.tabular`): lots (allocated,
-    handed over, pending), the total, communes and household groups, as shown."""
-    rows: list[list[object]] = []
-    for x in view.lots:
-        rows.append([view.round_id, "lot", x.lot_id, x.model, x.allocated, x.handed_over,
-                     x.pending])
-    rows.append([view.round_id, "total", "", "", view.total.allocated,
-                 view.total.handed_over, view.total.pending])
-    for c in view.communes:
-        rows.append([view.round_id, "commune", c.code, c.name, c.devices, "", ""])
-    for group, n in view.groups:
-        if group in CHART_GROUPS:
-            rows.append([view.round_id, "household_group", group, "", n, "", ""])
-    return csv_bytes(["round_id", "kind", "id", "name", "allocated", "handed_over", "pending"],
-                     rows)

@@ -4,9 +4,11 @@ Vietnamese first, then English."""
 from __future__ import annotations
 
 from api.pages.safeguard_labels import SAFEGUARD_LABELS
+from api.pages.sponsor_labels import SPONSOR_LABELS
 
 PAGE_LABELS: dict[str, tuple[str, str]] = {
     **SAFEGUARD_LABELS,  # confirming decisions, variants, refusals
+    **SPONSOR_LABELS,  # the sponsor portal's idle devices and downloads
     # Steps of a solve, as the progress bar names them.
     "step_queued": ("Đang chờ", "Queued"),
     "step_greedy": ("Phương án ban đầu (chia nhanh)", "A first, quick allocation"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -21,12 +21,22 @@ from sqlalchemy.orm import Session
 from allocator.report.charts import BIN_COLOURS, Bar, Place, bars, bin_of, city_map
 from allocator.report.labels import BINS, Text
 from allocator.store.models import Commune, Round, User
+from allocator.store.sponsor_download import (
+    SEPARATORS,
+    TABLES,
+    as_csv,
+    as_xlsx,
+    as_zip,
+    file_name,
+    tables,
+)
+from allocator.store.sponsor_idle import idle_devices
+from allocator.store.sponsor_sheet import figure
 from allocator.store.sponsor_view import (
     CHART_GROUPS,
     PREVIEW,
     VISIBLE,
     SponsorView,
-    as_csv,
     sponsor_view,
     visible_rounds,
 )
@@ -37,6 +47,9 @@ from api.pages.render import error_page, page, text_for
 router = APIRouter()
 RoundQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
 SponsorQuery = Annotated[str | None, Query(max_length=64)]
+TableQuery = Annotated[Literal["lots", "idle", "communes", "groups"], Query()]
+SeparatorQuery = Annotated[Literal["comma", "semicolon"], Query()]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _choose(session: Session, user: User, round_id: int | None,
@@ -65,7 +78,11 @@ def portal(request: Request, session: SessionDep, user: PagePortal, round: Round
     t = text_for(request)
     view = sponsor_view(session, row, sponsor_id) if row and sponsor_id else None
     context: dict[str, Any] = {"view": view, "rounds": rounds, "row": row,
-                                  "sponsor_id": sponsor_id, "sponsors": []}
+                                  "sponsor_id": sponsor_id, "sponsors": [],
+                                  "idle": idle_devices(session, row, sponsor_id)
+                                  if view is not None and row is not None and sponsor_id
+                                  else None,
+                                  "count": lambda text: figure(text, t), "tables": TABLES}
     if user.role == "planner" and row is not None:
         context["sponsors"] = sorted({(str(x["sponsor_id"]), str(x.get("sponsor_name", "")))
                                       for x in (row.dashboard or {}).get("lots", [])})
@@ -109,13 +126,55 @@ def _drawings(session: Session, view: SponsorView, t: Text) -> dict[str, Any]:
     return drawn
 
 
-@router.get("/portal/figures.csv")
-def portal_csv(request: Request, session: SessionDep, user: PagePortal, round: RoundQuery = None,
-               sponsor: SponsorQuery = None) -> Response:
-    """The portal's figures as a CSV that Excel opens directly (UTF-8 with BOM)."""
-    sponsor_id, _, row, missing = _choose(session, user, round, sponsor)
+def _figures(request: Request, session: SessionDep, user: User, round_id: int | None,
+             sponsor: str | None) -> tuple[Text, SponsorView, list[Any]] | Response:
+    """The portal's tables for a download, or the 404 page (as for the portal itself)."""
+    sponsor_id, _, row, missing = _choose(session, user, round_id, sponsor)
     if missing or row is None or sponsor_id is None:
         return error_page(request, 404, "Không có kết quả / no results", user)
+    t = text_for(request)
     view = sponsor_view(session, row, sponsor_id)
-    return Response(as_csv(view), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="nha-tai-tro-dot-{row.id}.csv"'})
+    return t, view, tables(view, idle_devices(session, row, sponsor_id), t)
+
+
+def _attachment(body: bytes, media: str, name: str) -> Response:
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/portal/figures.xlsx")
+def portal_xlsx(request: Request, session: SessionDep, user: PagePortal,
+                round: RoundQuery = None, sponsor: SponsorQuery = None) -> Response:
+    """The portal's tables as a workbook, one sheet each, in the page's language."""
+    made = _figures(request, session, user, round, sponsor)
+    if isinstance(made, Response):
+        return made
+    t, view, every = made
+    return _attachment(as_xlsx(view, every, t), XLSX, file_name(view.round_id, "", "xlsx"))
+
+
+@router.get("/portal/figures.csv")
+def portal_csv(request: Request, session: SessionDep, user: PagePortal, round: RoundQuery = None,
+               sponsor: SponsorQuery = None, table: TableQuery = "lots",
+               sep: SeparatorQuery = "comma") -> Response:
+    """One of the portal's tables as a CSV that Excel opens directly (UTF-8 with BOM);
+    `sep=semicolon` for an Excel set to Vietnamese."""
+    made = _figures(request, session, user, round, sponsor)
+    if isinstance(made, Response):
+        return made
+    _, view, every = made
+    chosen = next(x for x in every if x.key == table)
+    return _attachment(as_csv(chosen, SEPARATORS[sep]), "text/csv; charset=utf-8",
+                       file_name(view.round_id, table, "csv"))
+
+
+@router.get("/portal/figures.zip")
+def portal_zip(request: Request, session: SessionDep, user: PagePortal, round: RoundQuery = None,
+               sponsor: SponsorQuery = None, sep: SeparatorQuery = "comma") -> Response:
+    """Every one of the portal's tables, one CSV file each, in a ZIP."""
+    made = _figures(request, session, user, round, sponsor)
+    if isinstance(made, Response):
+        return made
+    _, view, every = made
+    return _attachment(as_zip(every, view.round_id, SEPARATORS[sep]), "application/zip",
+                       file_name(view.round_id, "", "zip"))

@@ -9,17 +9,38 @@ exist.
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
-from allocator.store.models import Lot
+from allocator.report.labels import Text
+from allocator.store.models import Lot, Round
+from allocator.store.sponsor_download import (
+    SEPARATORS,
+    Table,
+    as_csv,
+    as_xlsx,
+    file_name,
+    tables,
+)
 from allocator.store.sponsor_followup import sponsor_followup
-from allocator.store.sponsor_view import SponsorView, as_csv, round_for_sponsor, sponsor_view
+from allocator.store.sponsor_idle import idle_devices
+from allocator.store.sponsor_view import SponsorView, round_for_sponsor, sponsor_view
 from api.deps import RoundId, SessionDep, SponsorDep
+from api.pages.labels import PAGE_LABELS
+from api.problems import ApiError, documented
 from api.schemas import DistributionRow, SponsorLot, SponsorLotUse
 
 router = APIRouter(prefix="/sponsor", tags=["sponsors"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Lang = Annotated[Literal["vi", "en"], Query(description="The language of the headers and "
+                                                        "labels: Vietnamese or English.")]
+TableName = Annotated[Literal["lots", "idle", "communes", "groups"], Query(
+    description="Which table: the lots, their idle devices and why, the devices by commune, "
+                "or by household group.")]
+Separator = Annotated[Literal["comma", "semicolon"], Query(
+    description="Between cells: `semicolon` for an Excel set to Vietnamese.")]
 
 
 @router.get("/lots", response_model=list[SponsorLot])
@@ -31,11 +52,24 @@ def my_lots(session: SessionDep, user: SponsorDep) -> list[SponsorLot]:
                        sponsor_subsidy_vnd=r.sponsor_subsidy_vnd) for r in rows]
 
 
-def _view(session: SessionDep, round_id: int, sponsor_id: str) -> SponsorView:
+def _round(session: SessionDep, round_id: int, sponsor_id: str) -> Round:
+    """The round if this sponsor may see it; else the same 404 whether it exists or not."""
     row = round_for_sponsor(session, round_id, sponsor_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no results for round {round_id}")
-    return sponsor_view(session, row, sponsor_id)
+        raise ApiError(404, f"no results for round {round_id}",
+                       detail_vi=f"Không có kết quả cho đợt {round_id}.")
+    return row
+
+
+def _view(session: SessionDep, round_id: int, sponsor_id: str) -> SponsorView:
+    return sponsor_view(session, _round(session, round_id, sponsor_id), sponsor_id)
+
+
+def _tables(session: SessionDep, round_id: int, sponsor_id: str,
+            t: Text) -> tuple[SponsorView, list[Table]]:
+    row = _round(session, round_id, sponsor_id)
+    view = sponsor_view(session, row, sponsor_id)
+    return view, tables(view, idle_devices(session, row, sponsor_id), t)
 
 
 @router.get("/rounds/{round_id}/distribution", response_model=list[DistributionRow])
@@ -53,13 +87,32 @@ def distribution(round_id: RoundId, session: SessionDep,
 
 
 @router.get("/rounds/{round_id}/distribution.csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}}})
-def distribution_csv(round_id: RoundId, session: SessionDep, user: SponsorDep) -> Response:
-    """The sponsor portal's figures (lots, communes, groups) as a CSV Excel opens directly."""
-    view = _view(session, round_id, str(user.sponsor_id))
-    return Response(as_csv(view), media_type="text/csv; charset=utf-8",
+            responses={200: {"content": {"text/csv": {}}}, **documented(404)})
+def distribution_csv(round_id: RoundId, session: SessionDep, user: SponsorDep,
+                     table: TableName = "lots", sep: Separator = "comma",
+                     lang: Lang = "vi") -> Response:
+    """One table of the sponsor portal's figures as a CSV Excel opens directly (UTF-8 with
+    BOM): headers and labels in words, published counts as numbers, hidden ones as "<5",
+    "*" or "–". 404 for a round this sponsor may not see, existing or not."""
+    _, every = _tables(session, round_id, str(user.sponsor_id), Text(lang, PAGE_LABELS))
+    chosen = next(x for x in every if x.key == table)
+    return Response(as_csv(chosen, SEPARATORS[sep]), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition":
-                             f'attachment; filename="phan-bo-dot-{round_id}.csv"'})
+                             f'attachment; filename="{file_name(round_id, table, "csv")}"'})
+
+
+@router.get("/rounds/{round_id}/distribution.xlsx", response_class=Response,
+            responses={200: {"content": {XLSX: {}}}, **documented(404)})
+def distribution_xlsx(round_id: RoundId, session: SessionDep, user: SponsorDep,
+                      lang: Lang = "vi") -> Response:
+    """The sponsor portal's figures as a workbook, one sheet per table (lots, idle devices
+    and why, communes, household groups), each opening with the sponsor's name, the round
+    and its status. 404 for a round this sponsor may not see, existing or not."""
+    t = Text(lang, PAGE_LABELS)
+    view, every = _tables(session, round_id, str(user.sponsor_id), t)
+    return Response(as_xlsx(view, every, t), media_type=XLSX,
+                    headers={"Content-Disposition":
+                             f'attachment; filename="{file_name(round_id, "", "xlsx")}"'})
 
 
 @router.get("/rounds/{round_id}/lots", response_model=list[SponsorLotUse])

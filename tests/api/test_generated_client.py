@@ -42,9 +42,12 @@ SOLVE_SECONDS = 300
 # Generator warnings about what the generator cannot do rather than what the document gets
 # wrong: a piece of the warning's text, and why it is accepted. Any other warning fails.
 ALLOWED_WARNINGS: dict[str, str] = {}
-# A round's export is a zip (its true media type, which the generator has no reader
-# for); read as bytes like any other file, so that the operation is generated.
-CONTENT_TYPES = {"application/zip": "application/octet-stream"}
+# A round's export is a zip and a sponsor's figures a workbook (their true media types,
+# which the generator has no reader for); read as bytes like any other file, so that the
+# operations are generated.
+CONTENT_TYPES = {"application/zip": "application/octet-stream",
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                     "application/octet-stream"}
 # openapi-python-client 0.29 takes a string for a file only when it says `format: binary`
 # (OpenAPI 3.0's way); given 3.1's `contentMediaType` alone it makes, without a warning, a
 # text form field the service refuses. The served document says both (api/openapi.py).

@@ -194,15 +194,21 @@ def test_the_handover_list_keeps_names_as_text(
 def test_the_sponsor_figures_keep_names_as_text(
         service: tuple[TestClient, dict[str, str], int]) -> None:
     client, tokens, round_id = service
-    done = client.get(f"/api/sponsor/rounds/{round_id}/distribution.csv",
-                      headers=_bearer(tokens["sponsor"]))
-    assert done.status_code == 200, done.text
-    rows = _read_csv(done.content)
-    lot = [r for r in rows if r[1] == "lot"][0]
-    assert lot[3] == "'" + MODEL
-    communes = [r for r in rows if r[1] == "commune"]
-    assert [r[3] for r in communes] == ["'" + COMMUNE]
-    assert all(not v.startswith(DANGEROUS) for r in rows for v in r)
+    url = f"/api/sponsor/rounds/{round_id}/distribution"
+    tables = {}
+    for table in ("lots", "communes"):
+        done = client.get(f"{url}.csv?table={table}", headers=_bearer(tokens["sponsor"]))
+        assert done.status_code == 200, done.text
+        tables[table] = _read_csv(done.content)
+    assert tables["lots"][1][1] == "'" + MODEL  # under the header: the lot, its model
+    assert [r[1] for r in tables["communes"][1:]] == ["'" + COMMUNE]
+    assert all(not v.startswith(DANGEROUS) for rows in tables.values() for r in rows for v in r)
+    done = client.get(f"{url}.xlsx", headers=_bearer(tokens["sponsor"]))
+    book = openpyxl.load_workbook(io.BytesIO(done.content))
+    cells = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    assert not [c.value for c in cells if str(c.value or "").startswith(DANGEROUS)]
+    assert "'" + MODEL in {c.value for c in cells}
 
 
 @pytest.mark.parametrize("separator", [",", ";"])
