@@ -2,7 +2,8 @@
 
 A state machine imports households, pledges devices, marks some faulty, moves the
 budget, creates rounds from the ledger, solves, approves, records handovers, lets
-pickup deadlines pass, closes and re-plans, in any order, on SQLite and on
+pickup deadlines pass, closes, re-plans and varies a round's budget (a variant's
+approval supersedes the round it varies), in any order, on SQLite and on
 PostgreSQL, with a fresh store for every sequence. After each step the ledger's
 invariants are worked out again from the tables themselves (not through
 allocator.store.ledger), and each move the ledger should refuse is predicted
@@ -46,7 +47,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from allocator.issues import InvalidInput
-from allocator.store import campaign, ledger, rounds
+from allocator.store import campaign, ledger, rounds, variants
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import import_file
 from allocator.store.lifecycle import BadValue, RoundError, WrongState
@@ -56,6 +57,8 @@ from scenarios.named import scenario
 ACTOR = "planner"
 PICKING_UP = ("approved", "pickup_over")
 SOLVABLE = ("draft", "solved", "failed")
+SUPERSEDABLE = ("solved", *PICKING_UP)  # what approving a variant of it supersedes
+DATA_FILES = ("households.csv", "lots.csv", "points.csv", "communes.csv", "keep.csv")
 MILLION = 1_000_000
 MAX_ROUNDS = 6  # per sequence: each solve takes half a second
 
@@ -174,8 +177,9 @@ class CampaignMachine(RuleBasedStateMachine):
         return {int(i): s for i, s in self._rows("SELECT id, status FROM rounds")}
 
     def round_row(self, round_id: int) -> Any:
-        row = self._rows("SELECT id, status, replaces, superseded_by, pickup_deadline, "
-                         "policy FROM rounds WHERE id = :id", id=round_id)[0]._asdict()
+        row = self._rows("SELECT id, status, replaces, based_on, superseded_by, "
+                         "pickup_deadline, policy FROM rounds WHERE id = :id",
+                         id=round_id)[0]._asdict()
         if isinstance(row["policy"], str):  # JSON and times are text on SQLite
             row["policy"] = json.loads(row["policy"])
         if isinstance(row["pickup_deadline"], str):
@@ -407,14 +411,20 @@ class CampaignMachine(RuleBasedStateMachine):
         statuses = self.statuses()
         approve = lambda session: campaign.approve_round(  # noqa: E731
             session, round_id, ACTOR, pickup_days=days)
-        what = "approve_version" if row.replaces else "approve_round"
+        # What the approval supersedes: the round a re-plan replaces, or the round a
+        # variant varies while that round is solved or open for pickup.
+        old = row.replaces
+        if old is None and row.based_on is not None \
+                and statuses.get(row.based_on) in SUPERSEDABLE:
+            old = row.based_on
+        what = "approve_version" if old is not None else "approve_round"
         today = dt.datetime.now(campaign.VIETNAM).date()
         with self.sessions() as session:
             if row.status != "solved" or (row.replaces is not None
                                           and statuses[row.replaces] not in PICKING_UP):
                 self.refused(lambda: approve(session), WrongState, what)
                 return
-            problem = self.approval_breaks_ledger(round_id, row.replaces)
+            problem = self.approval_breaks_ledger(round_id, old)
             if problem:
                 self.refused(lambda: approve(session), ledger.LedgerConflict, what)
                 return
@@ -425,9 +435,10 @@ class CampaignMachine(RuleBasedStateMachine):
                 for late in (0, 1)]  # 1: midnight passed while approving
         assert after.status == "approved" and after.pickup_deadline in ends, after
         event(f"{what}: approved")
-        if row.replaces is not None:
-            old = self.round_row(row.replaces)
-            assert (old.status, old.superseded_by) == ("superseded", round_id)
+        if old is not None:
+            gone = self.round_row(old)
+            assert (gone.status, gone.superseded_by) == ("superseded", round_id)
+            assert after.replaces == old
 
     def approval_breaks_ledger(self, round_id: int, replaces: int | None) -> str:
         """Why approving the round would break the ledger ('' if it would not): its
@@ -609,6 +620,51 @@ class CampaignMachine(RuleBasedStateMachine):
             self.check_diff(version.id, round_id)
         if then == "approve":
             self.approve_round(version.id)
+
+    @precondition(lambda self: bool(self.rounds) and len(self.rounds) < MAX_ROUNDS)
+    @rule(data=st.data(), percent=st.sampled_from([10, 10, -20, 0, -100]),
+          then=st.sampled_from(["leave", "solve", "approve", "approve"]))
+    def vary(self, data: st.DataObject, percent: int, then: str) -> None:
+        """A variant with the budget changed: refused if it leaves no budget or repeats a
+        round (the same data files and policy), else a draft of the same data."""
+        round_id = self.pick(data, SUPERSEDABLE)
+        base = self.round_row(round_id)
+        budget = round(int(base.policy["budget_vnd"]) * (1 + percent / 100))
+        same = self.same_inputs(round_id, {**base.policy, "budget_vnd": budget})
+        with self.sessions() as session:
+            make = lambda: variants.vary_round(session, round_id, percent, None,  # noqa: E731
+                                               ACTOR)
+            if budget <= 0:
+                self.refused(make, BadValue, "vary: no budget")
+                return
+            if same is not None:
+                refused = self.refused(make, variants.DuplicateRound, "vary: repeats")
+                assert refused.existing == same  # type: ignore[attr-defined]
+                return
+            made = make()
+        self.rounds.append(made.id)
+        event("vary: drafted")
+        row = self.round_row(made.id)
+        assert (row.status, row.based_on, row.replaces) == ("draft", round_id, None)
+        assert row.policy["budget_vnd"] == budget
+        assert self.data_files(made.id) == self.data_files(round_id)
+        if then != "leave":
+            self.solve_round(made.id)
+        if then == "approve":
+            self.approve_round(made.id)
+
+    def data_files(self, round_id: int) -> dict[str, bytes]:
+        blob = self._rows("SELECT inputs FROM rounds WHERE id = :id", id=round_id)[0][0]
+        with zipfile.ZipFile(io.BytesIO(bytes(blob))) as archive:
+            return {n: archive.read(n) for n in archive.namelist() if n in DATA_FILES}
+
+    def same_inputs(self, round_id: int, policy: dict[str, Any]) -> int | None:
+        """The first round with this round's data files and this policy, if any."""
+        files = self.data_files(round_id)
+        for other in sorted(self.statuses()):
+            if self.round_row(other).policy == policy and self.data_files(other) == files:
+                return other
+        return None
 
     def check_diff(self, version_id: int, round_id: int) -> None:
         """Each household waiting for its phone in the old round is in exactly one kind of
