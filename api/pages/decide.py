@@ -29,13 +29,13 @@ router = APIRouter()
 Flag = Annotated[str, Form(max_length=8)]
 
 
-def _day(t: Text, day: dt.date | None) -> str:
-    return "–" if day is None else f"{day:%d/%m/%Y}"
+def _day(day: dt.date | None) -> str:
+    return "–" if day is None else f"{day:%d/%m/%Y}"  # dd/mm/yyyy in both languages
 
 
 def approval_lines(t: Text, found: dict[str, Any]) -> tuple[list[str], list[str]]:
     """What approving commits, as sentences; and the warnings (what will be refused)."""
-    deadline = _day(t, found["pickup_deadline"])
+    deadline = _day(found["pickup_deadline"])
     lines = [with_n(t, "commit_reserve", phones=t.number(found["phones"]), deadline=deadline,
                     days=t.number(found["pickup_days"])),
              with_n(t, "commit_notify", n=t.number(found["to_notify"]))]
@@ -60,7 +60,7 @@ def approval_lines(t: Text, found: dict[str, Any]) -> tuple[list[str], list[str]
 
 
 def closing_lines(t: Text, found: dict[str, Any]) -> list[str]:
-    deadline = _day(t, found["pickup_deadline"])
+    deadline = _day(found["pickup_deadline"])
     return [with_n(t, "commit_early" if found["early"] else "commit_deadline_passed",
                    deadline=deadline),
             with_n(t, "commit_release", n=t.number(found["released"])),

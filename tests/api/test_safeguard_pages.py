@@ -78,6 +78,11 @@ def test_a_variant_is_confirmed_then_supersedes_its_base(app: TestClient,
     assert "chờ duyệt, chuyển sang" in asked
     assert asked.index('id="cancel-approve"') < asked.index('id="confirm-approve"')
     deadline = re.search(r'name="pickup_deadline" value="([0-9-]+)"', asked)[1]
+    client.get(f"/lang/en?next=/rounds/{variant}/approve")
+    english = client.get(f"/rounds/{variant}/approve").text
+    assert f"phones are reserved for {phones:,} households" in english
+    assert "households are to be told" in english and "Go back, do not approve" in english
+    client.get("/lang/vi?next=/rounds")
     approved = client.post(f"/rounds/{variant}/approve",
                            data={"csrf": token, "confirm": "1", "pickup_deadline": deadline},
                            follow_redirects=False)
