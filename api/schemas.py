@@ -113,7 +113,7 @@ class RoundPublic(BaseModel):
     progress: str = ""
     error: str = ""
     pickup_deadline: dt.date | None = None  # the last day households may collect
-    replaces: int | None = None  # a re-plan: the round it would supersede
+    replaces: int | None = None  # a re-plan or a variant: the round it would supersede
     superseded_by: int | None = None
     ledger: dict[str, Any] | None = None  # what the campaign ledger froze into the round
 
