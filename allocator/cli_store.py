@@ -21,7 +21,7 @@ from allocator.store.audit import record_read
 from allocator.store.campaign import approve_round, create_round
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.imports import IMPORTS, import_file
-from allocator.store.lifecycle import WITH_RESULTS, RoundError, require
+from allocator.store.lifecycle import RoundError
 from allocator.store.models import AllocationRow, Round
 from allocator.store.rounds import export_round, import_folder_as_round, solve_round
 
@@ -210,25 +210,37 @@ def _solving_hint(session: Session, round_id: int) -> str:
 @round_app.command("handover")
 def round_handover(round_id: RoundArg,
                    out_file: Annotated[Path, typer.Option("--out", help=".csv or .xlsx")],
-                   point: Annotated[str | None, typer.Option(help="one point only")] = None
+                   point: Annotated[str | None, typer.Option(help="one point only")] = None,
+                   commune: Annotated[str | None, typer.Option(help="one commune only")] = None,
+                   by_commune: Annotated[bool, typer.Option(
+                       "--by-commune", help="a sheet per commune, not per point")] = False
                    ) -> None:
-    """Write the printable handover list (contacts, device, signature column)."""
-    from allocator.store.handover import as_csv, as_xlsx, handover_list
+    """Write the handover lists of an approved round: in .xlsx a sheet per point (or
+    commune) with the official heading and signature blocks ($ALLOCATOR_OFFICE names the
+    issuing office); in .csv the same rows as one table."""
+    from allocator.store.handover import as_csv
+    from allocator.store.papers import handover_papers, papers_table
+    from allocator.store.papers_xlsx import as_workbook
 
     if out_file.suffix.lower() not in (".csv", ".xlsx"):
         _fail("--out must end in .csv or .xlsx")
     if not out_file.parent.is_dir():
         _fail(f"{out_file.parent}: no such folder; create it first or choose another --out")
+    if point and commune:
+        _fail("give --point or --commune, not both")
     with open_store() as session:
         try:
-            require(session, round_id, WITH_RESULTS, "given a handover list")
-            table = handover_list(session, round_id, point)
+            papers = handover_papers(session, round_id,
+                                     "commune" if commune or by_commune and not point
+                                     else "point", point or commune)
         except RoundError as error:
             _fail(str(error))
-        out_file.write_bytes(as_xlsx(table) if out_file.suffix.lower() == ".xlsx"
+        table = papers_table(papers)
+        out_file.write_bytes(as_workbook(papers) if out_file.suffix.lower() == ".xlsx"
                              else as_csv(table))
         record_read(session, ACTOR, "download handover list", f"round {round_id}",
-                    {"point": point, "file": str(out_file)[:200], "rows": len(table)})
+                    {"point": point, "commune": commune, "file": str(out_file)[:200],
+                     "rows": len(table)})
     out.print(f"{len(table):,} households -> {out_file}")
 
 

@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prepare(engine)
         app.state.sessions = make_sessions(engine)
         app.state.limits = chosen.upload_limits()
+        app.state.office = chosen.office
         worker = InProcessWorker(app.state.sessions) if chosen.run_worker else None
         if worker is not None:
             worker.start()

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from allocator.report import vietnam_time
 from allocator.report.decisions import Decisions
 from allocator.report.labels import Text
+from allocator.report.paper import ReportPaper, drop_empty_columns
 from allocator.report.view import round_view
 
 HERE = Path(__file__).parent
@@ -38,17 +39,22 @@ def environment(*folders: Path) -> Environment:
 def assets() -> dict[str, Markup]:
     """The style sheet and script, to inline in a self-contained page."""
     return {"css": Markup((STATIC / "app.css").read_text(encoding="utf-8")),
-            "js": Markup((STATIC / "app.js").read_text(encoding="utf-8"))}
+            "js": Markup((STATIC / "app.js").read_text(encoding="utf-8")),
+            "paper_css": Markup((STATIC / "paper.css").read_text(encoding="utf-8"))}
 
 
 def render_report(data: dict[str, Any], summary: dict[str, Any], title: str,
-                  lang: str = "vi", decisions: Decisions | None = None) -> str:
+                  lang: str = "vi", decisions: Decisions | None = None,
+                  paper: ReportPaper | None = None) -> str:
     """The round dashboard as one HTML file that needs no network; with `decisions`,
-    also the round's finished budget curve and bottlenecks."""
+    also the round's finished budget curve and bottlenecks; with `paper`, the heading,
+    status and signatures of an official paper. Printed on A4, it drops table columns
+    that are empty on every row."""
     t = Text(lang)
-    return environment().get_template("report.html").render(
+    return drop_empty_columns(environment().get_template("report.html").render(
         title=title, t=t, view=round_view(data, summary, t), standalone=True, assets=assets(),
-        collected=False, technical=technical_details(summary, t), decisions=decisions)
+        collected=False, technical=technical_details(summary, t), decisions=decisions,
+        paper=paper))
 
 
 def technical_details(summary: dict[str, Any], t: Text, inputs_hash: str = "",

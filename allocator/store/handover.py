@@ -14,7 +14,7 @@ from allocator.pickup_codes import display_code
 from allocator.store.models import AllocationRow, Round
 from allocator.store.rounds import get_round, unpack_inputs
 from allocator.tabular import frame_csv, frame_xlsx
-from allocator.validate import read_scenario
+from allocator.validate import Scenario, read_scenario
 
 COLUMNS = {"stt": "STT", "household_id": "Mã hộ", "pickup_code": "Mã nhận",
            "head_name": "Họ tên chủ hộ", "phone": "Số điện thoại", "commune_code": "Mã xã",
@@ -31,15 +31,32 @@ NO_WINDOW = "Chưa có lịch"  # the point's windows were full: the household i
 def handover_list(session: Session, round_id: int, point_id: str | None = None
                   ) -> pd.DataFrame:
     """One row per served household (of one point, if given), ordered by point, window
-    (those without one last) and id.
+    (those without one last) and id, numbered from 1 at each point.
 
     Contacts come from the round's frozen inputs, so the list of an approved
     round never changes when the registry does.
     """
     row: Round = get_round(session, round_id)
-    query = select(AllocationRow).where(AllocationRow.round_id == round_id)
+    table = handover_rows(session, row, frozen_scenario(row), point_id=point_id)
+    return table[list(COLUMNS)].rename(columns=COLUMNS)
+
+
+def frozen_scenario(row: Round) -> Scenario:
+    """The round's inputs as they were when it was made."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return read_scenario(unpack_inputs(row, Path(tmp)))
+
+
+def handover_rows(session: Session, row: Round, scenario: Scenario, *,
+                  point_id: str | None = None, commune_code: str | None = None
+                  ) -> pd.DataFrame:
+    """The list's rows under their keys (COLUMNS' and `when`), of one point or one
+    commune if given, in the order of `handover_list`."""
+    query = select(AllocationRow).where(AllocationRow.round_id == row.id)
     if point_id:
         query = query.where(AllocationRow.point_id == point_id)
+    if commune_code:
+        query = query.where(AllocationRow.commune_code == commune_code)
     served = pd.DataFrame([{"household_id": a.household_id, "lot_id": a.lot_id,
                             "point_id": a.point_id, "copay_vnd": a.copay_vnd,
                             "commune_code": a.commune_code,
@@ -48,8 +65,6 @@ def handover_list(session: Session, round_id: int, point_id: str | None = None
                            for a in session.scalars(query)],
                           columns=["household_id", "lot_id", "point_id", "copay_vnd",
                                    "commune_code", "pickup_code", "window", "when"])
-    with tempfile.TemporaryDirectory() as tmp:
-        scenario = read_scenario(unpack_inputs(row, Path(tmp)))
     contacts = scenario.households.set_index("household_id")[["head_name", "phone"]]
     lots = scenario.lots.set_index("lot_id")[["model", "sponsor_name", "sponsor_id"]]
     points = scenario.points.set_index("point_id")[["name"]].rename(columns={"name": "point_name"})
@@ -59,10 +74,11 @@ def handover_list(session: Session, round_id: int, point_id: str | None = None
                                                         table["sponsor_id"])
     # The day's list at a point reads in the order households are told to come.
     table = table.sort_values(["point_id", "when", "household_id"], ignore_index=True)
-    table["stt"] = range(1, len(table) + 1)
+    # Each point signs its own list: its households are numbered from 1.
+    table["stt"] = table.groupby("point_id").cumcount() + 1
     for column in FILLED_IN:
         table[column] = ""
-    return table[list(COLUMNS)].rename(columns=COLUMNS)
+    return table
 
 
 def _window(row: AllocationRow) -> str:

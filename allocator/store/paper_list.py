@@ -3,9 +3,10 @@
 The point prints its handover list, households sign it, and someone types back
 which households were handed over and the IMEI of each phone (CSV or XLSX:
 code, handed over yes/no, IMEI, note; the printed list's Vietnamese headers
-work too). The upload is all or nothing: every problem is reported by row and
-column (rows numbered as a spreadsheet shows them, the header is row 1) and
-nothing is written, not even an audit entry, until the whole file is right.
+work too, and its workbook is read from the header row under its heading down
+to its total line). The upload is all or nothing: every problem is reported by
+row and column (rows numbered as a spreadsheet shows them) and nothing is
+written, not even an audit entry, until the whole file is right.
 
 A paper record says `via = paper` and `identity = paper list`: the identity was
 checked by the signature on paper, which the point keeps; the desk's typed
@@ -30,6 +31,7 @@ from allocator.store import audit, ledger
 from allocator.store.handover import COLUMNS as PRINTED
 from allocator.store.jobs import stamp
 from allocator.store.models import AllocationRow, Handover, User
+from allocator.store.papers_xlsx import TOTAL
 from allocator.store.point_desk import MAX_NOTE, desk_points, fold, open_round
 from allocator.store.workbooks import open_xlsx
 
@@ -55,6 +57,7 @@ WANTED: dict[str, frozenset[str]] = {
     "household_id": _headers("household_id", PRINTED["household_id"]),
 }
 REQUIRED = ("code", "handed", "imei")
+TOTAL_LINE = fold(TOTAL) + ":"
 
 
 @dataclass
@@ -146,7 +149,8 @@ def _read(path: Path, name: str, limits: Limits, report: PaperReport) -> list[_L
         issues.append(InputIssue(name, 0, "", f"is {size / 2**20:.1f} MB; a paper list is at "
                                  f"most {limits.max_file_mb} MB"))
         return []
-    raw = (open_xlsx(path, name, issues, limits) if Path(name).suffix.lower() != ".csv"
+    raw = (open_xlsx(path, name, issues, limits, find_header=_is_header, until=_is_total)
+           if Path(name).suffix.lower() != ".csv"
            else open_csv(path, issues, name=name, separator=_separator(path)))
     if raw is None:
         return []
@@ -171,6 +175,18 @@ def _read(path: Path, name: str, limits: Limits, report: PaperReport) -> list[_L
     if raw.failed:
         return []
     return lines
+
+
+def _is_header(cells: list[str]) -> bool:
+    """The printed list's header row, under its heading: it names the columns typed back."""
+    found = {fold(c).replace("_", " ") for c in cells}
+    return all(found & WANTED[column] for column in REQUIRED)
+
+
+def _is_total(cells: list[str]) -> bool:
+    """The printed list's total line ("Cộng: 37 hộ."): its signatures follow, not rows."""
+    first = next((c for c in cells if c.strip()), "")
+    return fold(first).startswith(TOTAL_LINE)
 
 
 def _separator(path: Path) -> str:

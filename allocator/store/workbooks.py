@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,19 @@ from allocator.limits import (
 )
 from allocator.reading import CHUNK_ROWS, RawTable
 
+HEADING_ROWS = 20  # how far down a printed paper's header row may be looked for
+Rows = Callable[[list[str]], bool]
 
-def open_xlsx(path: Path, name: str, issues: list[InputIssue], limits: Limits) -> RawTable | None:
-    """Start reading the first sheet; None (with an issue) if the workbook cannot be read."""
+
+def open_xlsx(path: Path, name: str, issues: list[InputIssue], limits: Limits,
+              find_header: Rows | None = None, until: Rows | None = None
+              ) -> RawTable | None:
+    """Start reading the first sheet; None (with an issue) if the workbook cannot be read.
+
+    The header is the first row, or the first of the top rows `find_header` accepts
+    (a printed paper has a heading above its table); with `until`, the table ends
+    before the first row it accepts (the paper's total line and signatures).
+    """
     try:
         with zipfile.ZipFile(path) as archive:
             check_archive(archive, limits, name)
@@ -50,8 +60,13 @@ def open_xlsx(path: Path, name: str, issues: list[InputIssue], limits: Limits) -
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # a sheet's declared size can be wrong, or huge
-        first = next(sheet.iter_rows(min_row=1, max_row=1, max_col=MAX_COLUMNS + 1,
-                                     values_only=True), ())
+        at, first = 1, next(sheet.iter_rows(min_row=1, max_row=1, max_col=MAX_COLUMNS + 1,
+                                            values_only=True), ())
+        if find_header is not None:
+            top = sheet.iter_rows(min_row=1, max_row=HEADING_ROWS, max_col=MAX_COLUMNS + 1,
+                                  values_only=True)
+            at, first = next(((n, values) for n, values in enumerate(top, start=1)
+                              if find_header([cell_text(v) for v in values])), (at, first))
     except Exception as err:
         book.close()
         issues.append(InputIssue(name, 1, "", f"cannot be read as XLSX: {_said(err)}"))
@@ -69,18 +84,20 @@ def open_xlsx(path: Path, name: str, issues: list[InputIssue], limits: Limits) -
         issues.append(InputIssue(name, 1, "", "is empty: a header row is required"))
         return None
     table = RawTable(name, header, iter(()))
-    table.chunks = _chunks(book, sheet, table, issues)
+    table.chunks = _chunks(book, sheet, table, issues, at + 1, until)
     return table
 
 
-def _chunks(book: Any, sheet: Any, table: RawTable,
-            issues: list[InputIssue]) -> Iterator[pd.DataFrame]:
+def _chunks(book: Any, sheet: Any, table: RawTable, issues: list[InputIssue],
+            first: int = 2, until: Rows | None = None) -> Iterator[pd.DataFrame]:
     width = len(table.header)
     rows: list[list[str]] = []
-    start = row = 2
+    start = row = first
     try:
-        for values in sheet.iter_rows(min_row=2, max_row=MAX_SHEET_ROWS + 1, max_col=width,
-                                      values_only=True):
+        for values in sheet.iter_rows(min_row=first, max_row=MAX_SHEET_ROWS + 1,
+                                      max_col=width, values_only=True):
+            if until is not None and until([cell_text(v) for v in values]):
+                break
             if row > MAX_SHEET_ROWS:
                 if any(v is not None for v in values):
                     table.failed = True

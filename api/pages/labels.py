@@ -66,7 +66,10 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "from_the_current_registry_households_lot": (
         'Từ sổ đăng ký hiện tại (hộ, lô máy, điểm nhận đã nhập).',
         'From the current registry (households, lots and points imported).'),
-    "handover_list_excel": ('Danh sách bàn giao (Excel)', 'Handover list (Excel)'),
+    "handover_list_excel": ('Danh sách bàn giao theo điểm nhận (Excel)',
+                            'Handover lists by point (Excel)'),
+    "handover_list_by_commune": ('Danh sách bàn giao theo xã, phường (Excel)',
+                                 'Handover lists by commune (Excel)'),
     "inputs": ('dữ liệu', 'inputs'),
     "make_variant": ('Tạo phương án', 'Make variant'),
     "new_round": ('Tạo đợt mới', 'New round'),

@@ -17,10 +17,11 @@ from allocator.policy import MAX_INT
 from allocator.report import render_report, technical_details
 from allocator.report.labels import Text
 from allocator.report.numbers import MoneyError, parse_money
+from allocator.report.paper import ReportPaper
 from allocator.report.view import comparison, round_view
 from allocator.store.audit import record_read
 from allocator.store.campaign import create_round, replan_round
-from allocator.store.handover import as_csv, as_xlsx, handover_list
+from allocator.store.handover import as_csv
 from allocator.store.jobs import progress_of as job_progress
 from allocator.store.jobs import request_solve
 from allocator.store.lifecycle import (
@@ -30,9 +31,11 @@ from allocator.store.lifecycle import (
     RoundStatus,
 )
 from allocator.store.models import AllocationRow, Round
+from allocator.store.papers import Kind, NoSuchPlace, PaperRefused, handover_papers, papers_table
+from allocator.store.papers_xlsx import as_workbook, file_name
 from allocator.store.rounds import import_folder_as_round
 from allocator.store.variants import DuplicateRound, vary_round
-from api.deps import RoundId, SessionDep
+from api.deps import Filter, RoundId, SessionDep
 from api.errors import status_of
 from api.pages.auth import Csrf, PagePlanner, check_csrf
 from api.pages.decisions import report_sections, sections
@@ -41,6 +44,7 @@ from api.pages.render import error_page, page, text_for
 from api.pages.replan import ids, quantities, round_extras
 from api.pages.variants import is_replan, percent, variant_extras
 from api.routers.rounds import XLSX
+from api.settings import issuing_office
 from api.uploads import BadUpload, LimitsDep, round_name, unpack_contract_zip
 
 router = APIRouter()
@@ -311,25 +315,36 @@ def report_download(request: Request, round_id: RoundId, session: SessionDep,
     t = text_for(request)
     lang = t.lang
     html = render_report(row.dashboard, row.summary, f"{t('round')} {row.id}: {row.name}", lang,
-                         decisions=report_sections(session, row.id, lang))
+                         decisions=report_sections(session, row.id, lang),
+                         paper=ReportPaper.of(issuing_office(request), row.status,
+                                              row.approved_at, row.solved_at))
     return Response(html, media_type="text/html; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="bao-cao-dot-{row.id}.html"'})
 
 
 @router.get("/rounds/{round_id}/handover.{kind}")
 def handover_download(request: Request, round_id: RoundId, kind: str, session: SessionDep,
-                      user: PagePlanner) -> Response:
-    """The printable handover list of every point (contacts, device, signature column)."""
-    row = _round(session, round_id)
-    if row is None or row.status not in RESULTS or kind not in ("csv", "xlsx"):
-        return error_page(request, 404, f"Đợt {round_id} chưa có kết quả / no results for "
-                          f"round {round_id}", user)
-    table = handover_list(session, round_id, None)
+                      user: PagePlanner, by: Annotated[str, Query(pattern="^(point|commune)$")]
+                      = "point", point: Filter = None, commune: Filter = None) -> Response:
+    """The handover lists of an approved round: a sheet per point (or per commune), or one
+    point's (commune's) list, each with its heading and signature blocks; CSV as one table."""
+    t = text_for(request)
+    if kind not in ("csv", "xlsx") or _round(session, round_id) is None:
+        return error_page(request, 404, f"Không có đợt {round_id} / no round {round_id}", user)
+    chosen: Kind = "commune" if commune or (by == "commune" and not point) else "point"
+    try:
+        papers = handover_papers(session, round_id, chosen, point or commune,
+                                 office=issuing_office(request))
+    except PaperRefused as error:
+        return error_page(request, 404 if isinstance(error, NoSuchPlace) else 409,
+                          error.said(t.lang), user)
+    table = papers_table(papers)
     record_read(session, user.name, "download handover list", f"round {round_id}",
-                {"format": kind, "rows": len(table)})
-    name = f"ban-giao-dot-{round_id}.{kind}"
+                {"format": kind, "by": chosen, "point": point, "commune": commune,
+                 "rows": len(table)})
+    name = file_name(papers, chosen, point or commune)
     if kind == "xlsx":
-        return Response(as_xlsx(table), media_type=XLSX,
+        return Response(as_workbook(papers), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return Response(as_csv(table), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(as_csv(table), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{name.removesuffix(".xlsx")}.csv"'})

@@ -16,7 +16,6 @@ records once.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -33,14 +32,16 @@ from allocator.report.labels import Text
 from allocator.store import point_desk
 from allocator.store.audit import record_read
 from allocator.store.campaign import VIETNAM
-from allocator.store.handover import as_xlsx, handover_list
 from allocator.store.lifecycle import PICKING_UP
 from allocator.store.models import AllocationRow, Handover, Point, Round, User
+from allocator.store.papers import NoSuchPlace, PaperRefused, handover_papers
+from allocator.store.papers_xlsx import as_workbook, file_name
 from api.deps import RoundId, SessionDep
 from api.pages.auth import Csrf, PageUser, Refused, check_csrf
 from api.pages.campaign import day_text
 from api.pages.render import page, text_for
 from api.routers.rounds import XLSX
+from api.settings import issuing_office
 
 router = APIRouter()
 HouseholdId = Annotated[str, Path(min_length=1, max_length=64,
@@ -277,9 +278,14 @@ def handover_list_file(request: Request, session: SessionDep, user: PagePoint,
         point_desk.open_round(session, round_id)
     except point_desk.NotFound as error:
         raise _refused(session, user, error) from error
-    table = handover_list(session, round_id, point)
+    try:  # the official paper: the point's own households, heading and signatures
+        papers = handover_papers(session, round_id, "point", point,
+                                 office=issuing_office(request))
+    except PaperRefused as error:
+        raise Refused(404 if isinstance(error, NoSuchPlace) else 409,
+                      error.said(text_for(request).lang), user) from error
     record_read(session, user.name, "download handover list", f"round {round_id}",
-                {"point": point, "format": "xlsx", "rows": len(table)})
-    name = f"ban-giao-dot-{round_id}-{re.sub(r'[^A-Za-z0-9_-]+', '_', point)[:60]}.xlsx"
-    return Response(as_xlsx(table), media_type=XLSX,
+                {"point": point, "format": "xlsx", "rows": len(papers.sheets[0].rows)})
+    name = file_name(papers, "point", point)
+    return Response(as_workbook(papers), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Query, UploadFile
+from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,8 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from allocator.device_ids import ICCID_PREFIX, IMEI_LENGTH
 from allocator.store import paper_list, point_desk
 from allocator.store.audit import record_read
-from allocator.store.handover import as_csv, as_xlsx, handover_list
+from allocator.store.handover import as_csv, handover_list
 from allocator.store.models import Handover
+from allocator.store.papers import NoSuchPlace, PaperRefused, handover_papers
+from allocator.store.papers_xlsx import as_workbook
 from allocator.store.point_desk import (
     MAX_NOTE,
     MAX_QUERY,
@@ -58,6 +60,7 @@ from api.fields import (
 )
 from api.problems import ApiError, Problem, documented, from_issues
 from api.schemas import Id, Strict, UtcDateTime
+from api.settings import issuing_office
 from api.uploads import BadUpload, LimitsDep, refusal, save_registry_file
 
 router = APIRouter(prefix="/point", tags=["handovers at the point (point officers)"])
@@ -246,9 +249,11 @@ def paper(round_id: RoundId, file: UploadFile, session: SessionDep, user: PointD
 
 @router.get("/rounds/{round_id}/handover-list", response_class=Response,
             responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
-def handover(round_id: RoundId, session: SessionDep, user: PointDep, point: Filter = None,
+def handover(request: Request, round_id: RoundId, session: SessionDep, user: PointDep,
+             point: Filter = None,
              format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv") -> Response:
-    """The printable handover list of one of your points (all of them for a planner)."""
+    """The printable handover list of one of your points (all of them for a planner); in
+    XLSX the official paper: heading, the point's households only, signature blocks."""
     points = _answer(lambda: point_desk.desk_points(session, user))
     if points is not None:
         if point is None and len(points) == 1:
@@ -265,7 +270,13 @@ def handover(round_id: RoundId, session: SessionDep, user: PointDep, point: Filt
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", point or "")[:60]
     name = f"ban-giao-dot-{round_id}" + (f"-{safe}" if safe else "")
     if format == "xlsx":
-        return Response(as_xlsx(table), media_type=XLSX,
+        try:
+            papers = handover_papers(session, round_id, "point", point,
+                                     office=issuing_office(request))
+        except PaperRefused as error:
+            raise ApiError(404 if isinstance(error, NoSuchPlace) else 409, error.en,
+                           detail_vi=error.vi) from None
+        return Response(as_workbook(papers), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     return Response(as_csv(table), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})

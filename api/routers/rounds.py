@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import re
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, UploadFile, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, UploadFile, status
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,10 +25,12 @@ from allocator.store.campaign import (
     replan_round,
     set_pickup_deadline,
 )
-from allocator.store.handover import as_csv, as_xlsx, handover_list
+from allocator.store.handover import as_csv
 from allocator.store.jobs import progress_of, request_solve
-from allocator.store.lifecycle import WITH_RESULTS, RoundStatus, require
+from allocator.store.lifecycle import WITH_RESULTS, RoundStatus
 from allocator.store.models import AllocationRow, Round, UnservedRow
+from allocator.store.papers import Kind, NoSuchPlace, PaperRefused, handover_papers, papers_table
+from allocator.store.papers_xlsx import as_workbook, file_name
 from allocator.store.rounds import export_round, import_folder_as_round, record_handovers
 from api.deps import Filter, Limit, Offset, PlannerDep, RoundId, SessionDep, count
 from api.problems import ApiError, Problem, documented, from_issues
@@ -50,6 +51,7 @@ from api.schemas import (
     RoundPublic,
     UnservedPublic,
 )
+from api.settings import issuing_office
 from api.uploads import BadUpload, LimitsDep, refusal, round_name, unpack_contract_zip
 
 router = APIRouter(prefix="/rounds", tags=["rounds (planners)"])
@@ -117,9 +119,10 @@ def approve(round_id: RoundId, session: SessionDep, user: PlannerDep,
             body: Approval | None = None) -> RoundPublic:
     """Make a solved round the decision; its phones are reserved until the pickup deadline.
 
-    A re-plan supersedes the round it replaces. Refused (409, nothing changed) if
-    a household would hold two phones, or a lot or the campaign budget would be
-    overcommitted.
+    A re-plan, or a variant of a solved or approved round, supersedes the round it
+    replaces (`replaces`). Refused (409, nothing changed) if a household would hold
+    two phones, a variant's base already has handovers, or a lot or the campaign
+    budget would be overcommitted.
     """
     body = body or Approval()
     return _public(approve_round(session, round_id, user.name,
@@ -223,22 +226,38 @@ def unserved(round_id: RoundId, session: SessionDep, _: PlannerDep, offset: Offs
 
 
 @router.get("/{round_id}/handover", response_class=Response,
-            responses={200: {"content": {"text/csv": {}, XLSX: {}}}, **documented(409)})
-def handover(round_id: RoundId, session: SessionDep, user: PlannerDep, point: Filter = None,
+            responses={200: {"content": {"text/csv": {}, XLSX: {}}}, **documented(404, 409)})
+def handover(request: Request, round_id: RoundId, session: SessionDep, user: PlannerDep,
+             point: Filter = None, commune: Filter = None,
+             by: Annotated[str, Query(pattern="^(point|commune)$")] = "point",
              format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv") -> Response:
-    """The printable handover list (with contacts and a signature column), CSV or XLSX."""
-    require(session, round_id, WITH_RESULTS, "given a handover list")
-    table = handover_list(session, round_id, point)
+    """The handover lists of an approved round, to print, sign and file: in XLSX a sheet
+    per point (`by=commune`: per commune), each with the official heading, its own
+    households numbered from 1 and the signature blocks; `point` or `commune` gives
+    that one list. CSV holds the same rows as one table. A round not approved, or no
+    longer handing phones over, has no list (409)."""
+    if point and commune:
+        said = "ask for one point or one commune, not both"
+        raise ApiError(422, said, [Problem(message=said, field="query.commune")],
+                       detail_vi="Chọn một điểm nhận hoặc một xã, phường, không chọn cả hai.")
+    kind: Kind = "commune" if commune or (by == "commune" and not point) else "point"
+    try:
+        papers = handover_papers(session, round_id, kind, point or commune,
+                                 office=issuing_office(request))
+    except PaperRefused as error:
+        raise ApiError(404 if isinstance(error, NoSuchPlace) else 409, error.en,
+                       detail_vi=error.vi) from None
+    table = papers_table(papers)
     record_read(session, user.name, "download handover list", f"round {round_id}",
-                {"point": point, "format": format, "rows": len(table)})
-    # A header is latin-1: keep only plain characters of the point id in the file name.
-    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", point or "")[:60]
-    name = f"ban-giao-dot-{round_id}" + (f"-{safe}" if safe else "")
+                {"point": point, "commune": commune, "by": kind, "format": format,
+                 "rows": len(table)})
+    name = file_name(papers, kind, point or commune)
     if format == "xlsx":
-        return Response(as_xlsx(table), media_type=XLSX,
-                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+        return Response(as_workbook(papers), media_type=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    name = name.removesuffix(".xlsx") + ".csv"
     return Response(as_csv(table), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/{round_id}/kpis", response_model=Kpis, responses=documented(409))

@@ -168,6 +168,14 @@ def test_handover_lists_and_kpis(world: tuple) -> None:
     round_id = solved_round(client, token)
     first_point = client.get(f"/api/rounds/{round_id}/allocations?limit=1",
                              headers=auth(token)).json()["items"][0]["point_id"]
+    # A solved round is not a decision yet: no list to print and sign.
+    for format in ("csv", "xlsx"):
+        early = client.get(f"/api/rounds/{round_id}/handover?format={format}",
+                           headers=auth(token))
+        assert early.status_code == 409, early.text
+        assert "approved" in early.json()["detail"]
+        assert "đã phê duyệt" in early.json()["detail_vi"]
+    assert client.post(f"/api/rounds/{round_id}/approve", headers=auth(token)).status_code == 200
     csv = client.get(f"/api/rounds/{round_id}/handover?point={first_point}", headers=auth(token))
     assert csv.status_code == 200 and csv.content.startswith(b"\xef\xbb\xbf")
     lines = _csv_rows(csv.content)
@@ -178,10 +186,12 @@ def test_handover_lists_and_kpis(world: tuple) -> None:
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     import io
 
-    import pandas as pd
-    sheet = pd.read_excel(io.BytesIO(xlsx.content), dtype=str)
+    import openpyxl
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    listed = [row for page in book.worksheets for row in page.iter_rows(values_only=True)
+              if isinstance(row[0], int)]  # a household's row starts with its number
     total = client.get(f"/api/rounds/{round_id}/allocations?limit=1", headers=auth(token)).json()
-    assert len(sheet) == total["total"]
+    assert len(listed) == total["total"] and first_point in book.sheetnames
     assert client.get(f"/api/rounds/{round_id}/handover?format=pdf",
                       headers=auth(token)).status_code == 422
     figures = client.get(f"/api/rounds/{round_id}/kpis", headers=auth(token)).json()
@@ -354,8 +364,13 @@ def test_handovers_are_recorded_and_sponsors_see_pending(world: tuple, db_url: s
 
 def test_a_point_id_of_any_text_makes_a_safe_file_name(world: tuple) -> None:
     client, tokens, _ = world
-    round_id = solved_round(client, tokens["planner"])
+    round_id = approved_round(client, tokens["planner"])
     odd = client.get(f"/api/rounds/{round_id}/handover", params={"point": "Điểm \U00031569 \"x\""},
                      headers=auth(tokens["planner"]))
-    assert odd.status_code == 200
-    assert 'filename="ban-giao-dot-' in odd.headers["content-disposition"]
+    assert odd.status_code == 404 and "Điểm" in odd.json()["detail_vi"]  # not a point of it
+    some = client.get(f"/api/rounds/{round_id}/allocations?limit=1",
+                      headers=auth(tokens["planner"])).json()["items"][0]["point_id"]
+    named = client.get(f"/api/rounds/{round_id}/handover", params={"point": some},
+                       headers=auth(tokens["planner"]))
+    assert named.status_code == 200
+    assert 'filename="ban-giao-dot-' in named.headers["content-disposition"]
