@@ -23,17 +23,14 @@ class Place:
     lat: float
     lon: float
     size: float  # 0..1 of the largest dot
-    colour: str
+    colour: str  # "" draws a hollow ring: nothing to show there
     tip: str
+    step: int | None = None  # the colour's step in the map's key (allocator.report.map_key)
+    note: str = ""  # the figure beside the name in the key ("12%")
 
 
-def coverage_colour(share: float) -> str:
-    """Red (nobody served) to green (everyone served)."""
-    return f"hsl({int(120 * max(0.0, min(1.0, share)))},70%,42%)"
-
-
-BIN_COLOURS = ("#8fbbe6", "#4f95d6", "#2a6fb5", "#1b4f85", "#0b2a4f")
-BACKGROUND = "#e1e5ea"  # a unit with none of the figures drawn
+# A unit with none of the figures drawn: a hollow ring, 4:1 against the map's background.
+OUTLINE = "#6b7785"
 
 
 def bin_of(count: int) -> int:
@@ -78,14 +75,17 @@ def city_map(places: Sequence[Place], background: Sequence[tuple[float, float]] 
     for lat, lon in background:
         if near(lat, lon):
             x, y = xy(lat, lon)
-            parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='1.8' fill='{BACKGROUND}'/>")
+            parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='1.8' fill='none' "
+                         f"stroke='{OUTLINE}' stroke-width='.6'/>")
     for p in sorted(places, key=lambda p: -p.size):  # small dots on top
         if near(p.lat, p.lon):
             x, y = xy(p.lat, p.lon)
             r = 2.5 + 9.5 * math.sqrt(max(0.0, min(1.0, p.size)))
-            parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{r:.1f}' fill='{p.colour}' "
-                         f"fill-opacity='.85' stroke='#fff' stroke-width='.6'>"
-                         f"<title>{escape(p.tip)}</title></circle>")
+            paint = (f"fill='{p.colour}' stroke='#fff' stroke-width='.6'" if p.colour else
+                     f"fill='none' stroke='{OUTLINE}' stroke-width='1.2'")
+            # class place: app.js names the commune on a tap, as <title> does on hover.
+            parts.append(f"<circle class='place' cx='{x:.1f}' cy='{y:.1f}' r='{r:.1f}' "
+                         f"{paint}><title>{escape(p.tip)}</title></circle>")
     svg = (f"<svg class='map' viewBox='0 0 {WIDTH:.0f} {height:.0f}' role='img' "
            f"aria-label='{escape(label)}'>{''.join(parts)}</svg>")
     return Markup(svg), [p for p in places if not near(p.lat, p.lon)]

@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from markupsafe import Markup
 
 from allocator.report import numbers
+from allocator.report.map_labels import MAP_LABELS
 
 LANGS = ("vi", "en")
 
 LABELS: dict[str, tuple[str, str]] = {
+    **MAP_LABELS,  # the maps' keys
     # KPIs
     "eligible": ("Hộ đủ điều kiện", "Eligible households"),
     "served": ("Hộ được nhận máy", "Households served"),
@@ -31,9 +33,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "unserved_by_reason": ("Hộ chưa được nhận, theo lý do", "Unserved households by reason"),
     "lot_use": ("Sử dụng từng lô máy", "Use of each lot"),
     "point_use": ("Sử dụng từng điểm nhận", "Use of each point"),
-    "map_note": ("Kích thước chấm: số hộ đủ điều kiện; màu: đỏ = chưa ai được nhận, xanh = "
-                 "tất cả đã nhận.", "Dot size: eligible households; colour: red = none "
-                 "served, green = all served."),
+    "map_note": ("Kích thước chấm: số hộ đủ điều kiện.", "Dot size: eligible households."),
     "off_map": ("Ngoài bản đồ (đảo xa)", "Off the map (far islands)"),
     "sort_hint": ("Bấm tiêu đề cột để sắp xếp.", "Click a column heading to sort."),
     # columns

@@ -8,8 +8,9 @@ from typing import Any
 from markupsafe import Markup
 
 from allocator.report import numbers
-from allocator.report.charts import Bar, Place, bars, city_map, coverage_colour
+from allocator.report.charts import Bar, Place, bars
 from allocator.report.labels import Text
+from allocator.report.map_key import coverage_map, coverage_place
 from allocator.report.reasons import Unserved, unserved_view
 
 
@@ -68,12 +69,11 @@ def round_view(data: dict[str, Any], summary: dict[str, Any], t: Text,
         share = c["served"] / c["eligible"] if c["eligible"] else 0.0
         communes.append({**c, "share": share, "coverage": t.percent(c["served"], c["eligible"])})
     most = max([c["eligible"] for c in communes] + [1])
-    places = [Place(c["name"], c["lat"], c["lon"], c["eligible"] / most,
-                    coverage_colour(c["share"]),
-                    f"{c['name']}: {t.number(c['served'])}/{t.number(c['eligible'])} "
-                    f"({c['coverage']})")
+    places = [coverage_place(c["name"], c["lat"], c["lon"], c["eligible"] / most, c["served"],
+                             c["eligible"], f"{c['name']}: {t.number(c['served'])}/"
+                             f"{t.number(c['eligible'])} ({c['coverage']})", t)
               for c in communes if c["lat"] is not None and c["lon"] is not None]
-    svg, off_map = city_map(places, label=t("coverage_by_commune"))
+    svg, off_map = coverage_map(t, places, t("coverage_by_commune"), t("map_key_coverage"))
     reasons = [(r, t(r), n) for r, n in data["unserved_by_reason"].items()]
     lots = [{**x, "collected": (collected_lots or {}).get(x["lot_id"])} for x in data["lots"]]
     points = [{**x, "collected": (collected_points or {}).get(x["point_id"])}

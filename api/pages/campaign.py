@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from allocator.policy import MAX_INT
 from allocator.report import vietnam_time
-from allocator.report.charts import Place, city_map, coverage_colour, day_bars
+from allocator.report.charts import day_bars
 from allocator.report.labels import Text
+from allocator.report.map_key import coverage_map, coverage_place
 from allocator.report.numbers import MoneyError, parse_money
 from allocator.store import followup, ledger
 from allocator.store.lifecycle import RoundError
@@ -51,12 +52,13 @@ def drawings(figures: dict[str, Any], t: Text) -> dict[str, Any]:
     """The map by commune and the chart of handovers per day."""
     communes = [c for c in figures["communes"] if c["eligible"]]
     most = max([c["eligible"] for c in communes] + [1])
-    places = [Place(c["name"], c["lat"], c["lon"], c["eligible"] / most,
-                    coverage_colour(c["handed_over"] / c["eligible"]),
-                    f"{c['name']}: {t.number(c['handed_over'])}/{t.number(c['eligible'])} "
-                    f"({t.percent(c['handed_over'], c['eligible'])})")
+    places = [coverage_place(c["name"], c["lat"], c["lon"], c["eligible"] / most,
+                             c["handed_over"], c["eligible"],
+                             f"{c['name']}: {t.number(c['handed_over'])}/"
+                             f"{t.number(c['eligible'])} "
+                             f"({t.percent(c['handed_over'], c['eligible'])})", t)
               for c in communes if c["lat"] is not None and c["lon"] is not None]
-    map_svg, off_map = city_map(places, label=t("campaign_map"))
+    map_svg, off_map = coverage_map(t, places, t("campaign_map"), t("map_key_handed"))
     days = _days(figures)
     pace = figures["pace"]
     needed = pace["needed_per_day"]

@@ -249,10 +249,7 @@ PAGE_LABELS: dict[str, tuple[str, str]] = {
     "no_handovers_yet": ('Chưa có máy nào được trao.', 'No phone handed over yet.'),
     "progress_by_commune": ('Tiến độ theo xã, phường', 'Progress by commune'),
     "campaign_map": ('Bản đồ tiến độ theo xã, phường', 'Map of progress by commune'),
-    "campaign_map_note": (
-        'Kích thước chấm: số hộ đủ điều kiện; màu: đỏ = chưa hộ nào nhận máy, xanh = tất cả đã '
-        'nhận.',
-        'Dot size: eligible households; colour: red = none handed a phone yet, green = all.'),
+    "campaign_map_note": ('Kích thước chấm: số hộ đủ điều kiện.', 'Dot size: eligible households.'),
     "eligible_short": ('Đủ điều kiện', 'Eligible'),
     "handed_short": ('Đã nhận', 'Handed over'),
     "reserved_short": ('Đang giữ', 'Reserved'),

@@ -18,8 +18,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from allocator.report.charts import BIN_COLOURS, Bar, Place, bars, bin_of, city_map
+from allocator.report.charts import Bar, Place, bars, bin_of
 from allocator.report.labels import BINS, Text
+from allocator.report.map_key import SEQUENTIAL, drawn_map
 from allocator.store.models import Commune, Round, User
 from allocator.store.sponsor_download import (
     SEPARATORS,
@@ -113,10 +114,14 @@ def _drawings(session: Session, view: SponsorView, t: Text) -> dict[str, Any]:
             continue
         level = max(0, bin_of(c.count)) if c.count is not None else 0
         places.append(Place(c.name, c.lat, c.lon, (level + 1) / len(BINS),
-                            BIN_COLOURS[level], f"{c.name}: {t.figure(c.devices)}"))
+                            SEQUENTIAL[level], f"{c.name}: {t.figure(c.devices)}", level))
+    # The key's ranges are the only figures it gives: "<5" covers the hidden counts too.
+    steps = [label + (f" {t('map_hidden')}" if i == 0 else "")
+             for i, (label, _, _) in enumerate(BINS)]
     drawn: dict[str, Any] = {}
-    drawn["map_svg"], drawn["off_map"] = city_map(places, every, t("where_your_devices_went"))
-    drawn["legend"] = [(label, BIN_COLOURS[i]) for i, (label, _, _) in enumerate(BINS)]
+    drawn["map_svg"], drawn["off_map"] = drawn_map(
+        t, places, t("where_your_devices_went"), t("map_key_devices"), steps,
+        t("map_no_devices"), every)
     drawn["chart"] = bars([Bar(t(g), int(n) if n.isdigit() else None, n)
                            for g, n in view.groups if g in CHART_GROUPS], t("by_household_group"))
     with _DRAWN_LOCK:

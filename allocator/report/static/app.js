@@ -35,6 +35,35 @@
       });
     });
   });
+  // A map names the commune under a tap (a phone has no hover to show <title>), or the
+  // nearest one within a finger's width, below the map where the key says to look.
+  document.querySelectorAll("figure.map-figure").forEach(function (figure) {
+    var map = figure.querySelector("svg.map");
+    var tip = figure.querySelector("[data-map-tip]");
+    if (!map || !tip) return;
+    var chosen = null;
+    function show(dot) {
+      if (chosen) chosen.classList.remove("chosen");
+      chosen = dot;
+      dot.classList.add("chosen");
+      var title = dot.querySelector("title");
+      tip.textContent = title ? title.textContent : "";
+    }
+    map.addEventListener("click", function (e) {
+      var best = null, bestDistance = 24;
+      map.querySelectorAll("circle.place").forEach(function (dot) {
+        var box = dot.getBoundingClientRect();
+        var d = Math.max(0, Math.hypot(box.left + box.width / 2 - e.clientX,
+          box.top + box.height / 2 - e.clientY) - box.width / 2);
+        if (d < bestDistance || (d === 0 && bestDistance === 0)) { best = dot; bestDistance = d; }
+      });
+      if (best) show(best);
+    });
+    map.addEventListener("mouseover", function (e) {
+      var dot = e.target.closest && e.target.closest("circle.place");
+      if (dot) show(dot);
+    });
+  });
   // Once a solve this page was following has finished, say so after the reload.
   var finished = null;
   try { finished = JSON.parse(sessionStorage.getItem("allocator-finished") || "null"); }
