@@ -35,6 +35,36 @@
       });
     });
   });
+  // A table of four columns or more becomes cards on a phone (app.css): each cell carries
+  // its column's name, and the roles are said outright because a table shown as blocks
+  // loses them in some browsers.
+  document.querySelectorAll("table").forEach(function (table) {
+    var head = table.tHead && table.tHead.rows[0];
+    if (!head || head.cells.length < 4 || table.classList.contains("beside")) return;
+    var names = Array.prototype.map.call(head.cells, function (h) {
+      return h.textContent.replace(/\s+/g, " ").trim();
+    });
+    table.setAttribute("role", "table");
+    Array.prototype.forEach.call(table.querySelectorAll(":scope > thead, :scope > tbody"),
+      function (group) { group.setAttribute("role", "rowgroup"); });
+    Array.prototype.forEach.call(table.rows, function (row) {
+      row.setAttribute("role", "row");
+      var full = row.cells.length === names.length;
+      Array.prototype.forEach.call(row.cells, function (cell, i) {
+        cell.setAttribute("role", cell.tagName === "TH"
+          ? (row.parentNode === table.tHead ? "columnheader" : "rowheader") : "cell");
+        if (full && row.parentNode !== table.tHead && names[i]) {
+          cell.setAttribute("data-label", names[i]);
+        }
+      });
+    });
+    table.setAttribute("data-cards", "");
+  });
+  // A box that scrolls (a long table) takes the keyboard's focus, so it scrolls without a
+  // mouse.
+  document.querySelectorAll(".scroll, .slip-sheets").forEach(function (box) {
+    if (!box.hasAttribute("tabindex")) box.setAttribute("tabindex", "0");
+  });
   // A map names the commune under a tap (a phone has no hover to show <title>), or the
   // nearest one within a finger's width, below the map where the key says to look.
   document.querySelectorAll("figure.map-figure").forEach(function (figure) {
