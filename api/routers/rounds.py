@@ -234,15 +234,13 @@ def handover(request: Request, round_id: RoundId, session: SessionDep, user: Pla
     """The handover lists of an approved round, to print, sign and file: in XLSX a sheet
     per point (`by=commune`: per commune), each with the official heading, its own
     households numbered from 1 and the signature blocks; `point` or `commune` gives
-    that one list. CSV holds the same rows as one table. A round not approved, or no
-    longer handing phones over, has no list (409)."""
-    if point and commune:
-        said = "ask for one point or one commune, not both"
-        raise ApiError(422, said, [Problem(message=said, field="query.commune")],
-                       detail_vi="Chọn một điểm nhận hoặc một xã, phường, không chọn cả hai.")
+    that one list; both together, that commune's list with only the households that
+    collect at that point. CSV holds the same rows as one table. A round not approved,
+    or no longer handing phones over, has no list (409)."""
     kind: Kind = "commune" if commune or (by == "commune" and not point) else "point"
     try:
-        papers = handover_papers(session, round_id, kind, point or commune,
+        papers = handover_papers(session, round_id, kind, commune or point,
+                                 points=[point] if point and commune else None,
                                  office=issuing_office(request))
     except PaperRefused as error:
         raise ApiError(404 if isinstance(error, NoSuchPlace) else 409, error.en,
@@ -251,7 +249,7 @@ def handover(request: Request, round_id: RoundId, session: SessionDep, user: Pla
     record_read(session, user.name, "download handover list", f"round {round_id}",
                 {"point": point, "commune": commune, "by": kind, "format": format,
                  "rows": len(table)})
-    name = file_name(papers, kind, point or commune)
+    name = file_name(papers, kind, commune or point)
     if format == "xlsx":
         return Response(as_workbook(papers), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
