@@ -121,10 +121,15 @@ def test_every_column_is_on_a_phone(site: Site, role: str, route: str, address: 
 
 
 
-TAPPED = """() => {
+# What the tip under the map says, the dot marked, and how far that dot's edge is from
+# the tap (the browser itself moves a tap onto a small target near the finger).
+TAPPED = """([x, y]) => {
   const tip = document.querySelector("figure.map-figure [data-map-tip]");
   const chosen = document.querySelector("svg.map circle.chosen");
-  return {tip: tip.textContent, chosen: chosen && chosen.querySelector("title").textContent};
+  const box = chosen && chosen.getBoundingClientRect();
+  return {tip: tip.textContent, chosen: chosen && chosen.querySelector("title").textContent,
+          away: box && Math.hypot(box.left + box.width / 2 - x, box.top + box.height / 2 - y)
+            - box.width / 2};
 }"""
 
 
@@ -146,18 +151,17 @@ def test_a_tap_names_the_commune(site: Site, chromium: Any, role: str, address: 
         # The key counts far islands too; they are listed beside the map, not drawn.
         assert places.count() > 10 and 0 <= counted - places.count() <= 3
         assert figure.locator(".map-key-title").inner_text().strip()
-        for n in (0, places.count() // 2, places.count() - 1):
+        for n in range(0, places.count(), max(1, places.count() // 8)):
             dot = places.nth(n)
             dot.scroll_into_view_if_needed()
             box = dot.bounding_box()
             assert box is not None
             x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-            on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y)"
-                                   ".closest('circle.place').querySelector('title')"
-                                   ".textContent", [x, y])
+            page.evaluate("document.querySelector('[data-map-tip]').textContent = ''")
             page.touchscreen.tap(x, y)
-            shown = page.evaluate(TAPPED)
-            assert shown["tip"] == shown["chosen"] == on_top
+            shown = page.evaluate(TAPPED, [x, y])
+            assert shown["tip"] == shown["chosen"]
+            assert shown["away"] <= 12, shown  # under the finger
             assert ":" in shown["tip"]  # "Phường …: 12/20 (60,0%)"
         figure.screenshot(path=str(site.world.output / f"phone-map-tapped-{role}-"
                                    f"{address.strip('/').split('/')[0]}.png"))

@@ -80,6 +80,8 @@
       tip.textContent = title ? title.textContent : "";
     }
     map.addEventListener("click", function (e) {
+      var hit = e.target.closest && e.target.closest("circle.place");
+      if (hit) { show(hit); return; }
       var best = null, bestDistance = 24;
       map.querySelectorAll("circle.place").forEach(function (dot) {
         var box = dot.getBoundingClientRect();
