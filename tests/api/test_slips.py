@@ -107,7 +107,7 @@ def as_user(app: TestClient, name: str) -> TestClient:
 
 
 def slips_in(html: str) -> list[str]:
-    return re.findall(r'<article class="slip" data-household="([^"]+)"', html)
+    return re.findall(r'<article class="slip"[^>]* data-household="([^"]+)"', html)
 
 
 def audit(store: Store, action: str) -> list[AuditEntry]:

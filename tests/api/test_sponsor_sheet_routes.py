@@ -102,7 +102,7 @@ def test_the_printable_sheet_in_vietnamese_and_english(app: TestClient, folder: 
     assert vi.status_code == 200 and vi.headers["content-type"].startswith("text/html")
     for words in ("Sở Khoa học và Công nghệ TP. Hồ Chí Minh", "Phiếu làm việc với nhà tài trợ",
                   "Viettel", "Đợt 1", "phê duyệt ngày", "Nokia C32", "2.090.000 ₫",
-                  "Đã trao tận tay", "Máy chưa dùng và lý do", 'id="sheet-reasons"',
+                  "Đã trao máy", "Máy chưa dùng và lý do", 'id="sheet-reasons"',
                   "Ngân sách còn lại không đủ chi", 'id="sheet-changes"', "Tăng ngân sách 10%",
                   'href="/static/sponsor_sheet.css"', "?lang=en"):
         assert words in vi.text, words
@@ -128,7 +128,7 @@ def test_without_an_analysis_the_sheet_gives_use_and_says_where_reasons_come_fro
     assert 'id="sheet-no-analysis"' in page.text and "phân tích điểm nghẽn" in page.text
     assert 'action="/rounds/2/analyses/bottlenecks"' in page.text and 'name="csrf"' in page.text
     assert 'id="sheet-use"' in page.text and 'id="sheet-reasons"' not in page.text
-    assert "Đã trao tận tay" not in page.text  # not approved: nothing handed over yet
+    assert "Đã trao máy" not in page.text  # not approved: nothing handed over yet
     figures = client.get("/api/rounds/2/sponsors/OP01/sheet", headers=api("planner"))
     assert figures.status_code == 200
     data = figures.json()

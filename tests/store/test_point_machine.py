@@ -39,7 +39,7 @@ from allocator.store import campaign, ledger, paper_list, point_desk, rounds
 from allocator.store.db import make_engine, make_sessions, prepare
 from allocator.store.lifecycle import BadValue, RoundError
 from allocator.store.models import User
-from allocator.store.point_desk import DeskError, NotFound, NotYours
+from allocator.store.point_desk import DeskError, NotFound, NotHere
 from tests.store.point_store import POINTS, build, imei, national_id
 from tests.store.test_campaign_machine import copy_store
 
@@ -194,8 +194,8 @@ class PointMachine(RuleBasedStateMachine):
                 return
             if allocation.status not in PICKING_UP:
                 return self.refused(call, NotFound)
-            if who == "other":
-                return self.refused(call, NotYours)
+            if who == "other":  # another point's household: as if it were not there
+                return self.refused(call, NotHere)
             if allocation.handed_over_at is not None or allocation.released_at is not None:
                 return self.refused(call, DeskError, None)
             if wrong_identity:
@@ -225,8 +225,8 @@ class PointMachine(RuleBasedStateMachine):
         with self.sessions() as session:
             user = self.user(session, name)
             call = lambda: point_desk.undo(session, user, record.id, "ghi nhầm hộ")  # noqa: E731
-            if who == "other":
-                return self.refused(call, NotYours)
+            if who == "other":  # another point's record: as if it were not there
+                return self.refused(call, NotHere)
             if record.undone_at is not None:
                 before = self.snapshot()
                 assert call().undone_at is not None
