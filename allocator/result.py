@@ -186,5 +186,8 @@ def _number(x: float | None) -> float | None:
 
 
 def _solver_version() -> str:
-    from importlib.metadata import version
-    return f"HiGHS via OR-Tools MathOpt {version('ortools')}"
+    # The package's own version string: the same text as its installed metadata, without
+    # importlib.metadata, whose import alone costs about 40 ms of every solve.
+    import ortools
+
+    return f"HiGHS via OR-Tools MathOpt {ortools.__version__}"  # type: ignore[attr-defined]
