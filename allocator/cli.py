@@ -5,20 +5,18 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from allocator.cli_bottlenecks import bottlenecks_command
 from allocator.cli_curve import curve_command
-from allocator.dashboard import dashboard
 from allocator.issues import InvalidInput
 from allocator.policy import MAX_SECONDS
-from allocator.problem import build_problem
-from allocator.result import allocations_frame, summary, unserved_frame, write_result
-from allocator.solve import InternalError, solve
-from allocator.validate import Scenario, read_scenario
+
+if TYPE_CHECKING:
+    from allocator.validate import Scenario
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Allocate smartphones to households, round by round.")
@@ -68,6 +66,13 @@ def solve_command(
     = False,
 ) -> None:
     """Solve one allocation round and write allocations, unserved and summary."""
+    # The engine (pandas, OR-Tools: about half a second) is loaded by the commands that
+    # solve, not by every other command and --help.
+    from allocator.dashboard import dashboard
+    from allocator.problem import build_problem
+    from allocator.result import allocations_frame, summary, unserved_frame, write_result
+    from allocator.solve import InternalError
+
     if method not in ("optimal", "greedy"):
         _fail(f"--method must be 'optimal' or 'greedy' (got {method!r})")
     if time_limit is not None and not 0 < time_limit <= MAX_SECONDS:
@@ -161,6 +166,8 @@ app.command("bottlenecks")(bottlenecks_command)
 
 def read_or_exit(scenario_dir: Path) -> Scenario:
     """The scenario folder, or every located problem on stderr and exit 2 (nothing written)."""
+    from allocator.validate import read_scenario
+
     try:
         return read_scenario(scenario_dir)
     except InvalidInput as problems:
@@ -174,6 +181,8 @@ app.command("curve")(curve_command)
 
 
 def _solve_with_progress(problem, method, time_limit, quiet):  # type: ignore[no-untyped-def]
+    from allocator.solve import solve
+
     if quiet:
         return solve(problem, method, time_limit)
     started = time.perf_counter()
