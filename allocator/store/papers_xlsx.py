@@ -31,6 +31,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
+from allocator.store.a4_sheet import print_on_a4
 from allocator.store.papers import Papers, Sheet
 from allocator.tabular import safe_cell
 
@@ -213,23 +214,10 @@ def _signatures(page: Worksheet, row: int, columns: Sequence[Column],
 
 def _print_setup(page: Worksheet, papers: Papers, sheet: Sheet | None,
                  columns: Sequence[Column], last_row: int) -> None:
-    landscape = landscape_for(columns)
-    page.freeze_panes = page.cell(row=HEADER_ROW + 1, column=1)
-    page.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    page.print_area = f"A1:{get_column_letter(len(columns))}{last_row}"
-    page.page_setup.paperSize = page.PAPERSIZE_A4
-    page.page_setup.orientation = "landscape" if landscape else "portrait"
-    page.page_setup.fitToWidth = 1
-    page.page_setup.fitToHeight = 0
-    page.sheet_properties.pageSetUpPr.fitToPage = True
-    page.print_options.horizontalCentered = True
-    page.page_margins = MARGINS
-    page.oddFooter.center.text = "Trang &P / &N"
-    page.oddFooter.center.font = FONT
     where = f" · {sheet.key}" if sheet is not None else ""
-    # "&" starts a header code (page number, font, ...): one in a name is doubled.
-    page.oddFooter.left.text = _clean(f"Đợt {papers.round_id}{where}")[:100].replace("&", "&&")
-    page.oddFooter.left.font = FONT
+    print_on_a4(page, header_row=HEADER_ROW, columns=len(columns), last_row=last_row,
+                landscape=landscape_for(columns), margins=MARGINS, centred=True,
+                pages="Trang &P / &N", footer=f"Đợt {papers.round_id}{where}", font=FONT)
 
 
 def _put(page: Worksheet, row: int, start: int, stop: int, text: str, *, bold: bool = False,

@@ -24,9 +24,11 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 from allocator.report.labels import Text
+from allocator.store.a4_sheet import print_on_a4
 from allocator.store.sponsor_idle import IdleDevices
 from allocator.store.sponsor_sheet import OFFICE, VIETNAM
 from allocator.store.sponsor_view import CHART_GROUPS, SponsorView
@@ -38,6 +40,7 @@ HEADER_ROW = 7  # rows 1-5: the title block; 6: blank
 LINE = Side(style="thin", color="808080")
 BOX = Border(left=LINE, right=LINE, top=LINE, bottom=LINE)
 HEAD_FILL = PatternFill("solid", fgColor="DDE4EC")
+MARGINS = PageMargins(left=0.5, right=0.5)  # inches; top and bottom as Excel's own
 
 
 @dataclass(frozen=True)
@@ -180,16 +183,8 @@ def _sheet(page: Worksheet, view: SponsorView, table: Table, t: Text, today: dt.
     note.font = Font(italic=True, size=9)
     page.row_dimensions[end + 1].height = 14 * max(1, -(-len(legend) //
                                                          max(1, sum(table.widths) - 4)))
-    page.freeze_panes = page.cell(row=HEADER_ROW + 1, column=1)
-    page.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    page.print_area = f"A1:{get_column_letter(len(table.header))}{end + 1}"
-    page.page_setup.paperSize = page.PAPERSIZE_A4
-    page.page_setup.orientation = "portrait"
-    page.page_setup.fitToWidth = 1
-    page.page_setup.fitToHeight = 0
-    page.sheet_properties.pageSetUpPr.fitToPage = True
-    page.page_margins.left = page.page_margins.right = 0.5
-    page.oddFooter.center.text = "&P / &N"
+    print_on_a4(page, header_row=HEADER_ROW, columns=len(table.header), last_row=end + 1,
+                margins=MARGINS)
 
 
 def _value(value: object) -> object:

@@ -17,9 +17,11 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 from allocator.report.labels import Text
+from allocator.store.a4_sheet import print_on_a4
 from allocator.store.sponsor_sheet import (
     OFFICE,
     SponsorSheet,
@@ -40,6 +42,7 @@ WRAPPED = {"reason": 3, "change": 2}  # the column (0-based) of long text, per t
 LINE = Side(style="thin", color="808080")
 BOX = Border(left=LINE, right=LINE, top=LINE, bottom=LINE)
 HEAD_FILL = PatternFill("solid", fgColor="DDE4EC")
+MARGINS = PageMargins(left=0.5, right=0.5, top=0.6, bottom=0.6)  # inches
 
 
 def as_xlsx(sheet: SponsorSheet, t: Text) -> bytes:
@@ -124,21 +127,9 @@ def _table(page: Worksheet, sheet: SponsorSheet, t: Text, name: str, table: Tabl
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         cell.font = Font(italic=text == legend, size=9 if text == legend else 10)
         page.row_dimensions[row].height = 14 * max(1, -(-len(text) // max(1, sum(widths) - 4)))
-    page.freeze_panes = page.cell(row=HEADER_ROW + 1, column=1)
-    page.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    page.print_area = f"A1:{get_column_letter(len(header))}{end + len(notes) + 1}"
-    page.page_setup.paperSize = page.PAPERSIZE_A4
-    page.page_setup.orientation = "portrait"
-    page.page_setup.fitToWidth = 1
-    page.page_setup.fitToHeight = 0
-    page.sheet_properties.pageSetUpPr.fitToPage = True
-    page.print_options.horizontalCentered = True
-    page.page_margins.left = page.page_margins.right = 0.5
-    page.page_margins.top = page.page_margins.bottom = 0.6
-    page.oddFooter.center.text = "&P / &N"
-    # "&" starts a header code (page number, font, ...): a sponsor's own is doubled.
-    page.oddFooter.left.text = _clean(f"{t('sheet_title')} · {sheet.sponsor_id}")[:100] \
-        .replace("&", "&&")
+    print_on_a4(page, header_row=HEADER_ROW, columns=len(header),
+                last_row=end + len(notes) + 1, margins=MARGINS, centred=True,
+                footer=f"{t('sheet_title')} · {sheet.sponsor_id}")
 
 
 def _clean(text: str) -> str:
