@@ -44,7 +44,7 @@ from allocator.milp import SolveStatus
 from allocator.model import KEEP_POINT, AllocationModel
 from allocator.potentials import capacity_prices
 from allocator.problem import Problem
-from allocator.routing import crowded_places, least_routing
+from allocator.routing import Router, crowded_places
 
 TOLERANCE_KM = 0.001     # 1 metre in total
 RELATIVE_TOLERANCE = 1e-9
@@ -147,6 +147,8 @@ class _Search:
         self.kept = sites.place_keep_point[self.place] == self.point \
             if KEEP_POINT in optimum else np.zeros(len(arcs), bool)
         self.capacity = problem.point_capacity
+        self.router = Router(self.place, self.point, self.km, self.capacity, self.kept,
+                             sites.n_places)
         self.upper, self.lower = float("inf"), float("-inf")
         self.best: tuple[np.ndarray, np.ndarray, Lots] | None = None
         self.seen: list[np.ndarray] = []     # prices of every routing
@@ -202,7 +204,7 @@ class _Search:
         return flow
 
     def _routed(self, take: np.ndarray, supply: np.ndarray) -> np.ndarray | None:
-        flow = least_routing(self.place, self.point, self.km, supply, self.capacity, self.kept)
+        flow = self.router.route(supply)
         kept = self.optimum.get(KEEP_POINT)
         if flow is not None and kept is not None and int(flow[self.kept].sum()) < kept - 0.5:
             return None  # fits, but not with stage K2's households at their points

@@ -2,9 +2,15 @@
 
 Most households go to their nearest point, and an optimal routing sends a household
 past its nearest point only by as much as some full point is worth (its capacity
-price). So the flow is solved on short detours first, then every arc left out is
-priced: if none would shorten the routing at the routing's own prices, the flow is
-optimal over all arcs; else those arcs join and it is solved again.
+price). So the flow is solved on a few arcs first, then every arc left out is priced:
+if none would shorten the routing at the routing's own prices, the flow is optimal
+over all arcs; else those arcs join and it is solved again.
+
+The first arcs are short detours (within FIRST_DETOUR_KM of a home's nearest point).
+A `Router` routes one set of arcs for changing supplies: after its first routing it
+starts from the arcs the last routing's prices make cheapest for each home (within
+PRICED_SLACK_KM), so homes whose choice those prices settle leave the flow. Stage 3's
+rounds change a few thousand households of a hundred thousand, so most are settled.
 
 Distances are whole micrometres in the flow (whole millimetres where stage K2's
 households must come first), so rounding moves the total by well under a metre.
@@ -19,6 +25,7 @@ from allocator.point_flow import to_points
 from allocator.potentials import capacity_prices
 
 FIRST_DETOUR_KM = 0.5
+PRICED_SLACK_KM = 0.02
 _INT64_ROOM = 2**61
 
 
@@ -29,75 +36,115 @@ def least_routing(place: np.ndarray, point: np.ndarray, km: np.ndarray, supply: 
 
     None if the households cannot all be sent.
     """
-    if not supply.any():
-        return np.zeros(len(place), np.int64)
-    cost, scale = _integer_costs(km, kept, len(supply) + len(capacity) + 1, len(capacity))
-    has = supply[place] > 0
-    nearest = np.full(len(supply), np.inf)
-    np.minimum.at(nearest, place[has], cost[has])
-    detour = cost - nearest[place]
-    window = FIRST_DETOUR_KM * scale
-    active = has & ((detour <= window) | kept)
-    while True:
-        flow = _restricted(place, point, supply, cost, capacity, active)
-        if flow is None:
-            if active[has].all():
-                return None
-            window *= 4  # too few arcs to fit everyone: widen the detours
-            active |= has & (detour <= window)
-            continue
+    return Router(place, point, km, capacity, kept, len(supply)).route(supply)
+
+
+class Router:
+    """Least routings over one set of arcs (place -> point, sorted by place), each
+    started from the prices of the one before."""
+
+    def __init__(self, place: np.ndarray, point: np.ndarray, km: np.ndarray,
+                 capacity: np.ndarray, kept: np.ndarray, n_places: int) -> None:
+        self.place, self.point, self.capacity, self.kept = place, point, capacity, kept
+        self.n_places = n_places
+        self.cost, self.scale = _integer_costs(km, kept, n_places + len(capacity) + 1,
+                                               len(capacity))
+        self.starts, self.segment = _segments(place)
+        nearest = np.minimum.reduceat(self.cost, self.starts) if len(place) else self.cost
+        self.detour = self.cost - nearest[self.segment]
+        self.price: np.ndarray | None = None  # of the last routing, in flow cost units
+
+    def route(self, supply: np.ndarray) -> np.ndarray | None:
+        """Flow per arc sending every household of `supply` (per place), None if they
+        cannot all be sent."""
+        if not supply.any():
+            return np.zeros(len(self.place), np.int64)
+        has = supply[self.place] > 0
+        if self.price is None:
+            measure, window = self.detour, FIRST_DETOUR_KM * self.scale
+        else:
+            reduced = self.cost + self.price[self.point]
+            measure = reduced - np.minimum.reduceat(reduced, self.starts)[self.segment]
+            window = PRICED_SLACK_KM * self.scale
+        active = has & ((measure <= window) | self.kept)
+        while True:
+            flow = self._restricted(supply, active)
+            if flow is None:
+                if active[has].all():
+                    return None
+                # Too few arcs to fit everyone: widen.
+                while not (has & ~active & (measure <= window)).any():
+                    window *= 4
+                active |= has & (measure <= window)
+                continue
+            price, reach = self._prices(flow, active)
+            shorter = has & ~active & (self.cost + price[self.point] < reach[self.place] - 0.5)
+            if not shorter.any():
+                self.price = price
+                return flow
+            active |= shorter
+
+    def _prices(self, flow: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The flow's capacity prices on the active arcs, and per place its cheapest
+        active arc at those prices (inf where it has none)."""
         arcs = np.flatnonzero(active)
-        price = capacity_prices(place[arcs], point[arcs], cost[arcs].astype(float), flow[arcs],
-                                capacity)
-        reach = np.full(len(supply), np.inf)
-        np.minimum.at(reach, place[arcs], cost[arcs] + price[point[arcs]])
-        shorter = has & ~active & (cost + price[point] < reach[place] - 0.5)
-        if not shorter.any():
-            return flow
-        active |= shorter
+        place, point, cost = self.place[arcs], self.point[arcs], self.cost[arcs]
+        price = capacity_prices(place, point, cost.astype(float), flow[arcs], self.capacity)
+        starts, _ = _segments(place)
+        reach = np.full(self.n_places, np.inf)
+        reach[place[starts]] = np.minimum.reduceat(cost + price[point], starts)
+        return price, reach
 
+    def _restricted(self, supply: np.ndarray, active: np.ndarray) -> np.ndarray | None:
+        """The least-cost flow on the active arcs (per arc, all arcs), None if none fits.
 
-def _restricted(place: np.ndarray, point: np.ndarray, supply: np.ndarray, cost: np.ndarray,
-                capacity: np.ndarray, active: np.ndarray) -> np.ndarray | None:
-    """The least-cost flow on the active arcs (per arc, all arcs), None if none fits.
-
-    Places that are settled before the flow (see below) fill their point first; the
-    flow then holds only the places that choose.
-    """
-    arcs = np.flatnonzero(active)
-    if not len(arcs):
-        return None
-    # A point that could take every household with an active arc to it is never full:
-    # whoever has it nearest goes there in some least-cost flow, and so do places
-    # with one active arc, which have no choice.
-    inflow = np.bincount(point[arcs], weights=supply[place[arcs]], minlength=len(capacity))
-    first = np.zeros(len(supply), np.int64) - 1
-    order = arcs[np.lexsort((cost[arcs], place[arcs]))]
-    starts = np.flatnonzero(np.r_[True, place[order][1:] != place[order][:-1]])
-    first[place[order[starts]]] = order[starts]
-    degree = np.bincount(place[arcs], minlength=len(supply))
-    nearest = first[place[arcs]] == arcs
-    roomy = inflow[point[arcs]] <= capacity[point[arcs]]
-    settled = arcs[nearest & ((degree[place[arcs]] == 1) | roomy)]
-    is_settled = np.zeros(len(supply), bool)
-    is_settled[place[settled]] = True
-    room = capacity.astype(np.int64) - np.bincount(
-        point[settled], weights=supply[place[settled]], minlength=len(capacity)).astype(np.int64)
-    if (room < 0).any():
-        return None
-    choose = arcs[~is_settled[place[arcs]]]
-    flow = np.zeros(len(place), np.int64)
-    flow[settled] = supply[place[settled]]
-    if len(choose):
-        places, local = np.unique(place[choose], return_inverse=True)
-        sent = to_points(local.ravel(), point[choose], supply[places], cost[choose], room,
-                         everyone=True)
-        if sent is None:
+        Places that are settled before the flow (see below) fill their point first; the
+        flow then holds only the places that choose.
+        """
+        arcs = np.flatnonzero(active)
+        if not len(arcs):
             return None
-        flow[choose] = sent
-    return flow
+        place, point, cost = self.place[arcs], self.point[arcs], self.cost[arcs]
+        capacity = self.capacity
+        # A point that could take every household with an active arc to it is never full:
+        # whoever has it nearest goes there in some least-cost flow, and so do places
+        # with one active arc, which have no choice.
+        inflow = np.bincount(point, weights=supply[place], minlength=len(capacity))
+        starts, segment = _segments(place)
+        lowest = cost == np.minimum.reduceat(cost, starts)[segment]
+        low = np.flatnonzero(lowest)
+        nearest = np.zeros(len(arcs), bool)  # the first of a place's cheapest arcs
+        nearest[low[np.r_[True, segment[low][1:] != segment[low][:-1]]]] = True
+        degree = np.diff(np.r_[starts, len(arcs)])
+        roomy = inflow[point] <= capacity[point]
+        settled = nearest & ((degree[segment] == 1) | roomy)
+        is_settled = np.zeros(len(starts), bool)
+        is_settled[segment[settled]] = True
+        room = capacity.astype(np.int64) - np.bincount(
+            point[settled], weights=supply[place[settled]],
+            minlength=len(capacity)).astype(np.int64)
+        if (room < 0).any():
+            return None
+        flow = np.zeros(len(self.place), np.int64)
+        flow[arcs[settled]] = supply[place[settled]]
+        choose = ~is_settled[segment]
+        if choose.any():
+            chosen = place[choose]
+            first, local = _segments(chosen)
+            sent = to_points(local, point[choose], supply[chosen[first]], cost[choose], room,
+                             everyone=True)
+            if sent is None:
+                return None
+            flow[arcs[choose]] = sent
+        return flow
 
 
+def _segments(place: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For arcs sorted by place: where each place's run starts, and each arc's run."""
+    if not len(place):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    change = np.r_[False, place[1:] != place[:-1]]
+    return np.flatnonzero(np.r_[True, change[1:]]), np.cumsum(change)
 def _integer_costs(km: np.ndarray, kept: np.ndarray, n_nodes: int,
                    n_points: int) -> tuple[np.ndarray, float]:
     """Arc costs as integers: micrometres, or millimetres when kept arcs need a bonus.

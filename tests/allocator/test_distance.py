@@ -20,7 +20,7 @@ from allocator.milp import SolveStatus
 from allocator.point_flow import to_points
 from allocator.potentials import capacity_prices
 from allocator.problem import Problem, build_problem
-from allocator.routing import least_routing
+from allocator.routing import Router, least_routing
 from allocator.validate import read_scenario
 from scenarios.named import scenario
 from scenarios.synthetic import synthetic
@@ -158,6 +158,30 @@ def test_routing_on_short_detours_first_is_a_least_cost_flow(case: tuple[np.ndar
                           capacity, everyone=True)
     assert best_kept is not None
     assert int(first[kept].sum()) == int(best_kept[kept].sum())
+
+
+@settings(max_examples=max(100, settings.default.max_examples), deadline=None)
+@given(transports(), st.lists(st.lists(st.integers(0, 4), min_size=12, max_size=12),
+                              min_size=1, max_size=4))
+def test_a_router_started_from_the_last_prices_still_routes_at_least_cost(
+        case: tuple[np.ndarray, ...], supplies: list[list[int]]) -> None:
+    # Each routing after the first starts from the arcs the last one's prices make
+    # cheapest; whatever the supply, the check over all arcs keeps it a least-cost flow.
+    place, point, km, _, capacity, kept = case
+    n_place = int(place.max()) + 1
+    router = Router(place, point, km, capacity, kept, n_place)
+    for counts in supplies:
+        supply = np.zeros(n_place, np.int64)
+        supply[place] = np.array(counts)[place]
+        routed = router.route(supply)
+        fresh = least_routing(place, point, km, supply, capacity, kept)
+        assert (routed is None) == (fresh is None)
+        if routed is None or fresh is None:
+            continue
+        assert np.array_equal(np.bincount(place, weights=routed, minlength=n_place), supply)
+        assert (np.bincount(point, weights=routed, minlength=len(capacity)) <= capacity).all()
+        assert int(routed[kept].sum()) == int(fresh[kept].sum())
+        assert abs(float(routed @ km) - float(fresh @ km)) <= 1e-6 * max(1.0, float(fresh @ km))
 
 
 def test_homes_whose_points_the_fixing_closes_are_left_out_of_the_pricing() -> None:
