@@ -23,6 +23,7 @@ from allocator.check import StageValues, check_allocation, keep_values
 from allocator.disaggregate import assign_lots, assign_points, tie_rank
 from allocator.distance import least_distance
 from allocator.greedy import greedy
+from allocator.lp_rounding import rounded_lp
 from allocator.milp import MilpResult, SolveStatus
 from allocator.model import (
     KEEP_LOT,
@@ -62,6 +63,15 @@ PRICE_CAPACITY = True
 # start made no stage faster (hcmc-universal: 1.4 s for greedy, stage 1 as fast
 # without). Should a stage not finish, greedy is the floor of what is returned.
 GREEDY_START_MAX_HOUSEHOLDS = 500_000
+# Above this many columns HiGHS's MIP root on the class model takes minutes (national,
+# 497,499 columns: over 3 minutes of CPU, past any time limit), so a stage its linear
+# relaxation does not settle keeps the rounded LP optimum and states its gap.
+MIP_ROOT_MAX_COLUMNS = 300_000
+# Stages whose linear relaxation is tried before the MIP at every size: stage 1's LP is
+# integral, or rounds to its bound, on most rounds (hcmc-universal: 0.8 s against 2.3 s
+# for the MIP). Stage 2's LP bound usually falls one cost unit short, so below the size
+# above the MIP alone is quicker there.
+_RELAXATION_FIRST = (0, 1)
 
 
 @dataclass
@@ -274,10 +284,15 @@ def _absolute_gap(objective: np.ndarray, stage: int) -> float:
     """
     if stage == 3:
         return _ABS_GAP[3]
+    return max(_ABS_GAP[stage], _step(objective) - 0.5)
+
+
+def _step(objective: np.ndarray) -> int:
+    """The greatest common divisor of a stage's (integer) coefficients: every value's step."""
     d = 0
     for c in np.unique(np.abs(objective[objective != 0])):
         d = math.gcd(d, int(c))
-    return max(_ABS_GAP[stage], d - 0.5)
+    return max(d, 1)
 
 
 def _keep_start(model: AllocationModel, problem: Problem, units: Units, stage: int,
@@ -344,10 +359,12 @@ def _solve_stage(model: AllocationModel, problem: Problem, units: Units, stage: 
         # (at national scale 70 s against 10 s). Try without it first. That attempt is
         # bounded by nodes, not seconds, so whether the second runs never depends on
         # the machine's load and the same folder always gives the same allocation.
-        result = model.milp.solve(share, gap, problem.policy.seed, hint, presolve=False,
-                                  node_limit=_FIRST_ATTEMPT_NODES,
-                                  feasibility_jump=_FEASIBILITY_JUMP)
-        if result.status is not SolveStatus.OPTIMAL and not result.out_of_time:
+        settled, hint = _from_relaxation(model, stage, share, problem.policy.seed, hint)
+        result = settled or model.milp.solve(share, gap, problem.policy.seed, hint,
+                                             presolve=False, node_limit=_FIRST_ATTEMPT_NODES,
+                                             feasibility_jump=_FEASIBILITY_JUMP)
+        if settled is None and result.status is not SolveStatus.OPTIMAL \
+                and not result.out_of_time:
             remaining = deadline - time.perf_counter()
             result = model.milp.solve(max(remaining * _SHARE_OF_REMAINING[stage], 0.05), gap,
                                       problem.policy.seed,
@@ -371,6 +388,37 @@ def _solve_stage(model: AllocationModel, problem: Problem, units: Units, stage: 
         budget_ub -= over
         model.milp.set_row_ub(model.budget_row, budget_ub)
     raise InternalError("the solver kept overspending the budget after tightening")
+
+
+def _from_relaxation(model: AllocationModel, stage: int, seconds: float, seed: int,
+                     hint: np.ndarray) -> tuple[MilpResult | None, np.ndarray]:
+    """A stage settled by its linear relaxation (lp_rounding.py), or None to go on to the MIP,
+    and the start for the MIP.
+
+    Proven when the rounded LP optimum reaches the prices' bound (rounded to the step
+    of the stage's values). On a model
+    above MIP_ROOT_MAX_COLUMNS the MIP's root would not finish in useful time, so the
+    best of the rounding and the hint stands there, FEASIBLE, with the bound. Below
+    that, the MIP goes on from the better of the two.
+    """
+    milp = model.milp
+    if stage not in _RELAXATION_FIRST and milp.n_vars <= MIP_ROOT_MAX_COLUMNS:
+        return None, hint
+    assert milp.objective is not None
+    rounded = rounded_lp(milp, _step(milp.objective), seconds, seed)
+    if rounded.values is None:
+        return None, hint
+    given = float(hint @ milp.objective)
+    better = rounded.value > given if milp.maximize else rounded.value < given
+    start = rounded.values if better else hint
+    if rounded.proven:
+        return MilpResult(SolveStatus.OPTIMAL, rounded.values, rounded.value, rounded.bound,
+                          rounded.seconds), start
+    if milp.n_vars > MIP_ROOT_MAX_COLUMNS:
+        return MilpResult(SolveStatus.FEASIBLE, start, max(rounded.value, given)
+                          if milp.maximize else min(rounded.value, given), rounded.bound,
+                          rounded.seconds), start
+    return None, start
 
 
 def _report(stage: int, result: MilpResult, value: float, model: AllocationModel,

@@ -1,0 +1,138 @@
+"""A stage settled from its linear relaxation: the price bound, the rounding, the proof."""
+
+from __future__ import annotations
+
+from itertools import product
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import allocator.solve as solve_module
+from allocator.check import check_allocation
+from allocator.lp_rounding import lattice_bound, meets_rows, price_bound, rounded_lp
+from allocator.milp import INF, Milp, SolveStatus, solve_lp
+from allocator.problem import Problem, build_problem
+from allocator.validate import read_scenario
+from scenarios.synthetic import synthetic
+
+
+def _knapsack_flow(weights: list[int], costs: list[int], budget: int, supply: int,
+                   maximize: bool = True) -> Milp:
+    """Serve items (0..1 each) from one supply of `supply` units within a budget."""
+    milp = Milp()
+    n = len(weights)
+    cols = milp.add_vars(0, 1, n)
+    milp.add_row(cols, 1.0, -INF, supply)
+    milp.add_row(cols, np.array(costs, dtype=float), -INF, budget)
+    sign = 1.0 if maximize else -1.0
+    milp.set_objective(sign * np.array(weights, dtype=float), maximize)
+    return milp
+
+
+def _brute_force(milp: Milp) -> float:
+    """The integer optimum of a model with a few 0/1 columns, by trying every point."""
+    assert milp.objective is not None
+    best = -INF if milp.maximize else INF
+    for point in product((0.0, 1.0), repeat=milp.n_vars):
+        x = np.array(point)
+        if meets_rows(milp, x):
+            value = float(x @ milp.objective)
+            best = max(best, value) if milp.maximize else min(best, value)
+    return best
+
+
+def test_a_fractional_relaxation_is_rounded_and_bounded_by_its_prices() -> None:
+    # LP: items 0 and 1 whole, item 2 at 0.5 (budget 25 of costs 10, 10, 10); the bound
+    # rounds down to the step of the weights (5), and RENS finds the integer optimum.
+    milp = _knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
+    lp = solve_lp(milp)
+    assert lp.objective == pytest.approx(57.5)
+    assert price_bound(milp, lp) == pytest.approx(57.5)
+    rounded = rounded_lp(milp, 5, 10.0, 0)
+    assert rounded.bound == 55 and rounded.value == 50 and not rounded.proven
+    assert rounded.values is not None and rounded.values.tolist() == [1.0, 1.0, 0.0]
+    assert _brute_force(milp) == 50
+
+
+def test_an_integral_relaxation_is_proven_without_the_mip() -> None:
+    milp = _knapsack_flow([30, 20, 15], [10, 10, 10], 30, 2)
+    rounded = rounded_lp(milp, 5, 10.0, 0)
+    assert rounded.proven and rounded.value == 50 and rounded.bound == 50
+
+
+def test_the_bound_rounds_to_the_step_the_values_take() -> None:
+    assert lattice_bound(57.5, 5, True) == 55
+    assert lattice_bound(57.5, 5, False) == 60
+    assert lattice_bound(55.0, 5, True) == 55
+    assert lattice_bound(-INF, 5, True) == -INF
+
+
+def test_rows_are_checked_exactly() -> None:
+    milp = _knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
+    assert meets_rows(milp, np.array([1.0, 1.0, 0.0]))
+    assert not meets_rows(milp, np.array([1.0, 1.0, 1.0]))  # budget 30 > 25
+    assert not meets_rows(milp, np.array([2.0, 0.0, 0.0]))  # beyond the column's box
+
+
+@settings(max_examples=60, deadline=None)
+@given(items=st.lists(st.tuples(st.integers(1, 40), st.integers(1, 30)), min_size=1,
+                      max_size=8),
+       budget=st.integers(0, 120), supply=st.integers(0, 8), maximize=st.booleans(),
+       step=st.sampled_from([1, 5]))
+def test_the_bound_never_cuts_off_the_optimum_and_a_proof_is_the_optimum(
+        items: list[tuple[int, int]], budget: int, supply: int, maximize: bool,
+        step: int) -> None:
+    weights = [step * w for w, _ in items]
+    costs = [c for _, c in items]
+    milp = _knapsack_flow(weights, costs, budget, supply, maximize)
+    optimum = _brute_force(milp)
+    rounded = rounded_lp(milp, step, 10.0, 0)
+    if maximize:
+        assert rounded.bound >= optimum
+    else:
+        assert rounded.bound <= optimum
+    if rounded.values is not None:
+        assert meets_rows(milp, rounded.values)
+        assert rounded.value == float(rounded.values @ milp.objective)
+    if rounded.proven:
+        assert rounded.value == optimum
+
+
+@pytest.fixture(scope="module")
+def problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
+    folder = tmp_path_factory.mktemp("round")
+    synthetic(3_000, 20, 15, 30, seed=21, budget_share=0.3).write(folder)
+    return build_problem(read_scenario(folder))
+
+
+def test_a_round_too_large_for_the_mip_root_keeps_the_rounding_with_its_bound(
+        problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As on the national round: the MIP is not tried, the rounded relaxation stands
+    # where it does not reach its bound, and the stated bound holds the true optimum.
+    exact = solve_module.solve(problem)
+    monkeypatch.setattr(solve_module, "MIP_ROOT_MAX_COLUMNS", 0)
+    rounded = solve_module.solve(problem, time_limit_s=30)
+    assert check_allocation(problem, rounded.lot_of, rounded.point_of)[0] == []
+    assert exact.status is SolveStatus.OPTIMAL
+    first = next(r for r in rounded.stages if r.stage == 1)
+    assert first.bound >= exact.values.stage1
+    assert rounded.values.stage1 <= exact.values.stage1
+    assert rounded.values.stage1 >= solve_module.solve(problem, "greedy").values.stage1
+    if first.status is SolveStatus.OPTIMAL:
+        assert rounded.values.stage1 == exact.values.stage1
+    else:
+        assert rounded.status is SolveStatus.FEASIBLE
+        assert rounded.gap == pytest.approx((first.bound - rounded.values.stage1) / first.bound)
+
+
+def test_the_relaxation_path_gives_the_same_optimum_as_the_mip(
+        problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    exact = solve_module.solve(problem)
+    monkeypatch.setattr(solve_module, "_from_relaxation",
+                        lambda model, stage, seconds, seed, hint: (None, hint))
+    by_mip = solve_module.solve(problem)
+    assert by_mip.status is SolveStatus.OPTIMAL
+    assert by_mip.values.as_tuple()[:3] == exact.values.as_tuple()[:3]
+    assert abs(by_mip.values.stage3 - exact.values.stage3) < 1e-6
