@@ -2,7 +2,10 @@
 
 A round asked for something its status does not allow is a 409, a missing one
 a 404; a SQLite store still locked after its busy timeout is a 503 with
-Retry-After, never a 500. The API answers in JSON; the pages with a page.
+Retry-After, never a 500. The point desk's, the cases' and the follow-ups'
+refusals are answered by the same rule (`status_of`, `refused`): 403 not the
+asker's, 404 not there, 409 refused by the records, 422 wrong in itself. The
+API answers in JSON; the pages with a page.
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from allocator.issues import MAX_ISSUES
+from allocator.store import cases
+from allocator.store.followup import FollowUpError
 from allocator.store.ledger import LotNotFound
 from allocator.store.lifecycle import BadValue, Conflict, RoundError, RoundNotFound, WrongState
+from allocator.store.point_desk import DeskConflict, DeskError, NotFound, NotYours
 from allocator.store.rounds import NotAllocated
 from api.pages.render import error_page
-from api.problems import ApiError, field_problems, from_lines
+from api.problems import ApiError, Problem, field_problems, from_lines
 
 RETRY_AFTER_SECONDS = 5
 
@@ -83,16 +89,39 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def status_of(error: RoundError) -> int:
-    if isinstance(error, RoundNotFound | LotNotFound):
-        return 404
-    if isinstance(error, BadValue):
-        return 422
-    if isinstance(error, WrongState | Conflict):
-        return 409
-    if isinstance(error, NotAllocated):  # the round holds no such phone to hand over
-        return 409
+# A refusal's status: that of the first row its error is one of. The order matters: a
+# case another commune's officer asks about, one that names what is not in the store and
+# one the records refuse are all requests refused as wrong (BadValue) too.
+STATUSES: tuple[tuple[tuple[type[Exception], ...], int], ...] = (
+    ((NotYours, cases.NotYourCase), 403),
+    ((RoundNotFound, LotNotFound, NotFound, cases.NotInStore), 404),
+    # NotAllocated: the round holds no such phone to hand over.
+    ((WrongState, Conflict, NotAllocated, DeskConflict, cases.RefusedByRecords), 409),
+    ((BadValue, DeskError), 422),
+)
+
+
+def status_of(error: RoundError | DeskError) -> int:
+    """The HTTP status of a store's refusal; 409 for any other the round's state refuses."""
+    if isinstance(error, FollowUpError):
+        return error.status  # each follow-up refusal states its own
+    for kinds, code in STATUSES:
+        if isinstance(error, kinds):
+            return code
     return 409
+
+
+def refused(error: RoundError | DeskError, where: str = "body") -> ApiError:
+    """A store's refusal as the API answers it: its status, its English sentence and its
+    Vietnamese one. A desk refusal also names the request field it is about, under
+    `where` ("body", "query")."""
+    code = status_of(error)
+    if isinstance(error, DeskError):
+        field = f"{where}.{error.field}" if error.field else where
+        problems = [] if isinstance(error, NotYours | NotFound) else \
+            [Problem(message=error.english, field=field)]
+        return ApiError(code, error.english, problems, detail_vi=error.message)
+    return ApiError(code, str(error), detail_vi=getattr(error, "vi", "") or None)
 
 
 def is_busy(error: OperationalError) -> bool:

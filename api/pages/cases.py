@@ -21,6 +21,7 @@ from allocator.store.case_explain import REGISTRY_FIELDS, explain, registry_row
 from allocator.store.corrections import correct_household
 from allocator.store.models import Case, HouseholdContact, User
 from api.deps import SessionDep
+from api.errors import status_of
 from api.pages.auth import Csrf, PagePlanner, PageUser, Refused, check_csrf
 from api.pages.render import page, text_for
 
@@ -48,15 +49,6 @@ def _said(request: Request, error: cases.CaseError) -> str:
     return f"{vi} / {english}" if text_for(request).lang == "vi" else f"{english} / {vi}"
 
 
-def _code(error: cases.CaseError) -> int:
-    """The same statuses as the API's (api/routers/cases.py)."""
-    if isinstance(error, cases.NotYourCase):
-        return 403
-    if isinstance(error, cases.CaseNotFound | cases.NotInStore):
-        return 404
-    if isinstance(error, cases.RefusedByRecords):
-        return 409
-    return 422 if isinstance(error, cases.CaseRefused) else 409
 
 
 def _list(request: Request, session: Session, user: User, status: str,
@@ -93,7 +85,7 @@ def open_form(request: Request, session: SessionDep, user: PageUser, csrf: Csrf 
         case = cases.open_and_commit(session, kind=kind, household_id=household_id,
                                      actor=user, note=note)
     except cases.CaseError as error:
-        return _list(request, session, user, "open", _code(error), _said(request, error), form)
+        return _list(request, session, user, "open", status_of(error), _said(request, error), form)
     return RedirectResponse(f"/cases/{case.id}?done=opened", status_code=303)
 
 
@@ -103,7 +95,7 @@ def _case(request: Request, session: Session, user: User, case_id: int,
     try:
         case = cases.get_case(session, case_id, user)
     except cases.CaseError as failed:
-        raise Refused(_code(failed), _said(request, failed), user) from None
+        raise Refused(status_of(failed), _said(request, failed), user) from None
     context: dict[str, Any] = {"case": case, "planner": user.role == "planner",
                                "error": error, "notice": notice, "form": form or {}}
     if user.role == "planner":
@@ -137,7 +129,7 @@ def _then(request: Request, session: Session, user: User, case_id: int, done: st
         raise Refused(404, _said(request, error), user) from None
     except cases.CaseError as error:
         session.rollback()
-        return _case(request, session, user, case_id, _code(error), _said(request, error),
+        return _case(request, session, user, case_id, status_of(error), _said(request, error),
                      form=form)
     return RedirectResponse(f"/cases/{case_id}?done={done}", status_code=303)
 

@@ -37,6 +37,7 @@ from allocator.store.models import AllocationRow, Handover, Point, Round, User
 from allocator.store.papers import NoSuchPlace, PaperRefused, handover_papers
 from allocator.store.papers_xlsx import as_workbook, file_name
 from api.deps import RoundId, SessionDep
+from api.errors import status_of
 from api.pages.auth import Csrf, PageUser, Refused, check_csrf
 from api.pages.campaign import day_text
 from api.pages.render import page, text_for
@@ -84,8 +85,7 @@ def _refused(session: Session, user: User, error: point_desk.DeskError) -> Refus
     """The desk's NotYours (403) or NotFound (404) as a page."""
     # The desk rolls back on a refusal; the error page is drawn after the session closes.
     session.refresh(user)
-    status = 404 if isinstance(error, point_desk.NotFound) else 403
-    return Refused(status, f"{error.message} / {error.english}", user)
+    return Refused(status_of(error), f"{error.message} / {error.english}", user)
 
 
 def _row(session: Session, user: User, round_id: int,

@@ -21,6 +21,7 @@ from allocator.store.corrections import correct_household
 from allocator.store.models import HouseholdContact, User
 from allocator.validate import FLAGS
 from api.deps import Filter, Limit, Offset, PlannerDep, PointDep, SessionDep
+from api.errors import refused
 from api.fields import AS_WHOLE, ONE_LINE, clean, described, refusing, spaces, visible
 from api.problems import ApiError, documented
 from api.schemas import Strict
@@ -123,21 +124,6 @@ class CaseCorrection(Strict):
 
 # A planner or a point officer: a sponsor is refused (403) before anything else is read.
 ReaderDep = PointDep
-
-
-def refused(error: cases.CaseError) -> ApiError:
-    """The HTTP answer to a refused case: 403 outside the officer's communes, 404 no such
-    case (or household, or phone), 409 what the records refuse (a live case, a status in
-    the way, a household served), 422 a request wrong in itself."""
-    if isinstance(error, cases.NotYourCase):
-        code = status.HTTP_403_FORBIDDEN
-    elif isinstance(error, cases.CaseNotFound | cases.NotInStore):
-        code = status.HTTP_404_NOT_FOUND
-    elif isinstance(error, cases.RefusedByRecords) or not isinstance(error, cases.CaseRefused):
-        code = status.HTTP_409_CONFLICT
-    else:
-        code = 422
-    return ApiError(code, str(error), detail_vi=error.vi or None)
 
 
 def _planner_view(session: SessionDep, case: Any, user: User) -> dict[str, Any]:

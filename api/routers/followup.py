@@ -19,8 +19,9 @@ from allocator.store import followup
 from allocator.store.audit import record_read
 from allocator.store.followup import FollowUpError
 from api.deps import Filter, PlannerDep, PointDep, RoundId, SessionDep
+from api.errors import refused
 from api.fields import AS_WHOLE, NOTE, clean, described, refusing
-from api.problems import ApiError, documented
+from api.problems import documented
 from api.schemas import Strict, UtcDateTime
 
 router = APIRouter(prefix="/rounds", tags=["follow-up calls (planners, point officers)"])
@@ -114,7 +115,7 @@ def _refusal(call: Callable[[], T]) -> T:
     try:
         return call()
     except FollowUpError as error:
-        raise ApiError(error.status, str(error), detail_vi=error.vi) from None
+        raise refused(error) from None
 
 
 @router.post("/{round_id}/followups", response_model=DrawPublic, status_code=201,

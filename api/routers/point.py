@@ -36,13 +36,11 @@ from allocator.store.point_desk import (
     MIN_AUTHORISED_WORDS,
     MIN_NAME,
     MIN_REASON,
-    DeskConflict,
     DeskError,
     DeskRow,
-    NotFound,
-    NotYours,
 )
 from api.deps import Filter, PointDep, RoundId, SessionDep
+from api.errors import refused
 from api.fields import (
     AS_WHOLE,
     NOTE,
@@ -171,15 +169,8 @@ def _answer(call: Callable[[], T], where: str = "body") -> T:
     """Run a desk call; its refusals become 403, 404, 409 or 422, naming the field."""
     try:
         return call()
-    except NotYours as error:
-        raise ApiError(403, error.english, detail_vi=error.message) from None
-    except NotFound as error:
-        raise ApiError(404, error.english, detail_vi=error.message) from None
     except DeskError as error:
-        field = f"{where}.{error.field}" if error.field else where
-        code = 409 if isinstance(error, DeskConflict) else 422
-        raise ApiError(code, error.english, [Problem(message=error.english, field=field)],
-                       detail_vi=error.message) from None
+        raise refused(error, where) from None
 
 
 def _public(row: DeskRow) -> HouseholdAtPoint:
