@@ -65,7 +65,9 @@ PointDep = Annotated[User, Depends(point_officer)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 # Ids fit every database's integer column; larger ones are a 422, never a 500.
-RoundId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+MAX_ID = 2_147_483_647
+StoreId = Annotated[int, Path(ge=1, le=MAX_ID)]  # a round's, a case's, a handover's
+RoundId = StoreId
 # A filter by id or code: no control character (PostgreSQL refuses NUL: a 422, not a 500).
 Filter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 SponsorDep = Annotated[User, Depends(sponsor)]

@@ -29,14 +29,12 @@ from allocator.limits import (
     read_capped,
     save_capped,
 )
-from allocator.store.limits import column_length
-from allocator.store.models import Round
 from api.problems import ApiError, Problem
+from api.schemas import ROUND_NAME_LENGTH
 
 WANTED = ("households.csv", "lots.csv", "points.csv", "communes.csv", "keep.csv", "round.json")
 REGISTRY_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 MAX_NAME_BYTES = 255  # what a file system takes for one name
-ROUND_NAME_LENGTH = column_length(Round.name) or 200
 
 
 class BadUpload(ValueError):

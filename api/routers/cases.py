@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 from pydantic import ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
@@ -20,14 +20,14 @@ from allocator.store.case_explain import REGISTRY_FIELDS, explain
 from allocator.store.corrections import correct_household
 from allocator.store.models import HouseholdContact, User
 from allocator.validate import FLAGS
-from api.deps import Filter, Limit, Offset, PlannerDep, PointDep, SessionDep
+from api.deps import Filter, Limit, Offset, PlannerDep, PointDep, SessionDep, StoreId
 from api.errors import refused
 from api.fields import AS_WHOLE, ONE_LINE, clean, described, refusing, spaces, visible
 from api.problems import ApiError, documented
 from api.schemas import Strict
 
 router = APIRouter(prefix="/cases", tags=["cases (planners, point officers)"])
-CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+CaseId = StoreId
 
 # What a note or an answer cannot hold: NUL (which PostgreSQL refuses), other control
 # characters but line breaks and tabs, lone surrogates (which no encoding can store).

@@ -39,7 +39,7 @@ from allocator.store.point_desk import (
     DeskError,
     DeskRow,
 )
-from api.deps import Filter, PointDep, RoundId, SessionDep
+from api.deps import Filter, PointDep, RoundId, SessionDep, StoreId
 from api.errors import refused
 from api.fields import (
     AS_WHOLE,
@@ -63,7 +63,7 @@ from api.uploads import BadUpload, LimitsDep, refusal, save_registry_file
 
 router = APIRouter(prefix="/point", tags=["handovers at the point (point officers)"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-HandoverId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
+HandoverId = StoreId
 HouseholdId = Annotated[str, PathParam(min_length=1, max_length=64,
                                        pattern=r"^[^\x00-\x1f\x7f]+$")]
 T = TypeVar("T")
