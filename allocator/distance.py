@@ -54,6 +54,11 @@ MAX_ROUNDS = 30
 # allocation found stands with its bound rather than spend the whole time limit.
 CUT_SHARE = 0.25
 FALLBACK_NODES = 200
+# Up to this many site model columns (sites and their point pairs) the exact site
+# model takes a fraction of a second, less than one priced round where capacity is
+# tight (random-8k: 0.15 s against 2.5 s for one sub-problem's root), so where the
+# caller has it (`cuts` off) it decides at once.
+SITE_MODEL_FIRST_COLUMNS = 20_000
 
 
 def tolerance(value: float) -> float:
@@ -87,6 +92,8 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
     finish what they leave open).
     """
     started = time.perf_counter()
+    if not cuts and len(sites) + len(sites.pp_place) <= SITE_MODEL_FIRST_COLUMNS:
+        return Distance(None, float("inf"), float("-inf"), False, 0.0, 0, 0)
     fixed = fixed_by_cost(model, problem, classes, optimum[2], deadline - time.perf_counter())
     search = _Search(problem, model, sites, site_bounds(model, classes, sites, fixed), fixed,
                      optimum)
@@ -98,8 +105,10 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
     price = search.prices(search.best[1]) if search.best is not None \
         else np.zeros(len(problem.point_id))
     rounds = 0
+    tried: list[np.ndarray] = []
     while rounds < PRICE_ROUNDS and not search.proven and time.perf_counter() < deadline:
         rounds += 1
+        tried.append(price)
         cost = search.site_cost(price)
         priced.milp.set_objective(_on_sites(priced, cost), False)
         # With the exact model per home to fall back on, a sub-problem that branches
@@ -110,14 +119,17 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
                                    feasibility_jump=False)
         if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
             break
+        stuck = result.status is not SolveStatus.OPTIMAL and not cuts
         hint = result.values
         search.bounded(result.bound + search.constant(cost, price))
         take = search.bounds.forced.copy()
         take[priced.free] = priced.site_takes(result.values, cost[priced.free])
         flow = search.offer(take, priced.lots(result.values))
         new = search.prices(flow) if flow is not None else price
-        if np.array_equal(new, price):
-            break  # the same prices would choose the same again: the cuts take over
+        if stuck or any(np.array_equal(new, seen) for seen in tried):
+            # Prices tried already would choose the same again (the cuts take over), or
+            # the sub-problem branches past its node limit: the rounds after it would too.
+            break
         price = new
     if cuts and not search.proven and time.perf_counter() < deadline:
         now = time.perf_counter()
@@ -156,6 +168,7 @@ class _Search:
         self.variables = self.rows = 0
         self.start: np.ndarray | None = None  # lot-side columns of the best, for hints
         self.last: tuple[np.ndarray, np.ndarray | None] | None = None
+        self.priced: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def proven(self) -> bool:
@@ -184,7 +197,12 @@ class _Search:
         self.lower = max(self.lower, bound)
 
     def prices(self, flow: np.ndarray) -> np.ndarray:
-        return capacity_prices(self.place, self.point, self.km, flow, self.capacity)
+        """The capacity prices of a routing (of the last one priced, kept for the next round)."""
+        if self.priced is not None and self.priced[0] is flow:
+            return self.priced[1]
+        price = capacity_prices(self.place, self.point, self.km, flow, self.capacity)
+        self.priced = (flow, price)
+        return price
 
     def offer(self, take: np.ndarray, lots: Lots) -> np.ndarray | None:
         """Route a choice of households home by home; keep it if it is the best so far.
