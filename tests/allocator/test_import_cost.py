@@ -17,7 +17,7 @@ from allocator.result import _solver_version
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "examples" / "ex01_small"
 # Never needed to solve a round: the store and service, the HTML report, and
-# importlib.metadata (with the email package it imports: 40 ms a process).
+# importlib.metadata (with the email package it imports: 10 ms a solve).
 AWAY = ("sqlalchemy", "fastapi", "starlette", "jinja2", "openpyxl", "scipy", "uvicorn",
         "psycopg", "api", "allocator.store", "allocator.report", "scenarios",
         "importlib.metadata", "email")
