@@ -45,7 +45,9 @@ def fixed_by_cost(model: AllocationModel, problem: Problem, classes: Units, c_st
     lb, ub = np.concatenate(milp.lb), np.concatenate(milp.ub)
     c, _ = stage_objective(model, problem, classes, 2)
     milp.set_objective(c, False)
-    lp = solve_lp(milp, max(time_limit_s, 0.1))
+    # Without presolve: the class model is a network flow and a few rows, and HiGHS's
+    # presolve costs more than it saves (hcmc-universal: 0.30 s of CPU against 0.52 s).
+    lp = solve_lp(milp, max(time_limit_s, 0.1), presolve=False)
     if lp.status is not SolveStatus.OPTIMAL:
         return Fixed(lb, ub, float("-inf"))
     rows = np.concatenate(milp.entries_row)
@@ -93,8 +95,22 @@ def site_bounds(model: AllocationModel, classes: Units, sites: Units, fixed: Fix
     free = np.flatnonzero(take_lb < take_ub)
     class_place = np.zeros(sites.n_places, np.int64)
     class_place[sites.place] = classes.place[site_class]
-    pair = pair_lookup(classes.pp_place, classes.pp_point, class_place[sites.pp_place],
-                       sites.pp_point)
+    pair = _class_pairs(classes, class_place[sites.pp_place], sites.pp_point)
     send_ub = fixed.ub[model.send]
     arc_open = (pair < 0) | (send_ub[np.maximum(pair, 0)] > 0)
     return SiteBounds(site_class, forced, free, arc_open)
+
+
+DENSE_PAIRS_MAX = 20_000_000  # class places times points, for a lookup table
+
+
+def _class_pairs(classes: Units, place: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """Row of each (class place, point) in the class model's pairs, -1 if absent: a
+    table of every class place and point where that is small (hcmc-universal: 3,724
+    by 418, looked up 1.3M times in 10 ms against 0.2 s for a sorted search)."""
+    n_point = int(max(classes.pp_point.max(initial=-1), point.max(initial=-1))) + 1
+    if classes.n_places * n_point > DENSE_PAIRS_MAX or (place < 0).any() or (point < 0).any():
+        return pair_lookup(classes.pp_place, classes.pp_point, place, point)
+    table = np.full((classes.n_places, n_point), -1, np.int64)
+    table[classes.pp_place, classes.pp_point] = np.arange(len(classes.pp_place))
+    return table[place, point]
