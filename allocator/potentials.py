@@ -13,7 +13,6 @@ they are exact capacity duals: the distance is sum of cheapest - price . capacit
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 
 def capacity_prices(arc_place: np.ndarray, arc_point: np.ndarray, arc_km: np.ndarray,
@@ -37,12 +36,14 @@ def capacity_prices(arc_place: np.ndarray, arc_point: np.ndarray, arc_km: np.nda
     source = np.repeat(used, degree)
     target = np.repeat(start, degree) + np.arange(degree.sum()) - \
         np.repeat(np.cumsum(degree) - degree, degree)
-    pairs = pd.DataFrame({"p": arc_point[source], "q": arc_point[target],
-                          "w": arc_km[target] - arc_km[source]})
-    edges = pairs[pairs["p"] != pairs["q"]].groupby(["p", "q"], sort=False)["w"].min()
-    p = edges.index.get_level_values(0).to_numpy()
-    q = edges.index.get_level_values(1).to_numpy()
-    w = edges.to_numpy()
+    p, q = arc_point[source], arc_point[target]
+    move = p != q
+    p, q, w = p[move], q[move], (arc_km[target] - arc_km[source])[move]
+    # The cheapest move per (p, q) pair of points.
+    pair = p.astype(np.int64) * n_point + q
+    order = np.lexsort((w, pair))
+    first = order[np.r_[True, pair[order][1:] != pair[order][:-1]]] if len(order) else order
+    p, q, w = p[first], q[first], w[first]
     for _ in range(int(full.sum()) + 1):
         candidate = np.full(n_point, np.inf)
         np.minimum.at(candidate, p, w + price[q])
