@@ -102,7 +102,7 @@ def _curve(data: dict[str, Any], w: Text, at: dt.datetime | None) -> CurveSectio
     budget, saturation = _int(data.get("round_budget_vnd")), _int(data.get("saturation_vnd"))
     step = data.get("next_step")
     sentence = str(step.get(f"sentence_{w.lang}") or "") if isinstance(step, dict) else ""
-    rows = [{"budget": w.money_words(_int(p.get("budget_vnd"))),
+    rows = [{"budget": w.amount(_int(p.get("budget_vnd"))),
              "budget_vnd": _int(p.get("budget_vnd")),
              "served": w.number(_int(p.get("served"))), "weight": w.number(_int(p.get("stage1"))),
              "status": w(str(p.get("status", ""))),

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -450,8 +450,11 @@ def figure(text: str, t: Text) -> str:
 Table = tuple[list[str], list[list[str]]]
 
 
-def use_table(sheet: SponsorSheet, t: Text) -> Table:
-    """Each lot's use, and the total: the sheet's first table."""
+def use_table(sheet: SponsorSheet, t: Text, money: Callable[[int], str] | None = None) -> Table:
+    """Each lot's use, and the total: the sheet's first table. Amounts are exact
+    ("2.090.000 ₫", as the workbook keeps them) unless `money` writes them otherwise (the
+    page: `Text.amount`, in words with the exact amount on hover)."""
+    said = money or t.money
     header = [t("lot"), t("model"), t("sheet_network"), t("quantity"), t("sheet_unit_price"),
               t("sheet_subsidy"), t("given")]
     if sheet.handed_over_shown:
@@ -459,14 +462,14 @@ def use_table(sheet: SponsorSheet, t: Text) -> Table:
     header += [t("sheet_use_rate"), t("sheet_idle"), t("sheet_sponsored_value")]
     rows = []
     for x in [*sheet.lots, sheet.total]:
-        prices = [_money(x.unit_price_vnd, t), _money(x.sponsor_subsidy_vnd, t)] \
+        prices = [_money(x.unit_price_vnd, said), _money(x.sponsor_subsidy_vnd, said)] \
             if x.lot_id else ["", ""]
         cells = [x.lot_id or t("total"), x.model, x.network, t.number(x.quantity), *prices,
                  figure(x.allocated, t)]
         if sheet.handed_over_shown:
             cells.append(figure(x.handed_over, t))
         cells += [t.percent(int(x.allocated), x.quantity) if x.use_rate is not None
-                  else WITHHELD, figure(x.idle, t), _money(x.sponsored_vnd, t)]
+                  else WITHHELD, figure(x.idle, t), _money(x.sponsored_vnd, said)]
         rows.append(cells)
     return header, rows
 
@@ -506,5 +509,5 @@ def figure_columns(header: Sequence[str], t: Text) -> set[int]:
     return {i for i, h in enumerate(header) if h in words}
 
 
-def _money(vnd: int | None, t: Text) -> str:
-    return WITHHELD if vnd is None else t.money(vnd)
+def _money(vnd: int | None, said: Callable[[int], str]) -> str:
+    return WITHHELD if vnd is None else said(vnd)

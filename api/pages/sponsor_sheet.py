@@ -54,7 +54,7 @@ def sheet_page(request: Request, round_id: RoundId, sponsor_id: SponsorId, sessi
     html = TEMPLATES.get_template("sponsor_sheet.html").render(
         t=t, user=user, csrf=csrf_token(request), here=request.url.path, standalone=False,
         assets={}, title=f"{t('sheet_title')}: {sheet.sponsor_name}", sheet=sheet,
-        office=OFFICE[1 if t.lang == "en" else 0], use=use_table(sheet, t),
+        office=OFFICE[1 if t.lang == "en" else 0], use=use_table(sheet, t, t.amount),
         reasons=reason_table(sheet, t), changes=change_table(sheet, t),
         columns=lambda header: figure_columns(header, t),
         running=not sheet.analysed and live_analysis(session, round_id, BOTTLENECKS) is not None,
