@@ -59,30 +59,33 @@ class Router:
         cannot all be sent."""
         if not supply.any():
             return np.zeros(len(self.place), np.int64)
-        has = supply[self.place] > 0
+        sent = np.flatnonzero(supply[self.place] > 0)  # arcs of homes with households
+        cost, point = self.cost[sent], self.point[sent]
         if self.price is None:
-            measure, window = self.detour, FIRST_DETOUR_KM * self.scale
+            measure, window = self.detour[sent], FIRST_DETOUR_KM * self.scale
         else:
-            reduced = self.cost + self.price[self.point]
-            measure = reduced - np.minimum.reduceat(reduced, self.starts)[self.segment]
+            reduced = cost + self.price[point]
+            starts, segment = _segments(self.place[sent])
+            measure = reduced - np.minimum.reduceat(reduced, starts)[segment]
             window = PRICED_SLACK_KM * self.scale
-        active = has & ((measure <= window) | self.kept)
+        active = np.zeros(len(self.place), bool)
+        active[sent[(measure <= window) | self.kept[sent]]] = True
         while True:
             flow = self._restricted(supply, active)
             if flow is None:
-                if active[has].all():
+                if active[sent].all():
                     return None
                 # Too few arcs to fit everyone: widen.
-                while not (has & ~active & (measure <= window)).any():
+                while not (~active[sent] & (measure <= window)).any():
                     window *= 4
-                active |= has & (measure <= window)
+                active[sent[measure <= window]] = True
                 continue
             price, reach = self._prices(flow, active)
-            shorter = has & ~active & (self.cost + price[self.point] < reach[self.place] - 0.5)
+            shorter = ~active[sent] & (cost + price[point] < reach[self.place[sent]] - 0.5)
             if not shorter.any():
                 self.price = price
                 return flow
-            active |= shorter
+            active[sent[shorter]] = True
 
     def _prices(self, flow: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The flow's capacity prices on the active arcs, and per place its cheapest
