@@ -63,3 +63,20 @@ def test_commands_other_than_solve_do_not_load_the_engine() -> None:
 
 def test_the_solver_is_named_by_the_installed_version() -> None:
     assert _solver_version() == f"HiGHS via OR-Tools MathOpt {version('ortools')}"
+
+
+def test_the_collector_pauses_only_while_the_engine_loads() -> None:
+    import gc
+
+    from allocator.cli import uncollected
+
+    with uncollected():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with uncollected():
+            pass
+        assert not gc.isenabled()  # a caller's own choice is left as it was
+    finally:
+        gc.enable()
