@@ -4,6 +4,9 @@ The store is made with the real commands (`allocator scenario`, `round
 import-folder`, `round solve`, `round approve`, `user add`, `token add`), and
 `allocator solve` writes the `summary.json` the pages are checked against.
 People set their passwords through the one-time links `user add` prints.
+
+The tests' shared steps live here too: a desk-sized browser context, signing in as one
+of the world's people, and photographing a page (or a part of it) at both sizes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -147,3 +151,78 @@ def chromium(browser_path: Path) -> Iterator[object]:
                                              args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def new_context(chromium: Any, **options: Any) -> Any:
+    """A browser context the size of a desk's screen (1366×768)."""
+    width, height = VIEWPORTS["desktop"]
+    return chromium.new_context(viewport={"width": width, "height": height}, **options)
+
+
+def sign_in(chromium: Any, world: World, role: str) -> tuple[Any, Any]:
+    """A new desk context signed in as the world's `role`, and the page it signed in on."""
+    context = new_context(chromium)
+    page = context.new_page()
+    page.goto(f"{world.url}/login")
+    name, password = world.people[role]
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_load_state("load")
+    assert "/login" not in page.url, role
+    return context, page
+
+
+def signed_in_context(chromium: Any, world: World, role: str) -> Any:
+    """A desk context of `role`, or of someone not signed in ("anonymous"), without a page."""
+    if role == "anonymous":
+        return new_context(chromium)
+    context, page = sign_in(chromium, world, role)
+    page.close()
+    return context
+
+
+def shoot(context: Any, url: str, name: str, world: Any,
+          selector: str | None = None) -> list[Path]:
+    """A screenshot per viewport, of the whole page or of the part at `selector`, into
+    `world.output`; the page must fit the phone's width."""
+    saved = []
+    for label, (width, height) in VIEWPORTS.items():
+        page = context.new_page()
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(url)
+        page.wait_for_load_state("load")
+        overflow = page.evaluate("document.documentElement.scrollWidth") - width
+        assert overflow <= 1, f"{name} is {overflow}px wider than the {label} screen"
+        path = world.output / f"{name}-{width}x{height}.png"
+        if selector is None:
+            page.screenshot(path=str(path), full_page=True)
+        else:
+            page.locator(selector).screenshot(path=str(path))
+        assert path.stat().st_size > (5_000 if selector is None else 3_000)
+        saved.append(path)
+        page.close()
+    return saved
+
+
+def digits(text: str) -> int:
+    """A number as a page prints it ("1.109", "3.197.890.000 ₫"), as an int."""
+    return int(re.sub(r"[^0-9]", "", text))
+
+
+def wait_until_solved(page: Any) -> list[str]:
+    """Watch the progress box until the page reloads on the solved round; its labels seen."""
+    seen: list[str] = []
+    for _ in range(3000):  # a deadline, not a speed target: 10 minutes at most
+        try:
+            if page.get_attribute("#round-status", "data-status") == "solved":
+                break
+            label = page.locator("[data-progress-text]").inner_text(timeout=1000)
+            if not seen or seen[-1] != label:
+                seen.append(label)
+        except Exception:  # the page is reloading under us
+            pass
+        page.wait_for_timeout(200)
+    page.wait_for_selector("#round-status[data-status=solved]")
+    page.wait_for_selector("#finished[data-status=solved]")
+    return seen

@@ -28,7 +28,7 @@ import pytest
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from tests.browser.conftest import VIEWPORTS, World, _run
+from tests.browser.conftest import VIEWPORTS, World, _run, signed_in_context
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 LANGS = ("vi", "en")
@@ -173,25 +173,9 @@ def _in_use(world: World, chromium: Any, planner: Any) -> dict[str, str]:
             .split()[-1]}
 
 
-def _sign_in(chromium: Any, world: World, role: str) -> Any:
-    context = chromium.new_context(viewport={"width": 1366, "height": 768})
-    if role == "anonymous":
-        return context
-    page = context.new_page()
-    page.goto(f"{world.url}/login")
-    name, password = world.people[role]
-    page.fill("#name", name)
-    page.fill("#password", password)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_load_state("load")
-    assert "/login" not in page.url, role
-    page.close()
-    return context
-
-
 @pytest.fixture(scope="module")
 def site(world: World, chromium: Any, axe_path: Path) -> Iterator[Site]:
-    contexts = {role: _sign_in(chromium, world, role)
+    contexts = {role: signed_in_context(chromium, world, role)
                 for role in ("anonymous", "planner", "sponsor", "point")}
     ids = _in_use(world, chromium, contexts["planner"])
     for context in contexts.values():

@@ -26,8 +26,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.conftest import ALLOCATOR, OUTPUT, _link, _run, _set_password
-from tests.browser.test_pages import _wait_until_solved, shoot
+from tests.browser.conftest import (
+    ALLOCATOR,
+    OUTPUT,
+    _link,
+    _run,
+    _set_password,
+    shoot,
+    wait_until_solved,
+)
 
 PLANNER = ("thu", "thu-runs-the-campaign")
 SPONSOR = ("nha-tai-tro", "sees-its-own-devices")
@@ -136,7 +143,7 @@ def test_the_campaign_from_budget_to_an_approved_re_plan(chromium: Any,
     _submit(page, "form[action='/rounds'] button[type=submit]")
     first = int(page.url.rstrip("/").rsplit("/", 1)[1])
     _submit(page, "#solve")
-    _wait_until_solved(page)
+    wait_until_solved(page)
     _submit(page, "#approve")  # the confirmation first
     _submit(page, "#confirm-approve")
     assert page.get_attribute("#round-status", "data-status") == "approved"
@@ -185,7 +192,7 @@ def test_the_campaign_from_budget_to_an_approved_re_plan(chromium: Any,
     assert version != first and page.get_attribute("#round-status", "data-status") == "draft"
     assert page.locator("#replaces").count() == 1
     _submit(page, "#solve")
-    _wait_until_solved(page)
+    wait_until_solved(page)
     assert page.inner_text("#approve").endswith(f"{first}…")  # "... superseding round 1"
     counts = {c.get_attribute("data-change"): int(c.get_attribute("data-value"))
               for c in page.locator("#diff-counts .card").all()}

@@ -15,8 +15,7 @@ from typing import Any
 import httpx
 
 from allocator.lookup_words import CAUSE
-from tests.browser.conftest import World
-from tests.browser.test_pages import _sign_in, shoot
+from tests.browser.conftest import World, shoot, sign_in
 
 # The words a Vietnamese explanation uses for each binding resource of unserved.csv.
 BINDING_WORDS = {kind: CAUSE[kind][0] for kind in ("budget", "stock", "capacity")}
@@ -43,7 +42,7 @@ def _wait_for(page: Any, selector: str) -> None:
 
 def test_planner_reads_the_curve_the_bottlenecks_and_why_a_household_was_left_out(
         chromium: Any, world: World) -> None:
-    context, page = _sign_in(chromium, world, "planner")
+    context, page = sign_in(chromium, world, "planner")
     round_url = f"{world.url}/rounds/{world.approved_round}"
     page.goto(round_url)
     page.click("#request-curve")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,81 +16,33 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from tests.browser.conftest import ALLOCATOR, VIEWPORTS, World
-
-
-def _context(chromium: Any, **options: Any) -> Any:
-    return chromium.new_context(viewport={"width": 1366, "height": 768}, **options)
-
-
-def _sign_in(chromium: Any, world: World, role: str) -> tuple[Any, Any]:
-    context = _context(chromium)
-    page = context.new_page()
-    page.goto(f"{world.url}/login")
-    name, password = world.people[role]
-    page.fill("#name", name)
-    page.fill("#password", password)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_load_state("load")
-    return context, page
-
-
-def shoot(context: Any, url: str, name: str, world: World) -> list[Path]:
-    """A full-page screenshot per viewport; the page must fit the phone's width."""
-    saved = []
-    for label, (width, height) in VIEWPORTS.items():
-        page = context.new_page()
-        page.set_viewport_size({"width": width, "height": height})
-        page.goto(url)
-        page.wait_for_load_state("load")
-        overflow = page.evaluate("document.documentElement.scrollWidth") - width
-        assert overflow <= 1, f"{name} is {overflow}px wider than the {label} screen"
-        path = world.output / f"{name}-{width}x{height}.png"
-        page.screenshot(path=str(path), full_page=True)
-        assert path.stat().st_size > 5_000
-        saved.append(path)
-        page.close()
-    return saved
-
-
-def _digits(text: str) -> int:
-    return int(re.sub(r"[^0-9]", "", text))
-
-
-def _wait_until_solved(page: Any) -> list[str]:
-    """Watch the progress box until the page reloads on the solved round; its labels seen."""
-    seen: list[str] = []
-    for _ in range(3000):  # a deadline, not a speed target: 10 minutes at most
-        try:
-            if page.get_attribute("#round-status", "data-status") == "solved":
-                break
-            label = page.locator("[data-progress-text]").inner_text(timeout=1000)
-            if not seen or seen[-1] != label:
-                seen.append(label)
-        except Exception:  # the page is reloading under us
-            pass
-        page.wait_for_timeout(200)
-    page.wait_for_selector("#round-status[data-status=solved]")
-    page.wait_for_selector("#finished[data-status=solved]")
-    return seen
+from tests.browser.conftest import (
+    ALLOCATOR,
+    World,
+    digits,
+    new_context,
+    shoot,
+    sign_in,
+    wait_until_solved,
+)
 
 
 def test_planner_solves_approves_varies_and_compares(chromium: Any, world: World) -> None:
-    anonymous = _context(chromium)
+    anonymous = new_context(chromium)
     shoot(anonymous, f"{world.url}/login", "login", world)
     page = anonymous.new_page()
     page.goto(f"{world.url}/rounds/1")
     assert "/login" in page.url  # pages need a signed-in user
     anonymous.close()
 
-    context, page = _sign_in(chromium, world, "planner")
+    context, page = sign_in(chromium, world, "planner")
     assert page.url.endswith("/rounds")
     page.goto(f"{world.url}/rounds/{world.draft_round}")
     assert page.get_attribute("#round-status", "data-status") == "draft"
     page.click("#solve")
     page.wait_for_load_state("load")
     assert page.locator("#progress").count() == 1, "the solve was not shown in progress"
-    labels = _wait_until_solved(page)
+    labels = wait_until_solved(page)
     assert labels, "no progress was shown"
     assert page.locator("#finished").inner_text() == "✓ Xong"
 
@@ -105,10 +56,10 @@ def test_planner_solves_approves_varies_and_compares(chromium: Any, world: World
         assert card.get_attribute("data-value") == str(value), key
         if key == "budget_used_vnd":  # in words ("3,2 tỷ đồng"), exact on hover
             exact = (card.locator(".v").get_attribute("title") or "").split(" / ")
-            assert _digits(exact[0]) == value and _digits(exact[1]) == summary["budget_vnd"]
+            assert digits(exact[0]) == value and digits(exact[1]) == summary["budget_vnd"]
             assert card.locator(".v").inner_text().endswith("đồng")
         else:
-            assert _digits(card.locator(".v").inner_text()) == value, key
+            assert digits(card.locator(".v").inner_text()) == value, key
     for status in ("poor", "near_poor"):
         v = figures["kpis"]["by_status"][status]
         card = page.locator(f"[data-kpi=coverage_{status}]")
@@ -116,7 +67,7 @@ def test_planner_solves_approves_varies_and_compares(chromium: Any, world: World
         assert card.locator(".s").inner_text().replace(".", "") == \
             f"{v['served']} / {v['eligible']}"
     reasons = {row.locator("td").nth(1).inner_text():
-               _digits(row.locator("td").nth(2).inner_text())
+               digits(row.locator("td").nth(2).inner_text())
                for row in page.locator("#reason-table tbody tr").all()}
     assert reasons == figures["unserved_by_reason"]
     assert page.locator("svg.map circle").count() >= 100
@@ -154,7 +105,7 @@ def test_planner_solves_approves_varies_and_compares(chromium: Any, world: World
     assert page.get_attribute("#round-status", "data-status") == "draft"
     page.click("#solve")
     page.wait_for_load_state("load")
-    _wait_until_solved(page)
+    wait_until_solved(page)
     page.click(f"a[href='/rounds/compare?a={world.draft_round}&b={variant}']")
     page.wait_for_load_state("load")
     budget_row = page.locator("#compare-kpis tbody tr").first
@@ -187,7 +138,7 @@ def test_sponsor_sees_only_its_own_lots_in_suppressed_counts(chromium: Any,
                           timeout=30)
     assert recorded.status_code == 200, recorded.text
 
-    context, page = _sign_in(chromium, world, "sponsor")
+    context, page = sign_in(chromium, world, "sponsor")
     assert page.url.endswith("/portal")
     # Sponsors see approved rounds only: the planner's solved variant is not offered.
     offered = {o.get_attribute("value") for o in page.locator("#round option").all()}
@@ -253,7 +204,7 @@ def test_the_html_report_opens_offline_with_its_charts(chromium: Any, world: Wor
     done = subprocess.run([str(ALLOCATOR), "report", str(world.result), "--html", str(report)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    context = _context(chromium, offline=True)
+    context = new_context(chromium, offline=True)
     asked: list[str] = []
     context.route("**/*", lambda route: (asked.append(route.request.url),
                                          route.continue_() if route.request.url.startswith(
@@ -273,7 +224,7 @@ def test_the_html_report_opens_offline_with_its_charts(chromium: Any, world: Wor
 
 
 def test_a_person_sets_a_password_from_the_one_time_link(chromium: Any, world: World) -> None:
-    context = _context(chromium)
+    context = new_context(chromium)
     shoot(context, world.new_person_link, "set-password", world)
     page = context.new_page()
     page.goto(world.new_person_link)
@@ -302,7 +253,7 @@ def test_no_page_breaks_the_content_security_policy(chromium: Any, world: World)
                                      f"/rounds/compare?a={n}&b={n}", f"/portal?round={n}",
                                      "/docs"]),
                         ("sponsor", ["/portal", f"/portal?round={n}"])):
-        context, page = _sign_in(chromium, world, role)
+        context, page = sign_in(chromium, world, role)
         page.on("console", lambda m: refused.append(m.text)
                 if "Content Security Policy" in m.text else None)
         page.on("request", lambda r: asked.append(r.url))

@@ -28,27 +28,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from allocator.store.papers import DEFAULT_OFFICE
 from allocator.store.papers_xlsx import A4_PT, MOTTO, NATION, column_px
-from tests.browser.conftest import VIEWPORTS, World
+from tests.browser.conftest import VIEWPORTS, World, sign_in
 
 A4_MM = (210, 297)
 PX_PER_MM = 96 / 25.4
 REPORT_MARGIN_MM = (12, 11, 14, 11)  # allocator/report/static/paper.css: @page margin
-
-
-def _context(chromium: Any) -> Any:
-    return chromium.new_context(viewport={"width": 1366, "height": 768})
-
-
-def _sign_in(chromium: Any, world: World, role: str) -> tuple[Any, Any]:
-    context = _context(chromium)
-    page = context.new_page()
-    page.goto(f"{world.url}/login")
-    name, password = world.people[role]
-    page.fill("#name", name)
-    page.fill("#password", password)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_load_state("load")
-    return context, page
 
 
 def _pages(pdf: bytes) -> list[tuple[float, float]]:
@@ -86,7 +70,7 @@ def _fits(page: Any, printable_px: float) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def planner(chromium: Any, world: World) -> Iterator[tuple[Any, Any]]:
-    context, page = _sign_in(chromium, world, "planner")
+    context, page = sign_in(chromium, world, "planner")
     yield context, page
     context.close()
 
@@ -136,7 +120,7 @@ def test_a_points_handover_list_prints_on_a4_landscape(chromium: Any, world: Wor
     allocations = pd.read_csv(world.result / "allocations.csv", dtype=str)
     point = str(allocations["point_id"].value_counts().idxmax())  # the officer's point
     other = str(allocations.loc[allocations["point_id"] != point, "point_id"].iloc[0])
-    context, page = _sign_in(chromium, world, "point")
+    context, page = sign_in(chromium, world, "point")
     base = f"{world.url}/point/rounds/{world.approved_round}/handover-list.xlsx"
     assert context.request.get(f"{base}?point={other}").status == 403
     answer = context.request.get(f"{base}?point={point}")

@@ -16,15 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import VIEWPORTS, World
-from tests.browser.test_accessibility import (
-    PAGES,
-    Site,
-    _in_use,
-    _name,
-    _opened_here,
-    _sign_in,
-)
+from tests.browser.conftest import VIEWPORTS, World, signed_in_context
+from tests.browser.test_accessibility import PAGES, Site, _in_use, _name, _opened_here
 
 PHONE = VIEWPORTS["phone"]
 # The tables a planner missed on a phone, which must be there to be checked.
@@ -85,7 +78,7 @@ CHECK = """() => {
 
 @pytest.fixture(scope="module")
 def site(world: World, chromium: Any) -> Iterator[Site]:
-    contexts = {role: _sign_in(chromium, world, role)
+    contexts = {role: signed_in_context(chromium, world, role)
                 for role in ("anonymous", "planner", "sponsor", "point")}
     ids = _in_use(world, chromium, contexts["planner"])
     yield Site(world, ids, contexts)

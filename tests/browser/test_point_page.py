@@ -25,8 +25,7 @@ from allocator.pickup_codes import display_code
 from allocator.store.db import make_engine, make_sessions
 from allocator.store.models import AllocationRow, Handover, User, UserPoint
 from allocator.store.point_desk import last4
-from tests.browser.conftest import World
-from tests.browser.test_pages import shoot
+from tests.browser.conftest import World, shoot
 
 PHONE = {"width": 390, "height": 844}
 OFFICER = "diem"

@@ -20,40 +20,24 @@ import pandas as pd
 
 from allocator.disclosure import HIDDEN, SMALL
 from allocator.explain import RULES, in_language
-from tests.browser.conftest import VIEWPORTS, World
-from tests.browser.test_pages import _sign_in
+from tests.browser.conftest import World, digits, shoot, sign_in
 
-
-def _digits(text: str) -> int:
-    return int(re.sub(r"[^0-9]", "", text))
-
-
-def _shoot(context: Any, url: str, selector: str, name: str, world: World) -> None:
-    """The part of the page at `selector`, at each size; the page fits the phone's width."""
-    for label, (width, height) in VIEWPORTS.items():
-        page = context.new_page()
-        page.set_viewport_size({"width": width, "height": height})
-        page.goto(url)
-        page.wait_for_load_state("load")
-        overflow = page.evaluate("document.documentElement.scrollWidth") - width
-        assert overflow <= 1, f"{name} is {overflow}px wider than the {label} screen"
-        path = world.output / f"{name}-{width}x{height}.png"
-        page.locator(selector).screenshot(path=str(path))
-        assert path.stat().st_size > 3_000
-        page.close()
+# The parts photographed: the reasons' section, and what follows the idle lots' heading.
+REASONS_PART = "#eligible-unserved >> xpath=.."
+IDLE_PART = "#idle-why >> xpath=following-sibling::*[1]"
 
 
 def test_the_round_page_tells_rules_from_resources(chromium: Any, world: World) -> None:
     unserved = pd.read_csv(world.result / "unserved.csv", dtype=str, keep_default_na=False)
     counts = unserved["reason"].value_counts()
-    context, page = _sign_in(chromium, world, "planner")
+    context, page = sign_in(chromium, world, "planner")
     url = f"{world.url}/rounds/{world.approved_round}"
     page.goto(url)
-    rules = {row.get_attribute("data-rule"): _digits(row.locator("td").nth(1).inner_text())
+    rules = {row.get_attribute("data-rule"): digits(row.locator("td").nth(1).inner_text())
              for row in page.locator("#not-eligible-table tbody tr").all()}
     assert rules == {r: int(counts[r]) for r in RULES if r in counts}
     causes = {row.get_attribute("data-cause"): (row.locator("td").first.inner_text(),
-                                                _digits(row.locator("td").nth(1).inner_text()))
+                                                digits(row.locator("td").nth(1).inner_text()))
               for row in page.locator("#eligible-unserved-table tbody tr").all()}
     eligible = int(counts[[r for r in counts.index if r not in RULES]].sum())
     assert sum(n for _, n in causes.values()) == eligible > 0
@@ -76,8 +60,8 @@ def test_the_round_page_tells_rules_from_resources(chromium: Any, world: World) 
     common = unserved.loc[~unserved["reason"].isin(RULES), "detail"].value_counts()
     first = page.locator("#unserved-details tbody tr").first
     assert first.locator("td").first.inner_text() == in_language(str(common.index[0]), "vi")
-    assert _digits(first.locator("td").nth(1).inner_text()) == int(common.iloc[0])
-    _shoot(context, url, "#eligible-unserved >> xpath=..", "reasons-vi", world)
+    assert digits(first.locator("td").nth(1).inner_text()) == int(common.iloc[0])
+    shoot(context, url, "reasons-vi", world, REASONS_PART)
 
     page.goto(f"{world.url}/lang/en")
     page.goto(url)
@@ -86,7 +70,7 @@ def test_the_round_page_tells_rules_from_resources(chromium: Any, world: World) 
     assert page.locator("#not-eligible h3").inner_text().startswith("Not eligible")
     assert page.locator("#unserved-details tbody td").first.inner_text() == \
         in_language(str(common.index[0]), "en")
-    _shoot(context, url, "#eligible-unserved >> xpath=..", "reasons-en", world)
+    shoot(context, url, "reasons-en", world, REASONS_PART)
     context.close()
 
 
@@ -99,7 +83,7 @@ def test_a_sponsor_reads_why_its_lots_stay_idle(chromium: Any, world: World,
                                                 tmp_path: Path) -> None:
     idle = _idle_lots(world)
     assert idle and all(x["idle_reasons"] for x in idle.values())
-    context, page = _sign_in(chromium, world, "sponsor")
+    context, page = sign_in(chromium, world, "sponsor")
     url = f"{world.url}/portal?round={world.approved_round}"
     page.goto(url)
     assert page.locator("#idle-why").is_visible()
@@ -119,8 +103,7 @@ def test_a_sponsor_reads_why_its_lots_stay_idle(chromium: Any, world: World,
     for lot, allocated in shown.items():
         if allocated.replace(".", "").isdigit() and lot in idle:
             assert lot in {x.get_attribute("data-lot") for x in listed}, lot
-    _shoot(context, url, "#idle-why >> xpath=following-sibling::*[1]", "idle-lots-sponsor",
-           world)
+    shoot(context, url, "idle-lots-sponsor", world, IDLE_PART)
     with page.expect_download() as download:
         page.click("#xlsx")
     book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
@@ -132,7 +115,7 @@ def test_a_sponsor_reads_why_its_lots_stay_idle(chromium: Any, world: World,
     # lots with idle devices says why, in either language.
     most = max(idle.values(), key=lambda x: x["quantity"] - x["given"])
     sponsor = most["sponsor_id"]
-    context, page = _sign_in(chromium, world, "planner")
+    context, page = sign_in(chromium, world, "planner")
     url = f"{world.url}/portal?round={world.approved_round}&sponsor={sponsor}"
     page.goto(url)
     mine = [x for x in idle.values() if x["sponsor_id"] == sponsor]
@@ -145,11 +128,11 @@ def test_a_sponsor_reads_why_its_lots_stay_idle(chromium: Any, world: World,
         assert item.locator(f"[data-reason={r['reason']}]").count() == 1
     if any(r["reason"] == "budget" for r in most["idle_reasons"]):
         assert "Ngân sách còn lại không đủ chi phần nhà nước của máy" in text
-    _shoot(context, url, "#idle-why >> xpath=following-sibling::*[1]", "idle-lots-vi", world)
+    shoot(context, url, "idle-lots-vi", world, IDLE_PART)
     page.goto(f"{world.url}/lang/en")
     page.goto(url)
     assert page.locator("#idle-why").inner_text() == "Why devices are idle"
     assert f"{most['quantity']:,} devices" in page.locator(
         f"#idle-lots > li[data-lot='{most['lot_id']}']").inner_text()
-    _shoot(context, url, "#idle-why >> xpath=following-sibling::*[1]", "idle-lots-en", world)
+    shoot(context, url, "idle-lots-en", world, IDLE_PART)
     context.close()

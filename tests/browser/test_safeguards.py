@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.browser.conftest import VIEWPORTS, World
-from tests.browser.test_pages import _sign_in, _wait_until_solved, shoot
+from tests.browser.conftest import VIEWPORTS, World, shoot, sign_in, wait_until_solved
 
 
 def _at_both_sizes(context: Any, name: str, world: World, act: Callable[[Any], None]) -> None:
@@ -44,7 +43,7 @@ def _round_id(page: Any) -> int:
 def test_decisions_ask_first_and_a_variant_supersedes_its_base(chromium: Any,
                                                                world: World) -> None:
     base = world.approved_round
-    context, page = _sign_in(chromium, world, "planner")
+    context, page = sign_in(chromium, world, "planner")
 
     # A +10% variant of the approved round, solved in the browser.
     page.goto(f"{world.url}/rounds/{base}")
@@ -54,7 +53,7 @@ def test_decisions_ask_first_and_a_variant_supersedes_its_base(chromium: Any,
     variant = _round_id(page)
     with page.expect_navigation():
         page.click("#solve")
-    _wait_until_solved(page)
+    wait_until_solved(page)
     result = page.locator("#variant-result")
     assert result.get_attribute("data-same-data") == "1"
     assert "Cùng dữ liệu với đợt" in page.inner_text("#variant-inputs")
@@ -157,7 +156,7 @@ def test_decisions_ask_first_and_a_variant_supersedes_its_base(chromium: Any,
     assert page.get_attribute("#round-status", "data-status") == "approved"
 
     # The sponsor's portal opens the approved variant, not the superseded round.
-    sponsor, portal = _sign_in(chromium, world, "sponsor")
+    sponsor, portal = sign_in(chromium, world, "sponsor")
     offered = portal.locator("#round option[selected]")
     assert offered.get_attribute("value") == str(variant)
     sponsor.close()

@@ -15,8 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tests.browser.conftest import VIEWPORTS, World, _run
-from tests.browser.test_pages import _sign_in, shoot
+from tests.browser.conftest import VIEWPORTS, World, _run, shoot, sign_in
 
 
 def _photograph(page: Any, name: str, world: World) -> None:
@@ -41,7 +40,7 @@ def _registry(world: World) -> None:
 
 def test_a_budget_typed_as_3_5_ty(chromium: Any, world: World) -> None:
     _registry(world)
-    context, page = _sign_in(chromium, world, "planner")
+    context, page = sign_in(chromium, world, "planner")
 
     # A budget the field cannot read: the reason under the field, the name kept.
     page.goto(f"{world.url}/rounds")
@@ -107,7 +106,7 @@ def test_times_are_vietnam_s(chromium: Any, world: World) -> None:
     """The rounds list shows when each round was made on Vietnam's clock, dd/mm/yyyy."""
     import datetime as dt
 
-    context, page = _sign_in(chromium, world, "planner")
+    context, page = sign_in(chromium, world, "planner")
     page.goto(f"{world.url}/rounds")
     shown = page.locator("#rounds-table tbody tr td:last-child").first.inner_text()
     made = dt.datetime.strptime(shown, "%d/%m/%Y %H:%M")
