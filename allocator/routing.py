@@ -24,7 +24,7 @@ from ortools.graph.python import max_flow
 from allocator.point_flow import to_points
 from allocator.potentials import capacity_prices
 
-FIRST_DETOUR_KM = 0.5
+FIRST_DETOUR_KM = 0.2
 PRICED_SLACK_KM = 0.02
 _INT64_ROOM = 2**61
 
@@ -49,9 +49,10 @@ class Router:
         self.n_places = n_places
         self.cost, self.scale = _integer_costs(km, kept, n_places + len(capacity) + 1,
                                                len(capacity))
-        self.starts, self.segment = _segments(place)
-        nearest = np.minimum.reduceat(self.cost, self.starts) if len(place) else self.cost
-        self.detour = self.cost - nearest[self.segment]
+        starts, _ = _segments(place)
+        self.nearest = np.zeros(n_places, np.int64)  # per place, its nearest point's cost
+        if len(place):
+            self.nearest[place[starts]] = np.minimum.reduceat(self.cost, starts)
         self.price: np.ndarray | None = None  # of the last routing, in flow cost units
 
     def route(self, supply: np.ndarray) -> np.ndarray | None:
@@ -62,7 +63,8 @@ class Router:
         sent = np.flatnonzero(supply[self.place] > 0)  # arcs of homes with households
         cost, point = self.cost[sent], self.point[sent]
         if self.price is None:
-            measure, window = self.detour[sent], FIRST_DETOUR_KM * self.scale
+            measure = cost - self.nearest[self.place[sent]]  # the detour
+            window = FIRST_DETOUR_KM * self.scale
         else:
             reduced = cost + self.price[point]
             starts, segment = _segments(self.place[sent])
@@ -148,6 +150,8 @@ def _segments(place: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     change = np.r_[False, place[1:] != place[:-1]]
     return np.flatnonzero(np.r_[True, change[1:]]), np.cumsum(change)
+
+
 def _integer_costs(km: np.ndarray, kept: np.ndarray, n_nodes: int,
                    n_points: int) -> tuple[np.ndarray, float]:
     """Arc costs as integers: micrometres, or millimetres when kept arcs need a bonus.
