@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,6 +13,7 @@ from rich.console import Console
 from allocator.cli_bottlenecks import bottlenecks_command
 from allocator.cli_curve import curve_command
 from allocator.issues import InvalidInput
+from allocator.loading import uncollected
 from allocator.policy import MAX_SECONDS
 
 if TYPE_CHECKING:
@@ -166,22 +164,6 @@ def scenario_command(
 
 
 app.command("bottlenecks")(bottlenecks_command)
-
-
-@contextmanager
-def uncollected() -> Iterator[None]:
-    """No cyclic garbage collection while the engine's modules load.
-
-    Loading makes some 55,000 objects that live as long as the process and no
-    garbage, yet the collector would walk them some 180 times (about 25 ms).
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def read_or_exit(scenario_dir: Path) -> Scenario:

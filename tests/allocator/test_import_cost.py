@@ -68,7 +68,7 @@ def test_the_solver_is_named_by_the_installed_version() -> None:
 def test_the_collector_pauses_only_while_the_engine_loads() -> None:
     import gc
 
-    from allocator.cli import uncollected
+    from allocator.loading import uncollected
 
     with uncollected():
         assert not gc.isenabled()
