@@ -89,7 +89,8 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
 
     `class_x` is an optimum of stages 0-2 in the class model's columns: the start.
     Without `cuts`, only the single-price rounds run (the caller has a faster way to
-    finish what they leave open).
+    finish what they leave open), and none at all on a round whose site model has at
+    most SITE_MODEL_FIRST_COLUMNS columns: nothing is found, and the site model decides.
     """
     started = time.perf_counter()
     if not cuts and len(sites) + len(sites.pp_place) <= SITE_MODEL_FIRST_COLUMNS:
