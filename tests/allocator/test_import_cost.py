@@ -65,18 +65,24 @@ def test_the_solver_is_named_by_the_installed_version() -> None:
     assert _solver_version() == f"HiGHS via OR-Tools MathOpt {version('ortools')}"
 
 
-def test_the_collector_pauses_only_while_the_engine_loads() -> None:
-    import gc
-
-    from allocator.loading import uncollected
-
-    with uncollected():
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with uncollected():
-            pass
-        assert not gc.isenabled()  # a caller's own choice is left as it was
-    finally:
-        gc.enable()
+def test_the_collector_pauses_while_the_engine_loads_and_leaves_it_be() -> None:
+    code = """
+import gc
+from allocator.loading import uncollected
+with uncollected():
+    assert not gc.isenabled()
+    import allocator.problem
+frozen = gc.get_freeze_count()
+assert gc.isenabled() and frozen > 10_000, frozen
+with uncollected():  # nothing new to load: nothing more frozen
+    import allocator.problem
+assert gc.isenabled() and gc.get_freeze_count() == frozen
+gc.disable()
+with uncollected():
+    pass
+assert not gc.isenabled()  # a caller's own choice is left as it was
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "ok"
