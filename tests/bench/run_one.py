@@ -14,10 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-from allocator.problem import build_problem
-from allocator.result import allocations_frame, summary, unserved_frame, write_result
-from allocator.solve import solve
-from allocator.validate import read_scenario
+from allocator.loading import uncollected
+
+with uncollected():  # as `allocator solve` loads the engine
+    from allocator.problem import build_problem
+    from allocator.result import allocations_frame, summary, unserved_frame, write_result
+    from allocator.solve import solve
+    from allocator.validate import read_scenario
 
 
 def peak_mb() -> float:
