@@ -12,8 +12,12 @@ is an integer model of the lot side alone (the *sub-problem*). For any rho,
 is a lower bound on the distance optimum (the sub-problem's proven bound is used, so
 L stays a bound even if its solve is stopped). Routing the sub-problem's households
 exactly (a min-cost flow within capacity) gives an allocation, hence an upper bound U.
-The next prices are the routing's own capacity prices (potentials.py); when the
-sub-problem's choice is the routed one, L = U and the optimum is proven. Reduced-cost
+The next prices are the routing's own capacity prices (potentials.py), the least of
+them: what one more place at each point would save. (The most, what one place less
+would cost, overprice full points: the sub-problem then avoids their households and
+the rounds close slower, or not at all; demo needs three rounds with them, two with
+the least.) When the sub-problem's choice is the routed one, L = U and the optimum is
+proven, whichever exact prices were used. Reduced-cost
 fixing (fixing.py) first settles most households, so the sub-problem is small.
 
 Where capacity is tight, one price vector at a time may not close the gap: the
@@ -42,7 +46,7 @@ from allocator.fixing import Fixed, SiteBounds, fixed_by_cost, site_bounds
 from allocator.lot_side import Lots, LotSide, class_lots, lot_side
 from allocator.milp import SolveStatus
 from allocator.model import KEEP_POINT, AllocationModel
-from allocator.potentials import capacity_prices
+from allocator.potentials import room_prices
 from allocator.problem import Problem
 from allocator.routing import Router, crowded_places
 
@@ -201,7 +205,7 @@ class _Search:
         """The capacity prices of a routing (of the last one priced, kept for the next round)."""
         if self.priced is not None and self.priced[0] is flow:
             return self.priced[1]
-        price = capacity_prices(self.place, self.point, self.km, flow, self.capacity)
+        price = room_prices(self.place, self.point, self.km, flow, self.capacity)
         self.priced = (flow, price)
         return price
 

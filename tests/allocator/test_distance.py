@@ -18,7 +18,7 @@ from allocator.check import keep_values
 from allocator.distance import tolerance
 from allocator.milp import SolveStatus
 from allocator.point_flow import to_points
-from allocator.potentials import capacity_prices
+from allocator.potentials import capacity_prices, room_prices
 from allocator.problem import Problem, build_problem
 from allocator.routing import Router, least_routing
 from allocator.validate import read_scenario
@@ -122,6 +122,14 @@ def test_capacity_prices_are_the_cheapest_move_out_of_a_full_point() -> None:
                          np.zeros(4, bool)).tolist() == flow.tolist()
 
 
+def test_room_prices_are_what_one_more_place_would_save() -> None:
+    # The same homes: one more place at A lets X leave B (3 km) for A (1 km): 2 km saved.
+    place, point = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
+    km = np.array([1.0, 3.0, 1.0, 4.0])
+    flow = np.array([0, 1, 1, 0])
+    assert room_prices(place, point, km, flow, np.array([1, 5])).tolist() == [2.0, 0.0]
+
+
 @st.composite
 def transports(draw: Any) -> tuple[np.ndarray, ...]:
     n_place, n_point = draw(st.integers(1, 12)), draw(st.integers(1, 5))
@@ -158,6 +166,31 @@ def test_routing_on_short_detours_first_is_a_least_cost_flow(case: tuple[np.ndar
                           capacity, everyone=True)
     assert best_kept is not None
     assert int(first[kept].sum()) == int(best_kept[kept].sum())
+
+
+@settings(max_examples=max(200, settings.default.max_examples), deadline=None)
+@given(transports())
+def test_both_capacity_prices_of_a_least_routing_are_exact_duals(case: tuple[np.ndarray, ...]
+                                                                 ) -> None:
+    # Every household at its cheapest point at km + price, a point with room at 0, and
+    # the distance equal to sum of cheapest - price . capacity, for the least prices
+    # and the most alike (any price between them is a dual too).
+    place, point, km, supply, capacity, _ = case
+    flow = least_routing(place, point, km, supply, capacity, np.zeros(len(km), bool))
+    if flow is None:
+        return
+    least = room_prices(place, point, km, flow, capacity)
+    most = capacity_prices(place, point, km, flow, capacity)
+    assert (least >= 0).all() and (least <= most + 1e-9).all()
+    load = np.bincount(point, weights=flow, minlength=len(capacity))
+    for price in (least, most, (least + most) / 2):
+        assert (price[load < capacity] == 0).all()
+        cheapest = np.full(len(supply), np.inf)
+        np.minimum.at(cheapest, place, km + price[point])
+        used = flow > 0
+        assert (km[used] + price[point[used]] <= cheapest[place[used]] + 1e-6).all()
+        dual = float(supply[supply > 0] @ cheapest[supply > 0]) - float(price @ capacity)
+        assert abs(dual - float(flow @ km)) <= 1e-6 * max(1.0, float(flow @ km))
 
 
 @settings(max_examples=max(100, settings.default.max_examples), deadline=None)
