@@ -12,7 +12,7 @@ stage 3 may choose: it is fixed there. The bound is computed from the prices as
 they are (signs clipped to the rows' finite sides), not trusted from the solver's
 report, so it holds however the linear solve ended; a poor price only fixes less.
 
-On hcmc-universal this fixes all but 11,822 of 235,758 sites and serves 106,633
+On hcmc-universal this fixes all but 11,827 of 235,758 sites and serves 106,633
 households for certain, so the distance stage works on a small part of the round.
 """
 
