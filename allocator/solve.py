@@ -201,6 +201,8 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
             fix_stage(site_model, problem, sites, report.stage, report.value)
         site_hint = solution_vector(site_model, problem, sites, lot_of, point_of)
         outcome = _solve_stage(site_model, problem, sites, 3, deadline, reports, site_hint)
+        if found is not None:  # stage 3's time includes the prices tried before
+            reports[-1].seconds += found.seconds
         if outcome is not None:
             x = outcome[0]
             point_of = assign_points(problem, sites, _ints(x[site_model.take]),
