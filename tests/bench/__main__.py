@@ -234,7 +234,8 @@ def write_table(rows: list, args: argparse.Namespace, context: dict) -> None:
         f"took {context['minutes']:.1f} minutes.",
         "Each method ran in its own process on the same generated folders; times are "
         "wall-clock seconds as measured here, `total` being the whole process (Python start, "
-        "load, solve, write) and `cpu` its user and system time, which a busy machine "
+        "load, solve, write; the project's modules compiled beforehand, as after a "
+        "user's first run) and `cpu` its user and system time, which a busy machine "
         "inflates less; memory is the process's peak resident size. A method whose "
         f"first run took under {REPEAT_UNDER_S:.0f} s ran {args.runs} times, rounds "
         "interleaving the methods: its times are `min / median`; the others ran once. "
