@@ -136,3 +136,41 @@ def test_the_relaxation_path_gives_the_same_optimum_as_the_mip(
     assert by_mip.status is SolveStatus.OPTIMAL
     assert by_mip.values.as_tuple()[:3] == exact.values.as_tuple()[:3]
     assert abs(by_mip.values.stage3 - exact.values.stage3) < 1e-6
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), n=st.integers(1, 4), m=st.integers(1, 4), maximize=st.booleans())
+def test_the_price_bound_holds_on_any_small_model(data: st.DataObject, n: int, m: int,
+                                                  maximize: bool) -> None:
+    # Rows of every kind (<=, >=, ranges, equalities) and signs, columns in small boxes:
+    # whatever prices the LP gives, the bound recomputed from them never cuts off an
+    # integer point of the model, and a proof is the integer optimum.
+    milp = Milp()
+    cols = milp.add_vars(0, np.array(data.draw(st.lists(st.integers(0, 2), min_size=n,
+                                                        max_size=n)), dtype=float), n)
+    for _ in range(m):
+        coefs = np.array(data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n)),
+                         dtype=float)
+        low = data.draw(st.one_of(st.just(-INF), st.integers(-4, 4)))
+        high = data.draw(st.one_of(st.just(INF), st.integers(-4, 6)))
+        if low > high:
+            low, high = high, low
+        milp.add_row(cols, coefs, float(low), float(high))
+    objective = np.array(data.draw(st.lists(st.integers(-5, 5), min_size=n, max_size=n)),
+                         dtype=float)
+    milp.set_objective(objective, maximize)
+    points = [np.array(p, dtype=float) for p in product(*(range(int(u) + 1) for u in
+                                                          np.concatenate(milp.ub)))]
+    feasible = [float(p @ objective) for p in points if meets_rows(milp, p)]
+    lp = solve_lp(milp)
+    if lp.status is not SolveStatus.OPTIMAL:
+        return
+    bound = price_bound(milp, lp)
+    rounded = rounded_lp(milp, 1, 10.0, 0)
+    if feasible:
+        best = max(feasible) if maximize else min(feasible)
+        assert (bound >= best - 1e-9) if maximize else (bound <= best + 1e-9)
+        if rounded.proven:
+            assert rounded.value == best
+    if rounded.values is not None:
+        assert meets_rows(milp, rounded.values)
