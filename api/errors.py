@@ -3,7 +3,7 @@
 A round asked for something its status does not allow is a 409, a missing one
 a 404; a SQLite store still locked after its busy timeout is a 503 with
 Retry-After, never a 500. The point desk's, the cases' and the follow-ups'
-refusals are answered by the same rule (`status_of`, `refused`): 403 not the
+refusals are answered by the same rule (`api.statuses.status_of`, `refused`): 403 not the
 asker's, 404 not there, 409 refused by the records, 422 wrong in itself. The
 API answers in JSON; the pages with a page.
 """
@@ -23,14 +23,11 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from allocator.issues import MAX_ISSUES
-from allocator.store import cases
-from allocator.store.followup import FollowUpError
-from allocator.store.ledger import LotNotFound
-from allocator.store.lifecycle import BadValue, Conflict, RoundError, RoundNotFound, WrongState
-from allocator.store.point_desk import DeskConflict, DeskError, NotFound, NotYours
-from allocator.store.rounds import NotAllocated
+from allocator.store.lifecycle import RoundError
+from allocator.store.point_desk import DeskError, NotFound, NotYours
 from api.pages.render import error_page
 from api.problems import ApiError, Problem, field_problems, from_lines
+from api.statuses import status_of
 
 RETRY_AFTER_SECONDS = 5
 
@@ -87,28 +84,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     return value
-
-
-# A refusal's status: that of the first row its error is one of. The order matters: a
-# case another commune's officer asks about, one that names what is not in the store and
-# one the records refuse are all requests refused as wrong (BadValue) too.
-STATUSES: tuple[tuple[tuple[type[Exception], ...], int], ...] = (
-    ((NotYours, cases.NotYourCase), 403),
-    ((RoundNotFound, LotNotFound, NotFound, cases.NotInStore), 404),
-    # NotAllocated: the round holds no such phone to hand over.
-    ((WrongState, Conflict, NotAllocated, DeskConflict, cases.RefusedByRecords), 409),
-    ((BadValue, DeskError), 422),
-)
-
-
-def status_of(error: RoundError | DeskError) -> int:
-    """The HTTP status of a store's refusal; 409 for any other the round's state refuses."""
-    if isinstance(error, FollowUpError):
-        return error.status  # each follow-up refusal states its own
-    for kinds, code in STATUSES:
-        if isinstance(error, kinds):
-            return code
-    return 409
 
 
 def refused(error: RoundError | DeskError, where: str = "body") -> ApiError:

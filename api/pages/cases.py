@@ -21,9 +21,9 @@ from allocator.store.case_explain import REGISTRY_FIELDS, explain, registry_row
 from allocator.store.corrections import correct_household
 from allocator.store.models import Case, HouseholdContact, User
 from api.deps import SessionDep
-from api.errors import status_of
 from api.pages.auth import Csrf, PagePlanner, PageUser, Refused, check_csrf
 from api.pages.render import page, text_for
+from api.statuses import status_of
 
 router = APIRouter()
 PAGE_SIZE = 200

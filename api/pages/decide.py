@@ -19,11 +19,11 @@ from allocator.store.campaign import approve_round, close_round
 from allocator.store.lifecycle import RoundError
 from allocator.store.models import Round
 from api.deps import RoundId, SessionDep
-from api.errors import status_of
 from api.pages.auth import Csrf, PagePlanner, check_csrf
 from api.pages.planner import _dashboard
 from api.pages.refusals import said, with_n
 from api.pages.render import error_page, page, text_for
+from api.statuses import status_of
 
 router = APIRouter()
 Flag = Annotated[str, Form(max_length=8)]

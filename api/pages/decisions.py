@@ -15,9 +15,9 @@ from allocator.store import analyses
 from allocator.store.lifecycle import RoundError
 from allocator.store.models import Round
 from api.deps import RoundId, SessionDep
-from api.errors import status_of
 from api.pages.auth import Csrf, PagePlanner, check_csrf
 from api.pages.render import error_page, text_for
+from api.statuses import status_of
 
 router = APIRouter()
 Kind = Annotated[Literal["curve", "bottlenecks"], Path()]

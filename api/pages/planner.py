@@ -36,7 +36,6 @@ from allocator.store.papers_xlsx import as_workbook, file_name
 from allocator.store.rounds import import_folder_as_round
 from allocator.store.variants import DuplicateRound, vary_round
 from api.deps import Filter, RoundId, SessionDep
-from api.errors import status_of
 from api.pages.auth import Csrf, PagePlanner, check_csrf
 from api.pages.decisions import report_sections, sections
 from api.pages.refusals import issues_said, said, with_n
@@ -45,6 +44,7 @@ from api.pages.replan import ids, quantities, round_extras
 from api.pages.variants import is_replan, percent, variant_extras
 from api.routers.rounds import XLSX
 from api.settings import issuing_office
+from api.statuses import status_of
 from api.uploads import BadUpload, LimitsDep, round_name, unpack_contract_zip
 
 router = APIRouter()

@@ -37,12 +37,12 @@ from allocator.store.models import AllocationRow, Handover, Point, Round, User
 from allocator.store.papers import NoSuchPlace, PaperRefused, handover_papers
 from allocator.store.papers_xlsx import as_workbook, file_name
 from api.deps import RoundId, SessionDep
-from api.errors import status_of
 from api.pages.auth import Csrf, PageUser, Refused, check_csrf
 from api.pages.campaign import day_text
 from api.pages.render import page, text_for
 from api.routers.rounds import XLSX
 from api.settings import issuing_office
+from api.statuses import status_of
 
 router = APIRouter()
 HouseholdId = Annotated[str, Path(min_length=1, max_length=64,

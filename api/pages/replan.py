@@ -19,9 +19,9 @@ from allocator.store.lifecycle import PICKING_UP, WITH_RESULTS, RoundError, Roun
 from allocator.store.models import AllocationRow, Round
 from allocator.tabular import csv_bytes
 from api.deps import RoundId, SessionDep
-from api.errors import status_of
 from api.pages.auth import PagePlanner
 from api.pages.render import error_page, page, text_for
+from api.statuses import status_of
 
 router = APIRouter()
 SHOWN = 500  # households listed on the page; the CSV holds them all

@@ -21,9 +21,9 @@ from allocator.store.models import AllocationRow, Round, User
 from allocator.store.slips import UnknownPoint, point_slips
 from allocator.store.users import officer_points
 from api.deps import RoundId, SessionDep
-from api.errors import status_of
 from api.pages.auth import PageUser, Refused
 from api.pages.render import error_page, page, text_for
+from api.statuses import status_of
 
 router = APIRouter()
 PER_PAGE = 200  # 50 A4 sheets: a print job a browser and an office printer take in one go
