@@ -105,16 +105,28 @@ def price_bound(milp: Milp, lp: LpResult) -> float:
     y[(y > 0) & ~np.isfinite(up_side)] = 0.0
     y[(y < 0) & ~np.isfinite(down_side)] = 0.0
     held = np.where(y > 0, up_side, np.where(y < 0, down_side, 0.0))
-    rc = milp.objective - np.bincount(cols, weights=vals * y[rows], minlength=milp.n_vars)
+    ay = vals * y[rows]
+    rc = milp.objective - np.bincount(cols, weights=ay, minlength=milp.n_vars)
     # Each column sits where rc_j x_j is largest (maximising) or smallest (minimising).
     toward_ub = rc > 0 if maximize else rc < 0
     at = np.where(toward_ub, ub, lb)
-    if not np.isfinite(at[rc != 0]).all():
+    moved = rc != 0
+    if not np.isfinite(at[moved]).all():
         return math.inf if maximize else -math.inf
-    terms = np.concatenate([(y * held)[y != 0], (rc * at)[rc != 0]])
+    terms = np.concatenate([(y * held)[y != 0], rc[moved] * at[moved]])
+    # Floating point: each product above is rounded once (relative error 2**-53), and
+    # each reduced cost is a sum of its column's entries, off by at most (entries + 1)
+    # * 2**-53 * (|c_j| + sum |a_ij y_i|), which the column's reach |x_j| multiplies.
+    # 2**-50 allows for all of that eight times over.
+    reach = np.maximum(np.abs(lb), np.abs(ub))
+    entries = np.bincount(cols, minlength=milp.n_vars)
+    sizes = (entries + 2) * (np.abs(milp.objective)
+                             + np.bincount(cols, weights=np.abs(ay), minlength=milp.n_vars))
+    if not np.isfinite(reach[sizes > 0]).all():
+        return math.inf if maximize else -math.inf
+    slack = 2.0 ** -50 * (math.fsum(np.abs(terms)) + math.fsum(sizes[sizes > 0]
+                                                                * reach[sizes > 0]))
     total = math.fsum(terms)
-    # Each product is rounded once (relative error 2**-53); allow for all of them.
-    slack = 2.0 ** -50 * math.fsum(np.abs(terms))
     return total + slack if maximize else total - slack
 
 
@@ -132,7 +144,11 @@ def meets_rows(milp: Milp, x: np.ndarray) -> bool:
     vals = np.concatenate(milp.entries_val)
     if (vals != np.rint(vals)).any():
         return False
-    ax = np.bincount(rows, weights=vals * x[cols], minlength=milp.n_rows)
+    terms = vals * x[cols]
+    if np.bincount(rows, weights=np.abs(terms), minlength=milp.n_rows).max(initial=0) \
+            >= 2.0 ** 53:
+        return False  # sums beyond exact integers in floating point: not vouched for
+    ax = np.bincount(rows, weights=terms, minlength=milp.n_rows)
     row_lb, row_ub = np.concatenate(milp.row_lb), np.concatenate(milp.row_ub)
     return bool(((ax >= row_lb) & (ax <= row_ub)).all())
 

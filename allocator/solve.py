@@ -244,6 +244,19 @@ def _better_start(problem: Problem, given: tuple[np.ndarray, np.ndarray],
 def _finish(problem: Problem, lot_of: np.ndarray, point_of: np.ndarray,
             stages: tuple[int, ...], reports: list[StageReport],
             started: float) -> Allocation:
+    # A stage after one that stopped short is optimal only given the value held for that
+    # one, not the lexicographic optimum: it is FEASIBLE. The stage right after still
+    # bounds its true optimum (the value held is no better than the true one, so it
+    # allowed more); a stage after that was solved under a value that is not the true
+    # one either way, so its bound says nothing about the true optimum and is dropped.
+    after_short = 0
+    for report in reports:
+        if after_short and report.status is SolveStatus.OPTIMAL:
+            report.status = SolveStatus.FEASIBLE
+        if after_short > 1:
+            report.bound = float("nan")
+        if after_short or report.status is not SolveStatus.OPTIMAL:
+            after_short += 1
     optimal = len(reports) == len(stages) + 1 and \
         all(r.status is SolveStatus.OPTIMAL for r in reports)
     before = [r.status for r in reports if r.stage != 3]
@@ -290,7 +303,9 @@ def _absolute_gap(objective: np.ndarray, stage: int) -> float:
 
 
 def _step(objective: np.ndarray) -> int:
-    """The greatest common divisor of a stage's (integer) coefficients: every value's step."""
+    """The greatest common divisor of a stage's integer coefficients: every value's step."""
+    if not np.array_equal(objective, np.rint(objective)):
+        raise InternalError("a stage with a step has integer coefficients")
     d = 0
     for c in np.unique(np.abs(objective[objective != 0])):
         d = math.gcd(d, int(c))
@@ -398,27 +413,31 @@ def _from_relaxation(model: AllocationModel, stage: int, seconds: float, seed: i
     and the start for the MIP.
 
     Proven when the rounded LP optimum reaches the prices' bound (rounded to the step
-    of the stage's values). On a model
-    above MIP_ROOT_MAX_COLUMNS the MIP's root would not finish in useful time, so the
-    best of the rounding and the hint stands there, FEASIBLE, with the bound. Below
-    that, the MIP goes on from the better of the two.
+    of the stage's values). On a model above MIP_ROOT_MAX_COLUMNS the MIP's root would
+    not finish in useful time, so the better of the rounding and the hint stands there,
+    FEASIBLE, with the bound (none if the LP did not finish). Below that, the MIP goes
+    on from the better of the two. Stage 3's km are not integers, so it has no step and
+    never comes here.
     """
     milp = model.milp
-    if stage not in _RELAXATION_FIRST and milp.n_vars <= MIP_ROOT_MAX_COLUMNS:
+    huge = milp.n_vars > MIP_ROOT_MAX_COLUMNS
+    if stage == 3 or (stage not in _RELAXATION_FIRST and not huge):
         return None, hint
     assert milp.objective is not None
     rounded = rounded_lp(milp, _step(milp.objective), seconds, seed)
-    if rounded.values is None:
-        return None, hint
     given = float(hint @ milp.objective)
+    if rounded.values is None:
+        if huge:
+            return MilpResult(SolveStatus.FEASIBLE, hint, given, rounded.bound,
+                              rounded.seconds), hint
+        return None, hint
     better = rounded.value > given if milp.maximize else rounded.value < given
-    start = rounded.values if better else hint
-    if rounded.proven:
+    start, value = (rounded.values, rounded.value) if better else (hint, given)
+    if rounded.proven and value == rounded.value:  # (a start beyond a proof would refute it)
         return MilpResult(SolveStatus.OPTIMAL, rounded.values, rounded.value, rounded.bound,
-                          rounded.seconds), start
-    if milp.n_vars > MIP_ROOT_MAX_COLUMNS:
-        return MilpResult(SolveStatus.FEASIBLE, start, max(rounded.value, given)
-                          if milp.maximize else min(rounded.value, given), rounded.bound,
+                          rounded.seconds), rounded.values
+    if huge:
+        return MilpResult(SolveStatus.FEASIBLE, start, value, rounded.bound,
                           rounded.seconds), start
     return None, start
 

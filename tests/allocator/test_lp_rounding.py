@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import allocator.solve as solve_module
 from allocator.check import check_allocation
 from allocator.lp_rounding import lattice_bound, meets_rows, price_bound, rounded_lp
-from allocator.milp import INF, Milp, SolveStatus, solve_lp
+from allocator.milp import INF, LpResult, Milp, SolveStatus, solve_lp
 from allocator.problem import Problem, build_problem
 from allocator.validate import read_scenario
 from scenarios.synthetic import synthetic
@@ -120,11 +120,55 @@ def test_a_round_too_large_for_the_mip_root_keeps_the_rounding_with_its_bound(
     assert first.bound >= exact.values.stage1
     assert rounded.values.stage1 <= exact.values.stage1
     assert rounded.values.stage1 >= solve_module.solve(problem, "greedy").values.stage1
-    if first.status is SolveStatus.OPTIMAL:
-        assert rounded.values.stage1 == exact.values.stage1
-    else:
-        assert rounded.status is SolveStatus.FEASIBLE
-        assert rounded.gap == pytest.approx((first.bound - rounded.values.stage1) / first.bound)
+    assert first.status is SolveStatus.FEASIBLE  # this round's relaxation stops short
+    assert rounded.status is SolveStatus.FEASIBLE
+    assert rounded.gap == pytest.approx((first.bound - rounded.values.stage1) / first.bound)
+    # Later stages are optimal only given stage 1's value: FEASIBLE. Stage 2's value still
+    # bounds its true optimum (it was allowed more); stage 3's says nothing and is dropped.
+    second, third = rounded.stages[-2], rounded.stages[-1]
+    assert second.stage == 2 and second.status is SolveStatus.FEASIBLE
+    assert second.bound <= exact.stages[-2].value
+    assert third.stage == 3 and third.status is SolveStatus.FEASIBLE
+    assert third.bound != third.bound  # nan
+
+
+def test_the_distance_stage_never_takes_the_relaxation_path(
+        problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its km are not integers, so it has no step to round a bound to: on a site model
+    # above the size limit it goes to the MIP, and its bound stays below its value.
+    monkeypatch.setattr(solve_module, "PRICE_CAPACITY", False)
+    exact = solve_module.solve(problem)
+    calls: list[int] = []
+    real = solve_module._from_relaxation
+
+    def spy(model, stage, seconds, seed, hint):  # type: ignore[no-untyped-def]
+        calls.append(stage)
+        return real(model, stage, seconds, seed, hint)
+
+    monkeypatch.setattr(solve_module, "_from_relaxation", spy)
+    monkeypatch.setattr(solve_module, "MIP_ROOT_MAX_COLUMNS", 0)
+    large = solve_module.solve(problem, time_limit_s=60)
+    assert 3 in calls  # it was asked, and declined
+    third = large.stages[-1]
+    assert third.stage == 3 and third.value == pytest.approx(exact.values.stage3)
+    assert not third.bound > third.value + 1e-9
+
+
+def test_the_bound_allows_for_the_rounding_of_reduced_costs() -> None:
+    # max x with 41 rows x <= 1, priced so that the exact sum of the prices is below 1
+    # by 2.2e-15 while a floating-point sum gives exactly 1: the reduced cost computes as
+    # 0 where it is 2.2e-15, and a bound without the allowance would be below 1.
+    k = 41
+    milp = Milp()
+    milp.add_vars(0, 1, 1)
+    milp.add_rows(np.arange(k), np.zeros(k, np.int64), 1.0, -INF, 1.0, k)
+    milp.set_objective(np.array([1.0]), True)
+    ulp = 2.0 ** -53
+    y = np.full(k, ulp * (0.5 + 2 ** -20))
+    y[0] = 1 - (k - 1) * ulp
+    bound = price_bound(milp, LpResult(SolveStatus.OPTIMAL, np.ones(1), 1.0, y))
+    assert bound >= 1.0
+    assert lattice_bound(bound, 1, True) == 1
 
 
 def test_the_relaxation_path_gives_the_same_optimum_as_the_mip(
