@@ -167,7 +167,8 @@ class Milp:
     def solve(self, time_limit_s: float, absolute_gap: float, seed: int = 0,
               hint: np.ndarray | None = None, presolve: bool = True,
               node_limit: int | None = None, feasibility_jump: bool = True,
-              box: tuple[np.ndarray, np.ndarray] | None = None) -> MilpResult:
+              box: tuple[np.ndarray, np.ndarray] | None = None,
+              integrality: float = 1e-9) -> MilpResult:
         """Solve with HiGHS; gaps are tightened so 'optimal' means what it says.
 
         `hint`, a feasible value for every variable, gives the solver a first incumbent.
@@ -177,7 +178,9 @@ class Milp:
         `feasibility_jump=False` skips a heuristic HiGHS runs before the root to find a
         first solution: with a feasible hint it rarely finds a better one, and at 50,000
         columns it costs 0.4 s. `box`, (lower, upper) per column, replaces the columns'
-        bounds for this solve only.
+        bounds for this solve only. `integrality` is HiGHS's MIP feasibility tolerance
+        (how near an integer a value, and how near its side a row, must be); a caller
+        that loosens it checks the rounded solution itself.
         """
         started = time.perf_counter()
         if self.n_vars == 0:  # nothing to decide (nobody can be served)
@@ -188,7 +191,7 @@ class Milp:
         params.relative_gap_tolerance = 0.0
         params.absolute_gap_tolerance = absolute_gap
         params.random_seed = int(seed) % 2_147_483_647
-        params.highs.double_options["mip_feasibility_tolerance"] = 1e-9
+        params.highs.double_options["mip_feasibility_tolerance"] = integrality
         params.highs.double_options["primal_feasibility_tolerance"] = 1e-9
         params.highs.double_options["dual_feasibility_tolerance"] = 1e-9
         if not presolve:
