@@ -375,11 +375,6 @@ def _solve_stage(model: AllocationModel, problem: Problem, units: Units, stage: 
     for repairs in range(_REPAIRS):
         remaining = deadline - time.perf_counter()
         share = max(remaining * _SHARE_OF_REMAINING[stage], 0.05)
-        # The model is a network flow plus a few rows, so its LP relaxation is nearly
-        # integral; HiGHS's MIP presolve then often costs more than the whole solve
-        # (at national scale 70 s against 10 s). Try without it first. That attempt is
-        # bounded by nodes, not seconds, so whether the second runs never depends on
-        # the machine's load and the same folder always gives the same allocation.
         settled, hint = _from_relaxation(model, stage, share, problem.policy.seed, hint)
         result = settled
         if result is None and stage != 3:
