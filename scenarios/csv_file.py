@@ -64,6 +64,9 @@ def _text(column: pd.Series) -> pa.Array | None:
         if not np.all((magnitude == 0) | ((magnitude >= 1e-4) & (magnitude < 1e15))):
             return None
         text = pc.cast(pa.array(values), pa.large_string())
+        # Arrow also turns to exponents earlier than Python (1e+10, 10000000000.0).
+        if pc.any(pc.match_substring(text, "e")).as_py():
+            return None
         # Arrow writes a whole float as 106, Python as 106.0.
         whole = pc.invert(pc.match_substring(text, "."))
         text = pc.if_else(whole, pc.binary_join_element_wise(text, _large(".0"), _large("")),

@@ -42,3 +42,10 @@ def test_any_table_is_written_as_pandas_writes_it(tmp_path_factory: object,
     folder = tmp_path_factory.mktemp("csv")  # type: ignore[attr-defined]
     frame = pd.DataFrame(rows, columns=["text", "x", "n"])
     same_as_pandas(frame, folder)
+
+
+def test_floats_arrow_writes_with_an_exponent_are_written_as_pandas_writes_them(
+        tmp_path: Path) -> None:
+    # Arrow writes 1e+10 where Python writes 10000000000.0 (found by hypothesis).
+    same_as_pandas(pd.DataFrame({"text": ["", "a"], "x": [1e10, 123456789012.5],
+                                 "n": [0, 1]}), tmp_path)
