@@ -86,11 +86,18 @@ def lattice_bound(bound: float, step: int, maximize: bool) -> float:
 
 
 def price_bound(milp: Milp, lp: LpResult) -> float:
-    """The bound the LP's row prices prove on every point of the box meeting the rows.
+    """The bound the LP's row prices prove on every point of the box meeting the rows."""
+    return priced_bound(milp, lp)[0]
+
+
+def priced_bound(milp: Milp, lp: LpResult) -> tuple[float, np.ndarray]:
+    """The bound the LP's row prices prove, and the reduced costs rc that prove it.
 
     For any prices y, c.x = y.(Ax) + rc.x with rc = c - A'y. Bounding y_i (Ax)_i by
     the side of row i its price leans on, and rc_j x_j by the column's box, bounds
     c.x; a price whose side is infinite proves nothing and is dropped (set to 0).
+    The reduced costs are those of the prices so clipped, so a column's |rc_j| is what
+    each unit of it away from its bound adds beyond the bound (reduced-cost fixing).
     """
     assert milp.objective is not None
     maximize = milp.maximize
@@ -111,8 +118,9 @@ def price_bound(milp: Milp, lp: LpResult) -> float:
     toward_ub = rc > 0 if maximize else rc < 0
     at = np.where(toward_ub, ub, lb)
     moved = rc != 0
+    unbounded = math.inf if maximize else -math.inf
     if not np.isfinite(at[moved]).all():
-        return math.inf if maximize else -math.inf
+        return unbounded, rc
     terms = np.concatenate([(y * held)[y != 0], rc[moved] * at[moved]])
     # Floating point: each product above is rounded once (relative error 2**-53), and
     # each reduced cost is a sum of its column's entries, off by at most (entries + 1)
@@ -123,11 +131,11 @@ def price_bound(milp: Milp, lp: LpResult) -> float:
     sizes = (entries + 2) * (np.abs(milp.objective)
                              + np.bincount(cols, weights=np.abs(ay), minlength=milp.n_vars))
     if not np.isfinite(reach[sizes > 0]).all():
-        return math.inf if maximize else -math.inf
+        return unbounded, rc
     slack = 2.0 ** -50 * (math.fsum(np.abs(terms)) + math.fsum(sizes[sizes > 0]
                                                                 * reach[sizes > 0]))
     total = math.fsum(terms)
-    return total + slack if maximize else total - slack
+    return (total + slack if maximize else total - slack), rc
 
 
 def meets_rows(milp: Milp, x: np.ndarray) -> bool:
