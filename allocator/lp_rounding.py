@@ -101,9 +101,7 @@ def priced_bound(milp: Milp, lp: LpResult) -> tuple[float, np.ndarray]:
     """
     assert milp.objective is not None
     maximize = milp.maximize
-    rows = np.concatenate(milp.entries_row)
-    cols = np.concatenate(milp.entries_col)
-    vals = np.concatenate(milp.entries_val)
+    rows, cols, vals = milp.entries()
     row_lb, row_ub = np.concatenate(milp.row_lb), np.concatenate(milp.row_ub)
     lb, ub = np.concatenate(milp.lb), np.concatenate(milp.ub)
     y = lp.duals.copy()
@@ -147,9 +145,7 @@ def meets_rows(milp: Milp, x: np.ndarray) -> bool:
     lb, ub = np.concatenate(milp.lb), np.concatenate(milp.ub)
     if (x < lb).any() or (x > ub).any():
         return False
-    rows = np.concatenate(milp.entries_row)
-    cols = np.concatenate(milp.entries_col)
-    vals = np.concatenate(milp.entries_val)
+    rows, cols, vals = milp.entries()
     if (vals != np.rint(vals)).any():
         return False
     terms = vals * x[cols]

@@ -75,6 +75,11 @@ class Milp:
     # (entry arrays are never changed in place; row and column bounds may be).
     _encoded: list[tuple[np.ndarray, np.ndarray, np.ndarray, bytes]] = field(
         default_factory=list, repr=False, compare=False)
+    # Every block's entries concatenated, with the blocks they were made from: the
+    # price bound and the exact row check read them several times a stage (a million
+    # entries at national scale) while rows are added only between stages.
+    _joined: tuple[list[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = \
+        field(default=None, repr=False, compare=False)
 
     def add_vars(self, lb: np.ndarray | float, ub: np.ndarray | float, n: int,
                  integer: bool = True) -> np.ndarray:
@@ -106,6 +111,23 @@ class Milp:
         """Add one row lb <= sum(val * x[col]) <= ub."""
         col = np.asarray(col, dtype=np.int64)
         return int(self.add_rows(np.zeros(len(col), dtype=np.int64), col, val, lb, ub, 1)[0])
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The matrix entries of every row block as one (rows, cols, vals), read-only.
+
+        Made again whenever the blocks are not those it was made from (a row added, or
+        a block list changed by hand), so it never describes rows the model lacks.
+        """
+        blocks = [*self.entries_row, *self.entries_col, *self.entries_val]
+        if self._joined is not None and len(self._joined[0]) == len(blocks) and all(
+                a is b for a, b in zip(self._joined[0], blocks, strict=True)):
+            return self._joined[1]
+        joined = (_cat(self.entries_row, np.int64), _cat(self.entries_col, np.int64),
+                  _cat(self.entries_val))
+        for array in joined:
+            array.flags.writeable = False
+        self._joined = (blocks, joined)
+        return joined
 
     def _row_block(self, row: int) -> tuple[int, int]:
         start = 0
@@ -275,7 +297,7 @@ def solve_proto(model: model_pb2.ModelProto, params: parameters_pb2.SolveParamet
 
 
 def _cat(parts: list[np.ndarray], dtype: type = np.float64) -> np.ndarray:
-    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
 
 def _encode_entries(row: np.ndarray, col: np.ndarray, val: np.ndarray) -> bytes:

@@ -65,3 +65,20 @@ def test_solve_proto_returns_the_binding_result() -> None:
     assert isinstance(result, result_pb2.SolveResultProto)
     assert result.termination.reason == result_pb2.TERMINATION_REASON_OPTIMAL
     assert result.solutions[0].primal_solution.objective_value == 10
+
+
+def test_the_joined_entries_follow_every_added_row() -> None:
+    # Stages add rows between solves; the joined entries must never miss one, and are
+    # made once per set of blocks, not once per reader.
+    milp = _small()
+    first = milp.entries()
+    assert milp.entries() is first
+    assert [a.tolist() for a in first] == [[0, 0, 1, 1], [0, 1, 0, 1], [1.0, 1.0, 2.0, 1.0]]
+    assert not any(a.flags.writeable for a in first)  # shared: nobody may change them
+    milp.add_row(np.array([1]), 3.0, -INF, 9)
+    rows, cols, vals = milp.entries()
+    assert rows.tolist() == [0, 0, 1, 1, 2] and cols.tolist()[-1] == 1 and vals[-1] == 3.0
+    milp.entries_val[0] = np.array([5.0, 5.0])  # a block replaced by hand
+    assert milp.entries()[2].tolist() == [5.0, 5.0, 2.0, 1.0, 3.0]
+    assert milp.entries_val[0].flags.writeable  # the blocks themselves stay the caller's
+    assert all(len(a) == 0 for a in Milp().entries())
