@@ -101,21 +101,31 @@ def test_a_loose_first_solve_is_vouched_for_or_solved_again(
     # A stage's first MIP runs with a looser integrality tolerance; its rounded answer
     # must meet every row exactly and reach the bound, or the stage is solved again
     # tightly. With an absurd tolerance (values 0.4 from an integer pass) the answer is
-    # still the exact optimum.
+    # still the exact optimum. Stage 1's loose answer is refused whatever the check
+    # says, so the tight solve runs at least once however the loose one came out.
     exact = solve_module.solve(problem)
+    refused: list[int] = []
     tight_solves: list[int] = []
-    real = solve_module._vouched
+    real_vouched, real_mip = solve_module._vouched, solve_module._mip
 
     def vouched(model, result, stage):  # type: ignore[no-untyped-def]
-        ok = real(model, result, stage)
+        ok = real_vouched(model, result, stage) and stage != 1
         if not ok:
-            tight_solves.append(stage)
+            refused.append(stage)
         return ok
 
+    def mip(model, stage, gap, share, deadline, seed, hint, integrality):  # type: ignore[no-untyped-def]
+        if integrality != solve_module._LOOSE_INTEGRALITY and stage != 3:
+            tight_solves.append(stage)
+        return real_mip(model, stage, gap, share, deadline, seed, hint, integrality)
+
     monkeypatch.setattr(solve_module, "_vouched", vouched)
+    monkeypatch.setattr(solve_module, "_mip", mip)
     monkeypatch.setattr(solve_module, "_LOOSE_INTEGRALITY", 0.4)
     monkeypatch.setattr(solve_module, "_RELAXATION_FIRST", ())
     loose = solve_module.solve(problem)
+    assert 1 in refused
+    assert tight_solves == refused  # solved again tightly where refused, and only there
     assert check_allocation(problem, loose.lot_of, loose.point_of)[0] == []
     assert loose.status is SolveStatus.OPTIMAL
     assert loose.values.as_tuple()[:3] == exact.values.as_tuple()[:3]
