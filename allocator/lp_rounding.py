@@ -50,6 +50,7 @@ class Rounded:
     value: float                # its objective (nan without one)
     proven: bool                # the incumbent reaches the bound: it is optimal
     seconds: float
+    lp: LpResult | None = None  # the relaxation solved, with its row prices
 
 
 def rounded_lp(milp: Milp, step: int, time_limit_s: float, seed: int) -> Rounded:
@@ -63,19 +64,19 @@ def rounded_lp(milp: Milp, step: int, time_limit_s: float, seed: int) -> Rounded
     worst = -math.inf if maximize else math.inf
     lp = solve_lp(milp, max(time_limit_s, 0.05), presolve=False)
     if lp.status is not SolveStatus.OPTIMAL:
-        return Rounded(-worst, None, math.nan, False, time.perf_counter() - started)
+        return Rounded(-worst, None, math.nan, False, time.perf_counter() - started, lp)
     bound = lattice_bound(price_bound(milp, lp), step, maximize)
     gap = 0.5 * step
     rounded = np.rint(lp.values)
     values: np.ndarray | None = rounded
     if np.abs(lp.values - rounded).max(initial=0.0) > INTEGRAL or not meets_rows(milp, rounded):
-        values = _rens(milp, lp.values, gap, time_limit_s - (time.perf_counter() - started),
+        values = rens(milp, lp.values, gap, time_limit_s - (time.perf_counter() - started),
                        seed)
     if values is None:
-        return Rounded(bound, None, math.nan, False, time.perf_counter() - started)
+        return Rounded(bound, None, math.nan, False, time.perf_counter() - started, lp)
     value = math.fsum(values * objective)
     proven = value >= bound - gap if maximize else value <= bound + gap
-    return Rounded(bound, values, value, proven, time.perf_counter() - started)
+    return Rounded(bound, values, value, proven, time.perf_counter() - started, lp)
 
 
 def lattice_bound(bound: float, step: int, maximize: bool) -> float:
@@ -157,7 +158,7 @@ def meets_rows(milp: Milp, x: np.ndarray) -> bool:
     return bool(((ax >= row_lb) & (ax <= row_ub)).all())
 
 
-def _rens(milp: Milp, x: np.ndarray, gap: float, time_limit_s: float,
+def rens(milp: Milp, x: np.ndarray, gap: float, time_limit_s: float,
           seed: int) -> np.ndarray | None:
     """The best integer point with every column between the floor and ceiling of `x`."""
     lb, ub = np.concatenate(milp.lb), np.concatenate(milp.ub)

@@ -26,6 +26,7 @@ from ortools.math_opt import (
     result_pb2,
 )
 from ortools.math_opt.core.python import solver as _mathopt_solver
+from pybind11_abseil.status import StatusNotOk  # what the binding raises when HiGHS fails
 
 INF = float("inf")
 # The parameters of the internal binding, in order, as OR-Tools 9.15 declares them.
@@ -128,6 +129,19 @@ class Milp:
             array.flags.writeable = False
         self._joined = (blocks, joined)
         return joined
+
+    def variant(self) -> Milp:
+        """A copy whose bounds may be changed and rows added without touching this model.
+
+        The matrix entries (never changed in place) and their encodings are shared, so
+        a variant of a national model costs its bound arrays, not its million entries.
+        """
+        return Milp(lb=[_cat(self.lb)], ub=[_cat(self.ub)], integer=[_cat(self.integer, bool)],
+                    row_lb=[_cat(self.row_lb)], row_ub=[_cat(self.row_ub)],
+                    entries_row=list(self.entries_row), entries_col=list(self.entries_col),
+                    entries_val=list(self.entries_val), n_vars=self.n_vars,
+                    n_rows=self.n_rows, objective=self.objective, maximize=self.maximize,
+                    _encoded=list(self._encoded))
 
     def _row_block(self, row: int) -> tuple[int, int]:
         start = 0
@@ -233,7 +247,11 @@ class Milp:
             del proto.variables.upper_bounds[:]
             proto.variables.MergeFromString(
                 _packed_doubles(2, box[0]) + _packed_doubles(3, box[1]))
-        proto_result = solve_proto(proto, params, model_params)
+        try:
+            proto_result = solve_proto(proto, params, model_params)
+        except StatusNotOk:  # HiGHS's own error (seen on tiny MIPs with no integer point)
+            return MilpResult(SolveStatus.ERROR, np.zeros(0), float("nan"), float("nan"),
+                              time.perf_counter() - started)
         return _parse(proto_result, self.n_vars, time.perf_counter() - started)
 
 
@@ -266,7 +284,10 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True) -> L
                                                                    1e7)))
     if not presolve:
         params.highs.string_options["presolve"] = "off"
-    result = solve_proto(proto, params, model_parameters_pb2.ModelSolveParametersProto())
+    try:
+        result = solve_proto(proto, params, model_parameters_pb2.ModelSolveParametersProto())
+    except StatusNotOk:  # HiGHS's own error: no optimum to report
+        return LpResult(SolveStatus.ERROR, np.zeros(0), float("nan"), np.zeros(milp.n_rows))
     parsed = _parse(result, milp.n_vars, 0.0)
     duals = np.zeros(milp.n_rows)
     if parsed.status is SolveStatus.OPTIMAL and result.solutions[0].HasField("dual_solution"):

@@ -23,7 +23,7 @@ from allocator.check import StageValues, check_allocation, keep_values
 from allocator.disaggregate import assign_lots, assign_points, tie_rank
 from allocator.distance import least_distance
 from allocator.greedy import greedy
-from allocator.lp_rounding import lattice_bound, meets_rows, rounded_lp
+from allocator.lp_rounding import Rounded, lattice_bound, meets_rows, rounded_lp
 from allocator.milp import MilpResult, SolveStatus
 from allocator.model import (
     KEEP_LOT,
@@ -37,6 +37,7 @@ from allocator.model import (
     solution_vector,
     stage_objective,
 )
+from allocator.price_lattice import settle
 from allocator.problem import Problem
 from allocator.reroute import rerouted
 from allocator.settled import settled_by_keep
@@ -451,32 +452,51 @@ def _from_relaxation(model: AllocationModel, stage: int, seconds: float, seed: i
 
     Proven when the rounded LP optimum reaches the prices' bound (rounded to the step
     of the stage's values). On a model above MIP_ROOT_MAX_COLUMNS the MIP's root would
-    not finish in useful time, so the better of the rounding and the hint stands there,
-    FEASIBLE, with the bound (none if the LP did not finish). Below that, the MIP goes
-    on from the better of the two. Stage 3's km are not integers, so it has no step and
-    never comes here.
+    not finish in useful time, so the values between the better of the rounding and
+    the hint and the bound are counted out instead (price_lattice.py); what that does
+    not settle in time stands FEASIBLE, with the best bound proven (none if the LP did
+    not finish). Below that size, the MIP goes on from the better of the two. Stage 3's
+    km are not integers, so it has no step and never comes here.
     """
     milp = model.milp
     huge = milp.n_vars > MIP_ROOT_MAX_COLUMNS
     if stage == 3 or (stage not in _RELAXATION_FIRST and not huge):
         return None, hint
     assert milp.objective is not None
-    rounded = rounded_lp(milp, _step(milp.objective), seconds, seed)
-    given = float(hint @ milp.objective)
-    if rounded.values is None:
-        if huge:
-            return MilpResult(SolveStatus.FEASIBLE, hint, given, rounded.bound,
-                              rounded.seconds), hint
-        return None, hint
-    better = rounded.value > given if milp.maximize else rounded.value < given
-    start, value = (rounded.values, rounded.value) if better else (hint, given)
-    if rounded.proven and value == rounded.value:  # (a start beyond a proof would refute it)
+    step = _step(milp.objective)
+    rounded = rounded_lp(milp, step, seconds, seed)
+    start, value = hint, float(hint @ milp.objective)
+    if rounded.values is not None and (rounded.value > value if milp.maximize
+                                       else rounded.value < value):
+        start, value = rounded.values, rounded.value
+    if rounded.proven and rounded.values is not None and value == rounded.value:
+        # (a start beyond a proof would refute it)
         return MilpResult(SolveStatus.OPTIMAL, rounded.values, rounded.value, rounded.bound,
                           rounded.seconds), rounded.values
-    if huge:
-        return MilpResult(SolveStatus.FEASIBLE, start, value, rounded.bound,
-                          rounded.seconds), start
-    return None, start
+    if not huge:
+        return None, start
+    result = _counted_out(model, rounded, start, value, step, seconds - rounded.seconds, seed)
+    return result, result.values
+
+
+def _counted_out(model: AllocationModel, rounded: Rounded, start: np.ndarray, value: float,
+                 step: int, seconds: float, seed: int) -> MilpResult:
+    """A huge model's stage after its rounding: the values between `value` (the start's)
+    and the bound excluded or reached by counting, as far as `seconds` allow."""
+    milp = model.milp
+    bound = rounded.bound
+    if rounded.lp is None or rounded.lp.status is not SolveStatus.OPTIMAL or seconds <= 0:
+        return MilpResult(SolveStatus.FEASIBLE, start, value, bound, rounded.seconds)
+    counted = settle(milp, rounded.lp, value, step, seconds, seed)
+    spent = rounded.seconds + counted.seconds
+    if counted.values is not None:
+        return MilpResult(SolveStatus.OPTIMAL, counted.values, counted.value, counted.bound,
+                          spent)
+    if counted.proven:
+        return MilpResult(SolveStatus.OPTIMAL, start, value, counted.bound, spent)
+    if not math.isnan(counted.bound):
+        bound = min(bound, counted.bound) if milp.maximize else max(bound, counted.bound)
+    return MilpResult(SolveStatus.FEASIBLE, start, value, bound, spent)
 
 
 def _report(stage: int, result: MilpResult, value: float, model: AllocationModel,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from itertools import product
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import allocator.price_lattice as price_lattice
 import allocator.solve as solve_module
 from allocator.check import check_allocation
 from allocator.lp_rounding import lattice_bound, meets_rows, price_bound, rounded_lp
@@ -107,12 +109,29 @@ def problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
     return build_problem(read_scenario(folder))
 
 
-def test_a_round_too_large_for_the_mip_root_keeps_the_rounding_with_its_bound(
+def test_a_round_too_large_for_the_mip_root_is_counted_to_its_optimum(
         problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
-    # As on the national round: the MIP is not tried, the rounded relaxation stands
-    # where it does not reach its bound, and the stated bound holds the true optimum.
+    # As on the national round: the MIP is not tried; the rounding stops short of its
+    # bound, and counting the values between them (price_lattice.py) reaches the optimum.
     exact = solve_module.solve(problem)
     monkeypatch.setattr(solve_module, "MIP_ROOT_MAX_COLUMNS", 0)
+    counted = solve_module.solve(problem, time_limit_s=60)
+    assert check_allocation(problem, counted.lot_of, counted.point_of)[0] == []
+    for stage in (1, 2):
+        report = next(r for r in counted.stages if r.stage == stage)
+        optimum = next(r for r in exact.stages if r.stage == stage).value
+        assert report.status is SolveStatus.OPTIMAL
+        assert report.value == optimum and report.bound == optimum
+
+
+def test_a_round_too_large_for_the_mip_root_keeps_the_rounding_with_its_bound(
+        problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    # When counting settles nothing (as when its time runs out), the rounded relaxation
+    # stands with its bound, which holds the true optimum.
+    exact = solve_module.solve(problem)
+    monkeypatch.setattr(solve_module, "MIP_ROOT_MAX_COLUMNS", 0)
+    monkeypatch.setattr(solve_module, "settle", lambda *args: price_lattice.Settled(
+        None, math.nan, math.nan, False, 0, 0.0))
     rounded = solve_module.solve(problem, time_limit_s=30)
     assert check_allocation(problem, rounded.lot_of, rounded.point_of)[0] == []
     assert exact.status is SolveStatus.OPTIMAL

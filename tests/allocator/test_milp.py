@@ -56,6 +56,21 @@ def test_infeasible_model_is_reported_as_such() -> None:
     assert milp.solve(10, 0.5).status is SolveStatus.INFEASIBLE
 
 
+def test_an_error_inside_highs_is_a_status_not_an_exception() -> None:
+    # x0 in 0..2, the rest fixed at 0, -3 x0 + x2 + 3 x3 = -1, between two empty rows:
+    # HiGHS's MIP stops with an internal error on this model, which has no integer point
+    # (found by hypothesis on a restricted model of price_lattice.py).
+    milp = Milp()
+    cols = milp.add_vars(0, np.array([2.0, 0.0, 0.0, 0.0]), 4)
+    milp.add_row(cols, np.zeros(4), -INF, INF)
+    milp.add_row(cols, np.array([-3.0, 0.0, 1.0, 3.0]), -1.0, -1.0)
+    milp.add_row(cols, np.zeros(4), -INF, INF)
+    milp.set_objective(np.array([-3.0, 0.0, 0.0, 0.0]), False)
+    result = milp.solve(10.0, 0.5)
+    assert result.status in (SolveStatus.ERROR, SolveStatus.INFEASIBLE)
+    assert len(result.values) == 0
+
+
 def test_solve_proto_returns_the_binding_result() -> None:
     milp = _small()
     params = parameters_pb2.SolveParametersProto()
