@@ -46,8 +46,10 @@ from allocator.milp import LpResult, Milp, SolveStatus, solve_lp
 MAX_SCALE = 1_000_000
 # Ways checked in all before giving up: each is an LP on the whole model.
 MAX_WAYS = 200
-# The largest gap (in scaled pens) split into ways: beyond it the pens are too many.
-MAX_REACH = 1_000_000
+# The largest gap (in scaled pens) split into ways, and the most distinct pens under it:
+# beyond them the ways are too many to check (national's gap is 6,660 over 200 pens).
+MAX_REACH = 100_000
+MAX_PENS = 500
 
 
 @dataclass
@@ -92,6 +94,8 @@ def integer_prices(milp: Milp, lp: LpResult) -> IntegerPrices | None:
     """
     objective = milp.objective
     assert objective is not None
+    if not all(block.all() for block in milp.integer):
+        return None  # a continuous column's move is no integer: the count says nothing
     rows, cols, vals = milp.entries()
     if not (np.array_equal(vals, np.rint(vals)) and np.array_equal(objective,
                                                                    np.rint(objective))):
@@ -142,7 +146,11 @@ def settle(milp: Milp, lp: LpResult, start_value: float, step: int, time_limit_s
     start = round(sense * start_value)
     best = step * (prices.top // (prices.scale * step))
     value = best
+    objective = milp.objective
+    assert objective is not None
     while value > start:
+        if time.perf_counter() - started >= time_limit_s:
+            return _stopped(value, sense, checked, started)
         ways = _ways(prices, prices.top - prices.scale * value, MAX_WAYS - checked)
         if ways is None:
             break
@@ -155,6 +163,11 @@ def settle(milp: Milp, lp: LpResult, start_value: float, step: int, time_limit_s
             if verdict is _Verdict.UNKNOWN:
                 return _stopped(value, sense, checked, started)
             if point is not None:
+                # A point of the restriction is one of the model with this value; checked
+                # again on the model itself, as every answer of the engine is.
+                if not (meets_rows(milp, point)
+                        and math.fsum(point * objective) == float(sense * value)):
+                    return _stopped(value, sense, checked, started)
                 return Settled(point, float(sense * value), float(sense * value), True,
                                checked, time.perf_counter() - started)
         value -= step
@@ -217,6 +230,11 @@ def restricted(milp: Milp, prices: IntegerPrices, way: dict[int, int]) -> Milp:
     model = milp.variant()
     lb, ub = model.lb[0], model.ub[0]
     row_lb, row_ub = model.row_lb[0], model.row_ub[0]
+    # Activities are integers, so every side tightens to one. Besides losing nothing,
+    # this keeps sides off HiGHS's tolerances: a side of 1e-7 once made its presolve
+    # call a feasible restriction infeasible, which would exclude a way wrongly.
+    np.ceil(row_lb, out=row_lb)
+    np.floor(row_ub, out=row_ub)
     col_pen, row_pen = prices.col_pen, prices.row_pen
     pens = np.fromiter(way, np.int64, len(way))
     held_cols = np.flatnonzero((col_pen > 0) & ~np.isin(col_pen, pens))
@@ -260,16 +278,23 @@ def _ways(prices: IntegerPrices, reach: int, limit: int) -> list[dict[int, int]]
     for pen in np.unique(np.concatenate([col_pen[near_cols], row_pen[near_rows]])).tolist():
         room[int(pen)] = math.fsum(prices.col_room[col_pen == pen]) \
             + math.fsum(prices.row_room[row_pen == pen])
-    if reach > MAX_REACH:
-        return None
     order = sorted(room, reverse=True)
-    # reachable[i][v]: v is a sum of pens order[i:] within their room (prunes the search)
+    if reach > MAX_REACH or len(order) > MAX_PENS:
+        return None
+    # reachable[i][v]: v is a sum of pens order[i:] within their room (prunes the search).
+    # Each pen's counts are split in powers of two, so a pen costs log(count) shifts.
     reachable = [np.zeros(reach + 1, bool) for _ in range(len(order) + 1)]
     reachable[-1][0] = True
     for i in range(len(order) - 1, -1, -1):
-        pen, after, here = order[i], reachable[i + 1], reachable[i]
-        for count in range(int(min(reach // pen, room[pen])) + 1):
-            here[count * pen:] |= after[:reach + 1 - count * pen]
+        pen, here = order[i], reachable[i + 1].copy()
+        most, part = int(min(reach // pen, room[pen])), 1
+        while most > 0:
+            take = min(part, most)
+            shift = take * pen
+            here[shift:] |= here[:reach + 1 - shift].copy()
+            most -= take
+            part *= 2
+        reachable[i] = here
     found: list[dict[int, int]] = []
 
     def extend(i: int, left: int, way: dict[int, int]) -> bool:
@@ -296,20 +321,28 @@ def _ways(prices: IntegerPrices, reach: int, limit: int) -> list[dict[int, int]]
 
 
 def _scale(y: np.ndarray) -> int | None:
-    """The least D <= MAX_SCALE making every price an integer within 1e-9, or None."""
+    """The least D <= MAX_SCALE making the prices integers within 1e-9, as far as that goes.
+
+    A price no small fraction explains (a simplex's noise of 1e-11 on a row that has
+    no price, or a true price with a large denominator) stops the search: the prices
+    are rounded at the scale found, and rounded prices are as valid as any (the bound
+    they prove is computed from them exactly), only weaker where they moved.
+    """
     values = np.unique(np.abs(y[y != 0]))
+    if not len(values):
+        return 1
     scale = 1
     while True:
         scaled = scale * values
         off = np.abs(scaled - np.rint(scaled)) > 1e-9 * np.maximum(1.0, scaled)
         if not off.any():
             return scale
-        fraction = Fraction(float(values[np.argmax(off)])).limit_denominator(MAX_SCALE)
-        if abs(float(fraction) - float(values[np.argmax(off)])) > 1e-9:
-            return None
-        scale = math.lcm(scale, fraction.denominator)
-        if scale > MAX_SCALE:
-            return None
+        value = float(values[np.argmax(off)])
+        fraction = Fraction(value).limit_denominator(MAX_SCALE)
+        grown = math.lcm(scale, fraction.denominator)
+        if abs(float(fraction) - value) > 1e-9 or grown == scale or grown > MAX_SCALE:
+            return scale if scale > 1 else None
+        scale = grown
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> int:

@@ -123,13 +123,16 @@ def test_counting_on_any_small_model_is_exact(data: st.DataObject, n: int, m: in
         assert start == best
 
 
-def test_prices_that_are_no_small_fractions_are_declined() -> None:
+def test_prices_off_every_small_fraction_still_count_soundly() -> None:
+    # Prices moved by pi/1000 have no small denominator: they are rounded at the scale
+    # found, which proves less but never wrongly (the optimum is 50).
     milp = _knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
     lp = solve_lp(milp)
     lp.duals = lp.duals + np.pi * 1e-3
-    assert integer_prices(milp, lp) is None
     settled = settle(milp, lp, 35.0, 5, 10.0, 0)
-    assert not settled.proven and settled.values is None
+    assert settled.bound >= 50
+    if settled.proven:
+        assert settled.values is not None and settled.value == 50
 
 
 def test_a_model_with_fractional_coefficients_is_declined() -> None:
