@@ -18,19 +18,7 @@ from allocator.milp import INF, LpResult, Milp, SolveStatus, solve_lp
 from allocator.problem import Problem, build_problem
 from allocator.validate import read_scenario
 from scenarios.synthetic import synthetic
-
-
-def _knapsack_flow(weights: list[int], costs: list[int], budget: int, supply: int,
-                   maximize: bool = True) -> Milp:
-    """Serve items (0..1 each) from one supply of `supply` units within a budget."""
-    milp = Milp()
-    n = len(weights)
-    cols = milp.add_vars(0, 1, n)
-    milp.add_row(cols, 1.0, -INF, supply)
-    milp.add_row(cols, np.array(costs, dtype=float), -INF, budget)
-    sign = 1.0 if maximize else -1.0
-    milp.set_objective(sign * np.array(weights, dtype=float), maximize)
-    return milp
+from tests.allocator.small_models import box_points, knapsack_flow, small_model
 
 
 def _brute_force(milp: Milp) -> float:
@@ -48,7 +36,7 @@ def _brute_force(milp: Milp) -> float:
 def test_a_fractional_relaxation_is_rounded_and_bounded_by_its_prices() -> None:
     # LP: items 0 and 1 whole, item 2 at 0.5 (budget 25 of costs 10, 10, 10); the bound
     # rounds down to the step of the weights (5), and RENS finds the integer optimum.
-    milp = _knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
+    milp = knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
     lp = solve_lp(milp)
     assert lp.objective == pytest.approx(57.5)
     assert price_bound(milp, lp) == pytest.approx(57.5)
@@ -59,7 +47,7 @@ def test_a_fractional_relaxation_is_rounded_and_bounded_by_its_prices() -> None:
 
 
 def test_an_integral_relaxation_is_proven_without_the_mip() -> None:
-    milp = _knapsack_flow([30, 20, 15], [10, 10, 10], 30, 2)
+    milp = knapsack_flow([30, 20, 15], [10, 10, 10], 30, 2)
     rounded = rounded_lp(milp, 5, 10.0, 0)
     assert rounded.proven and rounded.value == 50 and rounded.bound == 50
 
@@ -72,7 +60,7 @@ def test_the_bound_rounds_to_the_step_the_values_take() -> None:
 
 
 def test_rows_are_checked_exactly() -> None:
-    milp = _knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
+    milp = knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
     assert meets_rows(milp, np.array([1.0, 1.0, 0.0]))
     assert not meets_rows(milp, np.array([1.0, 1.0, 1.0]))  # budget 30 > 25
     assert not meets_rows(milp, np.array([2.0, 0.0, 0.0]))  # beyond the column's box
@@ -88,7 +76,7 @@ def test_the_bound_never_cuts_off_the_optimum_and_a_proof_is_the_optimum(
         step: int) -> None:
     weights = [step * w for w, _ in items]
     costs = [c for _, c in items]
-    milp = _knapsack_flow(weights, costs, budget, supply, maximize)
+    milp = knapsack_flow(weights, costs, budget, supply, maximize)
     optimum = _brute_force(milp)
     rounded = rounded_lp(milp, step, 10.0, 0)
     if maximize:
@@ -208,22 +196,10 @@ def test_the_price_bound_holds_on_any_small_model(data: st.DataObject, n: int, m
     # Rows of every kind (<=, >=, ranges, equalities) and signs, columns in small boxes:
     # whatever prices the LP gives, the bound recomputed from them never cuts off an
     # integer point of the model, and a proof is the integer optimum.
-    milp = Milp()
-    cols = milp.add_vars(0, np.array(data.draw(st.lists(st.integers(0, 2), min_size=n,
-                                                        max_size=n)), dtype=float), n)
-    for _ in range(m):
-        coefs = np.array(data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n)),
-                         dtype=float)
-        low = data.draw(st.one_of(st.just(-INF), st.integers(-4, 4)))
-        high = data.draw(st.one_of(st.just(INF), st.integers(-4, 6)))
-        if low > high:
-            low, high = high, low
-        milp.add_row(cols, coefs, float(low), float(high))
-    objective = np.array(data.draw(st.lists(st.integers(-5, 5), min_size=n, max_size=n)),
-                         dtype=float)
-    milp.set_objective(objective, maximize)
-    points = [np.array(p, dtype=float) for p in product(*(range(int(u) + 1) for u in
-                                                          np.concatenate(milp.ub)))]
+    milp = small_model(data, n, m, maximize)
+    objective = milp.objective
+    assert objective is not None
+    points = box_points(milp)
     feasible = [float(p @ objective) for p in points if meets_rows(milp, p)]
     lp = solve_lp(milp)
     if lp.status is not SolveStatus.OPTIMAL:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import product
-
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,31 +9,13 @@ from hypothesis import strategies as st
 from allocator.lp_rounding import meets_rows
 from allocator.milp import INF, Milp, SolveStatus, solve_lp
 from allocator.price_lattice import integer_prices, restricted, settle
-
-
-def _knapsack_flow(weights: list[int], costs: list[int], budget: int, supply: int,
-                   maximize: bool = True) -> Milp:
-    """Serve items (0..1 each) from one supply of `supply` units within a budget."""
-    milp = Milp()
-    cols = milp.add_vars(0, 1, len(weights))
-    milp.add_row(cols, 1.0, -INF, supply)
-    milp.add_row(cols, np.array(costs, dtype=float), -INF, budget)
-    sign = 1.0 if maximize else -1.0
-    milp.set_objective(sign * np.array(weights, dtype=float), maximize)
-    return milp
-
-
-def _points(milp: Milp) -> list[np.ndarray]:
-    boxes = [range(int(lo), int(hi) + 1) for lo, hi in zip(np.concatenate(milp.lb),
-                                                           np.concatenate(milp.ub),
-                                                           strict=True)]
-    return [np.array(p, dtype=float) for p in product(*boxes)]
+from tests.allocator.small_models import box_points, knapsack_flow, small_model
 
 
 def test_the_values_between_the_start_and_the_bound_are_counted_out() -> None:
     # LP: items 0 and 1 whole, item 2 at a half (57.5). Prices scale by 2 to integers.
     # From a start of 35 (items 1 and 2), 55 is excluded and 50 reached: optimal.
-    milp = _knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
+    milp = knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
     lp = solve_lp(milp)
     prices = integer_prices(milp, lp)
     assert prices is not None and prices.scale == 2 and prices.top == 115
@@ -46,7 +26,7 @@ def test_the_values_between_the_start_and_the_bound_are_counted_out() -> None:
 
 
 def test_a_start_at_the_optimum_is_proven_without_a_new_point() -> None:
-    milp = _knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
+    milp = knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
     settled = settle(milp, solve_lp(milp), 50.0, 5, 10.0, 0)
     assert settled.proven and settled.values is None and settled.bound == 50
 
@@ -65,12 +45,12 @@ def test_a_minimised_stage_is_counted_from_below() -> None:
 def test_every_integer_point_carries_exactly_the_pens_its_value_leaves() -> None:
     # D c.x = top - pens(x) for every integer point, and a way's restriction holds
     # exactly the points with that way's pens.
-    milp = _knapsack_flow([30, 20, 15, 25], [10, 10, 10, 7], 25, 3)
+    milp = knapsack_flow([30, 20, 15, 25], [10, 10, 10, 7], 25, 3)
     lp = solve_lp(milp)
     prices = integer_prices(milp, lp)
     assert prices is not None
     rows, cols, vals = milp.entries()
-    for x in _points(milp):
+    for x in box_points(milp):
         if not meets_rows(milp, x):
             continue
         activity = np.bincount(rows, weights=vals * x[cols], minlength=milp.n_rows)
@@ -93,21 +73,10 @@ def test_counting_on_any_small_model_is_exact(data: st.DataObject, n: int, m: in
     # Rows of every kind (<=, >=, ranges, equalities), columns in small boxes: the bound
     # never cuts off an integer point, a point found is a point of the model with its
     # stated value, and a proof is the optimum.
-    milp = Milp()
-    cols = milp.add_vars(0, np.array(data.draw(st.lists(st.integers(0, 2), min_size=n,
-                                                        max_size=n)), dtype=float), n)
-    for _ in range(m):
-        coefs = np.array(data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n)),
-                         dtype=float)
-        low = data.draw(st.one_of(st.just(-INF), st.integers(-4, 4)))
-        high = data.draw(st.one_of(st.just(INF), st.integers(-4, 6)))
-        if low > high:
-            low, high = high, low
-        milp.add_row(cols, coefs, float(low), float(high))
-    objective = np.array(data.draw(st.lists(st.integers(-5, 5), min_size=n, max_size=n)),
-                         dtype=float)
-    milp.set_objective(objective, maximize)
-    values = [float(p @ objective) for p in _points(milp) if meets_rows(milp, p)]
+    milp = small_model(data, n, m, maximize)
+    objective = milp.objective
+    assert objective is not None
+    values = [float(p @ objective) for p in box_points(milp) if meets_rows(milp, p)]
     lp = solve_lp(milp)
     if not values or lp.status is not SolveStatus.OPTIMAL:
         return
@@ -126,7 +95,7 @@ def test_counting_on_any_small_model_is_exact(data: st.DataObject, n: int, m: in
 def test_prices_off_every_small_fraction_still_count_soundly() -> None:
     # Prices moved by pi/1000 have no small denominator: they are rounded at the scale
     # found, which proves less but never wrongly (the optimum is 50).
-    milp = _knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
+    milp = knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
     lp = solve_lp(milp)
     lp.duals = lp.duals + np.pi * 1e-3
     settled = settle(milp, lp, 35.0, 5, 10.0, 0)
@@ -136,13 +105,13 @@ def test_prices_off_every_small_fraction_still_count_soundly() -> None:
 
 
 def test_a_model_with_fractional_coefficients_is_declined() -> None:
-    milp = _knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
+    milp = knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
     milp.add_row(np.array([0]), 0.5, -INF, 1.0)
     assert integer_prices(milp, solve_lp(milp)) is None
 
 
 def test_no_time_leaves_the_start_unproven() -> None:
-    milp = _knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
+    milp = knapsack_flow([30, 20, 15], [10, 10, 10], 25, 3)
     settled = settle(milp, solve_lp(milp), 35.0, 5, 0.0, 0)
     assert not settled.proven and settled.values is None
     assert settled.bound >= 50

@@ -205,10 +205,18 @@ def _check_settled(case: _Case, start: float, settled: Any) -> None:
 @settings(max_examples=400, deadline=None)
 @given(data=st.data())
 def test_counting_never_claims_more_than_brute_force_finds(data: st.DataObject) -> None:
-    case = data.draw(_cases())
+    _count_and_check(data)
+
+
+def _count_and_check(data: st.DataObject, big: bool = False, any_prices: bool = False
+                     ) -> None:
+    """Draw a case (and prices), count from a random feasible start, check the answer."""
+    case = data.draw(_cases(big=big))
     lp = _lp(data, case.milp)
     if not case.values or lp.status is not SolveStatus.OPTIMAL:
         return
+    if any_prices:
+        lp = _any_prices(data.draw, case.milp, lp)
     start = data.draw(st.sampled_from(case.values))
     settled = _settled(case.milp, lp, start, case.step)
     _check_settled(case, start, settled)
@@ -219,14 +227,7 @@ def test_counting_never_claims_more_than_brute_force_finds(data: st.DataObject) 
 def test_any_integer_prices_give_a_valid_count(data: st.DataObject) -> None:
     # Prices far from the LP's make a weak bound, many values and many ways: the ways
     # limit and every restriction are exercised, and nothing may be claimed wrongly.
-    case = data.draw(_cases())
-    lp = _lp(data, case.milp)
-    if not case.values or lp.status is not SolveStatus.OPTIMAL:
-        return
-    lp = _any_prices(data.draw, case.milp, lp)
-    start = data.draw(st.sampled_from(case.values))
-    settled = _settled(case.milp, lp, start, case.step)
-    _check_settled(case, start, settled)
+    _count_and_check(data, any_prices=True)
 
 
 @settings(max_examples=40, deadline=None)
@@ -234,13 +235,7 @@ def test_any_integer_prices_give_a_valid_count(data: st.DataObject) -> None:
 def test_large_costs_beside_small_ones_are_counted_exactly(data: st.DataObject) -> None:
     # A budget-like row of costs up to 10^7 and objective coefficients up to 1000 steps:
     # HiGHS's tolerances must not turn a feasible restriction infeasible.
-    case = data.draw(_cases(big=True))
-    lp = _lp(data, case.milp)
-    if not case.values or lp.status is not SolveStatus.OPTIMAL:
-        return
-    start = data.draw(st.sampled_from(case.values))
-    settled = _settled(case.milp, lp, start, case.step)
-    _check_settled(case, start, settled)
+    _count_and_check(data, big=True)
 
 
 @settings(max_examples=250, deadline=None)
