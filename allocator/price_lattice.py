@@ -68,10 +68,6 @@ class IntegerPrices:
     col_room: np.ndarray  # how far each column can move (ub - lb)
     row_room: np.ndarray  # how far each row's slack can grow (inf if one-sided)
 
-    def reach(self, value: float) -> int:
-        """How much pen (top - D v) an integer point of value `value` carries."""
-        return self.top - self.scale * round(self.sense * value)
-
 
 @dataclass
 class Settled:
@@ -81,7 +77,6 @@ class Settled:
     value: float               # its objective (nan without one)
     bound: float               # valid for every integer point
     proven: bool               # `values`, or the start when None, is optimal
-    ways: int                  # ways checked
     seconds: float
 
 
@@ -141,7 +136,7 @@ def settle(milp: Milp, lp: LpResult, start_value: float, step: int, time_limit_s
     started = time.perf_counter()
     prices = integer_prices(milp, lp)
     if prices is None:
-        return Settled(None, math.nan, math.nan, False, 0, time.perf_counter() - started)
+        return Settled(None, math.nan, math.nan, False, time.perf_counter() - started)
     sense, checked = prices.sense, 0
     start = round(sense * start_value)
     best = step * (prices.top // (prices.scale * step))
@@ -150,37 +145,35 @@ def settle(milp: Milp, lp: LpResult, start_value: float, step: int, time_limit_s
     assert objective is not None
     while value > start:
         if time.perf_counter() - started >= time_limit_s:
-            return _stopped(value, sense, checked, started)
+            return _stopped(value, sense, started)
         ways = _ways(prices, prices.top - prices.scale * value, MAX_WAYS - checked)
         if ways is None:
             break
         for way in ways:
             left = time_limit_s - (time.perf_counter() - started)
             if left <= 0:
-                return _stopped(value, sense, checked, started)
+                return _stopped(value, sense, started)
             checked += 1
             verdict, point = _try_way(milp, prices, way, left, seed)
             if verdict is _Verdict.UNKNOWN:
-                return _stopped(value, sense, checked, started)
+                return _stopped(value, sense, started)
             if point is not None:
                 # A point of the restriction is one of the model with this value; checked
                 # again on the model itself, as every answer of the engine is.
                 if not (meets_rows(milp, point)
                         and math.fsum(point * objective) == float(sense * value)):
-                    return _stopped(value, sense, checked, started)
+                    return _stopped(value, sense, started)
                 return Settled(point, float(sense * value), float(sense * value), True,
-                               checked, time.perf_counter() - started)
+                               time.perf_counter() - started)
         value -= step
     if value > start:
-        return _stopped(value, sense, checked, started)
+        return _stopped(value, sense, started)
     # Every value above the start is excluded: the start is optimal.
-    return Settled(None, math.nan, float(sense * start), True, checked,
-                   time.perf_counter() - started)
+    return Settled(None, math.nan, float(sense * start), True, time.perf_counter() - started)
 
 
-def _stopped(value: int, sense: int, checked: int, started: float) -> Settled:
-    return Settled(None, math.nan, float(sense * value), False, checked,
-                   time.perf_counter() - started)
+def _stopped(value: int, sense: int, started: float) -> Settled:
+    return Settled(None, math.nan, float(sense * value), False, time.perf_counter() - started)
 
 
 class _Verdict(enum.Enum):
@@ -274,10 +267,13 @@ def _ways(prices: IntegerPrices, reach: int, limit: int) -> list[dict[int, int]]
     col_pen, row_pen = prices.col_pen, prices.row_pen
     near_cols = (col_pen > 0) & (col_pen <= reach)
     near_rows = (row_pen > 0) & (row_pen <= reach)
-    room: dict[int, float] = {}
-    for pen in np.unique(np.concatenate([col_pen[near_cols], row_pen[near_rows]])).tolist():
-        room[int(pen)] = math.fsum(prices.col_room[col_pen == pen]) \
-            + math.fsum(prices.row_room[row_pen == pen])
+    # What each pen near enough can move in all: its columns' ranges and rows' slacks.
+    pens, which = np.unique(np.concatenate([col_pen[near_cols], row_pen[near_rows]]),
+                            return_inverse=True)
+    spans = np.bincount(which, weights=np.concatenate([prices.col_room[near_cols],
+                                                      prices.row_room[near_rows]]),
+                        minlength=len(pens))
+    room = dict(zip(pens.tolist(), spans.tolist(), strict=True))
     order = sorted(room, reverse=True)
     if reach > MAX_REACH or len(order) > MAX_PENS:
         return None

@@ -119,7 +119,7 @@ def test_a_round_too_large_for_the_mip_root_keeps_the_rounding_with_its_bound(
     exact = solve_module.solve(problem)
     monkeypatch.setattr(solve_module, "MIP_ROOT_MAX_COLUMNS", 0)
     monkeypatch.setattr(solve_module, "settle", lambda *args: price_lattice.Settled(
-        None, math.nan, math.nan, False, 0, 0.0))
+        None, math.nan, math.nan, False, 0.0))
     rounded = solve_module.solve(problem, time_limit_s=30)
     assert check_allocation(problem, rounded.lot_of, rounded.point_of)[0] == []
     assert exact.status is SolveStatus.OPTIMAL
