@@ -147,24 +147,22 @@ def _arrow_table(path: Path, separator: str) -> tuple[list[str], pa.Table] | Non
         return None
     if not header or len(header) > MAX_COLUMNS:
         return None
-    rows: list[object] = []
-
-    def odd(row: object) -> str:  # a row not as wide as the header: pandas words it
-        rows.append(row)
-        return "skip"
-
+    # A row not as wide as the header makes Arrow fail, and pandas then words it. No
+    # Python callback (`invalid_row_handler`) is handed to Arrow: Arrow lets go of its
+    # reader, callback included, on one of its own threads, sometimes after read_csv has
+    # returned; if the interpreter is exiting by then (a CLI run that stops at a bad
+    # file), that thread cannot take the GIL and the process aborts instead of exiting 2.
     try:
         table = pacsv.read_csv(
             path, read_options=pacsv.ReadOptions(use_threads=True, block_size=8 * 2**20),
             parse_options=pacsv.ParseOptions(
-                delimiter=separator, newlines_in_values=plain, ignore_empty_lines=False,
-                invalid_row_handler=odd),
+                delimiter=separator, newlines_in_values=plain, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in header}, strings_can_be_null=False,
                 quoted_strings_can_be_null=False, null_values=[], check_utf8=True))
     except (pa.ArrowException, OSError, ValueError):
         return None
-    if rows or table.column_names != header or \
+    if table.column_names != header or \
             any(not pa.types.is_string(t) for t in table.schema.types):
         return None
     return header, table
