@@ -6,7 +6,7 @@ one Python expression per term. Callers see only `MilpResult` and
 `SolveStatus`, never OR-Tools codes.
 
 HiGHS is reached through MathOpt's proto-level binding, the one its public
-`mathopt.solve` calls, in `solve_proto` only; see there for why and for the
+`mathopt.solve` calls, through `solve_proto` only; see there for why and for the
 test that guards it.
 """
 
@@ -19,14 +19,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.math_opt import (
-    callback_pb2,
     model_parameters_pb2,
     model_pb2,
     parameters_pb2,
     result_pb2,
 )
-from ortools.math_opt.core.python import solver as _mathopt_solver
 from pybind11_abseil.status import StatusNotOk  # what the binding raises when HiGHS fails
+
+from allocator import solver_process
+from allocator.solver_process import SolverFailed  # the same, from the helper process
 
 INF = float("inf")
 # The parameters of the internal binding, in order, as OR-Tools 9.15 declares them.
@@ -249,7 +250,7 @@ class Milp:
                 _packed_doubles(2, box[0]) + _packed_doubles(3, box[1]))
         try:
             proto_result = solve_proto(proto, params, model_params)
-        except StatusNotOk:  # HiGHS's own error (seen on tiny MIPs with no integer point)
+        except (StatusNotOk, SolverFailed):  # HiGHS's error (seen on tiny MIPs, no integer point)
             return MilpResult(SolveStatus.ERROR, np.zeros(0), float("nan"), float("nan"),
                               time.perf_counter() - started)
         return _parse(proto_result, self.n_vars, time.perf_counter() - started)
@@ -286,7 +287,7 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True) -> L
         params.highs.string_options["presolve"] = "off"
     try:
         result = solve_proto(proto, params, model_parameters_pb2.ModelSolveParametersProto())
-    except StatusNotOk:  # HiGHS's own error: no optimum to report
+    except (StatusNotOk, SolverFailed):  # HiGHS's own error: no optimum to report
         return LpResult(SolveStatus.ERROR, np.zeros(0), float("nan"), np.zeros(milp.n_rows))
     parsed = _parse(result, milp.n_vars, 0.0)
     duals = np.zeros(milp.n_rows)
@@ -305,16 +306,13 @@ def solve_proto(model: model_pb2.ModelProto, params: parameters_pb2.SolveParamet
     into dicts with one Python object per variable: about 0.4 s more per solve at 80,000
     variables, several solves per round. The binding beneath it takes and returns protos,
     which numpy fills and reads in milliseconds. It is not public API, so it is called
-    only here, by keyword (a renamed or reordered parameter fails at once instead of
-    binding the wrong argument); tests/allocator/test_milp.py checks its parameters
-    against BINDING_PARAMETERS and solves a tiny model through it.
+    only in `solver_process.solve_binding`, by keyword (a renamed or reordered parameter
+    fails at once instead of binding the wrong argument); tests/allocator/test_milp.py
+    checks its parameters against BINDING_PARAMETERS and solves a tiny model through it.
+    Large models are solved in a helper process that is stopped if HiGHS runs past its
+    time limit (solver_process.py).
     """
-    return _mathopt_solver.solve(
-        model=model, solver_type=parameters_pb2.SOLVER_TYPE_HIGHS,
-        solver_initializer=parameters_pb2.SolverInitializerProto(), parameters=params,
-        model_parameters=model_params, message_callback=None,
-        callback_registration=callback_pb2.CallbackRegistrationProto(), user_cb=None,
-        interrupter=None)
+    return solver_process.solve(model, params, model_params)
 
 
 def _cat(parts: list[np.ndarray], dtype: type = np.float64) -> np.ndarray:

@@ -1,0 +1,219 @@
+"""Large HiGHS solves in a helper process, stopped when their time is up.
+
+HiGHS checks its time limit often, but not everywhere: on national's stage 3
+sub-problem (842,647 columns) a solve given 27.8 s ran 225 s, and the round
+took 265 s instead of the 60 s the planner allowed. Nothing inside the process
+can stop it: MathOpt's HiGHS ignores the interrupter, and its call does not
+return until HiGHS does.
+
+So a large model is solved in a helper process. The caller waits for the
+answer until the time limit plus a grace (HiGHS's own stop usually comes
+first), and otherwise kills the helper and reports what HiGHS would report on a
+time limit without a solution: the caller goes on with the best it already has.
+A later solve starts a new helper.
+
+- One helper per calling thread, started on first use and reused (its start-up,
+  about half a second, is paid once per round). It is a new Python process, not a
+  fork: the service solves on threads, and a forked copy of a threaded process
+  can hang on a lock.
+- Whatever HiGHS prints on the helper's standard output (a debug line of its MIP
+  solver) is dropped; the command's own output stays clean.
+- The helper exits when its caller is gone, even in the middle of a solve (a
+  service killed with -9): it watches its parent once a second.
+- Small models solve in the calling process as before, and so does any model
+  if no helper can be started.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+
+from ortools.math_opt import (
+    callback_pb2,
+    model_parameters_pb2,
+    model_pb2,
+    parameters_pb2,
+    result_pb2,
+)
+from ortools.math_opt.core.python import solver as _mathopt_solver
+from pybind11_abseil.status import StatusNotOk
+
+# Models with at least this many columns go to the helper: national's class model
+# (497,499) and stage 3 models; hcmc-universal's largest is far below.
+MIN_COLUMNS = 300_000
+# HiGHS may end a little after its limit in the normal way (writing the solution
+# back takes time at this size); only beyond this is it stopped.
+GRACE_S = 5.0
+GRACE_SHARE = 0.1
+
+
+def grace(limit_s: float) -> float:
+    """How long past its time limit a solve is waited for."""
+    return GRACE_S + GRACE_SHARE * limit_s
+
+
+def solve_binding(model: model_pb2.ModelProto, params: parameters_pb2.SolveParametersProto,
+                  model_params: model_parameters_pb2.ModelSolveParametersProto
+                  ) -> result_pb2.SolveResultProto:
+    """HiGHS through MathOpt's internal binding (milp.solve_proto says why), by keyword."""
+    return _mathopt_solver.solve(
+        model=model, solver_type=parameters_pb2.SOLVER_TYPE_HIGHS,
+        solver_initializer=parameters_pb2.SolverInitializerProto(), parameters=params,
+        model_parameters=model_params, message_callback=None,
+        callback_registration=callback_pb2.CallbackRegistrationProto(), user_cb=None,
+        interrupter=None)
+
+
+def stopped(model: model_pb2.ModelProto) -> result_pb2.SolveResultProto:
+    """What HiGHS reports when its time runs out before any solution: no solution, a
+    time limit, and bounds that claim nothing."""
+    result = result_pb2.SolveResultProto()
+    termination = result.termination
+    termination.reason = result_pb2.TERMINATION_REASON_NO_SOLUTION_FOUND
+    termination.limit = result_pb2.LIMIT_TIME
+    termination.detail = "stopped: the solver ran past its time limit"
+    inf = float("inf")
+    maximize = model.objective.maximize
+    termination.objective_bounds.primal_bound = -inf if maximize else inf
+    termination.objective_bounds.dual_bound = inf if maximize else -inf
+    return result
+
+
+class Helper:
+    """One helper process, answering one solve at a time over a pair of pipes."""
+
+    def __init__(self, module: str = "allocator.solver_process") -> None:
+        # Not multiprocessing: its `spawn` runs the caller's main script again in the
+        # child, which a script without a main guard cannot survive.
+        ask_read, ask_write = os.pipe()
+        answer_read, answer_write = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", module, str(ask_read), str(answer_write),
+                 str(os.getpid())],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                pass_fds=(ask_read, answer_write), close_fds=True)
+        finally:
+            os.close(ask_read)
+            os.close(answer_write)
+        self.ask = Connection(ask_write, readable=False)
+        self.answer = Connection(answer_read, writable=False)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def solve(self, model: bytes, params: bytes, model_params: bytes,
+              wait_s: float) -> bytes | None:
+        """The serialised result, or None if none came within `wait_s` (the helper is
+        then stopped) or the helper died."""
+        try:
+            self.ask.send_bytes(model)
+            self.ask.send_bytes(params)
+            self.ask.send_bytes(model_params)
+            if self.answer.poll(wait_s):
+                return self.answer.recv_bytes()
+        except (EOFError, OSError):
+            pass
+        self.stop()
+        return None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.ask.close()
+        self.answer.close()
+
+
+_helpers = threading.local()
+
+
+def _helper() -> Helper | None:
+    """This thread's helper, started if need be; None if none can be started."""
+    helper: Helper | None = getattr(_helpers, "helper", None)
+    if helper is not None and helper.alive():
+        return helper
+    try:
+        helper = Helper()
+    except OSError:
+        return None
+    _helpers.helper = helper
+    return helper
+
+
+def solve(model: model_pb2.ModelProto, params: parameters_pb2.SolveParametersProto,
+          model_params: model_parameters_pb2.ModelSolveParametersProto
+          ) -> result_pb2.SolveResultProto:
+    """Solve as `solve_binding` does, in the helper for large models, never for much
+    longer than the time limit in `params`."""
+    if len(model.variables.ids) < MIN_COLUMNS:
+        return solve_binding(model, params, model_params)
+    helper = _helper()
+    if helper is None:
+        return solve_binding(model, params, model_params)
+    limit = params.time_limit.ToTimedelta().total_seconds()
+    started = time.perf_counter()
+    answer = helper.solve(model.SerializeToString(), params.SerializeToString(),
+                          model_params.SerializeToString(), limit + grace(limit))
+    if answer is None:
+        if time.perf_counter() - started < limit:
+            # The helper died of something else than time (out of memory, say): the
+            # same solve here says what it says.
+            return solve_binding(model, params, model_params)
+        return stopped(model)
+    if answer[:1] == _ERROR:
+        raise SolverFailed(answer[1:].decode("utf-8", "replace"))
+    result = result_pb2.SolveResultProto()
+    result.ParseFromString(answer)
+    return result
+
+
+_ERROR = b"\x00"  # a serialised result never starts with a zero byte (field 0 is invalid)
+
+
+class SolverFailed(Exception):
+    """HiGHS's own error in the helper (what the binding raises as StatusNotOk here)."""
+
+
+def _serve(ask: Connection, answer: Connection) -> None:
+    """The helper: solve what comes down the pipe until it closes."""
+    while True:
+        try:
+            model_bytes = ask.recv_bytes()
+            params_bytes = ask.recv_bytes()
+            model_params_bytes = ask.recv_bytes()
+        except (EOFError, OSError):
+            return
+        model = model_pb2.ModelProto()
+        model.ParseFromString(model_bytes)
+        del model_bytes
+        params = parameters_pb2.SolveParametersProto()
+        params.ParseFromString(params_bytes)
+        model_params = model_parameters_pb2.ModelSolveParametersProto()
+        model_params.ParseFromString(model_params_bytes)
+        try:
+            result = solve_binding(model, params, model_params).SerializeToString()
+        except StatusNotOk as error:  # HiGHS's own error: the caller raises it
+            result = _ERROR + str(error).encode("utf-8", "replace")
+        del model
+        answer.send_bytes(result)
+
+
+def _orphan_watch(parent: int) -> None:
+    """Exit once the process that started this helper is gone (re-parented)."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    # Started by Helper: the two pipe ends and the parent's process id. Standard
+    # output is already /dev/null (HiGHS's stray prints go nowhere).
+    _ask, _answer, _parent = (int(a) for a in sys.argv[1:4])
+    threading.Thread(target=_orphan_watch, args=(_parent,), daemon=True).start()
+    _serve(Connection(_ask, writable=False), Connection(_answer, readable=False))

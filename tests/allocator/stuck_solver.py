@@ -1,0 +1,14 @@
+"""A solver helper that takes a solve and never answers: HiGHS running past its time limit.
+
+Started by tests/allocator/test_solver_process.py in place of allocator.solver_process.
+"""
+
+import sys
+import time
+from multiprocessing.connection import Connection
+
+if __name__ == "__main__":
+    ask = Connection(int(sys.argv[1]), writable=False)
+    for _ in range(3):  # the model, its parameters and the hint
+        ask.recv_bytes()
+    time.sleep(3600)

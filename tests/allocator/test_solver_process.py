@@ -1,0 +1,186 @@
+"""Large solves run in a helper process that is stopped when HiGHS runs past its time.
+
+The helper's own answers must be HiGHS's answers; a helper that does not answer in
+time is killed and the caller gets "no solution, time limit"; a helper that dies is
+replaced by a solve in the caller; and a helper never outlives a caller killed -9.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from allocator import solver_process
+from allocator.milp import INF, Milp, SolveStatus, solve_lp
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def every_model_in_the_helper(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(solver_process, "MIN_COLUMNS", 0)
+
+
+def _knapsacks(n: int, rows: int, seed: int = 1) -> Milp:
+    """max c x over n binaries under `rows` random knapsack rows: hard enough to branch."""
+    rng = np.random.default_rng(seed)
+    milp = Milp()
+    x = milp.add_vars(0, 1, n)
+    for _ in range(rows):
+        a = rng.integers(1_000, 100_000, n).astype(float)
+        milp.add_row(x, a, -INF, float(a.sum() // 2))
+    milp.set_objective(rng.integers(1_000, 100_000, n).astype(float), True)
+    return milp
+
+
+def _helper_pid() -> int:
+    helper = solver_process._helpers.helper
+    assert helper.alive()
+    return int(helper.process.pid)
+
+
+def test_the_helper_answers_what_highs_answers_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    for seed in range(4):
+        milp = _knapsacks(30, 3, seed)
+        monkeypatch.setattr(solver_process, "MIN_COLUMNS", 0)
+        there, there_lp = milp.solve(30.0, 0.0), solve_lp(milp)
+        assert _helper_pid() != os.getpid()
+        monkeypatch.setattr(solver_process, "MIN_COLUMNS", 10**9)
+        here, here_lp = milp.solve(30.0, 0.0), solve_lp(milp)
+        assert there.status is here.status is SolveStatus.OPTIMAL
+        assert there.objective == here.objective
+        assert np.array_equal(there.values, here.values)
+        assert there_lp.objective == pytest.approx(here_lp.objective, rel=1e-12)
+        assert np.allclose(there_lp.duals, here_lp.duals)
+
+
+@pytest.mark.usefixtures("every_model_in_the_helper")
+def test_one_helper_serves_every_solve_of_a_thread() -> None:
+    milp = _knapsacks(10, 2)
+    milp.solve(10.0, 0.0)
+    first = _helper_pid()
+    milp.solve(10.0, 0.0)
+    assert _helper_pid() == first
+
+
+@pytest.mark.usefixtures("every_model_in_the_helper")
+def test_highs_own_error_in_the_helper_is_an_error_status() -> None:
+    # The 4-column model on which HiGHS's MIP stops with an internal error
+    # (tests/allocator/test_milp.py), solved in the helper.
+    milp = Milp()
+    cols = milp.add_vars(0, np.array([2.0, 0.0, 0.0, 0.0]), 4)
+    milp.add_row(cols, np.zeros(4), -INF, INF)
+    milp.add_row(cols, np.array([-3.0, 0.0, 1.0, 3.0]), -1.0, -1.0)
+    milp.add_row(cols, np.zeros(4), -INF, INF)
+    milp.set_objective(np.array([-3.0, 0.0, 0.0, 0.0]), False)
+    result = milp.solve(10.0, 0.5)
+    assert result.status in (SolveStatus.ERROR, SolveStatus.INFEASIBLE)
+    assert len(result.values) == 0
+
+
+def _stuck_helper(monkeypatch: pytest.MonkeyPatch) -> list[solver_process.Helper]:
+    started: list[solver_process.Helper] = []
+
+    def stuck() -> solver_process.Helper:
+        started.append(solver_process.Helper("tests.allocator.stuck_solver"))
+        return started[-1]
+
+    monkeypatch.setattr(solver_process, "_helper", stuck)
+    monkeypatch.setattr(solver_process, "GRACE_S", 0.5)
+    monkeypatch.setattr(solver_process, "GRACE_SHARE", 0.0)
+    return started
+
+
+@pytest.mark.usefixtures("every_model_in_the_helper")
+@pytest.mark.parametrize("maximize", [True, False])
+def test_a_solve_that_runs_past_its_time_is_stopped(monkeypatch: pytest.MonkeyPatch,
+                                                     maximize: bool) -> None:
+    started = _stuck_helper(monkeypatch)
+    milp = _knapsacks(10, 2)
+    if not maximize:
+        milp.set_objective(-np.asarray(milp.objective), False)
+    result = milp.solve(0.5, 0.0)
+    assert result.status is SolveStatus.NO_SOLUTION
+    assert result.out_of_time
+    assert len(result.values) == 0
+    # The bound claims nothing: a caller taking it as proven learns nothing false.
+    assert result.bound == (INF if maximize else -INF)
+    (helper,) = started
+    assert helper.process.returncode == -signal.SIGKILL  # stopped, and reaped
+
+
+@pytest.mark.usefixtures("every_model_in_the_helper")
+def test_an_lp_that_runs_past_its_time_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    _stuck_helper(monkeypatch)
+    result = solve_lp(_knapsacks(10, 2), 0.5)
+    assert result.status is SolveStatus.NO_SOLUTION
+
+
+@pytest.mark.usefixtures("every_model_in_the_helper")
+def test_a_helper_that_dies_leaves_the_solve_to_the_caller(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A helper that exits at once (out of memory, say) is not a time limit: the
+    # caller solves the model itself and gets HiGHS's answer.
+    (tmp_path / "dying_solver.py").write_text("import sys\nsys.exit(1)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), str(ROOT)]))
+    monkeypatch.setattr(solver_process, "_helper", lambda: solver_process.Helper("dying_solver"))
+    milp = _knapsacks(10, 2)
+    result = milp.solve(30.0, 0.0)
+    assert result.status is SolveStatus.OPTIMAL
+    monkeypatch.setattr(solver_process, "MIN_COLUMNS", 10**9)
+    assert milp.solve(30.0, 0.0).objective == result.objective
+
+
+_PARENT = """
+from allocator import solver_process
+from tests.allocator.test_solver_process import _knapsacks
+solver_process.MIN_COLUMNS = 0
+helper = solver_process._helper()
+solver_process._helper = lambda: helper
+print(helper.process.pid, flush=True)
+_knapsacks(400, 12).solve(600.0, 0.0)  # minutes of branching
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie (exited, its parent not yet reaping) is gone too.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state == "Z"
+
+
+def test_the_helper_does_not_outlive_a_caller_killed_9() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    helper = 0
+    try:
+        assert parent.stdout is not None
+        helper = int(parent.stdout.readline())
+        time.sleep(1.0)  # the solve is under way in the helper
+        assert not _gone(helper)
+        parent.kill()
+        parent.wait()
+        for _ in range(300):  # the helper looks once a second; allow a busy machine
+            if _gone(helper):
+                break
+            time.sleep(0.1)
+        assert _gone(helper)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        if helper and not _gone(helper):
+            os.kill(helper, signal.SIGKILL)
