@@ -36,7 +36,7 @@ from the bound, which stays valid, and every routing keeps it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -44,7 +44,8 @@ from allocator.aggregate import Units
 from allocator.disaggregate import served_households
 from allocator.fixing import Fixed, SiteBounds, fixed_by_cost, site_bounds
 from allocator.lot_side import Lots, LotSide, class_lots, lot_side
-from allocator.milp import SolveStatus
+from allocator.lp_rounding import priced_bound
+from allocator.milp import MilpResult, SolveStatus, solve_lp
 from allocator.model import KEEP_POINT, AllocationModel
 from allocator.potentials import room_prices
 from allocator.problem import Problem
@@ -63,6 +64,11 @@ FALLBACK_NODES = 200
 # tight (random-8k: 0.15 s against 2.5 s for one sub-problem's root), so where the
 # caller has it (`cuts` off) it decides at once.
 SITE_MODEL_FIRST_COLUMNS = 20_000
+# From this many columns on (national's sub-problem has 842,647), the sub-problem's MIP
+# gains nothing in the time a round has: HiGHS spends 18 s in its root LP, returns
+# its start, and one round of root cuts can run 200 s past the time limit. Its LP
+# relaxation (5.5 s) proves the same bound, and the start is the choice.
+RELAXED_MIN_COLUMNS = 300_000
 
 
 def tolerance(value: float) -> float:
@@ -111,6 +117,7 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
         else np.zeros(len(problem.point_id))
     rounds = 0
     tried: list[np.ndarray] = []
+    relaxed = cuts and priced.milp.n_vars >= RELAXED_MIN_COLUMNS
     while rounds < PRICE_ROUNDS and not search.proven and time.perf_counter() < deadline:
         rounds += 1
         tried.append(price)
@@ -118,10 +125,19 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
         priced.milp.set_objective(_on_sites(priced, cost), False)
         # With the exact model per home to fall back on, a sub-problem that branches
         # long (a knapsack on the weight and cost rows) is not worth waiting for.
-        result = priced.milp.solve(max(deadline - time.perf_counter(), 0.05),
-                                   TOLERANCE_KM / 10, 0, hint, presolve=False,
-                                   node_limit=None if cuts else FALLBACK_NODES,
-                                   feasibility_jump=False)
+        if relaxed and hint is not None:
+            result = _relaxed(priced, hint, deadline)
+        else:
+            result = priced.milp.solve(max(deadline - time.perf_counter(), 0.05),
+                                       TOLERANCE_KM / 10, 0, hint, presolve=False,
+                                       node_limit=None if cuts else FALLBACK_NODES,
+                                       feasibility_jump=False)
+        if result.status is SolveStatus.NO_SOLUTION and result.out_of_time \
+                and hint is not None:
+            # Stopped before it answered (solver_process.py): its start is still a
+            # choice of this sub-problem, worth routing with the sites chosen at
+            # these prices.
+            result = replace(result, status=SolveStatus.FEASIBLE, values=hint)
         if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
             break
         stuck = result.status is not SolveStatus.OPTIMAL and not cuts
@@ -140,6 +156,18 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
         now = time.perf_counter()
         rounds += search.cut_rounds(now + CUT_SHARE * (deadline - now), MAX_ROUNDS - rounds)
     return search.result(time.perf_counter() - started)
+
+
+def _relaxed(priced: LotSide, start: np.ndarray, deadline: float) -> MilpResult:
+    """A sub-problem too large for its MIP, settled by its linear relaxation: the bound
+    its row prices prove (lp_rounding.priced_bound, valid however the solve ended) and
+    the start's lot side as the choice, its sites chosen afresh at these prices."""
+    started = time.perf_counter()
+    lp = solve_lp(priced.milp, max(deadline - started, 0.05), presolve=False)
+    bound = priced_bound(priced.milp, lp)[0] if lp.status is SolveStatus.OPTIMAL \
+        else float("-inf")
+    return MilpResult(SolveStatus.FEASIBLE, start, float("nan"), bound,
+                      time.perf_counter() - started, lp.status is not SolveStatus.OPTIMAL)
 
 
 def _on_sites(side: LotSide, cost: np.ndarray) -> np.ndarray:

@@ -122,6 +122,16 @@ class Helper:
         self.stop()
         return None
 
+    def close(self) -> None:
+        """End the helper the gentle way: it sees its pipe close and exits."""
+        self.ask.close()
+        try:
+            self.process.wait(10.0)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.answer.close()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
@@ -144,6 +154,15 @@ def _helper() -> Helper | None:
         return None
     _helpers.helper = helper
     return helper
+
+
+def close() -> None:
+    """Let this thread's helper finish and wait for it (its resource use then counts
+    among this process's children)."""
+    helper: Helper | None = getattr(_helpers, "helper", None)
+    if helper is not None:
+        _helpers.helper = None
+        helper.close()
 
 
 def solve(model: model_pb2.ModelProto, params: parameters_pb2.SolveParametersProto,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import allocator.distance as distance_module
 import allocator.solve as solve_module
 from allocator.check import keep_values
 from allocator.distance import tolerance
-from allocator.milp import SolveStatus
+from allocator.milp import Milp, MilpResult, SolveStatus
 from allocator.point_flow import to_points
 from allocator.potentials import capacity_prices, room_prices
 from allocator.problem import Problem, build_problem
@@ -261,3 +262,41 @@ def test_kept_arcs_keep_the_most_households_then_the_least_distance(seed: int) -
         return
     assert int(routed[kept].sum()) == int(best[kept].sum())
     assert abs(float(routed @ km) - float(best @ km)) <= 1e-6 * max(1.0, float(best @ km))
+
+
+@settings(max_examples=max(40, settings.default.max_examples // 2), deadline=None)
+@given(st.one_of(rounds(max_households=40, max_lots=5, max_points=5), replans()))
+def test_rounds_settled_by_the_relaxation_keep_the_optimum_and_a_true_bound(rnd: Round
+                                                                            ) -> None:
+    # As on national, where the sub-problem is too large for its MIP: each price round
+    # takes its bound from the linear relaxation and routes the start's lot side.
+    problem = _problem(rnd)
+    with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0):
+        priced = _priced_only(problem)
+    _assert_same_optimum(problem, _site_model(problem), priced)
+
+
+def test_a_sub_problem_stopped_past_its_time_still_routes_its_start() -> None:
+    # solver_process.py kills a HiGHS run past its time: the price round gets no
+    # solution at all, and must still route the start it gave, as HiGHS would have
+    # returned it. Only the sub-problem's solves (called from least_distance) stop.
+    tables = synthetic(300, 8, 6, 12, seed=3, budget_share=0.6)
+    with tempfile.TemporaryDirectory() as tmp:
+        tables.write(Path(tmp))
+        problem = build_problem(read_scenario(Path(tmp)))
+    solve_milp = Milp.solve
+    stopped = []
+
+    def stopping(self: Milp, *args: Any, **kwargs: Any) -> MilpResult:
+        if inspect.stack()[1].function == "least_distance":
+            stopped.append(self.n_vars)
+            return MilpResult(SolveStatus.NO_SOLUTION, np.zeros(0), float("nan"),
+                              float("-inf"), 0.0, True)
+        return solve_milp(self, *args, **kwargs)
+
+    with patch.object(Milp, "solve", stopping):
+        priced = _priced_only(problem)
+    assert stopped
+    stage3 = priced.stages[-1]
+    assert stage3.stage == 3 and stage3.value == stage3.value  # an allocation, routed
+    _assert_same_optimum(problem, _site_model(problem), priced)
