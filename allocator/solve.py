@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from allocator import solver_process
 from allocator.aggregate import Units, build_units
 from allocator.check import StageValues, check_allocation, keep_values
 from allocator.disaggregate import assign_lots, assign_points, tie_rank
@@ -138,7 +139,12 @@ def solve(problem: Problem, method: str = "optimal", time_limit_s: float | None 
                           float("nan"), "greedy", time.perf_counter() - started)
     limit = time_limit_s if time_limit_s is not None else problem.policy.time_limit_s
     deadline = started + limit
-    return _lexicographic(problem, deadline, say, started, start)
+    try:
+        return _lexicographic(problem, deadline, say, started, start)
+    finally:
+        # The solver helper of a large round (solver_process.py) lives for the round:
+        # a service's worker thread does not keep an idle process and its memory.
+        solver_process.close()
 
 
 def _lexicographic(problem: Problem, deadline: float, say: Progress,

@@ -11,7 +11,9 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +21,19 @@ import pytest
 
 from allocator import solver_process
 from allocator.milp import INF, Milp, SolveStatus, solve_lp
+from allocator.problem import build_problem
+from allocator.solve import solve
+from allocator.validate import read_scenario
+from scenarios.named import scenario
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def no_helper_left() -> Iterator[None]:
+    solver_process.close()
+    yield
+    solver_process.close()
 
 
 @pytest.fixture
@@ -184,3 +197,23 @@ def test_the_helper_does_not_outlive_a_caller_killed_9() -> None:
             parent.kill()
         if helper and not _gone(helper):
             os.kill(helper, signal.SIGKILL)
+
+
+def test_a_round_leaves_no_helper_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The helper lives for one round: a service's worker thread keeps no idle process.
+    monkeypatch.setattr(solver_process, "MIN_COLUMNS", 0)
+    started: list[solver_process.Helper] = []
+    start_helper = solver_process.Helper.__init__
+
+    def recorded(self: solver_process.Helper, *args: object) -> None:
+        start_helper(self, *args)  # type: ignore[arg-type]
+        started.append(self)
+
+    monkeypatch.setattr(solver_process.Helper, "__init__", recorded)
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario("sample", 1).write(Path(tmp))
+        allocation = solve(build_problem(read_scenario(Path(tmp))))
+    assert allocation.status is SolveStatus.OPTIMAL
+    assert started  # every solve of the round went through a helper
+    assert all(helper.process.returncode == 0 for helper in started)  # ended, and reaped
+    assert getattr(solver_process._helpers, "helper", None) is None
