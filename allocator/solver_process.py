@@ -12,10 +12,10 @@ first), and otherwise kills the helper and reports what HiGHS would report on a
 time limit without a solution: the caller goes on with the best it already has.
 A later solve starts a new helper.
 
-- One helper per calling thread, started on first use and reused (its start-up,
-  about half a second, is paid once per round). It is a new Python process, not a
-  fork: the service solves on threads, and a forked copy of a threaded process
-  can hang on a lock.
+- One helper per calling thread, started on first use and reused for the round
+  (solve.solve ends it); starting it and a first small solve take about 0.1 s.
+  It is a new Python process, not a fork: the service solves on threads, and a
+  forked copy of a threaded process can hang on a lock.
 - Whatever HiGHS prints on the helper's standard output (a debug line of its MIP
   solver) is dropped; the command's own output stays clean.
 - The helper exits when its caller is gone, even in the middle of a solve (a

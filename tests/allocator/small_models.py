@@ -10,6 +10,19 @@ from hypothesis import strategies as st
 from allocator.milp import INF, Milp
 
 
+def highs_error_model() -> Milp:
+    """x0 in 0..2, the rest fixed at 0, -3 x0 + x2 + 3 x3 = -1, between two empty rows:
+    HiGHS's MIP stops with an internal error on this model, which has no integer point
+    (found by hypothesis on a restricted model of price_lattice.py)."""
+    milp = Milp()
+    cols = milp.add_vars(0, np.array([2.0, 0.0, 0.0, 0.0]), 4)
+    milp.add_row(cols, np.zeros(4), -INF, INF)
+    milp.add_row(cols, np.array([-3.0, 0.0, 1.0, 3.0]), -1.0, -1.0)
+    milp.add_row(cols, np.zeros(4), -INF, INF)
+    milp.set_objective(np.array([-3.0, 0.0, 0.0, 0.0]), False)
+    return milp
+
+
 def knapsack_flow(weights: list[int], costs: list[int], budget: int, supply: int,
                   maximize: bool = True) -> Milp:
     """Serve items (0..1 each) from one supply of `supply` units within a budget."""

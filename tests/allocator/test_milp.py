@@ -10,6 +10,7 @@ from ortools.math_opt.core.python import solver as binding
 from ortools.math_opt.python import solve as public_solve
 
 from allocator.milp import BINDING_PARAMETERS, INF, Milp, SolveStatus, solve_proto
+from tests.allocator.small_models import highs_error_model
 
 
 def _binding_parameters() -> tuple[str, ...]:
@@ -57,15 +58,7 @@ def test_infeasible_model_is_reported_as_such() -> None:
 
 
 def test_an_error_inside_highs_is_a_status_not_an_exception() -> None:
-    # x0 in 0..2, the rest fixed at 0, -3 x0 + x2 + 3 x3 = -1, between two empty rows:
-    # HiGHS's MIP stops with an internal error on this model, which has no integer point
-    # (found by hypothesis on a restricted model of price_lattice.py).
-    milp = Milp()
-    cols = milp.add_vars(0, np.array([2.0, 0.0, 0.0, 0.0]), 4)
-    milp.add_row(cols, np.zeros(4), -INF, INF)
-    milp.add_row(cols, np.array([-3.0, 0.0, 1.0, 3.0]), -1.0, -1.0)
-    milp.add_row(cols, np.zeros(4), -INF, INF)
-    milp.set_objective(np.array([-3.0, 0.0, 0.0, 0.0]), False)
+    milp = highs_error_model()
     result = milp.solve(10.0, 0.5)
     assert result.status in (SolveStatus.ERROR, SolveStatus.INFEASIBLE)
     assert len(result.values) == 0

@@ -25,6 +25,7 @@ from allocator.problem import build_problem
 from allocator.solve import solve
 from allocator.validate import read_scenario
 from scenarios.named import scenario
+from tests.allocator.small_models import highs_error_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,14 +86,7 @@ def test_one_helper_serves_every_solve_of_a_thread() -> None:
 
 @pytest.mark.usefixtures("every_model_in_the_helper")
 def test_highs_own_error_in_the_helper_is_an_error_status() -> None:
-    # The 4-column model on which HiGHS's MIP stops with an internal error
-    # (tests/allocator/test_milp.py), solved in the helper.
-    milp = Milp()
-    cols = milp.add_vars(0, np.array([2.0, 0.0, 0.0, 0.0]), 4)
-    milp.add_row(cols, np.zeros(4), -INF, INF)
-    milp.add_row(cols, np.array([-3.0, 0.0, 1.0, 3.0]), -1.0, -1.0)
-    milp.add_row(cols, np.zeros(4), -INF, INF)
-    milp.set_objective(np.array([-3.0, 0.0, 0.0, 0.0]), False)
+    milp = highs_error_model()  # HiGHS's MIP stops with an internal error on it
     result = milp.solve(10.0, 0.5)
     assert result.status in (SolveStatus.ERROR, SolveStatus.INFEASIBLE)
     assert len(result.values) == 0
