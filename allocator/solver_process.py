@@ -19,7 +19,8 @@ A later solve starts a new helper.
 - Whatever HiGHS prints on the helper's standard output (a debug line of its MIP
   solver) is dropped; the command's own output stays clean.
 - The helper exits when its caller is gone, even in the middle of a solve (a
-  service killed with -9): it watches its parent once a second.
+  service killed with -9): it watches its parent once a second. It leaves Ctrl-C
+  to its caller, so an interrupted command prints no traceback from it.
 - Small models solve in the calling process as before, and so does any model
   if no helper can be started.
 """
@@ -27,6 +28,7 @@ A later solve starts a new helper.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -234,5 +236,8 @@ if __name__ == "__main__":
     # Started by Helper: the two pipe ends and the parent's process id. Standard
     # output is already /dev/null (HiGHS's stray prints go nowhere).
     _ask, _answer, _parent = (int(a) for a in sys.argv[1:4])
+    # Ctrl-C reaches the whole process group: the caller answers it (the command exits
+    # quietly) and this helper follows, by its pipe or its watch, without a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_orphan_watch, args=(_parent,), daemon=True).start()
     _serve(Connection(_ask, writable=False), Connection(_answer, readable=False))

@@ -147,13 +147,17 @@ def test_a_helper_that_dies_leaves_the_solve_to_the_caller(
 
 
 _PARENT = """
+import sys
 from allocator import solver_process
 from tests.allocator.test_solver_process import _knapsacks
 solver_process.MIN_COLUMNS = 0
 helper = solver_process._helper()
 solver_process._helper = lambda: helper
 print(helper.process.pid, flush=True)
-_knapsacks(400, 12).solve(600.0, 0.0)  # minutes of branching
+try:
+    _knapsacks(400, 12).solve(600.0, 0.0)  # minutes of branching
+except KeyboardInterrupt:  # as the allocator command answers Ctrl-C
+    sys.exit(130)
 """
 
 
@@ -211,3 +215,38 @@ def test_a_round_leaves_no_helper_behind(monkeypatch: pytest.MonkeyPatch) -> Non
     assert started  # every solve of the round went through a helper
     assert all(helper.process.returncode == 0 for helper in started)  # ended, and reaped
     assert getattr(solver_process._helpers, "helper", None) is None
+
+
+_IDLE_PARENT = _PARENT.replace("_knapsacks(400, 12).solve(600.0, 0.0)",
+                               "_knapsacks(10, 2).solve(60.0, 0.0); time.sleep(600)")
+_IDLE_PARENT = _IDLE_PARENT.replace("import sys", "import sys, time")
+
+
+@pytest.mark.parametrize("helper_state", ["solving", "idle"])
+def test_ctrl_c_stops_the_caller_and_its_helper_without_a_traceback(helper_state: str
+                                                                    ) -> None:
+    # Ctrl-C in a terminal reaches the whole process group, the helper too, in the
+    # middle of a solve or between two (the caller routing, say).
+    script = _PARENT if helper_state == "solving" else _IDLE_PARENT
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    helper = 0
+    try:
+        assert parent.stdout is not None
+        helper = int(parent.stdout.readline())
+        time.sleep(1.0)  # the solve is under way in the helper
+        os.killpg(parent.pid, signal.SIGINT)
+        _, stderr = parent.communicate(timeout=120)
+        assert parent.returncode == 130
+        for _ in range(300):
+            if _gone(helper):
+                break
+            time.sleep(0.1)
+        assert _gone(helper)
+        assert "Traceback" not in stderr, stderr
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        if helper and not _gone(helper):
+            os.kill(helper, signal.SIGKILL)
