@@ -22,7 +22,8 @@ A later solve starts a new helper.
   service killed with -9): it watches its parent once a second. It leaves Ctrl-C
   to its caller, so an interrupted command prints no traceback from it.
 - Small models solve in the calling process as before, and so does any model
-  if no helper can be started.
+  if no helper can be started. A helper that dies in a solve (out of memory, say)
+  makes that solve an error, not a second try here.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ MIN_COLUMNS = 300_000
 # back takes time at this size); only beyond this is it stopped.
 GRACE_S = 5.0
 GRACE_SHARE = 0.1
+READY = b"ready"  # the helper's first word, once it can solve
+START_S = 60.0    # a helper not ready by then is not used
 
 
 def grace(limit_s: float) -> float:
@@ -91,41 +94,72 @@ class Helper:
 
     def __init__(self, module: str = "allocator.solver_process") -> None:
         # Not multiprocessing: its `spawn` runs the caller's main script again in the
-        # child, which a script without a main guard cannot survive.
+        # child, which a script without a main guard cannot survive. `-P`: the current
+        # directory is not searched, so a stray module there is never run. A session of
+        # its own: Ctrl-C in a terminal reaches the caller only.
         ask_read, ask_write = os.pipe()
         answer_read, answer_write = os.pipe()
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", module, str(ask_read), str(answer_write),
+                [sys.executable, "-P", "-m", module, str(ask_read), str(answer_write),
                  str(os.getpid())],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                pass_fds=(ask_read, answer_write), close_fds=True)
+                pass_fds=(ask_read, answer_write), close_fds=True, start_new_session=True)
+        except BaseException:
+            os.close(ask_write)
+            os.close(answer_read)
+            raise
         finally:
             os.close(ask_read)
             os.close(answer_write)
         self.ask = Connection(ask_write, readable=False)
         self.answer = Connection(answer_read, writable=False)
+        self.busy = False
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def solve(self, model: bytes, params: bytes, model_params: bytes,
-              wait_s: float) -> bytes | None:
-        """The serialised result, or None if none came within `wait_s` (the helper is
-        then stopped) or the helper died."""
+    def ready(self, wait_s: float) -> bool:
+        """Whether the helper started and said so within `wait_s` (else it is stopped)."""
         try:
-            self.ask.send_bytes(model)
-            self.ask.send_bytes(params)
-            self.ask.send_bytes(model_params)
-            if self.answer.poll(wait_s):
-                return self.answer.recv_bytes()
+            if self.answer.poll(wait_s) and self.answer.recv_bytes() == READY:
+                return True
         except (EOFError, OSError):
             pass
         self.stop()
-        return None
+        return False
+
+    def solve(self, model: model_pb2.ModelProto, params: parameters_pb2.SolveParametersProto,
+              model_params: model_parameters_pb2.ModelSolveParametersProto,
+              wait_s: float | None) -> bytes | None:
+        """The serialised result, or None if none came within `wait_s` (the helper is
+        then stopped). Raises SolverFailed if the helper died."""
+        self.busy = True
+        try:
+            for message in (model, params, model_params):
+                self.ask.send_bytes(message.SerializeToString())  # one copy at a time
+            if not self.answer.poll(wait_s):
+                self.stop()
+                return None
+            answer = self.answer.recv_bytes()
+        except (EOFError, OSError):
+            self.stop()
+            raise SolverFailed(f"the solver process ended during a solve (exit code "
+                               f"{self.process.returncode})") from None
+        except BaseException:
+            # Cut short (Ctrl-C, SIGTERM made one): its answer must never be read as the
+            # next solve's, and a helper deep in HiGHS would not see its pipe close.
+            self.stop()
+            raise
+        self.busy = False
+        return answer
 
     def close(self) -> None:
-        """End the helper the gentle way: it sees its pipe close and exits."""
+        """End the helper the gentle way (it sees its pipe close and exits), or at once
+        if a solve of it was cut short."""
+        if self.busy:
+            self.stop()
+            return
         self.ask.close()
         try:
             self.process.wait(10.0)
@@ -143,16 +177,25 @@ class Helper:
 
 
 _helpers = threading.local()
+_unavailable = False  # set once a helper did not start: this Python cannot run one
 
 
 def _helper() -> Helper | None:
     """This thread's helper, started if need be; None if none can be started."""
+    global _unavailable
     helper: Helper | None = getattr(_helpers, "helper", None)
     if helper is not None and helper.alive():
         return helper
+    if _unavailable:
+        return None
     try:
         helper = Helper()
     except OSError:
+        return None
+    if not helper.ready(START_S):
+        # An interpreter that cannot run `python -P -m` (embedded, frozen): the
+        # solves go on in this process, as before there were helpers.
+        _unavailable = True
         return None
     _helpers.helper = helper
     return helper
@@ -171,21 +214,19 @@ def solve(model: model_pb2.ModelProto, params: parameters_pb2.SolveParametersPro
           model_params: model_parameters_pb2.ModelSolveParametersProto
           ) -> result_pb2.SolveResultProto:
     """Solve as `solve_binding` does, in the helper for large models, never for much
-    longer than the time limit in `params`."""
+    longer than the time limit in `params`. Raises SolverFailed if the helper dies in
+    the solve (it is not tried again here: what killed it would likely kill this
+    process too)."""
     if len(model.variables.ids) < MIN_COLUMNS:
         return solve_binding(model, params, model_params)
     helper = _helper()
     if helper is None:
         return solve_binding(model, params, model_params)
-    limit = params.time_limit.ToTimedelta().total_seconds()
-    started = time.perf_counter()
-    answer = helper.solve(model.SerializeToString(), params.SerializeToString(),
-                          model_params.SerializeToString(), limit + grace(limit))
+    limit = params.time_limit.ToTimedelta().total_seconds() \
+        if params.HasField("time_limit") else None
+    answer = helper.solve(model, params, model_params,
+                          None if limit is None else limit + grace(limit))
     if answer is None:
-        if time.perf_counter() - started < limit:
-            # The helper died of something else than time (out of memory, say): the
-            # same solve here says what it says.
-            return solve_binding(model, params, model_params)
         return stopped(model)
     if answer[:1] == _ERROR:
         raise SolverFailed(answer[1:].decode("utf-8", "replace"))
@@ -236,8 +277,10 @@ if __name__ == "__main__":
     # Started by Helper: the two pipe ends and the parent's process id. Standard
     # output is already /dev/null (HiGHS's stray prints go nowhere).
     _ask, _answer, _parent = (int(a) for a in sys.argv[1:4])
-    # Ctrl-C reaches the whole process group: the caller answers it (the command exits
-    # quietly) and this helper follows, by its pipe or its watch, without a traceback.
+    # Ctrl-C is the caller's to answer (the command exits quietly); this helper follows,
+    # by its pipe or its watch, without a traceback, even if a signal reaches it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_orphan_watch, args=(_parent,), daemon=True).start()
-    _serve(Connection(_ask, writable=False), Connection(_answer, readable=False))
+    _answers = Connection(_answer, readable=False)
+    _answers.send_bytes(READY)
+    _serve(Connection(_ask, writable=False), _answers)

@@ -30,6 +30,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from allocator import solver_process
 from allocator.store.lifecycle import (
     WITH_RESULTS,
     Conflict,
@@ -378,6 +379,7 @@ def work(sessions: sessionmaker[Session], solver: Solver, worker_id: str,
                      analysis.round_id, analysis.id)
             log.info("analysis %s: %s", analysis.id,
                      analyses.run_analysis(sessions, analysis, settings))
+            solver_process.close()  # a bottleneck analysis's LPs may have started one
             continue
         if job is None:
             if once:

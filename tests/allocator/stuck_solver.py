@@ -9,6 +9,8 @@ from multiprocessing.connection import Connection
 
 if __name__ == "__main__":
     ask = Connection(int(sys.argv[1]), writable=False)
+    answer = Connection(int(sys.argv[2]), readable=False)  # kept open: no answer, no end
+    answer.send_bytes(b"ready")
     for _ in range(3):  # the model, its parameters and the hint
         ask.recv_bytes()
     time.sleep(3600)

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,24 @@ def test_the_helper_answers_what_highs_answers_here(monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.usefixtures("every_model_in_the_helper")
+def test_models_larger_than_a_pipe_buffer_go_through_whole(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # 30,000 columns: a model of about 1 MB against the pipe's 64 KB.
+    rng = np.random.default_rng(2)
+    milp = Milp()
+    x = milp.add_vars(0, 1, 30_000, integer=False)
+    milp.add_row(x, rng.integers(1, 100, len(x)).astype(float), -INF, 50_000.0)
+    milp.set_objective(rng.integers(1, 100, len(x)).astype(float), True)
+    monkeypatch.setattr(solver_process, "MIN_COLUMNS", 0)
+    there = solve_lp(milp)
+    monkeypatch.setattr(solver_process, "MIN_COLUMNS", 10**9)
+    here = solve_lp(milp)
+    assert there.status is here.status is SolveStatus.OPTIMAL
+    assert there.objective == pytest.approx(here.objective, rel=1e-12)
+    assert np.allclose(there.values, here.values)
+
+
+@pytest.mark.usefixtures("every_model_in_the_helper")
 def test_one_helper_serves_every_solve_of_a_thread() -> None:
     milp = _knapsacks(10, 2)
     milp.solve(10.0, 0.0)
@@ -87,16 +106,26 @@ def test_one_helper_serves_every_solve_of_a_thread() -> None:
 @pytest.mark.usefixtures("every_model_in_the_helper")
 def test_highs_own_error_in_the_helper_is_an_error_status() -> None:
     milp = highs_error_model()  # HiGHS's MIP stops with an internal error on it
+    _knapsacks(5, 1).solve(10.0, 0.0)
+    pid = _helper_pid()
     result = milp.solve(10.0, 0.5)
+    assert _helper_pid() == pid  # reported by the helper, which lives on
     assert result.status in (SolveStatus.ERROR, SolveStatus.INFEASIBLE)
     assert len(result.values) == 0
 
 
+def _started(module: str) -> solver_process.Helper:
+    helper = solver_process.Helper(module)
+    assert helper.ready(60.0)
+    return helper
+
+
 def _stuck_helper(monkeypatch: pytest.MonkeyPatch) -> list[solver_process.Helper]:
     started: list[solver_process.Helper] = []
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # helpers run with -P: no current directory
 
     def stuck() -> solver_process.Helper:
-        started.append(solver_process.Helper("tests.allocator.stuck_solver"))
+        started.append(_started("tests.allocator.stuck_solver"))
         return started[-1]
 
     monkeypatch.setattr(solver_process, "_helper", stuck)
@@ -130,20 +159,63 @@ def test_an_lp_that_runs_past_its_time_is_stopped(monkeypatch: pytest.MonkeyPatc
     assert result.status is SolveStatus.NO_SOLUTION
 
 
+def _solver_module(folder: Path, name: str, body: str,
+                   monkeypatch: pytest.MonkeyPatch) -> None:
+    (folder / f"{name}.py").write_text(
+        "import sys\nfrom multiprocessing.connection import Connection\n" + body)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(folder), str(ROOT)]))
+    monkeypatch.setattr(solver_process, "Helper", partial(solver_process.Helper, name))
+    monkeypatch.setattr(solver_process, "_unavailable", False)
+
+
 @pytest.mark.usefixtures("every_model_in_the_helper")
-def test_a_helper_that_dies_leaves_the_solve_to_the_caller(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    # A helper that exits at once (out of memory, say) is not a time limit: the
-    # caller solves the model itself and gets HiGHS's answer.
-    (tmp_path / "dying_solver.py").write_text("import sys\nsys.exit(1)\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), str(ROOT)]))
-    monkeypatch.setattr(solver_process, "_helper", lambda: solver_process.Helper("dying_solver"))
+def test_where_no_helper_can_start_the_caller_solves(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    # An interpreter that cannot run the helper (embedded, frozen): it never says it is
+    # ready, and every solve of the process goes on in the caller, as before helpers.
+    _solver_module(tmp_path, "dying_solver", "sys.exit(1)\n", monkeypatch)
     milp = _knapsacks(10, 2)
     result = milp.solve(30.0, 0.0)
     assert result.status is SolveStatus.OPTIMAL
+    assert solver_process._unavailable
+    assert getattr(solver_process._helpers, "helper", None) is None
     monkeypatch.setattr(solver_process, "MIN_COLUMNS", 10**9)
     assert milp.solve(30.0, 0.0).objective == result.objective
+
+
+@pytest.mark.usefixtures("every_model_in_the_helper")
+def test_a_helper_that_dies_in_a_solve_makes_it_an_error(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    # Out of memory, say: the caller does not try the same here (it would likely die
+    # of it too, or run past its time): the solve is an error, the round goes on.
+    _solver_module(tmp_path, "crashing_solver",
+                   "Connection(int(sys.argv[2]), readable=False).send_bytes(b'ready')\n"
+                   "ask = Connection(int(sys.argv[1]), writable=False)\n"
+                   "for _ in range(3):\n    ask.recv_bytes()\nsys.exit(9)\n", monkeypatch)
+    result = _knapsacks(10, 2).solve(30.0, 0.0)
+    assert result.status is SolveStatus.ERROR
+    assert solve_lp(_knapsacks(10, 2)).status is SolveStatus.ERROR  # a new helper, same end
+
+
+@pytest.mark.usefixtures("every_model_in_the_helper")
+def test_a_solve_cut_short_stops_its_helper(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C (or SIGTERM, which the service turns into it) while the caller waits: the
+    # helper is stopped at once, so its answer is never read as the next solve's and
+    # ending the round does not wait for HiGHS.
+    milp = _knapsacks(10, 2)
+    milp.solve(10.0, 0.0)
+    helper = solver_process._helpers.helper
+
+    def interrupted(_wait: object) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(helper.answer, "poll", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        milp.solve(10.0, 0.0)
+    assert helper.process.returncode == -signal.SIGKILL
+    solver_process.close()  # at once: nothing is waited for
+    assert milp.solve(10.0, 0.0).status is SolveStatus.OPTIMAL  # a new helper
+    assert solver_process._helpers.helper is not helper
 
 
 _PARENT = """
