@@ -239,7 +239,8 @@ _ERROR = b"\x00"  # a serialised result never starts with a zero byte (field 0 i
 
 
 class SolverFailed(Exception):
-    """HiGHS's own error in the helper (what the binding raises as StatusNotOk here)."""
+    """HiGHS's own error in the helper (what the binding raises as StatusNotOk here), or
+    the helper's death in a solve; Milp.solve and solve_lp report it as ERROR."""
 
 
 def _serve(ask: Connection, answer: Connection) -> None:
