@@ -278,25 +278,32 @@ def test_rounds_settled_by_the_relaxation_keep_the_optimum_and_a_true_bound(rnd:
 
 def test_a_sub_problem_stopped_past_its_time_still_routes_its_start() -> None:
     # solver_process.py kills a HiGHS run past its time: the price round gets no
-    # solution at all, and must still route the start it gave, as HiGHS would have
-    # returned it. Only the sub-problem's solves (called from least_distance) stop.
+    # solution at all, and must still route the start it gave (its sites chosen at the
+    # round's prices), as HiGHS would have returned it. Every stage 3 solve stops here,
+    # the cut rounds' too, so only that routing can follow the start's own.
     tables = synthetic(300, 8, 6, 12, seed=3, budget_share=0.6)
     with tempfile.TemporaryDirectory() as tmp:
         tables.write(Path(tmp))
         problem = build_problem(read_scenario(Path(tmp)))
-    solve_milp = Milp.solve
-    stopped = []
+    solve_milp, offer = Milp.solve, distance_module._Search.offer
+    stopped, offered = [], []
 
     def stopping(self: Milp, *args: Any, **kwargs: Any) -> MilpResult:
-        if inspect.stack()[1].function == "least_distance":
+        if inspect.stack()[1].function in ("least_distance", "cut_rounds"):
             stopped.append(self.n_vars)
             return MilpResult(SolveStatus.NO_SOLUTION, np.zeros(0), float("nan"),
                               float("-inf"), 0.0, True)
         return solve_milp(self, *args, **kwargs)
 
-    with patch.object(Milp, "solve", stopping):
+    def offering(search: Any, take: np.ndarray, lots: Any) -> Any:
+        offered.append(take.copy())
+        return offer(search, take, lots)
+
+    with patch.object(Milp, "solve", stopping), \
+            patch.object(distance_module._Search, "offer", offering):
         priced = _priced_only(problem)
     assert stopped
+    assert len(offered) >= 2  # the start, then the start again at the round's prices
     stage3 = priced.stages[-1]
     assert stage3.stage == 3 and stage3.value == stage3.value  # an allocation, routed
     _assert_same_optimum(problem, _site_model(problem), priced)
