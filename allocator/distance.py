@@ -28,6 +28,13 @@ of homes whose points cannot hold them all gives sum take <= their points' room)
 The master's optimum is a bound; routing its choice gives an allocation and a new
 cut. Since the routing is exact for a given choice, this ends at the optimum.
 
+A sub-problem too large for its MIP (national's) is settled by its linear relaxation:
+the bound its prices prove, and its optimum rounded as the choice. A choice whose homes
+crowd their points teaches the sub-problem their room (the master's cut, valid for
+every allocation, so the bounds still hold), and the same prices are tried again. On
+national the third choice fits: 1,375,335 km, where keeping the class optimum's lot
+side and choosing only its sites gave 1,460,753.
+
 The distance counts as proven when U - L is within 1 metre in total, or 1e-9 of U.
 Stage K2 (households kept at their point) is a row on the point side: it is dropped
 from the bound, which stays valid, and every routing keeps it.
@@ -35,6 +42,7 @@ from the bound, which stays valid, and every routing keeps it.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, replace
 
@@ -44,7 +52,7 @@ from allocator.aggregate import Units
 from allocator.disaggregate import served_households
 from allocator.fixing import Fixed, SiteBounds, fixed_by_cost, site_bounds
 from allocator.lot_side import Lots, LotSide, class_lots, lot_side
-from allocator.lp_rounding import priced_bound
+from allocator.lp_rounding import INTEGRAL, meets_rows, priced_bound, rens
 from allocator.milp import MilpResult, SolveStatus, solve_lp
 from allocator.model import KEEP_POINT, AllocationModel
 from allocator.potentials import room_prices
@@ -67,8 +75,11 @@ SITE_MODEL_FIRST_COLUMNS = 20_000
 # From this many columns on (national's sub-problem has 842,647), the sub-problem's MIP
 # gains nothing in the time a round has: HiGHS spends 18 s in its root LP, returns
 # its start, and one round of root cuts can run 200 s past the time limit. Its LP
-# relaxation (5.5 s) proves the same bound, and the start is the choice.
+# relaxation (5.5 s) proves the same bound, and its optimum, rounded, is the choice.
 RELAXED_MIN_COLUMNS = 300_000
+# A relaxed round whose choice crowds its points also routes the best allocation's lot
+# side at its prices, if this many rounds as long as it still fit in the time left.
+SPARE_ROUNDS = 3
 
 
 def tolerance(value: float) -> float:
@@ -120,13 +131,14 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
     relaxed = cuts and priced.milp.n_vars >= RELAXED_MIN_COLUMNS
     while rounds < PRICE_ROUNDS and not search.proven and time.perf_counter() < deadline:
         rounds += 1
+        round_started = time.perf_counter()
         tried.append(price)
         cost = search.site_cost(price)
         priced.milp.set_objective(_on_sites(priced, cost), False)
         # With the exact model per home to fall back on, a sub-problem that branches
         # long (a knapsack on the weight and cost rows) is not worth waiting for.
         if relaxed and hint is not None:
-            result = _relaxed(priced, hint, deadline)
+            result = _relaxed(priced, search.start_of(priced, hint), deadline)
         else:
             result = priced.milp.solve(max(deadline - time.perf_counter(), 0.05),
                                        TOLERANCE_KM / 10, 0, hint, presolve=False,
@@ -145,7 +157,26 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
         search.bounded(result.bound + search.constant(cost, price))
         take = search.bounds.forced.copy()
         take[priced.free] = priced.site_takes(result.values, cost[priced.free])
+        crowded = len(search.crowded)
         flow = search.offer(take, priced.lots(result.values))
+        if relaxed and len(search.crowded) > crowded:
+            # The choice does not fit its points: the sub-problem learns the room of
+            # the homes that crowd (a valid cut, so its bounds still hold) and is solved
+            # again at the same prices.
+            search.room_cut(priced, search.crowded[-1])
+            # Meanwhile, the best allocation's lot side with its sites chosen at these
+            # prices (what the rounds routed before the LP chose): on a small round the
+            # LP's choices can crowd for several rounds where this one fits. Where time
+            # is short, the next round is worth more (national: 3 s of routing would
+            # leave too little for the third LP, whose choice fits).
+            now = time.perf_counter()
+            if deadline - now < SPARE_ROUNDS * (now - round_started):
+                continue
+            take = search.bounds.forced.copy()
+            best = search.start_of(priced, result.values)
+            take[priced.free] = priced.site_takes(best, cost[priced.free])
+            search.offer(take, priced.lots(best))
+            continue
         new = search.prices(flow) if flow is not None else price
         if stuck or any(np.array_equal(new, seen) for seen in tried):
             # Prices tried already would choose the same again (the cuts take over), or
@@ -160,14 +191,24 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
 
 def _relaxed(priced: LotSide, start: np.ndarray, deadline: float) -> MilpResult:
     """A sub-problem too large for its MIP, settled by its linear relaxation: the bound
-    its row prices prove (lp_rounding.priced_bound, valid however the solve ended) and
-    the start's lot side as the choice, its sites chosen afresh at these prices."""
+    its row prices prove (lp_rounding.priced_bound, valid however the solve ended) and,
+    as the choice, the LP optimum rounded (RENS: the model is a network with a few side
+    rows, so only a handful of its columns are fractional; 1.3 s at national), or the
+    start's lot side if that fails, its sites chosen afresh at these prices."""
     started = time.perf_counter()
     lp = solve_lp(priced.milp, max(deadline - started, 0.05), presolve=False)
-    bound = priced_bound(priced.milp, lp)[0] if lp.status is SolveStatus.OPTIMAL \
-        else float("-inf")
-    return MilpResult(SolveStatus.FEASIBLE, start, float("nan"), bound,
-                      time.perf_counter() - started, lp.status is not SolveStatus.OPTIMAL)
+    if lp.status is not SolveStatus.OPTIMAL:
+        return MilpResult(SolveStatus.FEASIBLE, start, float("nan"), float("-inf"),
+                          time.perf_counter() - started, True)
+    bound = priced_bound(priced.milp, lp)[0]
+    choice = np.rint(lp.values)
+    if np.abs(lp.values - choice).max(initial=0.0) > INTEGRAL \
+            or not meets_rows(priced.milp, choice):
+        rounded = rens(priced.milp, lp.values, TOLERANCE_KM / 10,
+                       deadline - time.perf_counter(), 0)
+        choice = start if rounded is None else rounded
+    return MilpResult(SolveStatus.FEASIBLE, choice, float("nan"), bound,
+                      time.perf_counter() - started, False)
 
 
 def _on_sites(side: LotSide, cost: np.ndarray) -> np.ndarray:
@@ -202,6 +243,7 @@ class _Search:
         self.start: np.ndarray | None = None  # lot-side columns of the best, for hints
         self.last: tuple[np.ndarray, np.ndarray | None] | None = None
         self.priced: tuple[np.ndarray, np.ndarray] | None = None
+        self.routed: set[bytes] = set()  # digests of every choice routed
 
     @property
     def proven(self) -> bool:
@@ -242,6 +284,12 @@ class _Search:
         Its prices (or, if it does not fit, the homes that crowd) become cuts."""
         if self.last is not None and np.array_equal(self.last[0], take):
             return self.last[1]  # routed already
+        if self.best is not None and np.array_equal(self.best[0], take):
+            return self.best[1]
+        digest = hashlib.blake2b(take.tobytes(), digest_size=16).digest()
+        if digest in self.routed:
+            return None  # routed before, not the best: its cut or prices are in
+        self.routed.add(digest)
         supply = np.bincount(self.sites.place, weights=take,
                              minlength=self.sites.n_places).astype(np.int64)
         flow = self._routed(take, supply)
@@ -285,7 +333,7 @@ class _Search:
                 master.milp.add_row(np.r_[eta, master.take], np.r_[1.0, -cost[master.free]],
                                     self.constant(cost, price), np.inf)
             for crowded in self.crowded[added[1]:]:
-                self._room_cut(master, crowded)
+                self.room_cut(master, crowded)
             added = [len(self.seen), len(self.crowded)]
             if hint is not None and self.best is not None:
                 hint[eta] = self.upper
@@ -307,7 +355,14 @@ class _Search:
         self.variables, self.rows = master.milp.n_vars, master.milp.n_rows
         return done
 
-    def _room_cut(self, master: LotSide, crowded: np.ndarray) -> None:
+    def start_of(self, side: LotSide, fallback: np.ndarray) -> np.ndarray:
+        """The best allocation routed so far in the columns of `side` (it meets every
+        cut, fitting its points), else `fallback`."""
+        if self.best is None:
+            return fallback
+        return side.start(self.best[2], self.best[0])
+
+    def room_cut(self, master: LotSide, crowded: np.ndarray) -> None:
         """Homes `crowded` take no more households than the points they reach hold."""
         reached = np.unique(self.point[crowded[self.place]])
         room = float(self.capacity[reached].sum())

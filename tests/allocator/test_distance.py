@@ -307,3 +307,38 @@ def test_a_sub_problem_stopped_past_its_time_still_routes_its_start() -> None:
     stage3 = priced.stages[-1]
     assert stage3.stage == 3 and stage3.value == stage3.value  # an allocation, routed
     _assert_same_optimum(problem, _site_model(problem), priced)
+
+
+@pytest.mark.parametrize(("seed", "budget_share"), [(0, 0.6), (2, 0.6), (11, 0.3)])
+def test_a_relaxed_choice_that_crowds_its_points_teaches_the_sub_problem_their_room(
+        seed: int, budget_share: float) -> None:
+    # On national the sub-problem's LP, rounded, chose households whose points could not
+    # hold them all (225 homes crowded at the start's prices). Its room then becomes a
+    # row of the sub-problem, solved again at the same prices, until a choice fits:
+    # 1,375,335 km where routing the start's lot side gave 1,460,753.
+    tables = synthetic(300, 8, 6, 12, seed=seed, budget_share=budget_share)
+    with tempfile.TemporaryDirectory() as tmp:
+        tables.write(Path(tmp))
+        problem = build_problem(read_scenario(Path(tmp)))
+    room_cut, offer = distance_module._Search.room_cut, distance_module._Search.offer
+    taught: list[int] = []
+    offered: list[tuple[np.ndarray, bool]] = []
+
+    def cutting(search: Any, side: Any, crowded: np.ndarray) -> None:
+        if inspect.stack()[1].function == "least_distance":
+            taught.append(len(offered))
+        room_cut(search, side, crowded)
+
+    def offering(search: Any, take: np.ndarray, lots: Any) -> Any:
+        flow = offer(search, take, lots)
+        offered.append((take.copy(), flow is not None))
+        return flow
+
+    with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
+            patch.object(distance_module._Search, "room_cut", cutting), \
+            patch.object(distance_module._Search, "offer", offering):
+        priced = _priced_only(problem)
+    assert taught  # a price round's choice crowded its points and became a cut
+    start = offered[0][0]
+    assert any(fits and not np.array_equal(take, start) for take, fits in offered[taught[0]:])
+    _assert_same_optimum(problem, _site_model(problem), priced)
