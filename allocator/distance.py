@@ -49,11 +49,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from allocator.aggregate import Units
+from allocator.column_pool import solve_on_pool
 from allocator.disaggregate import served_households
 from allocator.fixing import Fixed, SiteBounds, fixed_by_cost, site_bounds
 from allocator.lot_side import Lots, LotSide, class_lots, lot_side
 from allocator.lp_rounding import INTEGRAL, meets_rows, priced_bound, rens
-from allocator.milp import MilpResult, SolveStatus, solve_lp
+from allocator.milp import MilpResult, SolveStatus
 from allocator.model import KEEP_POINT, AllocationModel
 from allocator.potentials import room_prices
 from allocator.problem import Problem
@@ -77,9 +78,12 @@ SITE_MODEL_FIRST_COLUMNS = 20_000
 # its start, and one round of root cuts can run 200 s past the time limit. Its LP
 # relaxation (5.5 s) proves the same bound, and its optimum, rounded, is the choice.
 RELAXED_MIN_COLUMNS = 300_000
+# The pool of a relaxed round's LP: per key, sites for this many times the households
+# the start serves there, and this many more (national: about 200,000 of 802,303).
+POOL_SHARE, POOL_EXTRA = 3, 10
 # A relaxed round whose choice crowds its points also routes the best allocation's lot
 # side at its prices, if this many rounds as long as it still fit in the time left.
-SPARE_ROUNDS = 3
+SPARE_ROUNDS = 4
 
 
 def tolerance(value: float) -> float:
@@ -129,6 +133,7 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
     rounds = 0
     tried: list[np.ndarray] = []
     relaxed = cuts and priced.milp.n_vars >= RELAXED_MIN_COLUMNS
+    pool = np.zeros(priced.milp.n_vars, bool)  # the columns of the relaxed rounds' LPs
     while rounds < PRICE_ROUNDS and not search.proven and time.perf_counter() < deadline:
         rounds += 1
         round_started = time.perf_counter()
@@ -138,7 +143,7 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
         # With the exact model per home to fall back on, a sub-problem that branches
         # long (a knapsack on the weight and cost rows) is not worth waiting for.
         if relaxed and hint is not None:
-            result = _relaxed(priced, search.start_of(priced, hint), deadline)
+            result, pool = _relaxed(priced, search.start_of(priced, hint), cost, pool, deadline)
         else:
             result = priced.milp.solve(max(deadline - time.perf_counter(), 0.05),
                                        TOLERANCE_KM / 10, 0, hint, presolve=False,
@@ -189,26 +194,44 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
     return search.result(time.perf_counter() - started)
 
 
-def _relaxed(priced: LotSide, start: np.ndarray, deadline: float) -> MilpResult:
+def _relaxed(priced: LotSide, start: np.ndarray, cost: np.ndarray, pool: np.ndarray,
+             deadline: float) -> tuple[MilpResult, np.ndarray]:
     """A sub-problem too large for its MIP, settled by its linear relaxation: the bound
     its row prices prove (lp_rounding.priced_bound, valid however the solve ended) and,
     as the choice, the LP optimum rounded (RENS: the model is a network with a few side
-    rows, so only a handful of its columns are fractional; 1.3 s at national), or the
-    start's lot side if that fails, its sites chosen afresh at these prices."""
+    rows, so only a handful of its columns are fractional), or the start's lot side if
+    that fails, its sites chosen afresh at these prices.
+
+    The LP is solved on a pool of sites (column_pool.py): those of the last round's
+    pool (`pool`, a mask of the sub-problem's columns) and, per key, the cheapest sites
+    for POOL_SHARE times the households the start serves there, and POOL_EXTRA more.
+    The pool it ends with is returned with the result, for the next round.
+    """
     started = time.perf_counter()
-    lp = solve_lp(priced.milp, max(deadline - started, 0.05), presolve=False)
+    chosen = np.rint(start[priced.model.take]).astype(np.int64)
+    site = np.zeros(len(pool), bool)
+    site[priced.take] = True
+    pool = pool | ~site  # every column but the sites'
+    pool[priced.take] |= priced.shared(POOL_SHARE * chosen + POOL_EXTRA, cost[priced.free]) > 0
+    pooled = solve_on_pool(priced.milp, pool, deadline - started)
+    pool = pooled.pool
+    lp = pooled.lp
     if lp.status is not SolveStatus.OPTIMAL:
         return MilpResult(SolveStatus.FEASIBLE, start, float("nan"), float("-inf"),
-                          time.perf_counter() - started, True)
+                          time.perf_counter() - started, True), pool
     bound = priced_bound(priced.milp, lp)[0]
     choice = np.rint(lp.values)
     if np.abs(lp.values - choice).max(initial=0.0) > INTEGRAL \
             or not meets_rows(priced.milp, choice):
-        rounded = rens(priced.milp, lp.values, TOLERANCE_KM / 10,
+        rounded = rens(pooled.model, lp.values[pooled.columns], TOLERANCE_KM / 10,
                        deadline - time.perf_counter(), 0)
-        choice = start if rounded is None else rounded
+        if rounded is None:
+            choice = start
+        else:
+            choice = np.zeros(priced.milp.n_vars)
+            choice[pooled.columns] = rounded
     return MilpResult(SolveStatus.FEASIBLE, choice, float("nan"), bound,
-                      time.perf_counter() - started, False)
+                      time.perf_counter() - started, False), pool
 
 
 def _on_sites(side: LotSide, cost: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ import numpy as np
 from allocator.aggregate import Units
 from allocator.check import pair_lookup
 from allocator.lp_rounding import priced_bound
-from allocator.milp import SolveStatus, solve_lp
+from allocator.milp import LpResult, SolveStatus, solve_lp
 from allocator.model import AllocationModel, stage_objective
 from allocator.problem import Problem
 
@@ -47,9 +47,17 @@ def fixed_by_cost(model: AllocationModel, problem: Problem, classes: Units, c_st
     lb, ub = np.concatenate(milp.lb), np.concatenate(milp.ub)
     c, _ = stage_objective(model, problem, classes, 2)
     milp.set_objective(c, False)
-    # Without presolve: the class model is a network flow and a few rows, and HiGHS's
-    # presolve costs more than it saves (hcmc-universal: 0.30 s of CPU against 0.52 s).
-    lp = solve_lp(milp, max(time_limit_s, 0.1), presolve=False)
+    lp = model.relaxations.get(2)
+    if lp is not None and len(lp.duals) <= milp.n_rows:
+        # Stage 2's own relaxation: any row prices prove a bound, and rows added since
+        # (stage 2's, held at C*) are priced at 0. They leave its optimum as it was, so
+        # these prices are still optimal and fix as much (national: 6.5 s saved).
+        lp = LpResult(lp.status, lp.values, lp.objective,
+                      np.r_[lp.duals, np.zeros(milp.n_rows - len(lp.duals))])
+    else:
+        # Without presolve: the class model is a network flow and a few rows, and HiGHS's
+        # presolve costs more than it saves (hcmc-universal: 0.30 s of CPU against 0.52 s).
+        lp = solve_lp(milp, max(time_limit_s, 0.1), presolve=False)
     if lp.status is not SolveStatus.OPTIMAL:
         return Fixed(lb, ub, float("-inf"))
     # The stages' own price bound (lp_rounding.py), floating-point error allowed for;

@@ -93,6 +93,11 @@ class LotSide:
         chosen = np.rint(x[self.model.take]).astype(np.int64)
         if not self.by_key:
             return chosen
+        return self.shared(chosen, site_cost)
+
+    def shared(self, chosen: np.ndarray, site_cost: np.ndarray) -> np.ndarray:
+        """Households served per free site when each key serves `chosen` of them, the
+        cheapest sites first (by key only)."""
         order = np.lexsort((np.arange(len(site_cost)), site_cost, self.key_of))
         size = self._take_ub()[order].astype(np.int64)
         key = self.key_of[order]

@@ -17,7 +17,7 @@ from a place every household reaches every listed point.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import gcd
 
 import numpy as np
@@ -25,7 +25,7 @@ import numpy as np
 from allocator.aggregate import Units
 from allocator.check import pair_lookup
 from allocator.compat import route_of
-from allocator.milp import INF, Milp
+from allocator.milp import INF, LpResult, Milp
 from allocator.problem import Problem
 
 
@@ -39,6 +39,9 @@ class AllocationModel:
     floor: np.ndarray  # column of each commune's floor variable (empty if no floor)
     cost_unit: int     # costs in the model are in multiples of this many VND
     budget_row: int
+    # The linear relaxation each stage solved (stage -> LP), for later stages to reuse
+    # its prices (stage 3's fixing reuses stage 2's).
+    relaxations: dict[int, LpResult] = field(default_factory=dict)
 
 
 def build_model(problem: Problem, units: Units) -> AllocationModel:

@@ -289,7 +289,7 @@ def test_a_huge_stage_is_never_called_optimal_short_of_its_optimum(
         patch.setattr(solve_module, "MIP_ROOT_MAX_COLUMNS", 0)
         with _returns_within(30.0):
             result, start = solve_module._from_relaxation(
-                SimpleNamespace(milp=case.milp), 2, 10.0, 0, hint)  # type: ignore[arg-type]
+                SimpleNamespace(milp=case.milp, relaxations={}), 2, 10.0, 0, hint)  # type: ignore[arg-type]
     assert result is not None
     maximize, best = case.milp.maximize, case.best
     assert meets_rows(case.milp, result.values) and start is result.values

@@ -1,0 +1,106 @@
+"""A linear relaxation solved on the columns that matter, and proven for them all.
+
+National's stage 3 sub-problem has 842,647 columns, 802,303 of them sites, and its
+optimum serves about 77,000 households of those sites: most site columns stay at
+zero. So the LP is solved on a *pool* (every column but the sites, and the sites
+likely to be used), and the pool's row prices price every column left out. A column
+left out whose reduced cost would improve the objective joins the pool, and the pool
+is solved again; when none would, the pool's optimum is the whole model's.
+
+Columns left out are held at their lower bound, which must be 0 (the pool's solution,
+padded with zeros, then meets every row of the whole model). A pool that cannot meet
+the rows on its own gives way to the whole model. The bound the prices
+prove is computed over every column (lp_rounding.priced_bound), so it holds for the
+whole model whether or not the pricing finished.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from allocator.lp_rounding import priced_bound
+from allocator.milp import LpResult, Milp, SolveStatus, solve_lp
+
+# Reduced costs within this of zero do not bring a column in: the bound allows for the
+# floating-point error of each one, and a column this close changes the LP by nothing
+# a proof could see.
+PRICED_OUT = 1e-9
+MAX_PRICINGS = 8
+JOIN_SHARE = 0.25  # at most this share of the pool joins it at one pricing
+MIN_JOINS = 1_000   # (so a small model takes every column priced in at once)
+FEW_JOINS = 0.01   # pricing stops when fewer than this share of the pool would join
+
+
+@dataclass
+class Pooled:
+    """The LP of the whole model from its pool: values and prices in the whole
+    model's columns and rows, and the pool's own model (for rounding on it)."""
+
+    lp: LpResult
+    model: Milp          # the pool's own model, which `lp` solved
+    columns: np.ndarray  # the whole model's column of each of its columns
+    pool: np.ndarray     # mask of the whole model's columns: the pool to start from
+                         # next time (its columns, and those priced in but not solved)
+
+
+def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float) -> Pooled:
+    """The LP of `milp` (objective set), solved on the columns of `pool` (a mask),
+    widened by pricing until (almost) no column left out would improve it, or time runs
+    out: at most FEW_JOINS of the pool's size still would."""
+    started = time.perf_counter()
+    pool = pool.copy()
+    lb = np.concatenate(milp.lb)
+    if (lb[~pool] != 0).any():
+        raise ValueError("columns left out of the pool must have a lower bound of 0")
+    if not pool.any():
+        pool[:] = True  # (a model of no columns would meet no row but report optimal)
+    sense = 1.0 if milp.maximize else -1.0
+    for _ in range(MAX_PRICINGS):
+        columns = np.flatnonzero(pool)
+        sub = restricted(milp, columns)
+        lp = solve_lp(sub, max(time_limit_s - (time.perf_counter() - started), 0.05),
+                      presolve=False)
+        values = np.zeros(milp.n_vars)
+        if lp.status is SolveStatus.OPTIMAL:
+            values[columns] = lp.values
+        whole = LpResult(lp.status, values, lp.objective, lp.duals)
+        if lp.status is SolveStatus.INFEASIBLE and not pool.all():
+            pool[:] = True  # the pool alone cannot meet the rows: the whole model
+            continue
+        if lp.status is not SolveStatus.OPTIMAL \
+                or time.perf_counter() - started >= time_limit_s:
+            return Pooled(whole, sub, columns, pool)
+        _, rc = priced_bound(milp, whole)
+        joins = np.flatnonzero(~pool & (sense * rc > PRICED_OUT))
+        if len(joins) <= FEW_JOINS * len(columns):
+            # So few that solving again would change little (national: 733 of 210,000):
+            # the bound is proven over every column anyway. They join for next time.
+            pool[joins] = True
+            return Pooled(whole, sub, columns, pool)
+        most = max(int(JOIN_SHARE * len(columns)), MIN_JOINS)
+        if len(joins) > most:
+            # The most promising only: prices move as columns join, and most of the
+            # others would not be used.
+            joins = joins[np.argpartition(-sense * rc[joins], most - 1)[:most]]
+        pool[joins] = True
+    return Pooled(whole, sub, columns, pool)
+
+
+def restricted(milp: Milp, columns: np.ndarray) -> Milp:
+    """`milp` with only `columns` (sorted), every row kept: the others held at 0."""
+    new_index = np.full(milp.n_vars, -1, np.int64)
+    new_index[columns] = np.arange(len(columns))
+    rows, cols, vals = milp.entries()
+    kept = new_index[cols] >= 0
+    sub = Milp()
+    sub.add_vars(np.concatenate(milp.lb)[columns], np.concatenate(milp.ub)[columns],
+                 len(columns))
+    sub.integer[0] = np.concatenate(milp.integer)[columns]
+    sub.add_rows(rows[kept], new_index[cols[kept]], vals[kept], np.concatenate(milp.row_lb),
+                 np.concatenate(milp.row_ub), milp.n_rows)
+    if milp.objective is not None:
+        sub.set_objective(milp.objective[columns], milp.maximize)
+    return sub
