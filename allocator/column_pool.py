@@ -52,7 +52,7 @@ def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float) -> Pooled:
     out: at most FEW_JOINS of the pool's size still would."""
     started = time.perf_counter()
     pool = pool.copy()
-    lb = np.concatenate(milp.lb)
+    lb, ub = np.concatenate(milp.lb), np.concatenate(milp.ub)
     if (lb[~pool] != 0).any():
         raise ValueError("columns left out of the pool must have a lower bound of 0")
     if not pool.any():
@@ -74,7 +74,7 @@ def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float) -> Pooled:
                 or time.perf_counter() - started >= time_limit_s:
             return Pooled(whole, sub, columns, pool)
         _, rc = priced_bound(milp, whole)
-        joins = np.flatnonzero(~pool & (sense * rc > PRICED_OUT))
+        joins = np.flatnonzero(~pool & (sense * rc > PRICED_OUT) & (ub > lb))
         if len(joins) <= FEW_JOINS * len(columns):
             # So few that solving again would change little (national: 733 of 210,000):
             # the bound is proven over every column anyway. They join for next time.

@@ -32,8 +32,8 @@ A sub-problem too large for its MIP (national's) is settled by its linear relaxa
 the bound its prices prove, and its optimum rounded as the choice. A choice whose homes
 crowd their points teaches the sub-problem their room (the master's cut, valid for
 every allocation, so the bounds still hold), and the same prices are tried again. On
-national the third choice fits: 1,375,335 km, where keeping the class optimum's lot
-side and choosing only its sites gave 1,460,753.
+national the third choice fits, and the rounds end near 1,375,320 km, where keeping
+the class optimum's lot side and choosing only its sites gave 1,460,753.
 
 The distance counts as proven when U - L is within 1 metre in total, or 1e-9 of U.
 Stage K2 (households kept at their point) is a row on the point side: it is dropped
@@ -134,6 +134,9 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
     tried: list[np.ndarray] = []
     relaxed = cuts and priced.milp.n_vars >= RELAXED_MIN_COLUMNS
     pool = np.zeros(priced.milp.n_vars, bool)  # the columns of the relaxed rounds' LPs
+    taught = len(search.crowded)  # crowded homes whose room the sub-problem holds
+    for homes in search.crowded if relaxed else []:
+        search.room_cut(priced, homes)  # (the start's, if it did not fit)
     while rounds < PRICE_ROUNDS and not search.proven and time.perf_counter() < deadline:
         rounds += 1
         round_started = time.perf_counter()
@@ -161,26 +164,31 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
         hint = result.values
         search.bounded(result.bound + search.constant(cost, price))
         take = search.bounds.forced.copy()
-        take[priced.free] = priced.site_takes(result.values, cost[priced.free])
+        if relaxed:
+            # The sites as chosen (whole numbers, see _relaxed): with room rows in the
+            # sub-problem, the cheapest sites of each key are not always its choice.
+            take[priced.free] = np.rint(result.values[priced.take]).astype(np.int64)
+        else:
+            take[priced.free] = priced.site_takes(result.values, cost[priced.free])
         crowded = len(search.crowded)
         flow = search.offer(take, priced.lots(result.values))
         if relaxed and len(search.crowded) > crowded:
             # The choice does not fit its points: the sub-problem learns the room of
             # the homes that crowd (a valid cut, so its bounds still hold) and is solved
-            # again at the same prices.
-            search.room_cut(priced, search.crowded[-1])
-            # Meanwhile, the best allocation's lot side with its sites chosen at these
-            # prices (what the rounds routed before the LP chose): on a small round the
-            # LP's choices can crowd for several rounds where this one fits. Where time
-            # is short, the next round is worth more (national: 3 s of routing would
-            # leave too little for the third LP, whose choice fits).
+            # again at the same prices. Meanwhile, the best allocation's lot side with
+            # its sites chosen at these prices (what the rounds routed before the LP
+            # chose): on a small round the LP's choices can crowd for several rounds
+            # where this one fits. Where time is short, the next round is worth more
+            # (national: 3 s of routing would leave too little for the third LP).
             now = time.perf_counter()
-            if deadline - now < SPARE_ROUNDS * (now - round_started):
-                continue
-            take = search.bounds.forced.copy()
-            best = search.start_of(priced, result.values)
-            take[priced.free] = priced.site_takes(best, cost[priced.free])
-            search.offer(take, priced.lots(best))
+            if deadline - now >= SPARE_ROUNDS * (now - round_started):
+                take = search.bounds.forced.copy()
+                best = search.start_of(priced, result.values)
+                take[priced.free] = priced.site_takes(best, cost[priced.free])
+                search.offer(take, priced.lots(best))
+            for homes in search.crowded[taught:]:
+                search.room_cut(priced, homes)
+            taught = len(search.crowded)
             continue
         new = search.prices(flow) if flow is not None else price
         if stuck or any(np.array_equal(new, seen) for seen in tried):
@@ -223,6 +231,8 @@ def _relaxed(priced: LotSide, start: np.ndarray, cost: np.ndarray, pool: np.ndar
     choice = np.rint(lp.values)
     if np.abs(lp.values - choice).max(initial=0.0) > INTEGRAL \
             or not meets_rows(priced.milp, choice):
+        # Sites in whole households too: the choice is routed as it stands.
+        pooled.model.integer[0][site[pooled.columns]] = True
         rounded = rens(pooled.model, lp.values[pooled.columns], TOLERANCE_KM / 10,
                        deadline - time.perf_counter(), 0)
         if rounded is None:

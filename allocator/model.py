@@ -39,8 +39,8 @@ class AllocationModel:
     floor: np.ndarray  # column of each commune's floor variable (empty if no floor)
     cost_unit: int     # costs in the model are in multiples of this many VND
     budget_row: int
-    # The linear relaxation each stage solved (stage -> LP), for later stages to reuse
-    # its prices (stage 3's fixing reuses stage 2's).
+    # Linear relaxations solved by a stage (stage -> LP) whose prices a later stage
+    # reuses: stage 2's, for stage 3's fixing (solve._from_relaxation keeps it).
     relaxations: dict[int, LpResult] = field(default_factory=dict)
 
 

@@ -471,8 +471,8 @@ def _from_relaxation(model: AllocationModel, stage: int, seconds: float, seed: i
     assert milp.objective is not None
     step = _step(milp.objective)
     rounded = rounded_lp(milp, step, seconds, seed)
-    if rounded.lp is not None and rounded.lp.status is SolveStatus.OPTIMAL:
-        model.relaxations[stage] = rounded.lp
+    if stage == 2 and rounded.lp is not None and rounded.lp.status is SolveStatus.OPTIMAL:
+        model.relaxations[stage] = rounded.lp  # for stage 3's fixing
     start, value = hint, float(hint @ milp.objective)
     if rounded.values is not None and (rounded.value > value if milp.maximize
                                        else rounded.value < value):
