@@ -5,13 +5,14 @@ optimum serves about 77,000 households of those sites: most site columns stay at
 zero. So the LP is solved on a *pool* (every column but the sites, and the sites
 likely to be used), and the pool's row prices price every column left out. A column
 left out whose reduced cost would improve the objective joins the pool, and the pool
-is solved again; when none would, the pool's optimum is the whole model's.
+is solved again, until so few would (FEW_JOINS of the pool) that the pool's optimum
+is, as near as matters, the whole model's; those few join it for the next solve.
 
 Columns left out are held at their lower bound, which must be 0 (the pool's solution,
 padded with zeros, then meets every row of the whole model). A pool that cannot meet
-the rows on its own gives way to the whole model. The bound the prices
-prove is computed over every column (lp_rounding.priced_bound), so it holds for the
-whole model whether or not the pricing finished.
+the rows on its own gives way to the whole model. The bound the prices prove is
+computed over every column (lp_rounding.priced_bound), so it holds for the whole
+model whether or not the pricing finished.
 """
 
 from __future__ import annotations
