@@ -53,7 +53,7 @@ from allocator.column_pool import solve_on_pool
 from allocator.disaggregate import served_households
 from allocator.fixing import Fixed, SiteBounds, fixed_by_cost, site_bounds
 from allocator.lot_side import Lots, LotSide, class_lots, lot_side
-from allocator.lp_rounding import INTEGRAL, meets_rows, priced_bound, rens
+from allocator.lp_rounding import INTEGRAL, meets_rows, near_fractional, priced_bound, rens
 from allocator.milp import MilpResult, SolveStatus
 from allocator.model import KEEP_POINT, AllocationModel
 from allocator.potentials import room_prices
@@ -233,8 +233,14 @@ def _relaxed(priced: LotSide, start: np.ndarray, cost: np.ndarray, pool: np.ndar
             or not meets_rows(priced.milp, choice):
         # Sites in whole households too: the choice is routed as it stands.
         pooled.model.integer[0][site[pooled.columns]] = True
-        rounded = rens(pooled.model, lp.values[pooled.columns], TOLERANCE_KM / 10,
-                       deadline - time.perf_counter(), 0)
+        x = lp.values[pooled.columns]
+        rounded = rens(pooled.model, x, TOLERANCE_KM / 10, deadline - time.perf_counter(), 0)
+        if rounded is None:
+            # No whole point between the floors and ceilings (vn-universal, with two
+            # room rows: 7 fractional columns): the columns of the rows they touch may
+            # move by one more (9,528 columns there; 1.5 s).
+            rounded = rens(pooled.model, x, TOLERANCE_KM / 10, deadline - time.perf_counter(),
+                           0, near_fractional(pooled.model, x))
         if rounded is None:
             choice = start
         else:
@@ -374,6 +380,16 @@ class _Search:
             result = master.milp.solve(max(deadline - time.perf_counter(), 0.05),
                                        TOLERANCE_KM / 10, 0, hint, presolve=False,
                                        feasibility_jump=False)
+            if result.status is SolveStatus.INFEASIBLE or (
+                    result.status is SolveStatus.OPTIMAL
+                    and self.upper - result.bound <= tolerance(self.upper)):
+                # A claim that would end the search is checked with presolve: without
+                # it, HiGHS once called a master infeasible, and with the hint proved
+                # the hint optimal, where a point 178 km below it met every row (a
+                # 3,000-household round, its second cut round; test_fixing.py).
+                result = master.milp.solve(max(deadline - time.perf_counter(), 0.05),
+                                           TOLERANCE_KM / 10, 0, hint,
+                                           feasibility_jump=False)
             if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
                 break
             self.bounded(result.bound)

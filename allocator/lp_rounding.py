@@ -159,14 +159,29 @@ def meets_rows(milp: Milp, x: np.ndarray) -> bool:
 
 
 def rens(milp: Milp, x: np.ndarray, gap: float, time_limit_s: float,
-          seed: int) -> np.ndarray | None:
-    """The best integer point with every column between the floor and ceiling of `x`."""
+          seed: int, widen: np.ndarray | None = None) -> np.ndarray | None:
+    """The best integer point with every column between the floor and ceiling of `x`,
+    those of `widen` (a mask) one more either way."""
     lb, ub = np.concatenate(milp.lb), np.concatenate(milp.ub)
-    low = np.maximum(lb, np.floor(x + INTEGRAL))
-    high = np.minimum(ub, np.ceil(x - INTEGRAL))
+    low = np.maximum(lb, np.floor(x + INTEGRAL) - (widen if widen is not None else 0))
+    high = np.minimum(ub, np.ceil(x - INTEGRAL) + (widen if widen is not None else 0))
     high = np.maximum(high, low)
     result = milp.solve(max(time_limit_s, 0.05), gap, seed, box=(low, high))
     if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
         return None
     values = np.rint(result.values)
     return values if meets_rows(milp, values) else None
+
+
+def near_fractional(milp: Milp, x: np.ndarray, largest_row: int = 5_000) -> np.ndarray:
+    """Columns sharing a row of at most `largest_row` entries with a fractional column of
+    `x`: where a rounding that RENS's box cannot hold may find room (a mask)."""
+    rows, cols, _ = milp.entries()
+    fractional = np.abs(x - np.rint(x)) > INTEGRAL
+    size = np.bincount(rows, minlength=milp.n_rows)
+    touched = np.zeros(milp.n_rows, bool)
+    touched[rows[fractional[cols]]] = True
+    touched &= size <= largest_row
+    near = np.zeros(milp.n_vars, bool)
+    near[cols[touched[rows]]] = True
+    return near

@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 import allocator.price_lattice as price_lattice
 import allocator.solve as solve_module
 from allocator.check import check_allocation
-from allocator.lp_rounding import lattice_bound, meets_rows, price_bound, rounded_lp
+from allocator.lp_rounding import (
+    lattice_bound,
+    meets_rows,
+    near_fractional,
+    price_bound,
+    rens,
+    rounded_lp,
+)
 from allocator.milp import INF, LpResult, Milp, SolveStatus, solve_lp
 from allocator.problem import Problem, build_problem
 from allocator.validate import read_scenario
@@ -213,3 +220,36 @@ def test_the_price_bound_holds_on_any_small_model(data: st.DataObject, n: int, m
             assert rounded.value == best
     if rounded.values is not None:
         assert meets_rows(milp, rounded.values)
+
+
+def test_a_rounding_the_box_cannot_hold_is_found_near_the_fractional_columns() -> None:
+    # x1 = x2 (so the LP's 1.5 each rounds to 1 + 1 or 2 + 2), x1 + x2 + x3 = 3, and x3
+    # costs, so the LP holds it at 0. Between floors and ceilings x3 stays 0 and no
+    # integer point exists; x3 shares a row with the fractional columns, and with one
+    # more unit of room there, x1 = x2 = 1 and x3 = 1. (vn-universal's stage 3 sub-problem
+    # met this from its second round: 7 fractional columns, 9,528 near them.)
+    milp = Milp()
+    x = milp.add_vars(0, 5, 4)
+    milp.add_row(x[:2], np.array([1.0, -1.0]), 0.0, 0.0)
+    milp.add_row(x[:3], 1.0, 3.0, 3.0)
+    milp.add_row(x[3:], 1.0, 0.0, 2.0)  # a row of its own, not near
+    milp.set_objective(np.array([0.0, 0.0, 1.0, 1.0]), False)
+    lp = solve_lp(milp, 10.0)
+    assert lp.status is SolveStatus.OPTIMAL
+    assert lp.values[:3] == pytest.approx([1.5, 1.5, 0.0])
+    near = near_fractional(milp, lp.values)
+    assert near.tolist() == [True, True, True, False]
+    assert rens(milp, lp.values, 0.5, 10.0, 0) is None
+    found = rens(milp, lp.values, 0.5, 10.0, 0, near)
+    assert found is not None and found.tolist() == [1.0, 1.0, 1.0, 0.0]
+    assert meets_rows(milp, found)
+
+
+def test_rows_too_large_do_not_bring_their_columns_near() -> None:
+    milp = Milp()
+    x = milp.add_vars(0, 5, 4)
+    milp.add_row(x, 1.0, 0.0, 3.0)  # 4 entries: too large at largest_row=3
+    milp.add_row(x[:2], 1.0, 0.0, 3.0)
+    values = np.array([0.5, 1.0, 2.0, 0.0])
+    assert near_fractional(milp, values, largest_row=3).tolist() == [True, True, False, False]
+    assert near_fractional(milp, values).tolist() == [True, True, True, True]
