@@ -17,6 +17,7 @@ model whether or not the pricing finished.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -45,6 +46,8 @@ class Pooled:
     columns: np.ndarray  # the whole model's column of each of its columns
     pool: np.ndarray     # mask of the whole model's columns: the pool to start from
                          # next time (its columns, and those priced in but not solved)
+    bound: float         # proven by `lp`'s prices over every column (priced_bound),
+                         # -inf if the LP has no optimum
 
 
 def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float) -> Pooled:
@@ -59,6 +62,8 @@ def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float) -> Pooled:
     if not pool.any():
         pool[:] = True  # (a model of no columns would meet no row but report optimal)
     sense = 1.0 if milp.maximize else -1.0
+    none = -math.inf if not milp.maximize else math.inf
+    bound = none
     for _ in range(MAX_PRICINGS):
         columns = np.flatnonzero(pool)
         sub = restricted(milp, columns)
@@ -71,23 +76,24 @@ def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float) -> Pooled:
         if lp.status is SolveStatus.INFEASIBLE and not pool.all():
             pool[:] = True  # the pool alone cannot meet the rows: the whole model
             continue
-        if lp.status is not SolveStatus.OPTIMAL \
-                or time.perf_counter() - started >= time_limit_s:
-            return Pooled(whole, sub, columns, pool)
-        _, rc = priced_bound(milp, whole)
+        if lp.status is not SolveStatus.OPTIMAL:
+            return Pooled(whole, sub, columns, pool, none)
+        bound, rc = priced_bound(milp, whole)
+        if time.perf_counter() - started >= time_limit_s:
+            return Pooled(whole, sub, columns, pool, bound)
         joins = np.flatnonzero(~pool & (sense * rc > PRICED_OUT) & (ub > lb))
         if len(joins) <= FEW_JOINS * len(columns):
             # So few that solving again would change little (national: 733 of 210,000):
             # the bound is proven over every column anyway. They join for next time.
             pool[joins] = True
-            return Pooled(whole, sub, columns, pool)
+            return Pooled(whole, sub, columns, pool, bound)
         most = max(int(JOIN_SHARE * len(columns)), MIN_JOINS)
         if len(joins) > most:
             # The most promising only: prices move as columns join, and most of the
             # others would not be used.
             joins = joins[np.argpartition(-sense * rc[joins], most - 1)[:most]]
         pool[joins] = True
-    return Pooled(whole, sub, columns, pool)
+    return Pooled(whole, sub, columns, pool, bound)  # (the prices of its last pricing)
 
 
 def restricted(milp: Milp, columns: np.ndarray) -> Milp:

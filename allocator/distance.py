@@ -54,7 +54,7 @@ from allocator.disaggregate import served_households
 from allocator.fixing import Fixed, SiteBounds, fixed_by_cost, site_bounds
 from allocator.lot_side import Lots, LotSide, class_lots, lot_side
 from allocator.lp_rounding import INTEGRAL, meets_rows, near_fractional, priced_bound, rens
-from allocator.milp import MilpResult, SolveStatus
+from allocator.milp import Milp, MilpResult, SolveStatus, solve_lp
 from allocator.model import KEEP_POINT, AllocationModel
 from allocator.potentials import room_prices
 from allocator.problem import Problem
@@ -127,7 +127,7 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
     take = np.bincount(sites.hh_unit[served], minlength=len(sites))
     search.offer(take, class_lots(model, class_x))
     priced = search.side(by_key=True)
-    hint: np.ndarray | None = priced.start(class_lots(model, class_x), take)
+    hint = priced.start(class_lots(model, class_x), take)  # the best choice so far
     price = search.prices(search.best[1]) if search.best is not None \
         else np.zeros(len(problem.point_id))
     rounds = 0
@@ -145,15 +145,14 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
         priced.milp.set_objective(_on_sites(priced, cost), False)
         # With the exact model per home to fall back on, a sub-problem that branches
         # long (a knapsack on the weight and cost rows) is not worth waiting for.
-        if relaxed and hint is not None:
+        if relaxed:
             result, pool = _relaxed(priced, search.start_of(priced, hint), cost, pool, deadline)
         else:
             result = priced.milp.solve(max(deadline - time.perf_counter(), 0.05),
                                        TOLERANCE_KM / 10, 0, hint, presolve=False,
                                        node_limit=None if cuts else FALLBACK_NODES,
                                        feasibility_jump=False)
-        if result.status is SolveStatus.NO_SOLUTION and result.out_of_time \
-                and hint is not None:
+        if result.status is SolveStatus.NO_SOLUTION and result.out_of_time:
             # Stopped before it answered (solver_process.py): its start is still a
             # choice of this sub-problem, worth routing with the sites chosen at
             # these prices.
@@ -162,7 +161,7 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
             break
         stuck = result.status is not SolveStatus.OPTIMAL and not cuts
         hint = result.values
-        search.bounded(result.bound + search.constant(cost, price))
+        bound = result.bound + search.constant(cost, price)
         take = search.bounds.forced.copy()
         if relaxed:
             # The sites as chosen (whole numbers, see _relaxed): with room rows in the
@@ -172,6 +171,16 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
             take[priced.free] = priced.site_takes(result.values, cost[priced.free])
         crowded = len(search.crowded)
         flow = search.offer(take, priced.lots(result.values))
+        if not relaxed and search.upper - bound <= tolerance(search.upper) \
+                < search.upper - search.lower:
+            # The MIP's bound, from HiGHS without presolve, would end the search: it is
+            # solved again with presolve, and that bound is used (see cut_rounds). The
+            # relaxed rounds' bounds are recomputed from their prices, so need no check.
+            constant = search.constant(cost, price)
+            enough = search.upper - tolerance(search.upper) - constant
+            bound = constant + _checked_bound(priced.milp, result, enough, deadline,
+                                              None if cuts else FALLBACK_NODES)
+        search.bounded(bound)
         if relaxed and len(search.crowded) > crowded:
             # The choice does not fit its points: the sub-problem learns the room of
             # the homes that crowd (a valid cut, so its bounds still hold) and is solved
@@ -227,7 +236,7 @@ def _relaxed(priced: LotSide, start: np.ndarray, cost: np.ndarray, pool: np.ndar
     if lp.status is not SolveStatus.OPTIMAL:
         return MilpResult(SolveStatus.FEASIBLE, start, float("nan"), float("-inf"),
                           time.perf_counter() - started, True), pool
-    bound = priced_bound(priced.milp, lp)[0]
+    bound = pooled.bound
     choice = np.rint(lp.values)
     if np.abs(lp.values - choice).max(initial=0.0) > INTEGRAL \
             or not meets_rows(priced.milp, choice):
@@ -248,6 +257,23 @@ def _relaxed(priced: LotSide, start: np.ndarray, cost: np.ndarray, pool: np.ndar
             choice[pooled.columns] = rounded
     return MilpResult(SolveStatus.FEASIBLE, choice, float("nan"), bound,
                       time.perf_counter() - started, False), pool
+
+
+def _checked_bound(milp: Milp, result: MilpResult, enough: float, deadline: float,
+                   node_limit: int | None) -> float:
+    """The bound of `milp` (objective set) proven again: by the prices of its linear
+    relaxation (computed here, lp_rounding.priced_bound) if they prove `enough`, else by
+    HiGHS with its presolve, from `result`'s choice; -inf if neither proves one in time."""
+    lp = solve_lp(milp, max(deadline - time.perf_counter(), 0.05), presolve=False)
+    if lp.status is SolveStatus.OPTIMAL:
+        bound = priced_bound(milp, lp)[0]
+        if bound >= enough:
+            return bound
+    checked = milp.solve(max(deadline - time.perf_counter(), 0.05), TOLERANCE_KM / 10, 0,
+                         result.values, node_limit=node_limit, feasibility_jump=False)
+    if checked.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+        return float("-inf")
+    return checked.bound
 
 
 def _on_sites(side: LotSide, cost: np.ndarray) -> np.ndarray:
@@ -279,10 +305,11 @@ class _Search:
         self.seen: list[np.ndarray] = []     # prices of every routing
         self.crowded: list[np.ndarray] = []  # homes (places) that did not fit together
         self.variables = self.rows = 0
-        self.start: np.ndarray | None = None  # lot-side columns of the best, for hints
-        self.last: tuple[np.ndarray, np.ndarray | None] | None = None
         self.priced: tuple[np.ndarray, np.ndarray] | None = None
-        self.routed: set[bytes] = set()  # digests of every choice routed
+        # Digest of every choice routed -> its flow, kept for the last choice and the best
+        # only (one flow is 51 MB at national), None for the others.
+        self.routed: dict[bytes, np.ndarray | None] = {}
+        self.best_digest = b""
 
     @property
     def proven(self) -> bool:
@@ -320,25 +347,24 @@ class _Search:
 
     def offer(self, take: np.ndarray, lots: Lots) -> np.ndarray | None:
         """Route a choice of households home by home; keep it if it is the best so far.
-        Its prices (or, if it does not fit, the homes that crowd) become cuts."""
-        if self.last is not None and np.array_equal(self.last[0], take):
-            return self.last[1]  # routed already
-        if self.best is not None and np.array_equal(self.best[0], take):
-            return self.best[1]
+        Its prices (or, if it does not fit, the homes that crowd) become cuts. Returns its
+        flow, or None if it does not fit (or was routed before, neither last nor best:
+        its prices or crowded homes are in already)."""
         digest = hashlib.blake2b(take.tobytes(), digest_size=16).digest()
         if digest in self.routed:
-            return None  # routed before, not the best: its cut or prices are in
-        self.routed.add(digest)
+            return self.routed[digest]
         supply = np.bincount(self.sites.place, weights=take,
                              minlength=self.sites.n_places).astype(np.int64)
         flow = self._routed(take, supply)
-        self.last = (take, flow)
-        if flow is None:
-            return None
-        self.seen.append(self.prices(flow))
-        distance = float(flow @ self.km)
-        if distance < self.upper:
-            self.upper, self.best = distance, (take, flow, lots)
+        if flow is not None:
+            self.seen.append(self.prices(flow))
+            distance = float(flow @ self.km)
+            if distance < self.upper:
+                self.upper, self.best, self.best_digest = distance, (take, flow, lots), digest
+        for seen in self.routed:
+            if seen != self.best_digest:
+                self.routed[seen] = None
+        self.routed[digest] = flow
         return flow
 
     def _routed(self, take: np.ndarray, supply: np.ndarray) -> np.ndarray | None:

@@ -356,3 +356,46 @@ def test_a_relaxed_choice_that_crowds_its_points_teaches_the_sub_problem_their_r
     assert any(fitted and known and not np.array_equal(take, start)
                for take, fitted, known in offered[1:])
     _assert_same_optimum(problem, _site_model(problem), priced)
+
+
+@pytest.mark.parametrize(("name", "by_mip"), [("synthetic", True), ("sample", False)])
+def test_a_price_rounds_bound_that_would_end_the_search_is_proven_again(name: str,
+                                                                        by_mip: bool) -> None:
+    # HiGHS without presolve once proved a false bound on a cut rounds' master
+    # (test_fixing.py). A price round's sub-problem MIP is solved the same way, so a
+    # bound of it that would end the search is proven again: by its LP's prices if they
+    # suffice, else by HiGHS with presolve. Here the first solve claims 1,000 km more
+    # than it found: that claim must not be the proof.
+    tables = synthetic(300, 8, 6, 12, seed=3, budget_share=0.6) if name == "synthetic" \
+        else scenario(name, 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        tables.write(Path(tmp))
+        problem = build_problem(read_scenario(Path(tmp)))
+    solve_milp, checked_bound = Milp.solve, distance_module._checked_bound
+    claims, checks, presolved = [], [], []
+
+    def claiming(self: Milp, *args: Any, **kwargs: Any) -> MilpResult:
+        result = solve_milp(self, *args, **kwargs)
+        caller = inspect.stack()[1].function
+        if caller == "least_distance" and result.status is SolveStatus.OPTIMAL:
+            assert kwargs.get("presolve") is False
+            claims.append(result.bound)
+            return MilpResult(result.status, result.values, result.objective,
+                              result.bound + 1000.0, result.seconds)
+        if caller == "_checked_bound":
+            assert kwargs.get("presolve", True)
+            presolved.append(result.bound)
+        return result
+
+    def checking(*args: Any) -> float:
+        checks.append(checked_bound(*args))
+        return checks[-1]
+
+    with patch.object(Milp, "solve", claiming), \
+            patch.object(distance_module, "_checked_bound", checking):
+        priced = _priced_only(problem)
+    stage3 = priced.stages[-1]
+    assert claims and stage3.bound <= priced.values.stage3 + 1e-6
+    assert checks  # the false claim was checked
+    assert bool(presolved) == by_mip  # (sample: the LP's prices prove enough)
+    _assert_same_optimum(problem, _site_model(problem), priced)
