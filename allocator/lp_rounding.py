@@ -53,16 +53,18 @@ class Rounded:
     lp: LpResult | None = None  # the relaxation solved, with its row prices
 
 
-def rounded_lp(milp: Milp, step: int, time_limit_s: float, seed: int) -> Rounded:
+def rounded_lp(milp: Milp, step: int, time_limit_s: float, seed: int,
+               presolve: bool = False) -> Rounded:
     """Solve the LP of `milp` (objective set), bound it, and round its optimum.
 
     `step` divides every objective coefficient (all integers), hence every value.
+    `presolve` runs HiGHS's presolve on the LP (see solve._from_relaxation for when).
     """
     started = time.perf_counter()
     objective = milp.objective if milp.objective is not None else np.zeros(milp.n_vars)
     maximize = milp.maximize
     worst = -math.inf if maximize else math.inf
-    lp = solve_lp(milp, max(time_limit_s, 0.05), presolve=False)
+    lp = solve_lp(milp, max(time_limit_s, 0.05), presolve=presolve)
     if lp.status is not SolveStatus.OPTIMAL:
         return Rounded(-worst, None, math.nan, False, time.perf_counter() - started, lp)
     bound = lattice_bound(price_bound(milp, lp), step, maximize)

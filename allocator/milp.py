@@ -272,8 +272,8 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True) -> L
     MathOpt's dual of a row is the derivative of the optimal objective by the row's
     active bound (for maximisation and minimisation alike), so a positive dual on a
     `<=` row of a maximisation is what one more unit of that limit is worth.
-    `presolve=False` skips HiGHS's presolve, which on the national class model costs
-    more than the simplex itself.
+    `presolve=False` skips HiGHS's presolve, which on a class model of up to about a
+    hundred thousand columns costs more than it saves (on national's it halves the LP).
     """
     if milp.n_vars == 0:
         return LpResult(SolveStatus.OPTIMAL, np.zeros(0), 0.0, np.zeros(milp.n_rows))
