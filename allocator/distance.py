@@ -49,7 +49,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from allocator.aggregate import Units
-from allocator.column_pool import solve_on_pool
+from allocator.column_pool import Pooled, solve_on_pool
 from allocator.disaggregate import served_households
 from allocator.fixing import Fixed, SiteBounds, fixed_by_cost, site_bounds
 from allocator.lot_side import Lots, LotSide, class_lots, lot_side
@@ -242,21 +242,51 @@ def _relaxed(priced: LotSide, start: np.ndarray, cost: np.ndarray, pool: np.ndar
             or not meets_rows(priced.milp, choice):
         # Sites in whole households too: the choice is routed as it stands.
         pooled.model.integer[0][site[pooled.columns]] = True
-        x = lp.values[pooled.columns]
-        rounded = rens(pooled.model, x, TOLERANCE_KM / 10, deadline - time.perf_counter(), 0)
+        rounded = _rounded(priced, pooled, start, deadline)
         if rounded is None:
-            # No whole point between the floors and ceilings (vn-universal, with two
-            # room rows: 7 fractional columns): the columns of the rows they touch may
-            # move by one more (9,528 columns there; 1.5 s).
-            rounded = rens(pooled.model, x, TOLERANCE_KM / 10, deadline - time.perf_counter(),
-                           0, near_fractional(pooled.model, x))
-        if rounded is None:
-            choice = start
+            # No rounding found: the start's lot side, its sites chosen at these prices
+            # (a choice of the sub-problem unless room rows forbid it, and a routing
+            # that gives the next round new prices).
+            choice = start.copy()
+            chosen = np.rint(start[priced.model.take]).astype(np.int64)
+            choice[priced.take] = priced.shared(chosen, cost[priced.free])
         else:
             choice = np.zeros(priced.milp.n_vars)
             choice[pooled.columns] = rounded
     return MilpResult(SolveStatus.FEASIBLE, choice, float("nan"), bound,
                       time.perf_counter() - started, False), pool
+
+
+def _rounded(priced: LotSide, pooled: Pooled, start: np.ndarray,
+             deadline: float) -> np.ndarray | None:
+    """The pool's LP optimum rounded to a whole point of the pool's model (RENS), or None.
+
+    Where no point lies between the floors and ceilings of the LP's values, the columns
+    sharing a small row with a fractional one may move by one more (vn-universal, with
+    two room rows, 7 fractional columns: 9,528 columns so, 1.5 s). Where that fails too,
+    the stage rows' knapsack is the cause (national, from stage 2's LP with presolve:
+    the LP meets weight and cost rows with a fractional mix of households of 60 and 85
+    points, and no whole point near it does): the LP is solved again with each stage
+    row's mix held at the start's (LotSide.mix_rows), which leaves the network that the
+    lot side is and, on national, an LP with no fractional column at all.
+    """
+    model = pooled.model
+    x = pooled.lp.values[pooled.columns]
+    rounded = rens(model, x, TOLERANCE_KM / 10, deadline - time.perf_counter(), 0)
+    if rounded is None:
+        rounded = rens(model, x, TOLERANCE_KM / 10, deadline - time.perf_counter(), 0,
+                       near_fractional(model, x))
+    if rounded is not None:
+        return rounded
+    if not priced.mix_rows(model, pooled.columns, start):
+        return None
+    lp = solve_lp(model, max(deadline - time.perf_counter(), 0.05), presolve=False)
+    if lp.status is not SolveStatus.OPTIMAL:
+        return None
+    rounded = np.rint(lp.values)
+    if np.abs(lp.values - rounded).max(initial=0.0) <= INTEGRAL and meets_rows(model, rounded):
+        return rounded
+    return rens(model, lp.values, TOLERANCE_KM / 10, deadline - time.perf_counter(), 0)
 
 
 def _checked_bound(milp: Milp, result: MilpResult, enough: float, deadline: float,

@@ -60,6 +60,7 @@ class LotSide:
     key_of: np.ndarray      # key of each free site
     take: np.ndarray        # column of each free site
     by_key: bool            # shaped by key (see the module's docstring), else per site
+    stage_rows: np.ndarray  # the rows holding the finished stages at their optima
 
     def lots(self, x: np.ndarray) -> Lots:
         """The devices, passes and floors of a solution of this model."""
@@ -94,6 +95,27 @@ class LotSide:
         if not self.by_key:
             return chosen
         return self.shared(chosen, site_cost)
+
+    def mix_rows(self, model: Milp, columns: np.ndarray, x: np.ndarray) -> bool:
+        """Add rows to `model` (this model on `columns`, sorted) holding, for each stage
+        row and each of its coefficients, the total of the columns with that coefficient
+        where `x` (a solution of this model) has it.
+
+        A stage row then holds at x's value without a knapsack left in it: where a
+        stage's optimum is one exact sum of weights or costs, the LP can meet it with a
+        fractional mix that no integer point near it can (national's stage 3). False
+        (and nothing added) if a stage row has a column outside `columns`."""
+        rows, cols, vals = self.milp.entries()
+        staged = np.isin(rows, self.stage_rows)
+        rows, cols, vals = rows[staged], cols[staged], vals[staged]
+        if not np.isin(cols, columns).all():
+            return False
+        classes, of = np.unique(np.stack([rows, vals]), axis=1, return_inverse=True)
+        of = of.ravel()
+        total = np.bincount(of, weights=x[cols], minlength=classes.shape[1])
+        total = np.rint(total)  # (x is whole on these columns)
+        model.add_rows(of, np.searchsorted(columns, cols), 1.0, total, total, len(total))
+        return True
 
     def shared(self, chosen: np.ndarray, site_cost: np.ndarray) -> np.ndarray:
         """Households served per free site when each key serves `chosen` of them, the
@@ -159,7 +181,8 @@ def lot_side(problem: Problem, model: AllocationModel, sites: Units, bounds: Sit
         milp.ub[-1][:] = fixed.ub[model.floor]
     held = {KEEP_SERVED: float(forced[problem.group_keep_lot[sites.group] >= 0].sum()),
             1: float(forced @ sites.weight)}
+    first = milp.n_rows
     for stage, value in optimum.items():
         if stage not in (3, KEEP_POINT):  # K2 is on the point side: routings keep it
             fix_stage(side, problem, part, stage, value - held.get(stage, 0.0))
-    return LotSide(milp, side, free, key_of, take, by_key)
+    return LotSide(milp, side, free, key_of, take, by_key, np.arange(first, milp.n_rows))

@@ -399,3 +399,46 @@ def test_a_price_rounds_bound_that_would_end_the_search_is_proven_again(name: st
     assert checks  # the false claim was checked
     assert bool(presolved) == by_mip  # (sample: the LP's prices prove enough)
     _assert_same_optimum(problem, _site_model(problem), priced)
+
+
+@pytest.mark.parametrize(("seed", "budget_share"), [(1, 0.3), (2, 0.6), (3, 0.6), (4, 1.0)])
+def test_a_relaxed_round_whose_rounding_fails_holds_the_stage_rows_mix(
+        seed: int, budget_share: float) -> None:
+    # On national (stage 2's LP solved with presolve), the sub-problem's LP meets the
+    # weight and cost rows with a fractional mix of households of 60 and 85 points, and
+    # no whole point lies near it, widened or not. Held at the start's mix of each stage
+    # row, the LP is whole there. Here RENS is made to fail before the mix is held.
+    tables = synthetic(300, 8, 6, 12, seed=seed, budget_share=budget_share)
+    with tempfile.TemporaryDirectory() as tmp:
+        tables.write(Path(tmp))
+        problem = build_problem(read_scenario(Path(tmp)))
+    rens = distance_module.rens
+    rows_at_first: dict[int, int] = {}
+    held: list[np.ndarray | None] = []  # per rounding after the mix rows: its point
+
+    def failing(model: Milp, x: np.ndarray, *args: Any) -> np.ndarray | None:
+        first = rows_at_first.setdefault(id(model), model.n_rows)
+        if model.n_rows == first:
+            return None  # (the plain and the widened box)
+        point = rens(model, x, *args)
+        held.append(point)
+        return point
+
+    solve_lp, held_lps = distance_module.solve_lp, []
+
+    def lp_after_mix(model: Milp, *args: Any, **kwargs: Any) -> Any:
+        result = solve_lp(model, *args, **kwargs)
+        if result.status is SolveStatus.OPTIMAL:
+            values = np.rint(result.values)
+            if np.abs(result.values - values).max(initial=0.0) <= 1e-6:
+                held_lps.append(values)
+        return result
+
+    with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
+            patch.object(distance_module, "rens", failing), \
+            patch.object(distance_module, "solve_lp", lp_after_mix):
+        priced = _priced_only(problem)
+    assert rows_at_first  # some LP optimum was fractional and went to RENS
+    # Each mix-held LP gave a whole point, at once or by RENS.
+    assert len(held_lps) + sum(point is not None for point in held) >= len(rows_at_first)
+    _assert_same_optimum(problem, _site_model(problem), priced)
