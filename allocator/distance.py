@@ -215,9 +215,10 @@ def _relaxed(priced: LotSide, start: np.ndarray, cost: np.ndarray, pool: np.ndar
              deadline: float) -> tuple[MilpResult, np.ndarray]:
     """A sub-problem too large for its MIP, settled by its linear relaxation: the bound
     its row prices prove (lp_rounding.priced_bound, valid however the solve ended) and,
-    as the choice, the LP optimum rounded (RENS: the model is a network with a few side
-    rows, so only a handful of its columns are fractional), or `start` (the best
-    allocation so far, in these columns) if that fails.
+    as the choice, the LP optimum rounded (`_rounded`: the model is a network with a
+    few side rows, so only a handful of its columns are fractional), or if that fails,
+    the lot side of `start` (the best allocation so far, in these columns) with its
+    sites chosen at these prices.
 
     The LP is solved on a pool of sites (column_pool.py): those of the last round's
     pool (`pool`, a mask of the sub-problem's columns) and, per key, the cheapest sites
