@@ -307,17 +307,6 @@ def _checked_bound(milp: Milp, result: MilpResult, enough: float, deadline: floa
     return checked.bound
 
 
-def confined(place: np.ndarray, point: np.ndarray, homes: np.ndarray,
-             n_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """The points that `homes` (a mask of places) reach over the arcs (place, point),
-    and the places that reach no other point, `homes` among them (both masks)."""
-    reached = np.zeros(n_points, bool)
-    reached[point[homes[place]]] = True
-    arcs = np.bincount(place, minlength=len(homes))
-    elsewhere = np.bincount(place, weights=~reached[point], minlength=len(homes))
-    return homes | ((arcs > 0) & (elsewhere == 0)), reached
-
-
 def _on_sites(side: LotSide, cost: np.ndarray) -> np.ndarray:
     """An objective with `cost` per household of each free site (0 for closed sites,
     whose column is held at 0)."""
@@ -480,17 +469,11 @@ class _Search:
         return side.start(self.best[2], self.best[0])
 
     def room_cut(self, master: LotSide, crowded: np.ndarray) -> None:
-        """Homes `crowded`, and every other home that reaches only the points they reach,
-        take no more households than those points hold.
-
-        The other homes widen the row at no cost to its validity: on national (stage 2's
-        LP from presolve) the sub-problem, taught 125 crowded homes alone, moved the
-        households to homes beside them and crowded twice more before a choice fitted;
-        taught these, its next choice fitted.
-        """
-        homes, reached = confined(self.place, self.point, crowded, len(self.capacity))
-        inside = homes[self.sites.place]
-        room = float(self.capacity[reached].sum()) - float(self.bounds.forced[inside].sum())
+        """Homes `crowded` take no more households than the points they reach hold."""
+        reached = np.unique(self.point[crowded[self.place]])
+        room = float(self.capacity[reached].sum())
+        inside = crowded[self.sites.place]
+        room -= float(self.bounds.forced[inside].sum())
         cols = master.take[inside[master.free]]
         master.milp.add_row(cols, 1.0, -np.inf, room)
 

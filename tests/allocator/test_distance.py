@@ -442,15 +442,3 @@ def test_a_relaxed_round_whose_rounding_fails_holds_the_stage_rows_mix(
     # Each mix-held LP gave a whole point, at once or by RENS.
     assert len(held_lps) + sum(point is not None for point in held) >= len(rows_at_first)
     _assert_same_optimum(problem, _site_model(problem), priced)
-
-
-def test_a_room_row_holds_every_home_that_reaches_only_the_crowded_points() -> None:
-    # Homes 0-4, points 0-2. Home 0 crowds; it reaches points 0 and 1. Home 1 reaches
-    # point 0 only and home 2 points 0 and 1: neither can go anywhere else, so the room
-    # of points 0 and 1 bounds them too. Home 3 also reaches point 2; home 4 no point.
-    place = np.array([0, 0, 1, 2, 2, 3, 3])
-    point = np.array([0, 1, 0, 0, 1, 1, 2])
-    crowded = np.array([True, False, False, False, False])
-    homes, reached = distance_module.confined(place, point, crowded, 3)
-    assert homes.tolist() == [True, True, True, False, False]
-    assert reached.tolist() == [True, True, False]
