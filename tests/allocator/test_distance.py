@@ -442,3 +442,34 @@ def test_a_relaxed_round_whose_rounding_fails_holds_the_stage_rows_mix(
     # Each mix-held LP gave a whole point, at once or by RENS.
     assert len(held_lps) + sum(point is not None for point in held) >= len(rows_at_first)
     _assert_same_optimum(problem, _site_model(problem), priced)
+
+
+@pytest.mark.parametrize(("seed", "budget_share"), [(0, 0.6), (1, 0.3), (2, 0.6), (5, 0.6),
+                                                    (7, 1.0), (10, 0.3)])
+def test_the_relaxation_on_the_binding_points_bounds_and_routes_the_stage(
+        seed: int, budget_share: float) -> None:
+    # After one price round, stage 3's LP with the capacity of the points that bind
+    # (binding_points.py): its bound is never above the exact optimum, and its
+    # optimum, rounded, is routed as an allocation.
+    tables = synthetic(300, 8, 6, 12, seed=seed, budget_share=budget_share)
+    with tempfile.TemporaryDirectory() as tmp:
+        tables.write(Path(tmp))
+        problem = build_problem(read_scenario(Path(tmp)))
+    relaxed_stage = distance_module.relaxed_stage
+    seen: list[Any] = []
+
+    def recording(*args: Any) -> Any:
+        seen.append(relaxed_stage(*args))
+        return seen[-1]
+
+    with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
+            patch.object(distance_module, "PRICE_ROUNDS", 1), \
+            patch.object(distance_module, "relaxed_stage", recording):
+        priced = _priced_only(problem)
+    exact = _site_model(problem)
+    _assert_same_optimum(problem, exact, priced)
+    assert len(seen) == 1  # one price round leaves each of these rounds unproven
+    relaxed = seen[0]
+    assert relaxed.bound <= exact.values.stage3 + 1e-6 * max(1.0, exact.values.stage3)
+    assert relaxed.bound > float("-inf") and relaxed.values is not None
+    assert relaxed.binding.any()

@@ -1,0 +1,176 @@
+"""Stage 3's linear relaxation with the capacity of the points that bind, and its rounding.
+
+The price rounds (distance.py) bound stage 3 by one price per point at a time. The
+linear relaxation of the whole stage, households routed to points within capacity,
+bounds it at least as well as any such price, but on national it has 6.4 million arcs
+and 1.7 million homes. Most of them do not matter: only a few hundred points fill up.
+So, for a set B of points (those the best routing fills or prices):
+
+- a home's households may go, at no limit, to its nearest point outside B, at that
+  distance m (the *free* arc), or along an arc to a point of B shorter than m;
+- the points of B keep their capacity; the others have none.
+
+Every allocation maps into this model at no more than its distance (its households
+at a point outside B cost at least m), so the model's LP optimum, and any bound its
+prices prove (lp_rounding.priced_bound), bounds stage 3. Homes with no arc into B
+shorter than m send everyone along the free arc: their households cost m each, a
+term of the objective, and need no row. If the LP's optimum sends more households
+to a point outside B than it holds, that point joins B and the LP is solved again.
+Once none does, the optimum meets every capacity: it is the relaxation's own.
+
+On national (B from a routing at 1,460,754 km: 203 points, then 239 and 240 after
+two rounds of joining), the homes with a row are 105,667 of 1,736,176. The bound is
+1,375,319.21 km, where the price rounds proved 1,375,318.6, and the LP's optimum,
+rounded by RENS and routed exactly, is an allocation of 1,375,319.41 km, shorter
+than any the rounds found.
+
+Stage K2 (households kept at their point) is left out: a relaxation still.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from allocator.column_pool import solve_on_pool
+from allocator.lot_side import LotSide
+from allocator.lp_rounding import rens
+from allocator.milp import SolveStatus
+
+JOINS = 6  # rounds of points joining B before the relaxation gives up
+REPRICINGS = 4
+
+
+@dataclass
+class Arcs:
+    """The open arcs (place -> point, sorted by place) and the points' capacity."""
+
+    place: np.ndarray
+    point: np.ndarray
+    km: np.ndarray
+    capacity: np.ndarray
+    n_places: int
+
+
+@dataclass
+class Relaxed:
+    """What the relaxation proves and chooses."""
+
+    bound: float                # km, a lower bound on stage 3 (-inf if none)
+    values: np.ndarray | None   # a whole solution of `side` (its columns), or None
+    binding: np.ndarray         # the points B ended with (a mask)
+
+
+def relaxed_stage(side: LotSide, site_place: np.ndarray, forced: np.ndarray, arcs: Arcs,
+                  binding: np.ndarray, pool: np.ndarray, deadline: float,
+                  gap: float) -> Relaxed:
+    """Stage 3's LP over the lot side `side` (by key, its objective unused), free sites
+    at homes `site_place` and `forced` households per home, with the capacity of the
+    points `binding` (a mask, grown as needed); `pool`, a mask of `side`'s columns, is
+    where its LP starts (column_pool.py). Its optimum rounded (RENS, within `gap` km)
+    is the choice."""
+    binding = binding.copy()
+    site_ub = np.concatenate(side.milp.ub)[side.take]
+    most = forced + np.bincount(site_place, weights=site_ub, minlength=arcs.n_places)
+    model = _Model(side, site_place, forced, most, arcs, binding)
+    start = np.ones(model.milp.n_vars, bool)
+    start[:len(pool)] = pool
+    joins = repricings = 0
+    bound = float("-inf")  # every B's relaxation bounds the stage, overflowing or not
+    while time.perf_counter() < deadline:
+        pooled = solve_on_pool(model.milp, start, deadline - time.perf_counter())
+        if pooled.lp.status is not SolveStatus.OPTIMAL:
+            break
+        bound = max(bound, pooled.bound + model.constant)
+        over = model.overflow(pooled.lp.values)
+        if over.any():
+            joins += 1
+            if joins > JOINS:
+                break
+            binding |= over
+            model = _Model(side, site_place, forced, most, arcs, binding)
+            start = np.ones(model.milp.n_vars, bool)
+            start[:len(pool)] = pooled.pool[:len(pool)]  # (the sites priced in, kept)
+            continue
+        if pooled.lp.objective - pooled.bound > gap and repricings < REPRICINGS:
+            # The pricing stops while a few columns left out would still improve the
+            # LP (column_pool.FEW_JOINS), each lowering the bound by up to its reach:
+            # solved again with them until the bound is the LP's optimum.
+            repricings += 1
+            start = pooled.pool
+            continue
+        x = pooled.lp.values[pooled.columns]
+        pooled.model.integer[0][np.isin(pooled.columns, side.take)] = True
+        rounded = rens(pooled.model, x, gap, deadline - time.perf_counter(), 0)
+        values = None
+        if rounded is not None:
+            whole = np.zeros(model.milp.n_vars)
+            whole[pooled.columns] = rounded
+            values = whole[:side.milp.n_vars]
+        return Relaxed(bound, values, binding)
+    return Relaxed(bound, None, binding)
+
+
+class _Model:
+    """The relaxation for one set B: the lot side's columns first, then one per arc into
+    B shorter than its home's free arc, then one free arc per home with a row."""
+
+    def __init__(self, side: LotSide, site_place: np.ndarray, forced: np.ndarray,
+                 most: np.ndarray, arcs: Arcs, binding: np.ndarray) -> None:
+        self.arcs, self.binding, self.side, self.site_place = arcs, binding, side, site_place
+        n_places = arcs.n_places
+        into = binding[arcs.point]
+        # Per home, its nearest point outside B (the free arc) and that distance m.
+        self.free_km = np.full(n_places, np.inf)
+        np.minimum.at(self.free_km, arcs.place[~into], arcs.km[~into])
+        outside = np.flatnonzero(~into & (arcs.km <= self.free_km[arcs.place]))
+        self.free_point = np.full(n_places, -1, np.int64)
+        self.free_point[arcs.place[outside]] = arcs.point[outside]
+        short = np.flatnonzero(into & (arcs.km < self.free_km[arcs.place]))
+        rowed = np.zeros(n_places, bool)
+        rowed[arcs.place[short]] = True
+        self.rowed = rowed
+        # Homes with no arc at all serve nobody (their sites are closed), so a home
+        # without a row and without a free arc has no households to send.
+        free_cost = np.where(np.isfinite(self.free_km), self.free_km, 0.0)
+        self.constant = float(forced[~rowed] @ free_cost[~rowed])
+        milp = side.milp.variant()
+        objective = np.zeros(milp.n_vars)
+        objective[side.take] = np.where(rowed[site_place], 0.0, free_cost[site_place])
+        homes = np.flatnonzero(rowed)
+        row_of = np.full(n_places, -1, np.int64)
+        row_of[homes] = np.arange(len(homes))
+        self.short = short
+        self.flow = milp.add_vars(0.0, most[arcs.place[short]], len(short), integer=False)
+        self.free_homes = homes[np.isfinite(self.free_km[homes])]
+        self.free = milp.add_vars(0.0, most[self.free_homes], len(self.free_homes),
+                                  integer=False)
+        inside = rowed[site_place]
+        milp.add_rows(
+            np.concatenate([row_of[arcs.place[short]], row_of[self.free_homes],
+                            row_of[site_place[inside]]]),
+            np.concatenate([self.flow, self.free, side.take[inside]]),
+            np.concatenate([np.ones(len(short) + len(self.free_homes)),
+                            -np.ones(int(inside.sum()))]),
+            forced[homes], forced[homes], len(homes))
+        points = np.flatnonzero(binding)
+        row_of_point = np.full(len(binding), -1, np.int64)
+        row_of_point[points] = np.arange(len(points))
+        milp.add_rows(row_of_point[arcs.point[short]], self.flow, 1.0, -np.inf,
+                      arcs.capacity[points].astype(float), len(points))
+        milp.set_objective(np.concatenate([objective, arcs.km[short],
+                                           self.free_km[self.free_homes]]), False)
+        self.milp = milp
+        self.forced = forced
+
+    def overflow(self, x: np.ndarray) -> np.ndarray:
+        """Points outside B that this solution sends more households than they hold."""
+        supply = self.forced + np.bincount(self.site_place, weights=x[self.side.take],
+                                           minlength=self.arcs.n_places)
+        load = np.zeros(len(self.binding))
+        plain = ~self.rowed & (supply > 0) & (self.free_point >= 0)
+        np.add.at(load, self.free_point[plain], supply[plain])
+        np.add.at(load, self.free_point[self.free_homes], x[self.free])
+        return ~self.binding & (load > self.arcs.capacity + 1e-6)
