@@ -36,6 +36,15 @@ def _problem(rnd: Round) -> Problem:
         return build_problem(read_scenario(write_round(Path(tmp) / "scenario", rnd)))
 
 
+def _tight_round(seed: int, budget_share: float, floor: float = 0.0) -> Problem:
+    """300 households over 8 communes and 12 points of small capacity."""
+    tables = synthetic(300, 8, 6, 12, seed=seed, budget_share=budget_share)
+    tables.round["min_commune_share"] = floor
+    with tempfile.TemporaryDirectory() as tmp:
+        tables.write(Path(tmp))
+        return build_problem(read_scenario(Path(tmp)))
+
+
 def _site_model(problem: Problem) -> Any:
     with patch.object(solve_module, "PRICE_CAPACITY", False):
         return solve_module.solve(problem)
@@ -79,11 +88,7 @@ def test_priced_distance_bounds_rounds_where_capacity_binds(seed: int, budget_sh
                                                             floor: float) -> None:
     # 300 households over 8 communes, 12 points of small capacity: capacity binds hard
     # and households of one weight and cost compete across communes.
-    tables = synthetic(300, 8, 6, 12, seed=seed, budget_share=budget_share)
-    tables.round["min_commune_share"] = floor
-    with tempfile.TemporaryDirectory() as tmp:
-        tables.write(Path(tmp))
-        problem = build_problem(read_scenario(Path(tmp)))
+    problem = _tight_round(seed, budget_share, floor)
     exact, priced = _site_model(problem), _priced_only(problem)
     _assert_same_optimum(problem, exact, priced)
 
@@ -281,10 +286,7 @@ def test_a_sub_problem_stopped_past_its_time_still_routes_its_start() -> None:
     # solution at all, and must still route the start it gave (its sites chosen at the
     # round's prices), as HiGHS would have returned it. Every stage 3 solve stops here,
     # the cut rounds' too, so only that routing can follow the start's own.
-    tables = synthetic(300, 8, 6, 12, seed=3, budget_share=0.6)
-    with tempfile.TemporaryDirectory() as tmp:
-        tables.write(Path(tmp))
-        problem = build_problem(read_scenario(Path(tmp)))
+    problem = _tight_round(3, 0.6)
     solve_milp, offer = Milp.solve, distance_module._Search.offer
     stopped, offered = [], []
 
@@ -320,10 +322,7 @@ def test_a_relaxed_choice_that_crowds_its_points_teaches_the_sub_problem_their_r
     # (Where 12 small points hold 300 households tightly, as with seed 0 at 0.6, the
     # rows close slowly: each excludes one crowded set, and the next choice crowds
     # another. The spare rounds and the cut rounds are there for such rounds.)
-    tables = synthetic(300, 8, 6, 12, seed=seed, budget_share=budget_share)
-    with tempfile.TemporaryDirectory() as tmp:
-        tables.write(Path(tmp))
-        problem = build_problem(read_scenario(Path(tmp)))
+    problem = _tight_round(seed, budget_share)
     room_cut, offer = distance_module._Search.room_cut, distance_module._Search.offer
     rows: list[tuple[np.ndarray, float]] = []  # each room row: its sites and its room
     offered: list[tuple[np.ndarray, bool, int]] = []  # take, fitted, room rows then
@@ -408,10 +407,7 @@ def test_a_relaxed_round_whose_rounding_fails_holds_the_stage_rows_mix(
     # weight and cost rows with a fractional mix of households of 60 and 85 points, and
     # no whole point lies near it, widened or not. Held at the start's mix of each stage
     # row, the LP is whole there. Here RENS is made to fail before the mix is held.
-    tables = synthetic(300, 8, 6, 12, seed=seed, budget_share=budget_share)
-    with tempfile.TemporaryDirectory() as tmp:
-        tables.write(Path(tmp))
-        problem = build_problem(read_scenario(Path(tmp)))
+    problem = _tight_round(seed, budget_share)
     rens = distance_module.rens
     rows_at_first: dict[int, int] = {}
     held: list[np.ndarray | None] = []  # per rounding after the mix rows: its point
@@ -451,10 +447,7 @@ def test_the_relaxation_on_the_binding_points_bounds_and_routes_the_stage(
     # After one price round, stage 3's LP with the capacity of the points that bind
     # (binding_points.py): its bound is never above the exact optimum, and its
     # optimum, rounded, is routed as an allocation.
-    tables = synthetic(300, 8, 6, 12, seed=seed, budget_share=budget_share)
-    with tempfile.TemporaryDirectory() as tmp:
-        tables.write(Path(tmp))
-        problem = build_problem(read_scenario(Path(tmp)))
+    problem = _tight_round(seed, budget_share)
     relaxed_stage = distance_module.relaxed_stage
     seen: list[Any] = []
 
