@@ -36,8 +36,8 @@ import numpy as np
 
 from allocator.column_pool import solve_on_pool
 from allocator.lot_side import LotSide
-from allocator.lp_rounding import rens
 from allocator.milp import SolveStatus
+from allocator.pool_rounding import rounded_pool
 
 JOINS = 6  # rounds of points joining B before the relaxation gives up
 REPRICINGS = 4
@@ -64,23 +64,24 @@ class Relaxed:
 
 
 def relaxed_stage(side: LotSide, site_place: np.ndarray, forced: np.ndarray, arcs: Arcs,
-                  binding: np.ndarray, pool: np.ndarray, deadline: float,
-                  gap: float) -> Relaxed:
+                  binding: np.ndarray, pool: np.ndarray, start: np.ndarray,
+                  deadline: float, gap: float) -> Relaxed:
     """Stage 3's LP over the lot side `side` (by key, its objective unused), free sites
     at homes `site_place` and `forced` households per home, with the capacity of the
     points `binding` (a mask, grown as needed); `pool`, a mask of `side`'s columns, is
-    where its LP starts (column_pool.py). Its optimum rounded (RENS, within `gap` km)
-    is the choice."""
+    where its LP starts (column_pool.py). Its optimum rounded (pool_rounding.py, within
+    `gap` km, `start` a whole solution of `side`) is the choice."""
     binding = binding.copy()
     site_ub = np.concatenate(side.milp.ub)[side.take]
     most = forced + np.bincount(site_place, weights=site_ub, minlength=arcs.n_places)
     model = _Model(side, site_place, forced, most, arcs, binding)
-    start = np.ones(model.milp.n_vars, bool)
-    start[:len(pool)] = pool
+    pool_start = np.ones(model.milp.n_vars, bool)
+    pool_start[:len(pool)] = pool
     joins = repricings = 0
+    priced = float("-inf")  # the bound of the last pricing
     bound = float("-inf")  # every B's relaxation bounds the stage, overflowing or not
     while time.perf_counter() < deadline:
-        pooled = solve_on_pool(model.milp, start, deadline - time.perf_counter())
+        pooled = solve_on_pool(model.milp, pool_start, deadline - time.perf_counter())
         if pooled.lp.status is not SolveStatus.OPTIMAL:
             break
         bound = max(bound, pooled.bound + model.constant)
@@ -90,20 +91,25 @@ def relaxed_stage(side: LotSide, site_place: np.ndarray, forced: np.ndarray, arc
             if joins > JOINS:
                 break
             binding |= over
+            priced = float("-inf")
             model = _Model(side, site_place, forced, most, arcs, binding)
-            start = np.ones(model.milp.n_vars, bool)
-            start[:len(pool)] = pooled.pool[:len(pool)]  # (the sites priced in, kept)
+            pool_start = np.ones(model.milp.n_vars, bool)
+            pool_start[:len(pool)] = pooled.pool[:len(pool)]  # (the sites priced in, kept)
             continue
-        if pooled.lp.objective - pooled.bound > gap and repricings < REPRICINGS:
+        joined = np.count_nonzero(pooled.pool) > len(pooled.columns)
+        if joined and pooled.lp.objective - pooled.bound > gap and repricings < REPRICINGS \
+                and pooled.bound > priced + gap:
             # The pricing stops while a few columns left out would still improve the
             # LP (column_pool.FEW_JOINS), each lowering the bound by up to its reach:
-            # solved again with them until the bound is the LP's optimum.
+            # solved again with them until the bound is the LP's optimum, or as near as
+            # the floating point of its proof allows (vn-universal, 2.2 million
+            # columns: more than `gap` short of it, priced four times more for nothing),
+            # so only while a pricing brings columns in and the bound still rises.
             repricings += 1
-            start = pooled.pool
+            priced = pooled.bound
+            pool_start = pooled.pool
             continue
-        x = pooled.lp.values[pooled.columns]
-        pooled.model.integer[0][np.isin(pooled.columns, side.take)] = True
-        rounded = rens(pooled.model, x, gap, deadline - time.perf_counter(), 0)
+        rounded = rounded_pool(side, pooled, start, gap, deadline)
         values = None
         if rounded is not None:
             whole = np.zeros(model.milp.n_vars)

@@ -56,13 +56,14 @@ import numpy as np
 
 from allocator.aggregate import Units
 from allocator.binding_points import Arcs, relaxed_stage
-from allocator.column_pool import Pooled, solve_on_pool
+from allocator.column_pool import solve_on_pool
 from allocator.disaggregate import served_households
 from allocator.fixing import Fixed, SiteBounds, fixed_by_cost, site_bounds
 from allocator.lot_side import Lots, LotSide, class_lots, lot_side
-from allocator.lp_rounding import INTEGRAL, meets_rows, near_fractional, priced_bound, rens
+from allocator.lp_rounding import priced_bound
 from allocator.milp import Milp, MilpResult, SolveStatus, solve_lp
 from allocator.model import KEEP_POINT, AllocationModel
+from allocator.pool_rounding import rounded_pool
 from allocator.potentials import room_prices
 from allocator.problem import Problem
 from allocator.routing import Router, crowded_places
@@ -213,7 +214,7 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
             break
         price = new
     if relaxed and not search.proven and time.perf_counter() < deadline:
-        search.relaxation(priced, pool, deadline)
+        search.relaxation(priced, pool, hint, deadline)
     if cuts and not search.proven and time.perf_counter() < deadline:
         now = time.perf_counter()
         rounds += search.cut_rounds(now + CUT_SHARE * (deadline - now), MAX_ROUNDS - rounds)
@@ -224,79 +225,47 @@ def _relaxed(priced: LotSide, start: np.ndarray, cost: np.ndarray, pool: np.ndar
              deadline: float) -> tuple[MilpResult, np.ndarray]:
     """A sub-problem too large for its MIP, settled by its linear relaxation: the bound
     its row prices prove (lp_rounding.priced_bound, valid however the solve ended) and,
-    as the choice, the LP optimum rounded (`_rounded`: the model is a network with a
-    few side rows, so only a handful of its columns are fractional), or if that fails,
-    the lot side of `start` (the best allocation so far, in these columns) with its
-    sites chosen at these prices.
+    as the choice, the LP optimum rounded (pool_rounding.py), or if that fails, the lot
+    side of `start` (the best allocation so far, in these columns) with its sites
+    chosen at these prices.
 
-    The LP is solved on a pool of sites (column_pool.py): those of the last round's
-    pool (`pool`, a mask of the sub-problem's columns) and, per key, the cheapest sites
-    for POOL_SHARE times the households the start serves there, and POOL_EXTRA more.
+    The LP is solved on a pool of sites (column_pool.py, `_site_pool`): those of the
+    last round's pool (`pool`, a mask of the sub-problem's columns) and the start's.
     The pool it ends with is returned with the result, for the next round.
     """
     started = time.perf_counter()
-    chosen = np.rint(start[priced.model.take]).astype(np.int64)
-    site = np.zeros(len(pool), bool)
-    site[priced.take] = True
-    pool = pool | ~site  # every column but the sites'
-    pool[priced.take] |= priced.shared(POOL_SHARE * chosen + POOL_EXTRA, cost[priced.free]) > 0
-    pooled = solve_on_pool(priced.milp, pool, deadline - started)
-    pool = pooled.pool
-    lp = pooled.lp
-    if lp.status is not SolveStatus.OPTIMAL:
+    pooled = solve_on_pool(priced.milp, _site_pool(priced, pool, start, cost),
+                           deadline - started)
+    if pooled.lp.status is not SolveStatus.OPTIMAL:
         return MilpResult(SolveStatus.FEASIBLE, start, float("nan"), float("-inf"),
-                          time.perf_counter() - started, True), pool
-    bound = pooled.bound
-    choice = np.rint(lp.values)
-    if np.abs(lp.values - choice).max(initial=0.0) > INTEGRAL \
-            or not meets_rows(priced.milp, choice):
-        # Sites in whole households too: the choice is routed as it stands.
-        pooled.model.integer[0][site[pooled.columns]] = True
-        rounded = _rounded(priced, pooled, start, deadline)
-        if rounded is None:
-            # No rounding found: the start's lot side, its sites chosen at these prices
-            # (a choice of the sub-problem unless room rows forbid it, and a routing
-            # that gives the next round new prices).
-            choice = start.copy()
-            chosen = np.rint(start[priced.model.take]).astype(np.int64)
-            choice[priced.take] = priced.shared(chosen, cost[priced.free])
-        else:
-            choice = np.zeros(priced.milp.n_vars)
-            choice[pooled.columns] = rounded
-    return MilpResult(SolveStatus.FEASIBLE, choice, float("nan"), bound,
-                      time.perf_counter() - started, False), pool
-
-
-def _rounded(priced: LotSide, pooled: Pooled, start: np.ndarray,
-             deadline: float) -> np.ndarray | None:
-    """The pool's LP optimum rounded to a whole point of the pool's model (RENS), or None.
-
-    Where no point lies between the floors and ceilings of the LP's values, the columns
-    sharing a small row with a fractional one may move by one more (vn-universal, with
-    two room rows, 7 fractional columns: 9,528 columns so, 1.5 s). Where that fails too,
-    the stage rows' knapsack is the cause (national, from stage 2's LP with presolve:
-    the LP meets weight and cost rows with a fractional mix of households of 60 and 85
-    points, and no whole point near it does): the LP is solved again with each stage
-    row's mix held at the start's (LotSide.mix_rows), which leaves the network that the
-    lot side is and, on national, an LP with no fractional column at all.
-    """
-    model = pooled.model
-    x = pooled.lp.values[pooled.columns]
-    rounded = rens(model, x, TOLERANCE_KM / 10, deadline - time.perf_counter(), 0)
+                          time.perf_counter() - started, True), pooled.pool
+    rounded = rounded_pool(priced, pooled, start, TOLERANCE_KM / 10, deadline)
     if rounded is None:
-        rounded = rens(model, x, TOLERANCE_KM / 10, deadline - time.perf_counter(), 0,
-                       near_fractional(model, x))
-    if rounded is not None:
-        return rounded
-    if not priced.mix_rows(model, pooled.columns, start):
-        return None
-    lp = solve_lp(model, max(deadline - time.perf_counter(), 0.05), presolve=False)
-    if lp.status is not SolveStatus.OPTIMAL:
-        return None
-    rounded = np.rint(lp.values)
-    if np.abs(lp.values - rounded).max(initial=0.0) <= INTEGRAL and meets_rows(model, rounded):
-        return rounded
-    return rens(model, lp.values, TOLERANCE_KM / 10, deadline - time.perf_counter(), 0)
+        # No rounding found: the start's lot side, its sites chosen at these prices
+        # (a choice of the sub-problem unless room rows forbid it, and a routing that
+        # gives the next round new prices).
+        choice = start.copy()
+        chosen = np.rint(start[priced.model.take]).astype(np.int64)
+        choice[priced.take] = priced.shared(chosen, cost[priced.free])
+    else:
+        choice = np.zeros(priced.milp.n_vars)
+        choice[pooled.columns] = rounded
+    return MilpResult(SolveStatus.FEASIBLE, choice, float("nan"), pooled.bound,
+                      time.perf_counter() - started, False), pooled.pool
+
+
+def _site_pool(side: LotSide, pool: np.ndarray, start: np.ndarray,
+               cost: np.ndarray) -> np.ndarray:
+    """Where an LP over `side` starts (column_pool.py): the columns of `pool` (a mask),
+    every column but the sites, and per key the sites cheapest at `cost` for POOL_SHARE
+    times the households `start` (a solution of `side`) serves there, and POOL_EXTRA
+    more."""
+    site = np.zeros(len(pool), bool)
+    site[side.take] = True
+    chosen = np.rint(start[side.model.take]).astype(np.int64)
+    pool = pool | ~site
+    pool[side.take] |= side.shared(POOL_SHARE * chosen + POOL_EXTRA, cost[side.free]) > 0
+    return pool
 
 
 def _checked_bound(milp: Milp, result: MilpResult, enough: float, deadline: float,
@@ -470,29 +439,23 @@ class _Search:
         self.variables, self.rows = master.milp.n_vars, master.milp.n_rows
         return done
 
-    def relaxation(self, side: LotSide, pool: np.ndarray, deadline: float) -> None:
-        """Stage 3's LP with the capacity of the points that bind (binding_points.py):
-        its bound, and its optimum rounded and routed."""
+    def relaxation(self, side: LotSide, pool: np.ndarray, fallback: np.ndarray,
+                   deadline: float) -> None:
+        """Stage 3's LP with the capacity of the points that bind (binding_points.py),
+        from the best allocation (else `fallback`, a solution of `side`): its bound, and
+        its optimum rounded and routed."""
         forced = np.bincount(self.sites.place, weights=self.bounds.forced,
                              minlength=self.sites.n_places)
         binding = np.zeros(len(self.capacity), bool)
+        start = self.start_of(side, fallback)
         if self.best is not None:
             load = np.bincount(self.point, weights=self.best[1], minlength=len(binding))
             binding = (load >= self.capacity) | (self.prices(self.best[1]) > 0)
+            # (the sites nearest their homes' points for the households the best serves)
+            pool = _site_pool(side, pool, start, self.site_cost(np.zeros(len(binding))))
         arcs = Arcs(self.place, self.point, self.km, self.capacity, self.sites.n_places)
-        if self.best is not None:
-            # As the price rounds' pools: every column but the sites, and per key the
-            # sites nearest their homes' points for the households the best serves.
-            site = np.zeros(len(pool), bool)
-            site[side.take] = True
-            best = side.start(self.best[2], self.best[0])
-            chosen = np.rint(best[side.model.take]).astype(np.int64)
-            pool = pool | ~site
-            pool[side.take] |= side.shared(POOL_SHARE * chosen + POOL_EXTRA,
-                                           self.site_cost(np.zeros(len(self.capacity)))[
-                                               side.free]) > 0
         relaxed = relaxed_stage(side, self.sites.place[side.free], forced, arcs, binding,
-                                pool, deadline, TOLERANCE_KM / 10)
+                                pool, start, deadline, TOLERANCE_KM / 10)
         self.bounded(relaxed.bound)
         if relaxed.values is not None:
             take = self.bounds.forced.copy()

@@ -69,9 +69,8 @@ def rounded_lp(milp: Milp, step: int, time_limit_s: float, seed: int,
         return Rounded(-worst, None, math.nan, False, time.perf_counter() - started, lp)
     bound = lattice_bound(price_bound(milp, lp), step, maximize)
     gap = 0.5 * step
-    rounded = np.rint(lp.values)
-    values: np.ndarray | None = rounded
-    if np.abs(lp.values - rounded).max(initial=0.0) > INTEGRAL or not meets_rows(milp, rounded):
+    values = whole(milp, lp.values)
+    if values is None:
         values = rens(milp, lp.values, gap, time_limit_s - (time.perf_counter() - started),
                        seed)
     if values is None:
@@ -137,6 +136,15 @@ def priced_bound(milp: Milp, lp: LpResult) -> tuple[float, np.ndarray]:
                                                                 * reach[sizes > 0]))
     total = math.fsum(terms)
     return (total + slack if maximize else total - slack), rc
+
+
+def whole(milp: Milp, x: np.ndarray) -> np.ndarray | None:
+    """`x` rounded, if each value is within INTEGRAL of a whole number and the rounded
+    point meets the box and every row of `milp` exactly; else None."""
+    rounded = np.rint(x)
+    if np.abs(x - rounded).max(initial=0.0) > INTEGRAL or not meets_rows(milp, rounded):
+        return None
+    return rounded
 
 
 def meets_rows(milp: Milp, x: np.ndarray) -> bool:

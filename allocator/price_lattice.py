@@ -38,7 +38,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from allocator.lp_rounding import INTEGRAL, meets_rows, rens
+from allocator.lp_rounding import meets_rows, rens, whole
 from allocator.milp import LpResult, Milp, SolveStatus, solve_lp
 
 # The largest scale tried: prices at an LP vertex of a network with a budget row have
@@ -192,8 +192,8 @@ def _try_way(milp: Milp, prices: IntegerPrices, way: dict[int, int], time_limit_
         return _Verdict.EXCLUDED, None
     if lp.status is not SolveStatus.OPTIMAL:
         return _Verdict.UNKNOWN, None
-    rounded = np.rint(lp.values)
-    if np.abs(lp.values - rounded).max(initial=0.0) <= INTEGRAL and meets_rows(model, rounded):
+    rounded = whole(model, lp.values)
+    if rounded is not None:
         return _Verdict.REACHED, rounded
     left = time_limit_s - (time.perf_counter() - started)
     point = rens(model, lp.values, 0.5, left, seed)

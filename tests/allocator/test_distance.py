@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -13,10 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import allocator.binding_points as binding_points
 import allocator.distance as distance_module
+import allocator.pool_rounding as pool_rounding
 import allocator.solve as solve_module
 from allocator.check import keep_values
 from allocator.distance import tolerance
+from allocator.lp_rounding import whole
 from allocator.milp import Milp, MilpResult, SolveStatus
 from allocator.point_flow import to_points
 from allocator.potentials import capacity_prices, room_prices
@@ -408,7 +412,7 @@ def test_a_relaxed_round_whose_rounding_fails_holds_the_stage_rows_mix(
     # no whole point lies near it, widened or not. Held at the start's mix of each stage
     # row, the LP is whole there. Here RENS is made to fail before the mix is held.
     problem = _tight_round(seed, budget_share)
-    rens = distance_module.rens
+    rens = pool_rounding.rens
     rows_at_first: dict[int, int] = {}
     held: list[np.ndarray | None] = []  # per rounding after the mix rows: its point
 
@@ -420,7 +424,7 @@ def test_a_relaxed_round_whose_rounding_fails_holds_the_stage_rows_mix(
         held.append(point)
         return point
 
-    solve_lp, held_lps = distance_module.solve_lp, []
+    solve_lp, held_lps = pool_rounding.solve_lp, []
 
     def lp_after_mix(model: Milp, *args: Any, **kwargs: Any) -> Any:
         result = solve_lp(model, *args, **kwargs)
@@ -431,8 +435,8 @@ def test_a_relaxed_round_whose_rounding_fails_holds_the_stage_rows_mix(
         return result
 
     with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
-            patch.object(distance_module, "rens", failing), \
-            patch.object(distance_module, "solve_lp", lp_after_mix):
+            patch.object(pool_rounding, "rens", failing), \
+            patch.object(pool_rounding, "solve_lp", lp_after_mix):
         priced = _priced_only(problem)
     assert rows_at_first  # some LP optimum was fractional and went to RENS
     # Each mix-held LP gave a whole point, at once or by RENS.
@@ -440,24 +444,66 @@ def test_a_relaxed_round_whose_rounding_fails_holds_the_stage_rows_mix(
     _assert_same_optimum(problem, _site_model(problem), priced)
 
 
+@pytest.mark.parametrize("trouble", ["none", "boxes fail", "bound short"])
 @pytest.mark.parametrize(("seed", "budget_share"), [(0, 0.6), (1, 0.3), (2, 0.6), (5, 0.6),
                                                     (7, 1.0), (10, 0.3)])
 def test_the_relaxation_on_the_binding_points_bounds_and_routes_the_stage(
-        seed: int, budget_share: float) -> None:
+        seed: int, budget_share: float, trouble: str) -> None:
     # After one price round, stage 3's LP with the capacity of the points that bind
     # (binding_points.py): its bound is never above the exact optimum, and its
     # optimum, rounded, is routed as an allocation.
+    # - "boxes fail": RENS finds nothing in its box, plain or widened (vn-universal):
+    #   the optimum is rounded with the stage rows' mix held, as in the price rounds.
+    # - "bound short": each pricing proves 1 km less than its LP's optimum (as the
+    #   floating point of the proof does on vn-universal's 2.2 million columns): the
+    #   LP is priced again only while a pricing brings columns in and the bound rises.
     problem = _tight_round(seed, budget_share)
-    relaxed_stage = distance_module.relaxed_stage
+    relaxed_stage, rens, solve_on_pool = (distance_module.relaxed_stage, pool_rounding.rens,
+                                          binding_points.solve_on_pool)
     seen: list[Any] = []
+    inside = [False]
+    rows_at_first: dict[int, int] = {}
+    held: list[np.ndarray | None] = []  # per rounding after the mix rows: its point
+    pricings: list[tuple[Milp, Any]] = []
 
     def recording(*args: Any) -> Any:
-        seen.append(relaxed_stage(*args))
+        inside[0] = True
+        try:
+            seen.append(relaxed_stage(*args))
+        finally:
+            inside[0] = False
         return seen[-1]
+
+    def failing(model: Milp, x: np.ndarray, *args: Any) -> np.ndarray | None:
+        first = rows_at_first.setdefault(id(model), model.n_rows) if inside[0] else -1
+        if model.n_rows == first:
+            return None  # (the plain and the widened box)
+        point = rens(model, x, *args)
+        if inside[0]:
+            held.append(point)
+        return point
+
+    solve_lp, mixed = pool_rounding.solve_lp, []  # per mix-held LP: whether it was whole
+
+    def lp_after_mix(model: Milp, *args: Any, **kwargs: Any) -> Any:
+        result = solve_lp(model, *args, **kwargs)
+        if inside[0]:
+            mixed.append(result.status is SolveStatus.OPTIMAL
+                         and whole(model, result.values) is not None)
+        return result
+
+    def short(milp: Milp, *args: Any) -> Any:
+        pooled = solve_on_pool(milp, *args)
+        pricings.append((milp, pooled))
+        return replace(pooled, bound=pooled.bound - 1.0)
 
     with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
             patch.object(distance_module, "PRICE_ROUNDS", 1), \
-            patch.object(distance_module, "relaxed_stage", recording):
+            patch.object(distance_module, "relaxed_stage", recording), \
+            patch.object(pool_rounding, "rens", failing if trouble == "boxes fail" else rens), \
+            patch.object(pool_rounding, "solve_lp", lp_after_mix), \
+            patch.object(binding_points, "solve_on_pool",
+                         short if trouble == "bound short" else solve_on_pool):
         priced = _priced_only(problem)
     exact = _site_model(problem)
     _assert_same_optimum(problem, exact, priced)
@@ -466,3 +512,12 @@ def test_the_relaxation_on_the_binding_points_bounds_and_routes_the_stage(
     assert relaxed.bound <= exact.values.stage3 + 1e-6 * max(1.0, exact.values.stage3)
     assert relaxed.bound > float("-inf") and relaxed.values is not None
     assert relaxed.binding.any()
+    if trouble == "boxes fail" and rows_at_first:  # (its LP optimum was not whole)
+        assert mixed  # rounded with the mix held: at once, or by RENS after it
+        assert mixed[-1] or (held and held[-1] is not None)
+    if trouble == "bound short":
+        assert pricings
+        for (milp, pooled), (again, later) in zip(pricings, pricings[1:]):
+            if again is milp:  # priced again: the last pricing brought columns in
+                assert np.count_nonzero(pooled.pool) > len(pooled.columns)
+                assert later.bound > pooled.bound
