@@ -521,3 +521,37 @@ def test_the_relaxation_on_the_binding_points_bounds_and_routes_the_stage(
             if again is milp:  # priced again: the last pricing brought columns in
                 assert np.count_nonzero(pooled.pool) > len(pooled.columns)
                 assert later.bound > pooled.bound
+
+
+@pytest.mark.parametrize("above", [0.0, 10.0])
+@pytest.mark.parametrize(("seed", "budget_share"), [(0, 0.6), (1, 0.3), (3, 0.6), (4, 1.0),
+                                                    (7, 1.0), (8, 0.6)])
+def test_the_relaxations_mip_on_what_an_allocation_can_use_proves_the_stage(
+        seed: int, budget_share: float, above: float) -> None:
+    # After the relaxation on the binding points, its MIP with every column that no
+    # allocation shorter than the best can move held at its side (reduced-cost fixing
+    # on the last LP's prices) proves the stage on each of these rounds. Given a best
+    # `above` km longer than it is, it holds fewer columns, and its own optimum, routed,
+    # is the stage's.
+    problem = _tight_round(seed, budget_share)
+    closed_stage = distance_module.closed_stage
+    seen: list[tuple[Any, Any]] = []
+
+    def recording(relaxed: Any, side: Any, upper: float, *args: Any) -> Any:
+        seen.append((relaxed, closed_stage(relaxed, side, upper + above, *args)))
+        return seen[-1][1]
+
+    with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
+            patch.object(distance_module, "PRICE_ROUNDS", 1), \
+            patch.object(distance_module, "closed_stage", recording):
+        priced = _priced_only(problem)
+    exact = _site_model(problem)
+    _assert_same_optimum(problem, exact, priced)
+    optimum = exact.values.stage3
+    assert len(seen) == 1
+    relaxed, closed = seen[0]
+    assert closed is not relaxed and closed.values is not None
+    assert optimum - tolerance(optimum) <= closed.bound <= optimum + 1e-6 * optimum
+    assert relaxed.bound < optimum - tolerance(optimum)  # (the LP alone proved less)
+    assert priced.status is SolveStatus.OPTIMAL
+    assert priced.values.stage3 <= optimum + 1e-6
