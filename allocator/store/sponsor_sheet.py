@@ -324,15 +324,33 @@ def sheet_texts(made: Figures, lots: Sequence[str], quantity: Mapping[str, int],
     hidden_lots = {lot for lot in lots
                    if not portal.get(("lot", lot, "a"), WITHHELD).isdigit()}
     tries: tuple[set[str], ...] = (set(), hidden_lots, set(lots))
+    # What is left out must also hold before any handover: a later sheet then never
+    # lists a reason an earlier one left out (with nothing handed over, listing it
+    # could have pinned a count that the handovers' figures happen to blur).
+    before = before_handovers(made)
     for left_out in tries:
+        listed = {lot: r for lot, r in reasons.items() if lot not in left_out}
+        changes = {lot: n for lot, n in gains.items() if lot not in left_out}
         try:
-            return _sheet_texts(made, portal, lots, quantity, allocated,
-                                {lot: r for lot, r in reasons.items() if lot not in left_out},
-                                {lot: n for lot, n in gains.items() if lot not in left_out})
+            if before.cells != made.cells:
+                _sheet_texts(before, publish(before), lots, quantity, allocated, listed,
+                             changes)
+            return _sheet_texts(made, portal, lots, quantity, allocated, listed, changes)
         except AssertionError:
             if left_out == tries[-1]:
                 raise
     raise AssertionError("unreachable")
+
+
+def before_handovers(made: Figures) -> Figures:
+    """`made` as it read before any handover: nothing handed over, all still pending."""
+    cells = dict(made.cells)
+    for key in made.cells:
+        if key[-1] == "h":
+            cells[key] = 0
+        elif key[-1] == "p":
+            cells[key] = made.cells[(*key[:-1], "a")]
+    return made._replace(cells=cells)
 
 
 def _sheet_texts(made: Figures, portal: Mapping[Key, str], lots: Sequence[str],
