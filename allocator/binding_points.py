@@ -39,10 +39,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allocator.column_pool import restricted, solve_on_pool
+from allocator.column_pool import Pooled, restricted, solve_on_pool
 from allocator.lot_side import LotSide
-from allocator.lp_rounding import priced_bound
-from allocator.milp import LpResult, Milp, SolveStatus
+from allocator.milp import Milp, SolveStatus
 from allocator.pool_rounding import rounded_pool
 
 JOINS = 6  # rounds of points joining B before the relaxation gives up
@@ -67,9 +66,10 @@ class Relaxed:
     bound: float                # km, a lower bound on stage 3 (-inf if none)
     values: np.ndarray | None   # a whole solution of `side` (its columns), or None
     binding: np.ndarray         # the points B ended with (a mask)
-    # The last LP, whose optimum met every capacity: its model, its solution (in the
-    # model's columns, with its prices) and the constant its objective leaves out.
-    last: tuple[Milp, LpResult, float] | None = None
+    # The last LP, whose optimum met every capacity: its model, its solution on the pool
+    # (with the bound and reduced costs its prices prove) and the constant its
+    # objective leaves out.
+    last: tuple[Milp, Pooled, float] | None = None
 
 
 def relaxed_stage(side: LotSide, site_place: np.ndarray, forced: np.ndarray, arcs: Arcs,
@@ -124,7 +124,7 @@ def relaxed_stage(side: LotSide, site_place: np.ndarray, forced: np.ndarray, arc
             whole = np.zeros(model.milp.n_vars)
             whole[pooled.columns] = rounded
             values = whole[:side.milp.n_vars]
-        return Relaxed(bound, values, binding, (model.milp, pooled.lp, model.constant))
+        return Relaxed(bound, values, binding, (model.milp, pooled, model.constant))
     return Relaxed(bound, None, binding)
 
 
@@ -143,9 +143,9 @@ def closed_stage(relaxed: Relaxed, side: LotSide, upper: float, gap: float,
     Returns `relaxed` unchanged if it has no last LP, or the MIP no answer in time."""
     if relaxed.last is None:
         return relaxed
-    milp, lp, constant = relaxed.last
-    bound, rc = priced_bound(milp, lp)
-    room = upper - (bound + constant)
+    milp, pooled, constant = relaxed.last
+    rc = pooled.reduced
+    room = upper - (pooled.bound + constant)
     if not room > 0:
         return relaxed
     lb, ub = np.concatenate(milp.lb), np.concatenate(milp.ub)
@@ -195,7 +195,6 @@ class _Model:
         homes = np.flatnonzero(rowed)
         row_of = np.full(n_places, -1, np.int64)
         row_of[homes] = np.arange(len(homes))
-        self.short = short
         self.flow = milp.add_vars(0.0, most[arcs.place[short]], len(short), integer=False)
         self.free_homes = homes[np.isfinite(self.free_km[homes])]
         self.free = milp.add_vars(0.0, most[self.free_homes], len(self.free_homes),

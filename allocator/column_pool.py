@@ -48,6 +48,7 @@ class Pooled:
                          # next time (its columns, and those priced in but not solved)
     bound: float         # proven by `lp`'s prices over every column (priced_bound),
                          # -inf if the LP has no optimum
+    reduced: np.ndarray  # the reduced costs that prove it, per column (empty if none)
 
 
 def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float) -> Pooled:
@@ -63,7 +64,7 @@ def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float) -> Pooled:
         pool[:] = True  # (a model of no columns would meet no row but report optimal)
     sense = 1.0 if milp.maximize else -1.0
     none = -math.inf if not milp.maximize else math.inf
-    bound = none
+    bound, rc = none, np.zeros(0)
     for _ in range(MAX_PRICINGS):
         columns = np.flatnonzero(pool)
         sub = restricted(milp, columns)
@@ -77,23 +78,23 @@ def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float) -> Pooled:
             pool[:] = True  # the pool alone cannot meet the rows: the whole model
             continue
         if lp.status is not SolveStatus.OPTIMAL:
-            return Pooled(whole, sub, columns, pool, none)
+            return Pooled(whole, sub, columns, pool, none, np.zeros(0))
         bound, rc = priced_bound(milp, whole)
         if time.perf_counter() - started >= time_limit_s:
-            return Pooled(whole, sub, columns, pool, bound)
+            return Pooled(whole, sub, columns, pool, bound, rc)
         joins = np.flatnonzero(~pool & (sense * rc > PRICED_OUT) & (ub > lb))
         if len(joins) <= FEW_JOINS * len(columns):
             # So few that solving again would change little (national: 733 of 210,000):
             # the bound is proven over every column anyway. They join for next time.
             pool[joins] = True
-            return Pooled(whole, sub, columns, pool, bound)
+            return Pooled(whole, sub, columns, pool, bound, rc)
         most = max(int(JOIN_SHARE * len(columns)), MIN_JOINS)
         if len(joins) > most:
             # The most promising only: prices move as columns join, and most of the
             # others would not be used.
             joins = joins[np.argpartition(-sense * rc[joins], most - 1)[:most]]
         pool[joins] = True
-    return Pooled(whole, sub, columns, pool, bound)  # (the prices of its last pricing)
+    return Pooled(whole, sub, columns, pool, bound, rc)  # (the prices of its last pricing)
 
 
 def restricted(milp: Milp, columns: np.ndarray) -> Milp:
