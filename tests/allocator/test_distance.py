@@ -531,8 +531,8 @@ def test_the_relaxations_mip_on_what_an_allocation_can_use_proves_the_stage(
     # After the relaxation on the binding points, its MIP with every column that no
     # allocation shorter than the best can move held at its side (reduced-cost fixing
     # on the last LP's prices) proves the stage on each of these rounds. Given a best
-    # `above` km longer than it is, it holds fewer columns, and its own optimum, routed,
-    # is the stage's.
+    # `above` km longer than it is, it holds fewer columns, and its bound must still
+    # not pass the optimum (with the fixing's signs swapped, it does).
     problem = _tight_round(seed, budget_share)
     closed_stage = distance_module.closed_stage
     seen: list[tuple[Any, Any]] = []
