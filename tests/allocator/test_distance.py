@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -555,3 +556,29 @@ def test_the_relaxations_mip_on_what_an_allocation_can_use_proves_the_stage(
     assert relaxed.bound < optimum - tolerance(optimum)  # (the LP alone proved less)
     assert priced.status is SolveStatus.OPTIMAL
     assert priced.values.stage3 <= optimum + 1e-6
+
+
+def test_the_relaxations_mip_solution_is_made_whole_in_its_sites_and_flows() -> None:
+    # The relaxation's MIP marks only the lot side's counts whole; a solution HiGHS
+    # returns may share a count out to sites, and send a home's households to points,
+    # in fractions. With the counts held, what is left is a network: its vertex is
+    # whole. Two households of one key, at sites of homes h1 and h2; h1 reaches P
+    # (room 1) and Q, h2 only Q (room 2).
+    milp = Milp()
+    chosen = milp.add_vars(2.0, 2.0, 1)
+    take = milp.add_vars(0.0, 2.0, 2, integer=False)            # sites at h1, h2
+    flow = milp.add_vars(0.0, 2.0, 3, integer=False)            # h1->P, h1->Q, h2->Q
+    milp.add_row(np.array([take[0], take[1], chosen[0]]), np.array([1.0, 1.0, -1.0]), 0, 0)
+    milp.add_row(np.array([flow[0], flow[1], take[0]]), np.array([1.0, 1.0, -1.0]), 0, 0)
+    milp.add_row(np.array([flow[2], take[1]]), np.array([1.0, -1.0]), 0, 0)
+    milp.add_row(flow[:1], 1.0, -np.inf, 1.0)
+    milp.add_row(flow[1:], 1.0, -np.inf, 2.0)
+    milp.set_objective(np.array([0.0, 0.0, 0.0, 1.0, 3.0, 2.0]), False)
+    fractional = np.array([2.0, 1.5, 0.5, 1.0, 0.5, 0.5])
+    assert whole(milp, fractional) is None
+    made = binding_points._with_whole_flows(milp, fractional, time.perf_counter() + 60)
+    assert made is not None and whole(milp, made) is not None
+    assert made[0] == 2.0
+    already = np.array([2.0, 1.0, 1.0, 1.0, 0.0, 1.0])
+    assert np.array_equal(
+        binding_points._with_whole_flows(milp, already, time.perf_counter() + 60), already)
