@@ -138,13 +138,15 @@ def closed_stage(relaxed: Relaxed, side: LotSide, upper: float, gap: float,
     its bound L plus |rc_j| for each unit column j lies away from the side its reduced
     cost rc_j leans on. One shorter than `upper` so lies less than (upper - L) / |rc_j|
     units from that side (reduced-cost fixing): at national, with L 198 m below `upper`,
-    most columns are held at their side. An allocation's counts on the lot side are
-    whole, so the MIP on what is left, with those whole (as the model marks them) and
-    its sites and flows not, solved by HiGHS within `gap` km, bounds every allocation
-    shorter than `upper`: stage 3 is at least the lesser of the two. (Marking the
-    sites and flows whole too changes no optimum, since with the counts held they are
-    a network, but costs the MIP: 63 s against 18.5 at national.) Returns `relaxed`
-    unchanged if it has no last LP, or the MIP no answer in time."""
+    most columns are held at their side. An allocation's counts on the lot side and
+    its sites are whole, so the MIP on what is left, with the counts and the sites in a
+    room cut whole (as `_Model` marks them) and the other sites and the flows not,
+    solved by HiGHS within `gap` km, bounds every allocation shorter than `upper`:
+    stage 3 is at least the lesser of the two. With those held, the rest is a network,
+    so marking every column whole changes no optimum, but it costs the MIP (national:
+    63 s against 18.5). Its optimum is made whole by `_with_whole_flows`; `values` is
+    None if that fails. Returns `relaxed` unchanged if it has no last LP, or the MIP
+    no answer in time."""
     if relaxed.last is None:
         return relaxed
     milp, pooled, constant = relaxed.last
@@ -157,7 +159,7 @@ def closed_stage(relaxed: Relaxed, side: LotSide, upper: float, gap: float,
     low = np.where(rc < 0, np.maximum(lb, ub - moves), lb)
     high = np.where(rc > 0, np.minimum(ub, lb + moves), ub)
     columns = np.flatnonzero(high > 0)  # (the others are held at 0, their lower bound)
-    sub = restricted(milp, columns)  # (whole: the lot side's counts; the rest a network)
+    sub = restricted(milp, columns)
     result = sub.solve(max(deadline - time.perf_counter(), 0.05), gap, 0,
                        box=(low[columns], high[columns]))
     if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
@@ -174,9 +176,10 @@ def closed_stage(relaxed: Relaxed, side: LotSide, upper: float, gap: float,
 
 def _with_whole_flows(milp: Milp, x: np.ndarray, deadline: float) -> np.ndarray | None:
     """`x`, a solution of `milp` whole in its integer columns, made whole in the others:
-    with the integer ones held, what is left of the relaxation (households of a key
-    shared out to its sites, homes' households to points within capacity) is a network
-    with whole sides, whose LP has a whole optimum at a vertex. None if none is found."""
+    with the integer ones held (the counts, and the sites in a room cut), what is left
+    of the relaxation (households of a key shared out to its sites, homes' households
+    to points within capacity) is a network with whole sides, whose LP has a whole
+    optimum at a vertex. The point is checked exactly (`whole`); None if it fails."""
     if (rounded := whole(milp, x)) is not None:
         return rounded
     integer = np.concatenate(milp.integer)
@@ -212,6 +215,11 @@ class _Model:
         free_cost = np.where(np.isfinite(self.free_km), self.free_km, 0.0)
         self.constant = float(forced[~rowed] @ free_cost[~rowed])
         milp = side.milp.variant()
+        # The sites in a cut (distance.room_cut: homes that crowd their points take no
+        # more than those points hold) are whole, as the counts are: with both held,
+        # the rest is a network (see closed_stage). Only its MIP reads this.
+        rows, cols, _ = side.milp.entries()
+        milp.integer[0][cols[rows >= side.own_rows]] = True
         objective = np.zeros(milp.n_vars)
         objective[side.take] = np.where(rowed[site_place], 0.0, free_cost[site_place])
         homes = np.flatnonzero(rowed)

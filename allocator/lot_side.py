@@ -61,6 +61,7 @@ class LotSide:
     take: np.ndarray        # column of each free site
     by_key: bool            # shaped by key (see the module's docstring), else per site
     stage_rows: np.ndarray  # the rows holding the finished stages at their optima
+    own_rows: int           # the rows it was built with; rows after them are cuts
 
     def lots(self, x: np.ndarray) -> Lots:
         """The devices, passes and floors of a solution of this model."""
@@ -185,4 +186,5 @@ def lot_side(problem: Problem, model: AllocationModel, sites: Units, bounds: Sit
     for stage, value in optimum.items():
         if stage not in (3, KEEP_POINT):  # K2 is on the point side: routings keep it
             fix_stage(side, problem, part, stage, value - held.get(stage, 0.0))
-    return LotSide(milp, side, free, key_of, take, by_key, np.arange(first, milp.n_rows))
+    return LotSide(milp, side, free, key_of, take, by_key, np.arange(first, milp.n_rows),
+                   milp.n_rows)

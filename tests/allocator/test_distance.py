@@ -21,6 +21,7 @@ import allocator.pool_rounding as pool_rounding
 import allocator.solve as solve_module
 from allocator.check import keep_values
 from allocator.distance import tolerance
+from allocator.lot_side import LotSide
 from allocator.lp_rounding import whole
 from allocator.milp import Milp, MilpResult, SolveStatus
 from allocator.point_flow import to_points
@@ -582,3 +583,33 @@ def test_the_relaxations_mip_solution_is_made_whole_in_its_sites_and_flows() -> 
     already = np.array([2.0, 1.0, 1.0, 1.0, 0.0, 1.0])
     assert np.array_equal(
         binding_points._with_whole_flows(milp, already, time.perf_counter() + 60), already)
+
+
+def test_the_relaxations_mip_keeps_the_sites_in_a_room_cut_whole() -> None:
+    # A room cut (homes that crowd their points take no more than those points hold)
+    # is a row on the sites, not part of the network: with only the counts whole, the
+    # MIP may meet it with half households. Its sites are marked whole, so the MIP's
+    # optimum is the allocations' and a vertex of what is left is whole. Keys k1, k2
+    # serve one household each, k1 at h1 or g2, k2 at h2 or g1; h1 and g1 reach P, h2
+    # and g2 reach Q (room 1 each), g1 and g2 at 10 km; the cut: h1 and h2 take one.
+    milp = Milp()
+    milp.add_vars(1.0, 1.0, 2)                                   # chosen, per key
+    take = milp.add_vars(0.0, 1.0, 4, integer=False)             # k1@h1, k1@g2, k2@h2, k2@g1
+    milp.add_row(np.array([take[0], take[1], 0]), np.array([1.0, 1.0, -1.0]), 0, 0)
+    milp.add_row(np.array([take[2], take[3], 1]), np.array([1.0, 1.0, -1.0]), 0, 0)
+    side = LotSide(milp, None, np.arange(4), np.array([0, 0, 1, 1]), take,  # type: ignore[arg-type]
+                   True, np.zeros(0, np.int64), milp.n_rows)
+    milp.add_row(np.array([take[0], take[2]]), 1.0, -np.inf, 1.0)  # the room cut
+    arcs = binding_points.Arcs(np.array([0, 1, 2, 3]), np.array([0, 0, 1, 1]),
+                               np.array([0.0, 10.0, 0.0, 10.0]), np.array([1, 1]), 4)
+    site_place = np.array([0, 3, 2, 1])
+    model = binding_points._Model(side, site_place, np.zeros(4), np.ones(4), arcs,
+                                  np.ones(2, bool))
+    sub = model.milp
+    assert np.concatenate(sub.integer)[take].tolist() == [True, False, True, False]
+    result = sub.solve(60, 1e-6, 0)
+    assert result.status is SolveStatus.OPTIMAL
+    # Both households at their 10-km homes; with the sites not whole, 10 km at 1/2 each.
+    assert result.objective == pytest.approx(20.0)
+    made = binding_points._with_whole_flows(sub, result.values, time.perf_counter() + 60)
+    assert made is not None and float(made @ sub.objective) == pytest.approx(20.0)
