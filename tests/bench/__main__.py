@@ -58,6 +58,9 @@ INSTANCES: list[Instance] = [
     ("vn-universal", None, 0.0),
 ]
 QUICK = {"random-500", "sample", "demo"}
+# The engine once more with a longer limit than the round's own, where that limit ends
+# before stage 3 is proven: what a planner who gives it the time gets, and how soon.
+GIVEN_THE_TIME = {"national": 400.0}
 PER_HOUSEHOLD_NOTE = (
     "The per-household model runs only on random-500 and random-2k, where it proves its "
     "optimum; on random-8k and sample it stopped at a 120 s limit without a proof and on "
@@ -83,8 +86,10 @@ def run(cmd_args: list[str], wall_limit: float) -> dict:
 
 
 def run_method(method: str, folder: Path, limit: float | None, wall_limit: float) -> dict:
+    """One run of `method` (`optimal@S`: the engine with a limit of S seconds)."""
     out = WORK / "results" / folder.name / method
-    args = [method, str(folder), str(out)] + ([] if limit is None else [str(limit)])
+    args = [method.split("@")[0], str(folder), str(out)] + \
+        ([] if limit is None else [str(limit)])
     record = run(args, wall_limit)
     record["method"] = method
     return record
@@ -98,6 +103,9 @@ def measure(label: str, folder: Path, per_household: float, args: argparse.Names
     if per_household:
         limit = per_household * args.per_household_limit
         methods["per-household"] = (limit, limit * 2 + 120)
+    if label in GIVEN_THE_TIME:
+        limit = GIVEN_THE_TIME[label]
+        methods[f"optimal@{limit:.0f}"] = (limit, limit * 2 + 300)
     runs: dict[str, list[dict]] = {m: [] for m in methods}
     for round_ in range(max(1, args.runs)):
         for method, (limit, wall_limit) in methods.items():
@@ -248,7 +256,9 @@ def write_table(rows: list, args: argparse.Namespace, context: dict) -> None:
         f"{args.per_household_limit * max(i[2] for i in INSTANCES):.0f} s. "
         + PER_HOUSEHOLD_NOTE,
         "`stage 3 bound` is the lower bound on total distance the engine proved "
-        "(`stages[3].bound` in summary.json; – where none is reported).",
+        "(`stages[3].bound` in summary.json; – where none is reported). `engine, N s` is "
+        "the engine given a time limit of N s instead of the round's own (60 s for "
+        "national), which ends before stage 3 is proven.",
         "",
         "| instance | method | households | runs | load s | solve s | write s | total s "
         "| cpu s | peak MB | status | stage 0 | stage 1 | stage 2 (VND) | stage 3 (km) "
@@ -265,6 +275,8 @@ def write_table(rows: list, args: argparse.Namespace, context: dict) -> None:
         for method, runs in results.items():
             r = runs[0]
             name = "engine" if method == "optimal" else method
+            if method.startswith("optimal@"):
+                name = f"engine, {method.split('@')[1]} s"
             gap = r.get("gap")
             peak = max((x["peak_mb"] for x in runs if "peak_mb" in x), default=None)
             lines.append(

@@ -41,9 +41,10 @@ def replace_section(text: str, body: str) -> str:
 
 
 def keep_section(old: str, new: str) -> str:
-    """`new` (the engine's tables) followed by the decision-support and service sections
-    of `old` (from whichever comes first), if any."""
-    for heading in ("## Decision support", HEADING):
+    """`new` (the engine's tables) followed by the hand-kept, decision-support and service
+    sections of `old` (from whichever comes first), if any."""
+    for heading in ("## national, run to its limit and past it",
+                    "## vn-universal, measured apart", "## Decision support", HEADING):
         if f"\n{heading}\n" in old:
             return new.rstrip("\n") + "\n\n" + heading + "\n" + \
                 old.split(f"\n{heading}\n", 1)[1]
