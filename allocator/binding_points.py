@@ -91,7 +91,10 @@ def relaxed_stage(side: LotSide, site_place: np.ndarray, forced: np.ndarray, arc
     priced = float("-inf")  # the bound of the last pricing
     bound = float("-inf")  # every B's relaxation bounds the stage, overflowing or not
     while time.perf_counter() < deadline:
-        pooled = solve_on_pool(model.milp, pool_start, deadline - time.perf_counter())
+        # With HiGHS's presolve: on national, 13.8 s and 13.3 s for the LPs that took
+        # 26.4 s and 15.8 s without it (the price rounds' smaller LPs lose by it).
+        pooled = solve_on_pool(model.milp, pool_start, deadline - time.perf_counter(),
+                               presolve=True)
         if pooled.lp.status is not SolveStatus.OPTIMAL:
             break
         bound = max(bound, pooled.bound + model.constant)

@@ -51,10 +51,12 @@ class Pooled:
     reduced: np.ndarray  # the reduced costs that prove it, per column (empty if none)
 
 
-def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float) -> Pooled:
+def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float,
+                  presolve: bool = False) -> Pooled:
     """The LP of `milp` (objective set), solved on the columns of `pool` (a mask),
     widened by pricing until (almost) no column left out would improve it, or time runs
-    out: at most FEW_JOINS of the pool's size still would."""
+    out: at most FEW_JOINS of the pool's size still would. `presolve`: HiGHS's, for
+    each LP (see solve_lp)."""
     started = time.perf_counter()
     pool = pool.copy()
     lb, ub = np.concatenate(milp.lb), np.concatenate(milp.ub)
@@ -69,7 +71,7 @@ def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float) -> Pooled:
         columns = np.flatnonzero(pool)
         sub = restricted(milp, columns)
         lp = solve_lp(sub, max(time_limit_s - (time.perf_counter() - started), 0.05),
-                      presolve=False)
+                      presolve=presolve)
         values = np.zeros(milp.n_vars)
         if lp.status is SolveStatus.OPTIMAL:
             values[columns] = lp.values

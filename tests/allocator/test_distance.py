@@ -494,8 +494,8 @@ def test_the_relaxation_on_the_binding_points_bounds_and_routes_the_stage(
                          and whole(model, result.values) is not None)
         return result
 
-    def short(milp: Milp, *args: Any) -> Any:
-        pooled = solve_on_pool(milp, *args)
+    def short(milp: Milp, *args: Any, **kwargs: Any) -> Any:
+        pooled = solve_on_pool(milp, *args, **kwargs)
         pricings.append((milp, pooled))
         return replace(pooled, bound=pooled.bound - 1.0)
 
