@@ -91,8 +91,8 @@ def relaxed_stage(side: LotSide, site_place: np.ndarray, forced: np.ndarray, arc
     priced = float("-inf")  # the bound of the last pricing
     bound = float("-inf")  # every B's relaxation bounds the stage, overflowing or not
     while time.perf_counter() < deadline:
-        # With HiGHS's presolve: on national, 13.8 s and 13.3 s for the LPs that took
-        # 26.4 s and 15.8 s without it (the price rounds' smaller LPs lose by it).
+        # With HiGHS's presolve: on national, 12.9 s and 13.4 s for the LPs that took
+        # 26.4, 15.8 and 14.9 s without it (the price rounds' smaller LPs lose by it).
         pooled = solve_on_pool(model.milp, pool_start, deadline - time.perf_counter(),
                                presolve=True)
         if pooled.lp.status is not SolveStatus.OPTIMAL:
@@ -222,7 +222,7 @@ class _Model:
         # more than those points hold) are whole, as the counts are: with both held,
         # the rest is a network (see closed_stage). Only its MIP reads this.
         rows, cols, _ = side.milp.entries()
-        milp.integer[0][cols[rows >= side.own_rows]] = True
+        milp.integer[0][np.intersect1d(cols[rows >= side.own_rows], side.take)] = True
         objective = np.zeros(milp.n_vars)
         objective[side.take] = np.where(rowed[site_place], 0.0, free_cost[site_place])
         homes = np.flatnonzero(rowed)

@@ -566,7 +566,7 @@ def test_the_relaxations_mip_solution_is_made_whole_in_its_sites_and_flows() -> 
     # whole. Two households of one key, at sites of homes h1 and h2; h1 reaches P
     # (room 1) and Q, h2 only Q (room 2).
     milp = Milp()
-    chosen = milp.add_vars(2.0, 2.0, 1)
+    chosen = milp.add_vars(1.0, 2.0, 1)  # (an LP not holding it would serve one)
     take = milp.add_vars(0.0, 2.0, 2, integer=False)            # sites at h1, h2
     flow = milp.add_vars(0.0, 2.0, 3, integer=False)            # h1->P, h1->Q, h2->Q
     milp.add_row(np.array([take[0], take[1], chosen[0]]), np.array([1.0, 1.0, -1.0]), 0, 0)

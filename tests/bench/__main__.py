@@ -256,9 +256,10 @@ def write_table(rows: list, args: argparse.Namespace, context: dict) -> None:
         f"{args.per_household_limit * max(i[2] for i in INSTANCES):.0f} s. "
         + PER_HOUSEHOLD_NOTE,
         "`stage 3 bound` is the lower bound on total distance the engine proved "
-        "(`stages[3].bound` in summary.json; – where none is reported). `engine, N s` is "
-        "the engine given a time limit of N s instead of the round's own (60 s for "
-        "national), which ends before stage 3 is proven.",
+        "(`stages[3].bound` in summary.json; – where none is reported)."
+        + (" `engine, N s` is the engine given a time limit of N s instead of the round's "
+           "own (60 s for national), which ends before stage 3 is proven."
+           if any(label in GIVEN_THE_TIME for label, _, _ in rows) else ""),
         "",
         "| instance | method | households | runs | load s | solve s | write s | total s "
         "| cpu s | peak MB | status | stage 0 | stage 1 | stage 2 (VND) | stage 3 (km) "

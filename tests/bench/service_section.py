@@ -43,12 +43,13 @@ def replace_section(text: str, body: str) -> str:
 def keep_section(old: str, new: str) -> str:
     """`new` (the engine's tables) followed by the hand-kept, decision-support and service
     sections of `old` (from whichever comes first), if any."""
-    for heading in ("## national, run to its limit and past it",
-                    "## vn-universal, measured apart", "## Decision support", HEADING):
-        if f"\n{heading}\n" in old:
-            return new.rstrip("\n") + "\n\n" + heading + "\n" + \
-                old.split(f"\n{heading}\n", 1)[1]
-    return new
+    headings = ("## national, run to its limit and past it", "## vn-universal, measured apart",
+                "## Decision support", HEADING)
+    found = [old.find(f"\n{heading}\n") for heading in headings]
+    if max(found) < 0:
+        return new
+    first = min(at for at in found if at >= 0)  # (whichever comes first in the file)
+    return new.rstrip("\n") + "\n" + old[first:]
 
 
 def run(module: str, *args: str) -> str:
