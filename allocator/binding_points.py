@@ -91,8 +91,8 @@ def relaxed_stage(side: LotSide, site_place: np.ndarray, forced: np.ndarray, arc
     priced = float("-inf")  # the bound of the last pricing
     bound = float("-inf")  # every B's relaxation bounds the stage, overflowing or not
     while time.perf_counter() < deadline:
-        # With HiGHS's presolve: on national, 12.9 s and 13.4 s for the LPs that took
-        # 26.4, 15.8 and 14.9 s without it (the price rounds' smaller LPs lose by it).
+        # With HiGHS's presolve: on national, 13.7 s and 13.5 s for the LPs that took
+        # 26.1, 15.1 and 10.9 s without it (the price rounds' smaller LPs lose by it).
         pooled = solve_on_pool(model.milp, pool_start, deadline - time.perf_counter(),
                                presolve=True)
         if pooled.lp.status is not SolveStatus.OPTIMAL:
@@ -147,7 +147,7 @@ def closed_stage(relaxed: Relaxed, side: LotSide, upper: float, gap: float,
     solved by HiGHS within `gap` km, bounds every allocation shorter than `upper`:
     stage 3 is at least the lesser of the two. With those held, the rest is a network,
     so marking every column whole changes no optimum, but it costs the MIP (national:
-    63 s against 18.5). Its optimum is made whole by `_with_whole_flows`; `values` is
+    60 s against 18). Its optimum is made whole by `_with_whole_flows`; `values` is
     None if that fails. Returns `relaxed` unchanged if it has no last LP, or the MIP
     no answer in time."""
     if relaxed.last is None:
