@@ -123,11 +123,7 @@ def relaxed_stage(side: LotSide, site_place: np.ndarray, forced: np.ndarray, arc
             pool_start = pooled.pool
             continue
         rounded = rounded_pool(side, pooled, start, gap, deadline)
-        values = None
-        if rounded is not None:
-            whole = np.zeros(model.milp.n_vars)
-            whole[pooled.columns] = rounded
-            values = whole[:side.milp.n_vars]
+        values = None if rounded is None else _on_side(side, pooled.columns, rounded)
         return Relaxed(bound, values, binding, (model.milp, pooled, model.constant))
     return Relaxed(bound, None, binding)
 
@@ -169,12 +165,17 @@ def closed_stage(relaxed: Relaxed, side: LotSide, upper: float, gap: float,
         return relaxed
     proven = min(upper, result.bound + constant)
     found = _with_whole_flows(sub, result.values, deadline)
-    values = None
-    if found is not None:
-        values = np.zeros(milp.n_vars)
-        values[columns] = found
-        values = values[:side.milp.n_vars]
+    values = None if found is None else _on_side(side, columns, found)
     return Relaxed(max(relaxed.bound, proven), values, relaxed.binding, relaxed.last)
+
+
+def _on_side(side: LotSide, columns: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Values `x` of the relaxation's `columns` (sorted) as a solution of `side`, whose
+    columns come first (the others are 0)."""
+    values = np.zeros(side.milp.n_vars)
+    inside = columns < side.milp.n_vars
+    values[columns[inside]] = x[inside]
+    return values
 
 
 def _with_whole_flows(milp: Milp, x: np.ndarray, deadline: float) -> np.ndarray | None:
