@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.lp_rounding import priced_bound
-from allocator.milp import LpResult, Milp, SolveStatus, solve_lp
+from allocator.milp import LpResult, LpSolver, Milp, SolveStatus, solve_lp
 
 # Reduced costs within this of zero do not bring a column in: the bound allows for the
 # floating-point error of each one, and a column this close changes the LP by nothing
@@ -52,11 +52,11 @@ class Pooled:
 
 
 def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float,
-                  presolve: bool = False) -> Pooled:
+                  presolve: bool = True, solver: LpSolver = "glop") -> Pooled:
     """The LP of `milp` (objective set), solved on the columns of `pool` (a mask),
     widened by pricing until (almost) no column left out would improve it, or time runs
-    out: at most FEW_JOINS of the pool's size still would. `presolve`: HiGHS's, for
-    each LP (see solve_lp)."""
+    out: at most FEW_JOINS of the pool's size still would. `solver` and `presolve`: see
+    solve_lp. Stage 3's site models are what this solves, and GLOP is the quicker there."""
     started = time.perf_counter()
     pool = pool.copy()
     lb, ub = np.concatenate(milp.lb), np.concatenate(milp.ub)
@@ -71,7 +71,7 @@ def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float,
         columns = np.flatnonzero(pool)
         sub = restricted(milp, columns)
         lp = solve_lp(sub, max(time_limit_s - (time.perf_counter() - started), 0.05),
-                      presolve=presolve)
+                      presolve=presolve, solver=solver)
         values = np.zeros(milp.n_vars)
         if lp.status is SolveStatus.OPTIMAL:
             values[columns] = lp.values

@@ -48,7 +48,7 @@ def rounded_pool(side: LotSide, pooled: Pooled, start: np.ndarray, gap: float,
         return rounded
     if not side.mix_rows(model, pooled.columns, start):
         return None
-    lp = solve_lp(model, max(deadline - time.perf_counter(), 0.05), presolve=False)
+    lp = solve_lp(model, max(deadline - time.perf_counter(), 0.05), solver="glop")
     if lp.status is not SolveStatus.OPTIMAL:
         return None
     rounded = whole(model, lp.values)

@@ -54,6 +54,7 @@ MIN_COLUMNS = 300_000
 GRACE_S = 5.0
 GRACE_SHARE = 0.1
 READY = b"ready"  # the helper's first word, once it can solve
+SOLVER_TYPES = (parameters_pb2.SOLVER_TYPE_HIGHS, parameters_pb2.SOLVER_TYPE_GLOP)
 START_S = 60.0    # a helper not ready by then is not used
 
 
@@ -63,11 +64,15 @@ def grace(limit_s: float) -> float:
 
 
 def solve_binding(model: model_pb2.ModelProto, params: parameters_pb2.SolveParametersProto,
-                  model_params: model_parameters_pb2.ModelSolveParametersProto
+                  model_params: model_parameters_pb2.ModelSolveParametersProto,
+                  solver_type: int = parameters_pb2.SOLVER_TYPE_HIGHS
                   ) -> result_pb2.SolveResultProto:
-    """HiGHS through MathOpt's internal binding (milp.solve_proto says why), by keyword."""
+    """HiGHS (or `solver_type`, one of HiGHS and GLOP) through MathOpt's internal binding
+    (milp.solve_proto says why), by keyword."""
+    if solver_type not in SOLVER_TYPES:
+        raise ValueError(f"not a solver of this engine: {solver_type}")
     return _mathopt_solver.solve(
-        model=model, solver_type=parameters_pb2.SOLVER_TYPE_HIGHS,
+        model=model, solver_type=solver_type,
         solver_initializer=parameters_pb2.SolverInitializerProto(), parameters=params,
         model_parameters=model_params, message_callback=None,
         callback_registration=callback_pb2.CallbackRegistrationProto(), user_cb=None,
@@ -131,13 +136,15 @@ class Helper:
 
     def solve(self, model: model_pb2.ModelProto, params: parameters_pb2.SolveParametersProto,
               model_params: model_parameters_pb2.ModelSolveParametersProto,
-              wait_s: float | None) -> bytes | None:
+              wait_s: float | None,
+              solver_type: int = parameters_pb2.SOLVER_TYPE_HIGHS) -> bytes | None:
         """The serialised result, or None if none came within `wait_s` (the helper is
         then stopped). Raises SolverFailed if the helper died."""
         self.busy = True
         try:
             for message in (model, params, model_params):
                 self.ask.send_bytes(message.SerializeToString())  # one copy at a time
+            self.ask.send_bytes(str(solver_type).encode("ascii"))
             if not self.answer.poll(wait_s):
                 self.stop()
                 return None
@@ -211,21 +218,22 @@ def close() -> None:
 
 
 def solve(model: model_pb2.ModelProto, params: parameters_pb2.SolveParametersProto,
-          model_params: model_parameters_pb2.ModelSolveParametersProto
+          model_params: model_parameters_pb2.ModelSolveParametersProto,
+          solver_type: int = parameters_pb2.SOLVER_TYPE_HIGHS
           ) -> result_pb2.SolveResultProto:
     """Solve as `solve_binding` does, in the helper for large models, never for much
     longer than the time limit in `params`. Raises SolverFailed if the helper dies in
     the solve (it is not tried again here: what killed it would likely kill this
     process too)."""
     if len(model.variables.ids) < MIN_COLUMNS:
-        return solve_binding(model, params, model_params)
+        return solve_binding(model, params, model_params, solver_type)
     helper = _helper()
     if helper is None:
-        return solve_binding(model, params, model_params)
+        return solve_binding(model, params, model_params, solver_type)
     limit = params.time_limit.ToTimedelta().total_seconds() \
         if params.HasField("time_limit") else None
     answer = helper.solve(model, params, model_params,
-                          None if limit is None else limit + grace(limit))
+                          None if limit is None else limit + grace(limit), solver_type)
     if answer is None:
         return stopped(model)
     if answer[:1] == _ERROR:
@@ -250,6 +258,7 @@ def _serve(ask: Connection, answer: Connection) -> None:
             model_bytes = ask.recv_bytes()
             params_bytes = ask.recv_bytes()
             model_params_bytes = ask.recv_bytes()
+            solver_type = int(ask.recv_bytes())
         except (EOFError, OSError):
             return
         model = model_pb2.ModelProto()
@@ -260,8 +269,9 @@ def _serve(ask: Connection, answer: Connection) -> None:
         model_params = model_parameters_pb2.ModelSolveParametersProto()
         model_params.ParseFromString(model_params_bytes)
         try:
-            result = solve_binding(model, params, model_params).SerializeToString()
-        except StatusNotOk as error:  # HiGHS's own error: the caller raises it
+            result = solve_binding(model, params, model_params,
+                                   solver_type).SerializeToString()
+        except (StatusNotOk, ValueError) as error:  # the solver's own error: the caller raises it
             result = _ERROR + str(error).encode("utf-8", "replace")
         del model
         answer.send_bytes(result)

@@ -11,6 +11,6 @@ if __name__ == "__main__":
     ask = Connection(int(sys.argv[1]), writable=False)
     answer = Connection(int(sys.argv[2]), readable=False)  # kept open: no answer, no end
     answer.send_bytes(b"ready")
-    for _ in range(3):  # the model, its parameters and the hint
+    for _ in range(4):  # the model, its parameters, the hint and the solver
         ask.recv_bytes()
     time.sleep(3600)

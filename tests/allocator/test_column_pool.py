@@ -98,10 +98,11 @@ def _larger(seed: int) -> Milp:
     return milp
 
 
+@pytest.mark.parametrize("solver", ["glop", "highs"])
 @pytest.mark.parametrize("presolve", [False, True])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_columns_join_the_most_promising_first_and_still_reach_the_optimum(
-        seed: int, presolve: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+        seed: int, presolve: bool, solver: str, monkeypatch: pytest.MonkeyPatch) -> None:
     milp = _larger(seed)
     monkeypatch.setattr(column_pool, "MIN_JOINS", 1)
     monkeypatch.setattr(column_pool, "JOIN_SHARE", 0.05)
@@ -111,15 +112,16 @@ def test_columns_join_the_most_promising_first_and_still_reach_the_optimum(
 
     def counting(model: Milp, *args: Any, **kwargs: Any) -> Any:
         solved.append(model.n_vars)
-        assert kwargs["presolve"] is presolve  # (each LP with HiGHS's presolve or not)
+        assert kwargs["presolve"] is presolve  # (each LP with its solver's presolve or not)
+        assert kwargs["solver"] == solver
         return real(model, *args, **kwargs)
 
     monkeypatch.setattr(column_pool, "solve_lp", counting)
     pool = np.zeros(milp.n_vars, bool)
     first = np.random.default_rng(seed).choice(15, 5, replace=False)
     pool[np.isin(np.arange(milp.n_vars) // 25, first)] = True  # 5 supplies: enough
-    pooled = solve_on_pool(milp, pool, 60.0, presolve=presolve)
-    whole = real(milp, 60.0)
+    pooled = solve_on_pool(milp, pool, 60.0, presolve=presolve, solver=solver)
+    whole = real(milp, 60.0)  # (HiGHS, on every column)
     assert pooled.lp.status is SolveStatus.OPTIMAL
     assert float(pooled.lp.values @ milp.objective) == pytest.approx(whole.objective, abs=1e-6)
     assert pooled.bound == pytest.approx(whole.objective, abs=1e-6)  # (its prices prove it)

@@ -229,6 +229,31 @@ def test_a_router_started_from_the_last_prices_still_routes_at_least_cost(
         assert abs(float(routed @ km) - float(fresh @ km)) <= 1e-6 * max(1.0, float(fresh @ km))
 
 
+def test_only_the_homes_that_crowd_their_points_reach_further(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ten homes of one household each have a point of their own 100 m away and a shared
+    # one 2 km away; home 10 has two households, a point of one place 100 m away and the
+    # shared one 1 km away. Only home 10 must reach further, and only its arcs join:
+    # widening every home, the shared point's twenty arcs would all have joined.
+    place = np.repeat(np.arange(11), 2)
+    point = np.r_[np.column_stack([np.arange(10), np.full(10, 11)]).ravel(), 10, 11]
+    km = np.r_[np.tile([0.1, 2.0], 10), 0.1, 1.0]
+    capacity = np.r_[np.full(10, 10), 1, 5]
+    supply = np.r_[np.ones(10, np.int64), 2]
+    active_arcs: list[int] = []
+    restricted = Router._restricted
+
+    def counting(self: Router, supply: np.ndarray, active: np.ndarray) -> Any:
+        active_arcs.append(int(active.sum()))
+        return restricted(self, supply, active)
+
+    monkeypatch.setattr(Router, "_restricted", counting)
+    flow = least_routing(place, point, km, supply, capacity, np.zeros(len(km), bool))
+    assert flow is not None
+    assert flow.tolist() == [1, 0] * 10 + [1, 1]
+    assert active_arcs == [11, 12]  # each home's nearest, then home 10's second arc
+
+
 def test_homes_whose_points_the_fixing_closes_are_left_out_of_the_pricing() -> None:
     # demo-scarce-capacity: the reduced-cost fixing closes every point some free homes
     # reach, so their price is infinite; they must be held unserved, not priced.

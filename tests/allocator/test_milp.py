@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ortools.math_opt import model_parameters_pb2, parameters_pb2, result_pb2
 from ortools.math_opt.core.python import solver as binding
 from ortools.math_opt.python import solve as public_solve
 
-from allocator.milp import BINDING_PARAMETERS, INF, Milp, SolveStatus, solve_proto
+from allocator import solver_process
+from allocator.lp_rounding import price_bound
+from allocator.milp import BINDING_PARAMETERS, INF, Milp, SolveStatus, solve_lp, solve_proto
+from allocator.solver_process import SolverFailed
 from tests.allocator.small_models import highs_error_model
 
 
@@ -90,3 +97,72 @@ def test_the_joined_entries_follow_every_added_row() -> None:
     assert milp.entries()[2].tolist() == [5.0, 5.0, 2.0, 1.0, 3.0]
     assert milp.entries_val[0].flags.writeable  # the blocks themselves stay the caller's
     assert all(len(a) == 0 for a in Milp().entries())
+
+
+def _transport(seed: int, maximize: bool) -> Milp:
+    """Supplies sent to demands along random arcs, with one side row on the arcs' weight:
+    the shape of stage 3's site models, which GLOP solves."""
+    rng = np.random.default_rng(seed)
+    n_supply, n_demand = int(rng.integers(2, 8)), int(rng.integers(2, 8))
+    tail = np.repeat(np.arange(n_supply), n_demand)
+    head = np.tile(np.arange(n_demand), n_supply)
+    keep = rng.random(len(tail)) < 0.7
+    tail, head = tail[keep], head[keep]
+    milp = Milp()
+    x = milp.add_vars(0, rng.integers(1, 6, len(tail)).astype(float), len(tail))
+    milp.add_rows(tail, x, 1.0, -INF, rng.integers(1, 9, n_supply).astype(float), n_supply)
+    milp.add_rows(head, x, 1.0, rng.integers(0, 3, n_demand).astype(float), INF, n_demand)
+    milp.add_row(x, rng.integers(1, 5, len(x)).astype(float), -INF, float(rng.integers(5, 40)))
+    milp.set_objective(rng.integers(1, 50, len(x)).astype(float), maximize)
+    return milp
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10**6), st.booleans(), st.booleans())
+def test_glop_reaches_highs_optimum_with_prices_that_prove_it(seed: int, maximize: bool,
+                                                              presolve: bool) -> None:
+    milp = _transport(seed, maximize)
+    glop = solve_lp(milp, 30.0, presolve=presolve, solver="glop")
+    highs = solve_lp(milp, 30.0, presolve=presolve)
+    assert glop.status is highs.status
+    if highs.status is not SolveStatus.OPTIMAL:
+        assert highs.status is SolveStatus.INFEASIBLE
+        return
+    assert glop.objective == pytest.approx(highs.objective, abs=1e-6)
+    assert float(glop.values @ milp.objective) == pytest.approx(highs.objective, abs=1e-6)
+    # (the bound recomputed from GLOP's row prices alone is the optimum)
+    assert price_bound(milp, glop) == pytest.approx(highs.objective, abs=1e-6)
+
+
+def test_an_lp_glop_does_not_finish_goes_to_highs(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[int] = []
+    binding_solve = solver_process.solve_binding
+
+    def glop_fails(model: Any, params: Any, model_params: Any, solver_type: int) -> Any:
+        asked.append(solver_type)
+        if solver_type == parameters_pb2.SOLVER_TYPE_GLOP:
+            raise SolverFailed("numerical trouble")
+        return binding_solve(model, params, model_params, solver_type)
+
+    monkeypatch.setattr(solver_process, "solve_binding", glop_fails)
+    milp = _transport(3, True)
+    lp = solve_lp(milp, 30.0, solver="glop")
+    assert asked == [parameters_pb2.SOLVER_TYPE_GLOP, parameters_pb2.SOLVER_TYPE_HIGHS]
+    assert lp.status is SolveStatus.OPTIMAL
+    assert price_bound(milp, lp) == pytest.approx(lp.objective, abs=1e-6)
+
+
+def test_an_lp_glop_proves_infeasible_is_not_solved_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[int] = []
+    binding_solve = solver_process.solve_binding
+
+    def counting(model: Any, params: Any, model_params: Any, solver_type: int) -> Any:
+        asked.append(solver_type)
+        return binding_solve(model, params, model_params, solver_type)
+
+    monkeypatch.setattr(solver_process, "solve_binding", counting)
+    milp = _small()
+    milp.add_row(np.array([0, 1]), 1.0, 11, INF)  # x + y >= 11 where x + y <= 4
+    assert solve_lp(milp, 30.0, solver="glop").status is SolveStatus.INFEASIBLE
+    assert asked == [parameters_pb2.SOLVER_TYPE_GLOP]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ortools.math_opt import model_parameters_pb2, parameters_pb2, result_pb2
 
 from allocator import solver_process
 from allocator.milp import INF, Milp, SolveStatus, solve_lp
@@ -75,6 +76,43 @@ def test_the_helper_answers_what_highs_answers_here(monkeypatch: pytest.MonkeyPa
         assert np.array_equal(there.values, here.values)
         assert there_lp.objective == pytest.approx(here_lp.objective, rel=1e-12)
         assert np.allclose(there_lp.duals, here_lp.duals)
+
+
+@pytest.mark.usefixtures("every_model_in_the_helper")
+@pytest.mark.parametrize("solver_type", solver_process.SOLVER_TYPES)
+def test_the_helper_solves_with_the_solver_asked_for(solver_type: int) -> None:
+    milp = _knapsacks(30, 3)
+    proto = milp.to_proto()
+    del proto.variables.integers[:]
+    proto.variables.integers.extend([False] * milp.n_vars)
+    params = parameters_pb2.SolveParametersProto()
+    params.time_limit.seconds = 30
+    there = solver_process.solve(proto, params,
+                                 model_parameters_pb2.ModelSolveParametersProto(), solver_type)
+    _helper_pid()  # answered by a live helper
+    here = solver_process.solve_binding(proto, params,
+                                        model_parameters_pb2.ModelSolveParametersProto(),
+                                        solver_type)
+    assert there.termination.reason == here.termination.reason \
+        == result_pb2.TERMINATION_REASON_OPTIMAL
+    # HiGHS says so in its termination's detail; GLOP leaves it empty.
+    highs = solver_type == parameters_pb2.SOLVER_TYPE_HIGHS
+    assert ("HighsModelStatus" in there.termination.detail) is highs
+    assert there.solutions[0].primal_solution.objective_value == pytest.approx(
+        here.solutions[0].primal_solution.objective_value, rel=1e-12)
+
+
+@pytest.mark.usefixtures("every_model_in_the_helper")
+def test_a_solver_the_engine_does_not_use_is_refused_in_the_helper_too() -> None:
+    milp = _knapsacks(5, 1)
+    with pytest.raises(solver_process.SolverFailed, match="not a solver of this engine"):
+        solver_process.solve(milp.to_proto(), parameters_pb2.SolveParametersProto(),
+                             model_parameters_pb2.ModelSolveParametersProto(),
+                             parameters_pb2.SOLVER_TYPE_GSCIP)
+    with pytest.raises(ValueError, match="not a solver of this engine"):
+        solver_process.solve_binding(milp.to_proto(), parameters_pb2.SolveParametersProto(),
+                                     model_parameters_pb2.ModelSolveParametersProto(),
+                                     parameters_pb2.SOLVER_TYPE_GSCIP)
 
 
 @pytest.mark.usefixtures("every_model_in_the_helper")
@@ -192,7 +230,7 @@ def test_a_helper_that_dies_in_a_solve_makes_it_an_error(monkeypatch: pytest.Mon
     _solver_module(tmp_path, "crashing_solver",
                    "Connection(int(sys.argv[2]), readable=False).send_bytes(b'ready')\n"
                    "ask = Connection(int(sys.argv[1]), writable=False)\n"
-                   "for _ in range(3):\n    ask.recv_bytes()\nsys.exit(9)\n", monkeypatch)
+                   "for _ in range(4):\n    ask.recv_bytes()\nsys.exit(9)\n", monkeypatch)
     result = _knapsacks(10, 2).solve(30.0, 0.0)
     assert result.status is SolveStatus.ERROR
     assert solve_lp(_knapsacks(10, 2)).status is SolveStatus.ERROR  # a new helper, same end
