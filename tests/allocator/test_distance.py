@@ -20,7 +20,7 @@ import allocator.distance as distance_module
 import allocator.pool_rounding as pool_rounding
 import allocator.solve as solve_module
 from allocator.check import keep_values
-from allocator.distance import tolerance
+from allocator.distance import PRICE_ROUNDS, tolerance
 from allocator.lot_side import LotSide
 from allocator.lp_rounding import whole
 from allocator.milp import Milp, MilpResult, SolveStatus
@@ -301,13 +301,16 @@ def test_kept_arcs_keep_the_most_households_then_the_least_distance(seed: int) -
 
 
 @settings(max_examples=max(40, settings.default.max_examples // 2), deadline=None)
-@given(st.one_of(rounds(max_households=40, max_lots=5, max_points=5), replans()))
-def test_rounds_settled_by_the_relaxation_keep_the_optimum_and_a_true_bound(rnd: Round
-                                                                            ) -> None:
-    # As on national, where the sub-problem is too large for its MIP: each price round
-    # takes its bound from the linear relaxation and routes the start's lot side.
+@given(st.one_of(rounds(max_households=40, max_lots=5, max_points=5), replans()),
+       st.sampled_from([0, PRICE_ROUNDS]))
+def test_rounds_settled_by_the_relaxation_keep_the_optimum_and_a_true_bound(
+        rnd: Round, price_rounds: int) -> None:
+    # As on national, where the sub-problem is too large for its MIP: straight to the
+    # relaxation on the binding points, or first price rounds that each take their
+    # bound from the sub-problem's linear relaxation and route its rounded optimum.
     problem = _problem(rnd)
-    with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0):
+    with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
+            patch.object(distance_module, "RELAXED_PRICE_ROUNDS", price_rounds):
         priced = _priced_only(problem)
     _assert_same_optimum(problem, _site_model(problem), priced)
 
@@ -372,6 +375,7 @@ def test_a_relaxed_choice_that_crowds_its_points_teaches_the_sub_problem_their_r
         return flow
 
     with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
+            patch.object(distance_module, "RELAXED_PRICE_ROUNDS", PRICE_ROUNDS), \
             patch.object(distance_module, "SPARE_ROUNDS", float("inf")), \
             patch.object(distance_module._Search, "room_cut", cutting), \
             patch.object(distance_module._Search, "offer", offering):
@@ -462,6 +466,7 @@ def test_a_relaxed_round_whose_rounding_fails_holds_the_stage_rows_mix(
         return result
 
     with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
+            patch.object(distance_module, "RELAXED_PRICE_ROUNDS", PRICE_ROUNDS), \
             patch.object(pool_rounding, "rens", failing), \
             patch.object(pool_rounding, "solve_lp", lp_after_mix):
         priced = _priced_only(problem)
@@ -476,9 +481,9 @@ def test_a_relaxed_round_whose_rounding_fails_holds_the_stage_rows_mix(
                                                     (7, 1.0), (10, 0.3)])
 def test_the_relaxation_on_the_binding_points_bounds_and_routes_the_stage(
         seed: int, budget_share: float, trouble: str) -> None:
-    # After one price round, stage 3's LP with the capacity of the points that bind
-    # (binding_points.py): its bound is never above the exact optimum, and its
-    # optimum, rounded, is routed as an allocation.
+    # Without a price round first (as on national), stage 3's LP with the capacity of
+    # the points that bind (binding_points.py): its bound is never above the exact
+    # optimum, and its optimum, rounded, is routed as an allocation.
     # - "boxes fail": RENS finds nothing in its box, plain or widened (vn-universal):
     #   the optimum is rounded with the stage rows' mix held, as in the price rounds.
     # - "bound short": each pricing proves 1 km less than its LP's optimum (as the
@@ -525,7 +530,7 @@ def test_the_relaxation_on_the_binding_points_bounds_and_routes_the_stage(
         return replace(pooled, bound=pooled.bound - 1.0)
 
     with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
-            patch.object(distance_module, "PRICE_ROUNDS", 1), \
+            patch.object(distance_module, "RELAXED_PRICE_ROUNDS", 0), \
             patch.object(distance_module, "relaxed_stage", recording), \
             patch.object(pool_rounding, "rens", failing if trouble == "boxes fail" else rens), \
             patch.object(pool_rounding, "solve_lp", lp_after_mix), \
@@ -534,7 +539,7 @@ def test_the_relaxation_on_the_binding_points_bounds_and_routes_the_stage(
         priced = _priced_only(problem)
     exact = _site_model(problem)
     _assert_same_optimum(problem, exact, priced)
-    assert len(seen) == 1  # one price round leaves each of these rounds unproven
+    assert len(seen) == 1  # the start's routing leaves each of these rounds unproven
     relaxed = seen[0]
     assert relaxed.bound <= exact.values.stage3 + 1e-6 * max(1.0, exact.values.stage3)
     assert relaxed.bound > float("-inf") and relaxed.values is not None
@@ -569,7 +574,7 @@ def test_the_relaxations_mip_on_what_an_allocation_can_use_proves_the_stage(
         return seen[-1][1]
 
     with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
-            patch.object(distance_module, "PRICE_ROUNDS", 1), \
+            patch.object(distance_module, "RELAXED_PRICE_ROUNDS", 0), \
             patch.object(distance_module, "closed_stage", recording):
         priced = _priced_only(problem)
     exact = _site_model(problem)

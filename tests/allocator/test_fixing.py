@@ -75,9 +75,9 @@ def test_stage_twos_relaxation_fixes_stage_three_without_solving_it_again(
 
 def test_the_national_path_in_small_keeps_every_stage_and_a_true_bound(
         problem: Problem) -> None:
-    # Stages 1 and 2 from their relaxations, stage 3 by relaxed price rounds with room
-    # rows and a pool of sites: the same stages 1-2 as the exact solve, a stage 3 no
-    # shorter than its optimum, and a bound no longer.
+    # Stages 1 and 2 from their relaxations, stage 3 by the relaxation on the binding
+    # points and its MIP: the same stages 1-2 as the exact solve, a stage 3 no shorter
+    # than its optimum, and a bound no longer.
     with patch.object(solve_module, "PRICE_CAPACITY", False):
         exact = solve_module.solve(problem)
     with patch.object(solve_module, "SITE_MODEL_MAX_COLUMNS", 0), \
