@@ -18,16 +18,16 @@ term of the objective, and need no row. If the LP's optimum sends more household
 to a point outside B than it holds, that point joins B and the LP is solved again.
 Once none does, the optimum meets every capacity: it is the relaxation's own.
 
-On national (B from a routing at 1,460,754 km: 203 points, then 239 and 240 after
-two rounds of joining), the homes with a row are 105,667 of 1,736,176. The bound is
-1,375,319.21 km, where the price rounds proved 1,375,318.6, and the LP's optimum,
-rounded (pool_rounding.py) and routed exactly, is an allocation of 1,375,319.41 km,
-shorter than any the rounds found.
+On national (B from the start's routing at 1,471,206 km, then joined twice), the
+bound is 1,375,319.21 km, where six price rounds (distance.py) proved 1,375,318.6, and
+the LP's optimum, rounded (pool_rounding.py) and routed exactly, is an allocation of
+1,375,319.41 km, shorter than any the rounds found. The LPs are GLOP's (milp.solve_lp):
+3 to 5 s each on national, where HiGHS took 13.
 
 The last LP's prices then hold most columns at their bound for any allocation shorter
 than the best routed (reduced-cost fixing, `closed_stage`), and the MIP of what is
-left bounds the stage: on national, 372,011 of 1,017,943 columns, and in 18 s it
-proves 1,375,319.41 km optimal.
+left bounds the stage: on national, about 380,000 of 1,017,943 columns, and in 12 s
+it proves 1,375,319.41 km optimal.
 
 Stage K2 (households kept at their point) is left out: a relaxation still.
 """
@@ -47,12 +47,13 @@ from allocator.pool_rounding import rounded_pool
 
 JOINS = 6  # rounds of points joining B before the relaxation gives up
 REPRICINGS = 4
-# HiGHS's presolve of the closed stage's MIP, without its search for parallel rows and
-# columns (bit 15 of its `presolve_rule_off`): on national that search is most of the
-# presolve, 11.6 s for the MIP instead of 18.7 s, the same optimum. The presolve stays
-# on: without any, HiGHS has called a model of this engine infeasible that was not
-# (distance.py, cut_rounds), and the MIP's bound is the stage's proof.
-NO_PARALLEL_ROWS_AND_COLUMNS = 1 << 15
+# HiGHS's presolve of the closed stage's MIP, without probing (rule 15 of the HiGHS
+# 1.12 that OR-Tools 9.15 carries, bit 15 of its `presolve_rule_off`; a test checks
+# that HiGHS names it so): on national probing is most of the presolve, 11.6 s for the
+# MIP instead of 18.7 s, the same optimum. A presolve rule left out only leaves the
+# model larger. The presolve stays on: without any, HiGHS has called a model of this
+# engine infeasible that was not (distance.py, cut_rounds), and this bound is a proof.
+NO_PROBING = 1 << 15
 
 
 @dataclass
@@ -147,10 +148,10 @@ def closed_stage(relaxed: Relaxed, side: LotSide, upper: float, gap: float,
     room cut whole (as `_Model` marks them) and the other sites and the flows not,
     solved by HiGHS within `gap` km, bounds every allocation shorter than `upper`:
     stage 3 is at least the lesser of the two. With those held, the rest is a network,
-    so marking every column whole changes no optimum, but it costs the MIP (national:
-    60 s against 18). Its optimum is made whole by `_with_whole_flows`; `values` is
-    None if that fails. Returns `relaxed` unchanged if it has no last LP, or the MIP
-    no answer in time."""
+    so marking every column whole changes no optimum, but it costs the MIP (national,
+    with all of HiGHS's presolve: 60 s against 18). Its optimum is made whole by
+    `_with_whole_flows`; `values` is None if that fails. Returns `relaxed` unchanged if
+    it has no last LP, or the MIP no answer in time."""
     if relaxed.last is None:
         return relaxed
     milp, pooled, constant = relaxed.last
@@ -166,7 +167,7 @@ def closed_stage(relaxed: Relaxed, side: LotSide, upper: float, gap: float,
     sub = restricted(milp, columns)
     result = sub.solve(max(deadline - time.perf_counter(), 0.05), gap, 0,
                        box=(low[columns], high[columns]),
-                       presolve_rules_off=NO_PARALLEL_ROWS_AND_COLUMNS)
+                       presolve_rules_off=NO_PROBING)
     if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
         return relaxed
     proven = min(upper, result.bound + constant)
@@ -198,7 +199,11 @@ def _with_whole_flows(milp: Milp, x: np.ndarray, deadline: float) -> np.ndarray 
     lp = solve_lp(held, max(deadline - time.perf_counter(), 0.05), solver="glop")
     if lp.status is not SolveStatus.OPTIMAL:
         return None
-    return whole(held, lp.values)
+    found = whole(held, lp.values)
+    if found is None:  # (an optimum off a vertex: HiGHS's, which ends at one)
+        lp = solve_lp(held, max(deadline - time.perf_counter(), 0.05))
+        found = whole(held, lp.values) if lp.status is SolveStatus.OPTIMAL else None
+    return found
 
 
 class _Model:

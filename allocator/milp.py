@@ -32,6 +32,7 @@ from allocator.solver_process import SolverFailed  # the same, from the helper p
 
 INF = float("inf")
 LpSolver = Literal["highs", "glop"]
+FALLBACK_MIN_S = 1.0  # HiGHS takes over an LP from GLOP only with this much time left
 # The parameters of the internal binding, in order, as OR-Tools 9.15 declares them.
 BINDING_PARAMETERS = ("model", "solver_type", "solver_initializer", "parameters",
                       "model_parameters", "message_callback", "callback_registration",
@@ -286,7 +287,8 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
     five times quicker (national's relaxation on its binding points, 508,012 columns:
     2.6 s against HiGHS's 13.4 s); on the class models of stages 0-2 it is four times
     slower, so those stay with HiGHS. Should GLOP end without an optimum or a proof of
-    infeasibility (a numerical failure, say) while time remains, HiGHS solves it.
+    infeasibility (a numerical failure, its helper's death, a stop at its time limit)
+    while at least FALLBACK_MIN_S of the time remains, HiGHS solves it.
     """
     if milp.n_vars == 0:
         return LpResult(SolveStatus.OPTIMAL, np.zeros(0), 0.0, np.zeros(milp.n_rows))
@@ -297,7 +299,7 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
     if solver == "glop":
         lp = _lp(milp, proto, time_limit_s, presolve, parameters_pb2.SOLVER_TYPE_GLOP)
         left = time_limit_s - (time.perf_counter() - started)
-        if lp.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE) or left <= 0:
+        if lp.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE) or left < FALLBACK_MIN_S:
             return lp
         time_limit_s = left
     return _lp(milp, proto, time_limit_s, presolve, parameters_pb2.SOLVER_TYPE_HIGHS)

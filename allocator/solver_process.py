@@ -1,4 +1,5 @@
-"""Large HiGHS solves in a helper process, stopped when their time is up.
+"""Large solves (HiGHS's, and GLOP's for some LPs) in a helper process, stopped when
+their time is up.
 
 HiGHS checks its time limit often, but not everywhere: on national's stage 3
 sub-problem (842,647 columns) a solve given 27.8 s ran 225 s, and the round
@@ -53,7 +54,9 @@ MIN_COLUMNS = 300_000
 # back takes time at this size); only beyond this is it stopped.
 GRACE_S = 5.0
 GRACE_SHARE = 0.1
-READY = b"ready"  # the helper's first word, once it can solve
+# The helper's first word, once it can solve. It names what each solve sends, so a
+# helper of other code (a service updated on disk while it runs) is never used.
+READY = b"ready: model, parameters, model parameters, solver"
 SOLVER_TYPES = (parameters_pb2.SOLVER_TYPE_HIGHS, parameters_pb2.SOLVER_TYPE_GLOP)
 START_S = 60.0    # a helper not ready by then is not used
 

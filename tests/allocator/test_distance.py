@@ -254,6 +254,19 @@ def test_only_the_homes_that_crowd_their_points_reach_further(
     assert active_arcs == [11, 12]  # each home's nearest, then home 10's second arc
 
 
+def test_homes_that_crowd_every_point_they_reach_are_not_routed() -> None:
+    # Home A (3 households) reaches P0 and P1, of one place each; home B reaches P2 and,
+    # far, P1. Once A reaches both its points and still does not fit, nothing will:
+    # B's far arc, never needed, is not what stops it.
+    place, point = np.array([0, 0, 1, 1]), np.array([0, 1, 1, 2])
+    km = np.array([0.1, 5.0, 3.0, 0.1])
+    routed = least_routing(place, point, km, np.array([3, 1]), np.array([1, 1, 5]),
+                           np.zeros(4, bool))
+    assert routed is None
+    assert least_routing(place, point, km, np.array([2, 1]), np.array([1, 1, 5]),
+                         np.zeros(4, bool)).tolist() == [1, 1, 0, 1]
+
+
 def test_homes_whose_points_the_fixing_closes_are_left_out_of_the_pricing() -> None:
     # demo-scarce-capacity: the reduced-cost fixing closes every point some free homes
     # reach, so their price is infinite; they must be held unserved, not priced.
@@ -553,6 +566,31 @@ def test_the_relaxation_on_the_binding_points_bounds_and_routes_the_stage(
             if again is milp:  # priced again: the last pricing brought columns in
                 assert np.count_nonzero(pooled.pool) > len(pooled.columns)
                 assert later.bound > pooled.bound
+
+
+@pytest.mark.parametrize("relaxed", [True, False])
+@pytest.mark.parametrize(("seed", "budget_share"), [(0, 0.6), (1, 0.3), (2, 0.6), (5, 0.6),
+                                                    (7, 1.0), (10, 0.3)])
+def test_a_start_that_cannot_be_routed_still_leads_to_the_stage(
+        seed: int, budget_share: float, relaxed: bool) -> None:
+    # Before any allocation is routed, nothing is proven (no distance against no bound),
+    # and the relaxation starts from the start's sites. Here the start is not routed
+    # (as when it does not fit its points): stage 3 must still be searched, and routed.
+    problem = _tight_round(seed, budget_share)
+    offer = distance_module._Search.offer
+    offers: list[bool] = []
+
+    def unroutable_start(search: Any, take: np.ndarray, lots: Any) -> Any:
+        offers.append(bool(offers))
+        return offer(search, take, lots) if offers[-1] else None
+
+    with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0 if relaxed else 10**9), \
+            patch.object(distance_module._Search, "offer", unroutable_start):
+        priced = _priced_only(problem)
+    assert len(offers) >= 2 and any(offers)  # after the start, the search routed more
+    _assert_same_optimum(problem, _site_model(problem), priced)
+    stage3 = priced.stages[-1]
+    assert stage3.bound == stage3.bound and stage3.bound > float("-inf")
 
 
 @pytest.mark.parametrize("above", [0.0, 10.0])

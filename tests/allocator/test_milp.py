@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from ortools.math_opt.core.python import solver as binding
 from ortools.math_opt.python import solve as public_solve
 
 from allocator import solver_process
+from allocator.binding_points import NO_PROBING
 from allocator.lp_rounding import price_bound
 from allocator.milp import BINDING_PARAMETERS, INF, Milp, SolveStatus, solve_lp, solve_proto
 from allocator.solver_process import SolverFailed
@@ -117,12 +119,34 @@ def _transport(seed: int, maximize: bool) -> Milp:
     return milp
 
 
+def _asking(monkeypatch: pytest.MonkeyPatch, answer: Any = None) -> list[int]:
+    """The solver types each solve asks the binding for, in order; `answer`, if given,
+    answers a GLOP solve in its place (model, params) -> result."""
+    asked: list[int] = []
+    binding_solve = solver_process.solve_binding
+
+    def recording(model: Any, params: Any, model_params: Any, solver_type: int) -> Any:
+        asked.append(solver_type)
+        if answer is not None and solver_type == parameters_pb2.SOLVER_TYPE_GLOP:
+            return answer(model, params)
+        return binding_solve(model, params, model_params, solver_type)
+
+    monkeypatch.setattr(solver_process, "solve_binding", recording)
+    return asked
+
+
+GLOP, HIGHS = parameters_pb2.SOLVER_TYPE_GLOP, parameters_pb2.SOLVER_TYPE_HIGHS
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 10**6), st.booleans(), st.booleans())
 def test_glop_reaches_highs_optimum_with_prices_that_prove_it(seed: int, maximize: bool,
                                                               presolve: bool) -> None:
     milp = _transport(seed, maximize)
-    glop = solve_lp(milp, 30.0, presolve=presolve, solver="glop")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        asked = _asking(monkeypatch)
+        glop = solve_lp(milp, 30.0, presolve=presolve, solver="glop")
+        assert asked == [GLOP]  # GLOP answered, optimal or infeasible, on its own
     highs = solve_lp(milp, 30.0, presolve=presolve)
     assert glop.status is highs.status
     if highs.status is not SolveStatus.OPTIMAL:
@@ -135,34 +159,62 @@ def test_glop_reaches_highs_optimum_with_prices_that_prove_it(seed: int, maximiz
 
 
 def test_an_lp_glop_does_not_finish_goes_to_highs(monkeypatch: pytest.MonkeyPatch) -> None:
-    asked: list[int] = []
-    binding_solve = solver_process.solve_binding
+    def failing(model: Any, params: Any) -> Any:
+        raise SolverFailed("numerical trouble")
 
-    def glop_fails(model: Any, params: Any, model_params: Any, solver_type: int) -> Any:
-        asked.append(solver_type)
-        if solver_type == parameters_pb2.SOLVER_TYPE_GLOP:
-            raise SolverFailed("numerical trouble")
-        return binding_solve(model, params, model_params, solver_type)
-
-    monkeypatch.setattr(solver_process, "solve_binding", glop_fails)
+    asked = _asking(monkeypatch, failing)
     milp = _transport(3, True)
     lp = solve_lp(milp, 30.0, solver="glop")
-    assert asked == [parameters_pb2.SOLVER_TYPE_GLOP, parameters_pb2.SOLVER_TYPE_HIGHS]
+    assert asked == [GLOP, HIGHS]
     assert lp.status is SolveStatus.OPTIMAL
     assert price_bound(milp, lp) == pytest.approx(lp.objective, abs=1e-6)
 
 
+def test_an_lp_glop_ends_without_an_optimum_goes_to_highs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # GLOP reports an infeasible model with free columns as infeasible or unbounded.
+    def undecided(model: Any, params: Any) -> Any:
+        result = result_pb2.SolveResultProto()
+        result.termination.reason = result_pb2.TERMINATION_REASON_INFEASIBLE_OR_UNBOUNDED
+        return result
+
+    asked = _asking(monkeypatch, undecided)
+    lp = solve_lp(_transport(3, False), 30.0, solver="glop")
+    assert asked == [GLOP, HIGHS]
+    assert lp.status is SolveStatus.OPTIMAL
+
+
+def test_an_lp_glop_stopped_at_its_time_limit_is_not_solved_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow(model: Any, params: Any) -> Any:
+        time.sleep(0.3)
+        return solver_process.stopped(model)
+
+    asked = _asking(monkeypatch, slow)
+    lp = solve_lp(_transport(3, False), 0.2, solver="glop")
+    assert asked == [GLOP]  # no time left for HiGHS
+    assert lp.status is SolveStatus.NO_SOLUTION
+
+
 def test_an_lp_glop_proves_infeasible_is_not_solved_again(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    asked: list[int] = []
-    binding_solve = solver_process.solve_binding
-
-    def counting(model: Any, params: Any, model_params: Any, solver_type: int) -> Any:
-        asked.append(solver_type)
-        return binding_solve(model, params, model_params, solver_type)
-
-    monkeypatch.setattr(solver_process, "solve_binding", counting)
+    asked = _asking(monkeypatch)
     milp = _small()
     milp.add_row(np.array([0, 1]), 1.0, 11, INF)  # x + y >= 11 where x + y <= 4
     assert solve_lp(milp, 30.0, solver="glop").status is SolveStatus.INFEASIBLE
-    assert asked == [parameters_pb2.SOLVER_TYPE_GLOP]
+    assert asked == [GLOP]
+
+
+def test_the_closed_stages_presolve_leaves_out_probing(capfd: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    # binding_points.NO_PROBING is a bit of HiGHS's presolve_rule_off, whose numbering
+    # moves between HiGHS versions: HiGHS itself must name the rule it turns off.
+    params = parameters_pb2.SolveParametersProto()
+    params.enable_output = True
+    params.highs.int_options["presolve_rule_off"] = NO_PROBING
+    result = solver_process.solve_binding(_small().to_proto(), params,
+                                          model_parameters_pb2.ModelSolveParametersProto())
+    assert result.termination.reason == result_pb2.TERMINATION_REASON_OPTIMAL
+    said = [line for line in capfd.readouterr().out.splitlines()
+            if f"(bit {NO_PROBING})" in line]
+    assert said and all("Probing" in line for line in said)

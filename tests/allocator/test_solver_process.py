@@ -223,12 +223,29 @@ def test_where_no_helper_can_start_the_caller_solves(monkeypatch: pytest.MonkeyP
 
 
 @pytest.mark.usefixtures("every_model_in_the_helper")
+def test_a_helper_of_other_code_is_never_used(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    # A service updated on disk while it runs starts helpers of the new code (or the
+    # other way round): one that reads three messages per solve would take the fourth
+    # for the next model. Its first word differs, and the caller solves itself.
+    _solver_module(tmp_path, "older_solver",
+                   "import time\n"
+                   "Connection(int(sys.argv[2]), readable=False).send_bytes(b'ready')\n"
+                   "time.sleep(3600)\n", monkeypatch)
+    result = _knapsacks(10, 2).solve(30.0, 0.0)
+    assert result.status is SolveStatus.OPTIMAL
+    assert solver_process._unavailable
+    assert getattr(solver_process._helpers, "helper", None) is None
+
+
+@pytest.mark.usefixtures("every_model_in_the_helper")
 def test_a_helper_that_dies_in_a_solve_makes_it_an_error(monkeypatch: pytest.MonkeyPatch,
                                                          tmp_path: Path) -> None:
     # Out of memory, say: the caller does not try the same here (it would likely die
     # of it too, or run past its time): the solve is an error, the round goes on.
     _solver_module(tmp_path, "crashing_solver",
-                   "Connection(int(sys.argv[2]), readable=False).send_bytes(b'ready')\n"
+                   "from allocator.solver_process import READY\n"
+                   "Connection(int(sys.argv[2]), readable=False).send_bytes(READY)\n"
                    "ask = Connection(int(sys.argv[1]), writable=False)\n"
                    "for _ in range(4):\n    ask.recv_bytes()\nsys.exit(9)\n", monkeypatch)
     result = _knapsacks(10, 2).solve(30.0, 0.0)
