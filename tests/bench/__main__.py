@@ -258,7 +258,7 @@ def write_table(rows: list, args: argparse.Namespace, context: dict) -> None:
         "`stage 3 bound` is the lower bound on total distance the engine proved "
         "(`stages[3].bound` in summary.json; – where none is reported)."
         + (" `engine, N s` is the engine given a time limit of N s instead of the round's "
-           "own (60 s for national), which ends before stage 3 is proven."
+           "own (60 s for national): what it proves given the time."
            if any(label in GIVEN_THE_TIME for label, _, _ in rows) else ""),
         "",
         "| instance | method | households | runs | load s | solve s | write s | total s "
