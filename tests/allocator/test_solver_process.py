@@ -208,11 +208,22 @@ def _solver_module(folder: Path, name: str, body: str,
 
 
 @pytest.mark.usefixtures("every_model_in_the_helper")
-def test_where_no_helper_can_start_the_caller_solves(monkeypatch: pytest.MonkeyPatch,
-                                                     tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "body"), [
     # An interpreter that cannot run the helper (embedded, frozen): it never says it is
-    # ready, and every solve of the process goes on in the caller, as before helpers.
-    _solver_module(tmp_path, "dying_solver", "sys.exit(1)\n", monkeypatch)
+    # ready.
+    ("dying_solver", "sys.exit(1)\n"),
+    # A service updated on disk while it runs starts helpers of the new code (or the
+    # other way round): one that reads three messages per solve would take the fourth
+    # for the next model. Its first word differs.
+    ("older_solver", "import time\n"
+                     "Connection(int(sys.argv[2]), readable=False).send_bytes(b'ready')\n"
+                     "time.sleep(3600)\n"),
+])
+def test_where_no_helper_can_start_the_caller_solves(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path, name: str,
+                                                     body: str) -> None:
+    # Every solve of the process then goes on in the caller, as before helpers.
+    _solver_module(tmp_path, name, body, monkeypatch)
     milp = _knapsacks(10, 2)
     result = milp.solve(30.0, 0.0)
     assert result.status is SolveStatus.OPTIMAL
@@ -220,22 +231,6 @@ def test_where_no_helper_can_start_the_caller_solves(monkeypatch: pytest.MonkeyP
     assert getattr(solver_process._helpers, "helper", None) is None
     monkeypatch.setattr(solver_process, "MIN_COLUMNS", 10**9)
     assert milp.solve(30.0, 0.0).objective == result.objective
-
-
-@pytest.mark.usefixtures("every_model_in_the_helper")
-def test_a_helper_of_other_code_is_never_used(monkeypatch: pytest.MonkeyPatch,
-                                             tmp_path: Path) -> None:
-    # A service updated on disk while it runs starts helpers of the new code (or the
-    # other way round): one that reads three messages per solve would take the fourth
-    # for the next model. Its first word differs, and the caller solves itself.
-    _solver_module(tmp_path, "older_solver",
-                   "import time\n"
-                   "Connection(int(sys.argv[2]), readable=False).send_bytes(b'ready')\n"
-                   "time.sleep(3600)\n", monkeypatch)
-    result = _knapsacks(10, 2).solve(30.0, 0.0)
-    assert result.status is SolveStatus.OPTIMAL
-    assert solver_process._unavailable
-    assert getattr(solver_process._helpers, "helper", None) is None
 
 
 @pytest.mark.usefixtures("every_model_in_the_helper")
