@@ -19,10 +19,10 @@ to a point outside B than it holds, that point joins B and the LP is solved agai
 Once none does, the optimum meets every capacity: it is the relaxation's own.
 
 On national (B from the start's routing at 1,471,206 km, then joined twice), the
-bound is 1,375,319.21 km, where six price rounds (distance.py) proved 1,375,318.6, and
-the LP's optimum, rounded (pool_rounding.py) and routed exactly, is an allocation of
-1,375,319.41 km, shorter than any the rounds found. The LPs are GLOP's (milp.solve_lp):
-3 to 5 s each on national, where HiGHS took 13.
+bound is 1,375,319.21 km, where six price rounds of the lot side's own relaxation
+proved 1,375,318.6, and the LP's optimum, rounded (pool_rounding.py) and routed
+exactly, is an allocation of 1,375,319.41 km, shorter than any the rounds found. The
+LPs are GLOP's (milp.solve_lp): 3 to 5 s each on national, where HiGHS took 13.
 
 The last LP's prices then hold most columns at their bound for any allocation shorter
 than the best routed (reduced-cost fixing, `closed_stage`), and the MIP of what is

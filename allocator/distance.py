@@ -37,14 +37,10 @@ could move by the LP's prices, bounds the stage and routes its optimum. On natio
 finds 1,375,319.41 km and proves 1,375,319.21, and the MIP proves 1,375,319.41 in
 12 s: stage 3 proven in 32 s.
 
-Price rounds may come first on such a sub-problem (RELAXED_PRICE_ROUNDS, none by
-default): each settles it by its own linear relaxation, the bound its prices prove and
-its optimum rounded as the choice. A choice whose homes crowd their points teaches the
-sub-problem their room (the master's cut, valid for every allocation, so the bounds
-still hold), and the same prices are tried again. On national the rounds end near
-1,375,320 km, where keeping the class optimum's lot side and choosing only its sites
-gave 1,460,753; with the relaxation's LPs on GLOP they only delay its proof (six
-rounds: stage 3 in 59 s).
+Price rounds first, each settling such a sub-problem by its own linear relaxation,
+only delay that proof: on national's stage-3 inputs, alone on the machine, stage 3
+was proven in 31.9 s after none, 36.6 s after one, 47.5 s after three and 59.1 s after
+six, the same optimum each time.
 
 The distance counts as proven when U - L is within 1 metre in total, or 1e-9 of U.
 Stage K2 (households kept at their point) is a row on the point side: it is dropped
@@ -62,14 +58,12 @@ import numpy as np
 
 from allocator.aggregate import Units
 from allocator.binding_points import Arcs, closed_stage, relaxed_stage
-from allocator.column_pool import solve_on_pool
 from allocator.disaggregate import served_households
 from allocator.fixing import Fixed, SiteBounds, fixed_by_cost, site_bounds
 from allocator.lot_side import Lots, LotSide, class_lots, lot_side
 from allocator.lp_rounding import priced_bound
 from allocator.milp import Milp, MilpResult, SolveStatus, solve_lp
 from allocator.model import KEEP_POINT, AllocationModel
-from allocator.pool_rounding import rounded_pool
 from allocator.potentials import room_prices
 from allocator.problem import Problem
 from allocator.routing import Router, crowded_places
@@ -77,13 +71,6 @@ from allocator.routing import Router, crowded_places
 TOLERANCE_KM = 0.001     # 1 metre in total
 RELATIVE_TOLERANCE = 1e-9
 PRICE_ROUNDS = 6   # single-price rounds before the cuts take over
-# A sub-problem too large for its MIP goes to the relaxation on the binding points
-# after this many price rounds: its LP proves more than they do, and takes no longer
-# than one of them. On national's stage-3 inputs, alone on the machine, stage 3 was
-# proven in 31.9 s after no round, 36.6 s after one, 39.2 s after two and 47.5 s after
-# three (six: 59.1 s). The relaxed rounds stay a setting (the tests run them): where
-# the relaxation's LP does not finish in time, they are what bounds such a stage.
-RELAXED_PRICE_ROUNDS = 0
 MAX_ROUNDS = 30
 # Cuts close fast where few points are full; where most are, they crawl, and the
 # allocation found stands with its bound rather than spend the whole time limit.
@@ -97,16 +84,11 @@ SITE_MODEL_FIRST_COLUMNS = 20_000
 # From this many columns on (national's sub-problem has 842,647), the sub-problem's MIP
 # gains nothing in the time a round has: HiGHS spends 18 s in its root LP, returns
 # its start, and one round of root cuts can run 200 s past the time limit. Such a
-# sub-problem goes to the relaxation on the binding points, after RELAXED_PRICE_ROUNDS
-# price rounds that each settle it by its own LP relaxation (the bound it proves, and
-# its optimum rounded as the choice).
+# sub-problem goes to the relaxation on the binding points, with no price round.
 RELAXED_MIN_COLUMNS = 300_000
-# The pool of a relaxed round's LP: per key, sites for this many times the households
-# the start serves there, and this many more (national: about 200,000 of 802,303).
+# The pool the relaxation's LP starts from: per key, sites for this many times the
+# households the start serves there, and this many more.
 POOL_SHARE, POOL_EXTRA = 3, 10
-# A relaxed round whose choice crowds its points also routes the best allocation's lot
-# side at its prices, if this many rounds as long as it still fit in the time left.
-SPARE_ROUNDS = 4
 
 
 def tolerance(value: float) -> float:
@@ -156,26 +138,25 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
     rounds = 0
     tried: list[np.ndarray] = []
     relaxed = cuts and priced.milp.n_vars >= RELAXED_MIN_COLUMNS
-    pool = np.zeros(priced.milp.n_vars, bool)  # the columns of the relaxed rounds' LPs
-    taught = len(search.crowded)  # crowded homes whose room the sub-problem holds
-    for homes in search.crowded if relaxed else []:
-        search.room_cut(priced, homes)  # (the start's, if it did not fit)
-    most = RELAXED_PRICE_ROUNDS if relaxed else PRICE_ROUNDS
-    while rounds < most and not search.proven and time.perf_counter() < deadline:
+    if relaxed:
+        # Too large for the sub-problem's MIP: straight to the relaxation on the binding
+        # points, which knows the room of the start's homes if they did not fit.
+        for homes in search.crowded:
+            search.room_cut(priced, homes)
+        if not search.proven and time.perf_counter() < deadline:
+            search.relaxation(priced, hint, deadline)
+    while not relaxed and rounds < PRICE_ROUNDS and not search.proven \
+            and time.perf_counter() < deadline:
         rounds += 1
-        round_started = time.perf_counter()
         tried.append(price)
         cost = search.site_cost(price)
         priced.milp.set_objective(_on_sites(priced, cost), False)
         # With the exact model per home to fall back on, a sub-problem that branches
         # long (a knapsack on the weight and cost rows) is not worth waiting for.
-        if relaxed:
-            result, pool = _relaxed(priced, search.start_of(priced, hint), cost, pool, deadline)
-        else:
-            result = priced.milp.solve(max(deadline - time.perf_counter(), 0.05),
-                                       TOLERANCE_KM / 10, 0, hint, presolve=False,
-                                       node_limit=None if cuts else FALLBACK_NODES,
-                                       feasibility_jump=False)
+        result = priced.milp.solve(max(deadline - time.perf_counter(), 0.05),
+                                   TOLERANCE_KM / 10, 0, hint, presolve=False,
+                                   node_limit=None if cuts else FALLBACK_NODES,
+                                   feasibility_jump=False)
         if result.status is SolveStatus.NO_SOLUTION and result.out_of_time:
             # Stopped before it answered (solver_process.py): its start is still a
             # choice of this sub-problem, worth routing with the sites chosen at
@@ -187,100 +168,35 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
         hint = result.values
         bound = result.bound + search.constant(cost, price)
         take = search.bounds.forced.copy()
-        if relaxed:
-            # The sites as chosen (whole numbers, see _relaxed): with room rows in the
-            # sub-problem, the cheapest sites of each key are not always its choice.
-            take[priced.free] = np.rint(result.values[priced.take]).astype(np.int64)
-        else:
-            take[priced.free] = priced.site_takes(result.values, cost[priced.free])
-        crowded = len(search.crowded)
+        take[priced.free] = priced.site_takes(result.values, cost[priced.free])
         flow = search.offer(take, priced.lots(result.values))
-        if not relaxed and search.upper - bound <= tolerance(search.upper) \
-                < search.upper - search.lower:
+        if search.upper - bound <= tolerance(search.upper) < search.upper - search.lower:
             # The MIP's bound, from HiGHS without presolve, would end the search: it is
-            # solved again with presolve, and that bound is used (see cut_rounds). The
-            # relaxed rounds' bounds are recomputed from their prices, so need no check.
+            # solved again with presolve, and that bound is used (see cut_rounds).
             constant = search.constant(cost, price)
             enough = search.upper - tolerance(search.upper) - constant
             bound = constant + _checked_bound(priced.milp, result, enough, deadline,
                                               None if cuts else FALLBACK_NODES)
         search.bounded(bound)
-        if relaxed and len(search.crowded) > crowded:
-            # The choice does not fit its points: the sub-problem learns the room of
-            # the homes that crowd (a valid cut, so its bounds still hold) and is solved
-            # again at the same prices. Meanwhile, the best allocation's lot side with
-            # its sites chosen at these prices (what the rounds routed before the LP
-            # chose): on a small round the LP's choices can crowd for several rounds
-            # where this one fits. Where time is short, the next round is worth more
-            # (national, with six rounds: 3 s of routing left too little for the third
-            # LP).
-            now = time.perf_counter()
-            if deadline - now >= SPARE_ROUNDS * (now - round_started):
-                take = search.bounds.forced.copy()
-                best = search.start_of(priced, result.values)
-                take[priced.free] = priced.site_takes(best, cost[priced.free])
-                search.offer(take, priced.lots(best))
-            for homes in search.crowded[taught:]:
-                search.room_cut(priced, homes)
-            taught = len(search.crowded)
-            continue
         new = search.prices(flow) if flow is not None else price
         if stuck or any(np.array_equal(new, seen) for seen in tried):
             # Prices tried already would choose the same again (the cuts take over), or
             # the sub-problem branches past its node limit: the rounds after it would too.
             break
         price = new
-    if relaxed and not search.proven and time.perf_counter() < deadline:
-        search.relaxation(priced, pool, hint, deadline)
     if cuts and not search.proven and time.perf_counter() < deadline:
         now = time.perf_counter()
         rounds += search.cut_rounds(now + CUT_SHARE * (deadline - now), MAX_ROUNDS - rounds)
     return search.result(time.perf_counter() - started)
 
 
-def _relaxed(priced: LotSide, start: np.ndarray, cost: np.ndarray, pool: np.ndarray,
-             deadline: float) -> tuple[MilpResult, np.ndarray]:
-    """A sub-problem too large for its MIP, settled by its linear relaxation: the bound
-    its row prices prove (lp_rounding.priced_bound, valid however the solve ended) and,
-    as the choice, the LP optimum rounded (pool_rounding.py), or if that fails, the lot
-    side of `start` (the best allocation so far, in these columns) with its sites
-    chosen at these prices.
-
-    The LP is solved on a pool of sites (column_pool.py, `_site_pool`): those of the
-    last round's pool (`pool`, a mask of the sub-problem's columns) and the start's.
-    The pool it ends with is returned with the result, for the next round.
-    """
-    started = time.perf_counter()
-    pooled = solve_on_pool(priced.milp, _site_pool(priced, pool, start, cost),
-                           deadline - started)
-    if pooled.lp.status is not SolveStatus.OPTIMAL:
-        return MilpResult(SolveStatus.FEASIBLE, start, float("nan"), float("-inf"),
-                          time.perf_counter() - started, True), pooled.pool
-    rounded = rounded_pool(priced, pooled, start, TOLERANCE_KM / 10, deadline)
-    if rounded is None:
-        # No rounding found: the start's lot side, its sites chosen at these prices
-        # (a choice of the sub-problem unless room rows forbid it, and a routing that
-        # gives the next round new prices).
-        choice = start.copy()
-        chosen = np.rint(start[priced.model.take]).astype(np.int64)
-        choice[priced.take] = priced.shared(chosen, cost[priced.free])
-    else:
-        choice = np.zeros(priced.milp.n_vars)
-        choice[pooled.columns] = rounded
-    return MilpResult(SolveStatus.FEASIBLE, choice, float("nan"), pooled.bound,
-                      time.perf_counter() - started, False), pooled.pool
-
-
-def _site_pool(side: LotSide, pool: np.ndarray, start: np.ndarray,
-               cost: np.ndarray) -> np.ndarray:
-    """Where an LP over `side` starts (column_pool.py): the columns of `pool` (a mask),
-    every column but the sites, and per key the sites cheapest at `cost` for POOL_SHARE
-    times the households `start` (a solution of `side`) serves there, and POOL_EXTRA
-    more."""
-    site = np.zeros(len(pool), bool)
-    site[side.take] = True
+def _site_pool(side: LotSide, start: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Where an LP over `side` starts (column_pool.py): every column but the sites, and
+    per key the sites cheapest at `cost` for POOL_SHARE times the households `start` (a
+    solution of `side`) serves there, and POOL_EXTRA more."""
+    pool = np.ones(side.milp.n_vars, bool)
+    pool[side.take] = False
     chosen = np.rint(start[side.model.take]).astype(np.int64)
-    pool = pool | ~site
     pool[side.take] |= side.shared(POOL_SHARE * chosen + POOL_EXTRA, cost[side.free]) > 0
     return pool
 
@@ -458,8 +374,7 @@ class _Search:
         self.variables, self.rows = master.milp.n_vars, master.milp.n_rows
         return done
 
-    def relaxation(self, side: LotSide, pool: np.ndarray, fallback: np.ndarray,
-                   deadline: float) -> None:
+    def relaxation(self, side: LotSide, fallback: np.ndarray, deadline: float) -> None:
         """Stage 3's LP with the capacity of the points that bind (binding_points.py),
         from the best allocation (else `fallback`, a solution of `side`): its bound, and
         its optimum rounded and routed."""
@@ -472,7 +387,7 @@ class _Search:
             binding = (load >= self.capacity) | (self.prices(self.best[1]) > 0)
         # Every column but the sites, and the sites nearest their homes' points for the
         # households the start serves (what pricing would bring in first).
-        pool = _site_pool(side, pool, start, self.site_cost(np.zeros(len(binding))))
+        pool = _site_pool(side, start, self.site_cost(np.zeros(len(binding))))
         arcs = Arcs(self.place, self.point, self.km, self.capacity, self.sites.n_places)
         relaxed = relaxed_stage(side, self.sites.place[side.free], forced, arcs, binding,
                                 pool, start, deadline, TOLERANCE_KM / 10)

@@ -1,10 +1,10 @@
 """A lot side's LP optimum, solved on a pool of its columns, rounded to whole households.
 
-Stage 3's relaxed rounds (distance.py) and its relaxation on the binding points
-(binding_points.py) both solve an LP whose lot-side columns must then be whole: a
-network with a few side rows (the stage rows that hold weight served and cost, room
-rows, and the capacity of the points that bind), so only a handful of its columns are
-fractional. Three ways are tried, each where the one before finds nothing:
+Stage 3's relaxation on the binding points (binding_points.py) solves an LP whose
+lot-side columns must then be whole: a network with a few side rows (the stage rows
+that hold weight served and cost, room rows, and the capacity of the points that
+bind), so only a handful of its columns are fractional. Three ways are tried, each
+where the one before finds nothing:
 
 1. RENS: the best whole point between the floors and ceilings of the LP's values.
 2. RENS with the columns that share a small row with a fractional one free to move by

@@ -20,7 +20,7 @@ import allocator.distance as distance_module
 import allocator.pool_rounding as pool_rounding
 import allocator.solve as solve_module
 from allocator.check import keep_values
-from allocator.distance import PRICE_ROUNDS, tolerance
+from allocator.distance import tolerance
 from allocator.lot_side import LotSide
 from allocator.lp_rounding import whole
 from allocator.milp import Milp, MilpResult, SolveStatus
@@ -314,16 +314,13 @@ def test_kept_arcs_keep_the_most_households_then_the_least_distance(seed: int) -
 
 
 @settings(max_examples=max(40, settings.default.max_examples // 2), deadline=None)
-@given(st.one_of(rounds(max_households=40, max_lots=5, max_points=5), replans()),
-       st.sampled_from([0, PRICE_ROUNDS]))
-def test_rounds_settled_by_the_relaxation_keep_the_optimum_and_a_true_bound(
-        rnd: Round, price_rounds: int) -> None:
+@given(st.one_of(rounds(max_households=40, max_lots=5, max_points=5), replans()))
+def test_rounds_settled_by_the_relaxation_keep_the_optimum_and_a_true_bound(rnd: Round
+                                                                            ) -> None:
     # As on national, where the sub-problem is too large for its MIP: straight to the
-    # relaxation on the binding points, or first price rounds that each take their
-    # bound from the sub-problem's linear relaxation and route its rounded optimum.
+    # relaxation on the binding points, then the cut rounds.
     problem = _problem(rnd)
-    with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
-            patch.object(distance_module, "RELAXED_PRICE_ROUNDS", price_rounds):
+    with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0):
         priced = _priced_only(problem)
     _assert_same_optimum(problem, _site_model(problem), priced)
 
@@ -355,53 +352,6 @@ def test_a_sub_problem_stopped_past_its_time_still_routes_its_start() -> None:
     assert len(offered) >= 2  # the start, then the start again at the round's prices
     stage3 = priced.stages[-1]
     assert stage3.stage == 3 and stage3.value == stage3.value  # an allocation, routed
-    _assert_same_optimum(problem, _site_model(problem), priced)
-
-
-@pytest.mark.parametrize(("seed", "budget_share"), [(1, 0.3), (2, 0.6), (4, 0.6), (5, 0.6)])
-def test_a_relaxed_choice_that_crowds_its_points_teaches_the_sub_problem_their_room(
-        seed: int, budget_share: float) -> None:
-    # On national the sub-problem's LP, rounded, chose households whose points could not
-    # hold them all (225 homes crowded at the start's prices). Their room then becomes a
-    # row of the sub-problem, solved again at the same prices, until a choice fits:
-    # about 1,375,320 km where routing the start's lot side gave 1,460,753. Here no other
-    # choice is routed (no spare rounds), so what fits after a cut is the LP's choice.
-    # (Where 12 small points hold 300 households tightly, as with seed 0 at 0.6, the
-    # rows close slowly: each excludes one crowded set, and the next choice crowds
-    # another. The spare rounds and the cut rounds are there for such rounds.)
-    problem = _tight_round(seed, budget_share)
-    room_cut, offer = distance_module._Search.room_cut, distance_module._Search.offer
-    rows: list[tuple[np.ndarray, float]] = []  # each room row: its sites and its room
-    offered: list[tuple[np.ndarray, bool, int]] = []  # take, fitted, room rows then
-
-    def cutting(search: Any, side: Any, crowded: np.ndarray) -> None:
-        if inspect.stack()[1].function == "least_distance":
-            inside = crowded[search.sites.place]
-            reached = np.unique(search.point[crowded[search.place]])
-            rows.append((inside, float(search.capacity[reached].sum())))
-        room_cut(search, side, crowded)
-
-    def offering(search: Any, take: np.ndarray, lots: Any) -> Any:
-        flow = offer(search, take, lots)
-        if inspect.stack()[1].function == "least_distance":
-            offered.append((take.copy(), flow is not None, len(rows)))
-        return flow
-
-    with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
-            patch.object(distance_module, "RELAXED_PRICE_ROUNDS", PRICE_ROUNDS), \
-            patch.object(distance_module, "SPARE_ROUNDS", float("inf")), \
-            patch.object(distance_module._Search, "room_cut", cutting), \
-            patch.object(distance_module._Search, "offer", offering):
-        priced = _priced_only(problem)
-    assert rows  # a price round's choice crowded its points and became a row
-    start = offered[0][0]
-    # Every choice of a price round keeps the room of every row it was solved with.
-    for take, _, known in offered[1:]:
-        for inside, room in rows[:known]:
-            assert int(take[inside].sum()) <= room
-    # And one of them, after a row was learnt, fits its points.
-    assert any(fitted and known and not np.array_equal(take, start)
-               for take, fitted, known in offered[1:])
     _assert_same_optimum(problem, _site_model(problem), priced)
 
 
@@ -445,47 +395,6 @@ def test_a_price_rounds_bound_that_would_end_the_search_is_proven_again(name: st
     assert claims and stage3.bound <= priced.values.stage3 + 1e-6
     assert checks  # the false claim was checked
     assert bool(presolved) == by_mip  # (sample: the LP's prices prove enough)
-    _assert_same_optimum(problem, _site_model(problem), priced)
-
-
-@pytest.mark.parametrize(("seed", "budget_share"), [(1, 0.3), (2, 0.6), (3, 0.6), (4, 1.0)])
-def test_a_relaxed_round_whose_rounding_fails_holds_the_stage_rows_mix(
-        seed: int, budget_share: float) -> None:
-    # On national (stage 2's LP solved with presolve), the sub-problem's LP meets the
-    # weight and cost rows with a fractional mix of households of 60 and 85 points, and
-    # no whole point lies near it, widened or not. Held at the start's mix of each stage
-    # row, the LP is whole there. Here RENS is made to fail before the mix is held.
-    problem = _tight_round(seed, budget_share)
-    rens = pool_rounding.rens
-    rows_at_first: dict[int, int] = {}
-    held: list[np.ndarray | None] = []  # per rounding after the mix rows: its point
-
-    def failing(model: Milp, x: np.ndarray, *args: Any) -> np.ndarray | None:
-        first = rows_at_first.setdefault(id(model), model.n_rows)
-        if model.n_rows == first:
-            return None  # (the plain and the widened box)
-        point = rens(model, x, *args)
-        held.append(point)
-        return point
-
-    solve_lp, held_lps = pool_rounding.solve_lp, []
-
-    def lp_after_mix(model: Milp, *args: Any, **kwargs: Any) -> Any:
-        result = solve_lp(model, *args, **kwargs)
-        if result.status is SolveStatus.OPTIMAL:
-            values = np.rint(result.values)
-            if np.abs(result.values - values).max(initial=0.0) <= 1e-6:
-                held_lps.append(values)
-        return result
-
-    with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
-            patch.object(distance_module, "RELAXED_PRICE_ROUNDS", PRICE_ROUNDS), \
-            patch.object(pool_rounding, "rens", failing), \
-            patch.object(pool_rounding, "solve_lp", lp_after_mix):
-        priced = _priced_only(problem)
-    assert rows_at_first  # some LP optimum was fractional and went to RENS
-    # Each mix-held LP gave a whole point, at once or by RENS.
-    assert len(held_lps) + sum(point is not None for point in held) >= len(rows_at_first)
     _assert_same_optimum(problem, _site_model(problem), priced)
 
 
@@ -543,7 +452,6 @@ def test_the_relaxation_on_the_binding_points_bounds_and_routes_the_stage(
         return replace(pooled, bound=pooled.bound - 1.0)
 
     with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
-            patch.object(distance_module, "RELAXED_PRICE_ROUNDS", 0), \
             patch.object(distance_module, "relaxed_stage", recording), \
             patch.object(pool_rounding, "rens", failing if trouble == "boxes fail" else rens), \
             patch.object(pool_rounding, "solve_lp", lp_after_mix), \
@@ -612,7 +520,6 @@ def test_the_relaxations_mip_on_what_an_allocation_can_use_proves_the_stage(
         return seen[-1][1]
 
     with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
-            patch.object(distance_module, "RELAXED_PRICE_ROUNDS", 0), \
             patch.object(distance_module, "closed_stage", recording):
         priced = _priced_only(problem)
     exact = _site_model(problem)
