@@ -26,8 +26,8 @@ LPs are GLOP's (milp.solve_lp): 3 to 5 s each on national, where HiGHS took 13.
 
 The last LP's prices then hold most columns at their bound for any allocation shorter
 than the best routed (reduced-cost fixing, `closed_stage`), and the MIP of what is
-left bounds the stage: on national, about 380,000 of 1,017,943 columns, and in 12 s
-it proves 1,375,319.41 km optimal.
+left bounds the stage: on national, about 380,000 of 1,017,943 columns, and in about
+3 s (its presolve cut short, PRESOLVE_REDUCTIONS) it proves 1,375,319.41 km optimal.
 
 Stage K2 (households kept at their point) is left out: a relaxation still.
 """
@@ -42,17 +42,27 @@ import numpy as np
 from allocator.column_pool import Pooled, restricted, solve_on_pool
 from allocator.lot_side import LotSide
 from allocator.lp_rounding import whole
-from allocator.milp import Milp, SolveStatus, solve_lp
+from allocator.milp import Milp, Presolve, SolveStatus, solve_lp
 from allocator.pool_rounding import rounded_pool
 
 JOINS = 6  # rounds of points joining B before the relaxation gives up
 REPRICINGS = 4
-# HiGHS's presolve of the closed stage's MIP, without probing (rule 15 of the HiGHS
-# 1.12 that OR-Tools 9.15 carries, bit 15 of its `presolve_rule_off`; a test checks
-# that HiGHS names it so): on national probing is most of the presolve, 11.6 s for the
-# MIP instead of 18.7 s, the same optimum. A presolve rule left out only leaves the
-# model larger. The presolve stays on: without any, HiGHS has called a model of this
-# engine infeasible that was not (distance.py, cut_rounds), and this bound is a proof.
+# HiGHS's presolve of the closed stage's MIP, cut short. The presolve stays on: without
+# any, HiGHS has called a model of this engine infeasible that was not (distance.py,
+# cut_rounds), and this bound is a proof. A presolve cut short only leaves the model
+# larger. On national's closed MIP (382,138 columns, 125,988 rows; HiGHS 1.12, as
+# OR-Tools 9.15 carries it), alone on the machine, the same optimum each time:
+# - whole, 10.7 s: the fast reductions take 1.3 s and leave 16,613 rows, then its
+#   dominated columns step takes 6.5 s (no option but the reduction limit reaches it)
+#   and fixes 4 columns, and the root LP is presolved again (1.5 s);
+# - stopped after a quarter as many reductions as the model has rows and columns
+#   (PRESOLVE_REDUCTIONS), before that step, and the root LP not presolved again:
+#   2.3 to 3.1 s;
+# - probing, which comes after that step, is left out as well, should a model's fast
+#   reductions not reach the limit (rule 15 of HiGHS 1.12, bit 15 of its
+#   `presolve_rule_off`; a test checks that HiGHS names it so): on national it took
+#   14 s of the whole presolve.
+PRESOLVE_REDUCTIONS = 0.25
 NO_PROBING = 1 << 15
 
 
@@ -165,9 +175,10 @@ def closed_stage(relaxed: Relaxed, side: LotSide, upper: float, gap: float,
     high = np.where(rc > 0, np.minimum(ub, lb + moves), ub)
     columns = np.flatnonzero(high > 0)  # (the others are held at 0, their lower bound)
     sub = restricted(milp, columns)
+    limits = Presolve(rules_off=NO_PROBING, root_only=True,
+                      reductions=int(PRESOLVE_REDUCTIONS * (sub.n_vars + sub.n_rows)))
     result = sub.solve(max(deadline - time.perf_counter(), 0.05), gap, 0,
-                       box=(low[columns], high[columns]),
-                       presolve_rules_off=NO_PROBING)
+                       box=(low[columns], high[columns]), limits=limits)
     if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
         return relaxed
     proven = min(upper, result.bound + constant)

@@ -49,6 +49,18 @@ class SolveStatus(enum.StrEnum):
     ERROR = "ERROR"
 
 
+@dataclass(frozen=True)
+class Presolve:
+    """How much of HiGHS's MIP presolve runs (all of it, by default)."""
+
+    rules_off: int = 0              # HiGHS's bit mask of rules not to try (presolve_rule_off)
+    reductions: int | None = None   # stop after this many reductions (presolve_reduction_limit)
+    root_only: bool = False         # no second presolve of the root LP (mip_root_presolve_only)
+
+
+FULL_PRESOLVE = Presolve()
+
+
 @dataclass
 class MilpResult:
     status: SolveStatus
@@ -208,7 +220,7 @@ class Milp:
               hint: np.ndarray | None = None, presolve: bool = True,
               node_limit: int | None = None, feasibility_jump: bool = True,
               box: tuple[np.ndarray, np.ndarray] | None = None,
-              integrality: float = 1e-9, presolve_rules_off: int = 0) -> MilpResult:
+              integrality: float = 1e-9, limits: Presolve = FULL_PRESOLVE) -> MilpResult:
         """Solve with HiGHS; gaps are tightened so 'optimal' means what it says.
 
         `hint`, a feasible value for every variable, gives the solver a first incumbent.
@@ -220,8 +232,9 @@ class Milp:
         columns it costs 0.4 s. `box`, (lower, upper) per column, replaces the columns'
         bounds for this solve only. `integrality` is HiGHS's MIP feasibility tolerance
         (how near an integer a value, and how near its side a row, must be); a caller
-        that loosens it checks the rounded solution itself. `presolve_rules_off` is
-        HiGHS's bit mask of presolve reductions not to try (its `presolve_rule_off`).
+        that loosens it checks the rounded solution itself. `limits` leaves parts of
+        HiGHS's presolve out (`Presolve`): a presolve stopped early leaves the model
+        larger, never different in its optimum.
         """
         started = time.perf_counter()
         if self.n_vars == 0:  # nothing to decide (nobody can be served)
@@ -237,8 +250,12 @@ class Milp:
         params.highs.double_options["dual_feasibility_tolerance"] = 1e-9
         if not presolve:
             params.highs.string_options["presolve"] = "off"
-        if presolve_rules_off:
-            params.highs.int_options["presolve_rule_off"] = presolve_rules_off
+        if limits.rules_off:
+            params.highs.int_options["presolve_rule_off"] = limits.rules_off
+        if limits.reductions is not None:
+            params.highs.int_options["presolve_reduction_limit"] = limits.reductions
+        if limits.root_only:
+            params.highs.bool_options["mip_root_presolve_only"] = True
         if node_limit is not None:
             params.node_limit = node_limit
         if not feasibility_jump:

@@ -17,7 +17,15 @@ from ortools.math_opt.python import solve as public_solve
 from allocator import solver_process
 from allocator.binding_points import NO_PROBING
 from allocator.lp_rounding import price_bound
-from allocator.milp import BINDING_PARAMETERS, INF, Milp, SolveStatus, solve_lp, solve_proto
+from allocator.milp import (
+    BINDING_PARAMETERS,
+    INF,
+    Milp,
+    Presolve,
+    SolveStatus,
+    solve_lp,
+    solve_proto,
+)
 from allocator.solver_process import SolverFailed
 from tests.allocator.small_models import highs_error_model
 
@@ -203,6 +211,33 @@ def test_an_lp_glop_proves_infeasible_is_not_solved_again(
     milp.add_row(np.array([0, 1]), 1.0, 11, INF)  # x + y >= 11 where x + y <= 4
     assert solve_lp(milp, 30.0, solver="glop").status is SolveStatus.INFEASIBLE
     assert asked == [GLOP]
+
+
+def test_a_presolve_cut_short_reaches_highs_and_keeps_the_optimum(
+        monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    # HiGHS must know every option the limits set (an unknown one fails the solve) and
+    # act on them: with no reduction allowed, its log says the model was not reduced.
+    binding_solve = solver_process.solve_binding
+
+    def logged(model: Any, params: Any, model_params: Any, solver_type: int) -> Any:
+        params.enable_output = True
+        return binding_solve(model, params, model_params, solver_type)
+
+    def reducible() -> Milp:
+        milp = _small()  # and z fixed at 1 in a row of its own, which presolve removes
+        z = milp.add_vars(1, 1, 1)
+        milp.add_row(z, 1.0, -INF, 3)
+        milp.set_objective(np.array([3.0, 2.0, 1.0]), maximize=True)
+        return milp
+
+    monkeypatch.setattr(solver_process, "solve_binding", logged)
+    cut = reducible().solve(10, 0.5, limits=Presolve(NO_PROBING, reductions=0, root_only=True))
+    assert "Not reduced" in capfd.readouterr().out
+    whole = reducible().solve(10, 0.5)
+    assert "Not reduced" not in capfd.readouterr().out
+    assert cut.status is whole.status is SolveStatus.OPTIMAL
+    assert cut.objective == whole.objective == 11.0
+    assert list(cut.values) == [2.0, 2.0, 1.0]
 
 
 def test_the_closed_stages_presolve_leaves_out_probing(capfd: pytest.CaptureFixture[str]
