@@ -245,7 +245,9 @@ class _Model:
         # more than those points hold) are whole, as the counts are: with both held,
         # the rest is a network (see closed_stage). Only its MIP reads this.
         rows, cols, _ = side.milp.entries()
-        milp.integer[0][np.intersect1d(cols[rows >= side.own_rows], side.take)] = True
+        in_cut = np.zeros(side.milp.n_vars, bool)
+        in_cut[cols[rows >= side.own_rows]] = True
+        milp.integer[0][side.take[in_cut[side.take]]] = True
         objective = np.zeros(milp.n_vars)
         objective[side.take] = np.where(rowed[site_place], 0.0, free_cost[site_place])
         homes = np.flatnonzero(rowed)
