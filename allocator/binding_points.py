@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from allocator.basis import AT_LOWER, BASIC, Basis, carried
 from allocator.column_pool import Pooled, restricted, solve_on_pool
 from allocator.lot_side import LotSide
 from allocator.lp_rounding import whole
@@ -107,13 +108,16 @@ def relaxed_stage(side: LotSide, site_place: np.ndarray, forced: np.ndarray, arc
     joins = repricings = 0
     priced = float("-inf")  # the bound of the last pricing
     bound = float("-inf")  # every B's relaxation bounds the stage, overflowing or not
+    basis: Basis | None = None  # where the next LP starts (basis.py)
     while time.perf_counter() < deadline:
         # GLOP's dual simplex with its presolve (solve_on_pool's default): on national,
         # 2.6 s and 2.8 s for LPs that took HiGHS 13.4 s and 13.7 s with its presolve.
-        pooled = solve_on_pool(model.milp, pool_start, deadline - time.perf_counter())
+        pooled = solve_on_pool(model.milp, pool_start, deadline - time.perf_counter(),
+                               basis=basis)
         if pooled.lp.status is not SolveStatus.OPTIMAL:
             break
         bound = max(bound, pooled.bound + model.constant)
+        basis = pooled.basis
         over = model.overflow(pooled.lp.values)
         if over.any():
             joins += 1
@@ -121,7 +125,8 @@ def relaxed_stage(side: LotSide, site_place: np.ndarray, forced: np.ndarray, arc
                 break
             binding |= over
             priced = float("-inf")
-            model = _Model(side, site_place, forced, most, arcs, binding)
+            last, model = model, _Model(side, site_place, forced, most, arcs, binding)
+            basis = None if basis is None else model.carried(last, basis)
             pool_start = np.ones(model.milp.n_vars, bool)
             pool_start[:len(pool)] = pooled.pool[:len(pool)]  # (the sites priced in, kept)
             continue
@@ -274,6 +279,22 @@ class _Model:
                                            self.free_km[self.free_homes]]), False)
         self.milp = milp
         self.forced = forced
+        # What each column and row stands for, increasing, the same in every B's model:
+        # the lot side's own, then per arc (its flow), per home (its free arc; its row),
+        # per point (its row).
+        n_side, n_arcs = side.milp.n_vars, len(arcs.place)
+        self.column_keys = np.concatenate([np.arange(n_side), n_side + short,
+                                           n_side + n_arcs + self.free_homes])
+        self.row_keys = np.concatenate([np.arange(side.milp.n_rows),
+                                        side.milp.n_rows + homes,
+                                        side.milp.n_rows + n_places + points])
+
+    def carried(self, last: _Model, basis: Basis) -> Basis:
+        """`basis`, of the model `last` (another B's), carried over to this one: what
+        both have keeps its status, a new column starts at its bound and a new row's
+        slack in the basis (basis.completed fits it to this model)."""
+        return Basis(carried(last.column_keys, basis.columns, self.column_keys, AT_LOWER),
+                     carried(last.row_keys, basis.rows, self.row_keys, BASIC))
 
     def overflow(self, x: np.ndarray) -> np.ndarray:
         """Points outside B that this solution sends more households than they hold."""

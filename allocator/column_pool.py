@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from allocator.basis import AT_LOWER, Basis, completed
 from allocator.lp_rounding import priced_bound
 from allocator.milp import LpResult, LpSolver, Milp, SolveStatus, solve_lp
 
@@ -49,14 +50,20 @@ class Pooled:
     bound: float         # proven by `lp`'s prices over every column (priced_bound),
                          # -inf if the LP has no optimum
     reduced: np.ndarray  # the reduced costs that prove it, per column (empty if none)
+    # The last LP's basis in the whole model's columns (those left out at their lower
+    # bound) and rows, to start a related LP from (basis.py); None without one.
+    basis: Basis | None = None
 
 
 def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float,
-                  presolve: bool = True, solver: LpSolver = "glop") -> Pooled:
+                  presolve: bool = True, solver: LpSolver = "glop",
+                  basis: Basis | None = None) -> Pooled:
     """The LP of `milp` (objective set), solved on the columns of `pool` (a mask),
     widened by pricing until (almost) no column left out would improve it, or time runs
     out: at most FEW_JOINS of the pool's size still would. `solver` and `presolve`: see
-    solve_lp. Stage 3's site models are what this solves, and GLOP is the quicker there."""
+    solve_lp. Stage 3's site models are what this solves, and GLOP is the quicker there.
+    `basis`, in the whole model's columns and rows, is where the first LP starts; each
+    LP after it starts from the one before."""
     started = time.perf_counter()
     pool = pool.copy()
     lb, ub = np.concatenate(milp.lb), np.concatenate(milp.ub)
@@ -70,33 +77,40 @@ def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float,
     for _ in range(MAX_PRICINGS):
         columns = np.flatnonzero(pool)
         sub = restricted(milp, columns)
+        start = None
+        if basis is not None:
+            start = completed(basis.columns[columns], basis.rows, (lb[columns], ub[columns]),
+                              (np.concatenate(milp.row_lb), np.concatenate(milp.row_ub)))
         lp = solve_lp(sub, max(time_limit_s - (time.perf_counter() - started), 0.05),
-                      presolve=presolve, solver=solver)
+                      presolve=presolve, solver=solver, basis=start)
         values = np.zeros(milp.n_vars)
         if lp.status is SolveStatus.OPTIMAL:
             values[columns] = lp.values
-        whole = LpResult(lp.status, values, lp.objective, lp.duals)
+        if lp.basis is not None:
+            basis = Basis(np.full(milp.n_vars, AT_LOWER, np.int8), lp.basis.rows)
+            basis.columns[columns] = lp.basis.columns
+        whole = LpResult(lp.status, values, lp.objective, lp.duals, basis)
         if lp.status is SolveStatus.INFEASIBLE and not pool.all():
             pool[:] = True  # the pool alone cannot meet the rows: the whole model
             continue
         if lp.status is not SolveStatus.OPTIMAL:
-            return Pooled(whole, sub, columns, pool, none, np.zeros(0))
+            return Pooled(whole, sub, columns, pool, none, np.zeros(0), basis)
         bound, rc = priced_bound(milp, whole)
         if time.perf_counter() - started >= time_limit_s:
-            return Pooled(whole, sub, columns, pool, bound, rc)
+            return Pooled(whole, sub, columns, pool, bound, rc, basis)
         joins = np.flatnonzero(~pool & (sense * rc > PRICED_OUT) & (ub > lb))
         if len(joins) <= FEW_JOINS * len(columns):
             # So few that solving again would change little (national: 733 of 210,000):
             # the bound is proven over every column anyway. They join for next time.
             pool[joins] = True
-            return Pooled(whole, sub, columns, pool, bound, rc)
+            return Pooled(whole, sub, columns, pool, bound, rc, basis)
         most = max(int(JOIN_SHARE * len(columns)), MIN_JOINS)
         if len(joins) > most:
             # The most promising only: prices move as columns join, and most of the
             # others would not be used.
             joins = joins[np.argpartition(-sense * rc[joins], most - 1)[:most]]
         pool[joins] = True
-    return Pooled(whole, sub, columns, pool, bound, rc)  # (the prices of its last pricing)
+    return Pooled(whole, sub, columns, pool, bound, rc, basis)  # (its last pricing's prices)
 
 
 def restricted(milp: Milp, columns: np.ndarray) -> Milp:

@@ -24,10 +24,12 @@ from ortools.math_opt import (
     model_pb2,
     parameters_pb2,
     result_pb2,
+    solution_pb2,
 )
 from pybind11_abseil.status import StatusNotOk  # what the binding raises when HiGHS fails
 
 from allocator import solver_process
+from allocator.basis import Basis
 from allocator.solver_process import SolverFailed  # the same, from the helper process
 
 INF = float("inf")
@@ -287,10 +289,11 @@ class LpResult:
     values: np.ndarray
     objective: float
     duals: np.ndarray  # per row: change of the optimal objective per unit of its active bound
+    basis: Basis | None = None  # GLOP's, at its optimum (HiGHS's is not read)
 
 
 def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
-             solver: LpSolver = "highs") -> LpResult:
+             solver: LpSolver = "highs", basis: Basis | None = None) -> LpResult:
     """Solve `milp` with integrality dropped, through the same proto path, with row duals.
 
     MathOpt's dual of a row is the derivative of the optimal objective by the row's
@@ -305,7 +308,9 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
     2.6 s against HiGHS's 13.4 s); on the class models of stages 0-2 it is four times
     slower, so those stay with HiGHS. Should GLOP end without an optimum or a proof of
     infeasibility (a numerical failure, its helper's death, a stop at its time limit)
-    while at least FALLBACK_MIN_S of the time remains, HiGHS solves it.
+    while at least FALLBACK_MIN_S of the time remains, HiGHS solves it. `basis`, a
+    complete one (basis.completed), is where GLOP starts (HiGHS, through MathOpt, takes
+    none); GLOP's optimal basis comes back in the result.
     """
     if milp.n_vars == 0:
         return LpResult(SolveStatus.OPTIMAL, np.zeros(0), 0.0, np.zeros(milp.n_rows))
@@ -314,7 +319,10 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
     del proto.variables.integers[:]
     proto.variables.integers.extend([False] * milp.n_vars)
     if solver == "glop":
-        lp = _lp(milp, proto, time_limit_s, presolve, parameters_pb2.SOLVER_TYPE_GLOP)
+        lp = _lp(milp, proto, time_limit_s, presolve, parameters_pb2.SOLVER_TYPE_GLOP, basis)
+        if lp.status is SolveStatus.ERROR and basis is not None:  # (a basis it refused)
+            lp = _lp(milp, proto, time_limit_s - (time.perf_counter() - started), presolve,
+                     parameters_pb2.SOLVER_TYPE_GLOP)
         left = time_limit_s - (time.perf_counter() - started)
         if lp.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE) or left < FALLBACK_MIN_S:
             return lp
@@ -323,7 +331,7 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
 
 
 def _lp(milp: Milp, proto: model_pb2.ModelProto, time_limit_s: float, presolve: bool,
-        solver_type: int) -> LpResult:
+        solver_type: int, basis: Basis | None = None) -> LpResult:
     params = parameters_pb2.SolveParametersProto()
     params.time_limit.FromTimedelta(datetime.timedelta(seconds=min(max(time_limit_s, 0.001),
                                                                    1e7)))
@@ -333,17 +341,36 @@ def _lp(milp: Milp, proto: model_pb2.ModelProto, time_limit_s: float, presolve: 
             params.presolve = parameters_pb2.EMPHASIS_OFF
     elif not presolve:
         params.highs.string_options["presolve"] = "off"
+    model_params = model_parameters_pb2.ModelSolveParametersProto()
+    if basis is not None and solver_type == parameters_pb2.SOLVER_TYPE_GLOP:
+        model_params.initial_basis.MergeFromString(
+            _packed(1, _statuses(basis.rows)) + _packed(2, _statuses(basis.columns)))
     try:
-        result = solve_proto(proto, params, model_parameters_pb2.ModelSolveParametersProto(),
-                             solver_type)
+        result = solve_proto(proto, params, model_params, solver_type)
     except (StatusNotOk, SolverFailed):  # the solver's own error: no optimum to report
         return LpResult(SolveStatus.ERROR, np.zeros(0), float("nan"), np.zeros(milp.n_rows))
     parsed = _parse(result, milp.n_vars, 0.0)
     duals = np.zeros(milp.n_rows)
+    found = None
     if parsed.status is SolveStatus.OPTIMAL and result.solutions[0].HasField("dual_solution"):
         dual = result.solutions[0].dual_solution.dual_values
         duals[np.asarray(dual.ids, dtype=np.int64)] = np.asarray(dual.values)
-    return LpResult(parsed.status, parsed.values, parsed.objective, duals)
+    if parsed.status is SolveStatus.OPTIMAL and solver_type == parameters_pb2.SOLVER_TYPE_GLOP \
+            and result.solutions[0].HasField("basis"):
+        found = Basis(_read_statuses(result.solutions[0].basis.variable_status, milp.n_vars),
+                      _read_statuses(result.solutions[0].basis.constraint_status, milp.n_rows))
+    return LpResult(parsed.status, parsed.values, parsed.objective, duals, found)
+
+
+def _statuses(status: np.ndarray) -> bytes:
+    """A SparseBasisStatusVector of every item, in order."""
+    return _packed_ints(1, np.arange(len(status), dtype=np.int64)) + _packed(2, _varints(status))
+
+
+def _read_statuses(vector: solution_pb2.SparseBasisStatusVector, n: int) -> np.ndarray:
+    status = np.zeros(n, np.int8)
+    status[np.asarray(vector.ids, dtype=np.int64)] = np.asarray(vector.values, dtype=np.int8)
+    return status
 
 
 def solve_proto(model: model_pb2.ModelProto, params: parameters_pb2.SolveParametersProto,

@@ -19,6 +19,7 @@ import allocator.binding_points as binding_points
 import allocator.distance as distance_module
 import allocator.pool_rounding as pool_rounding
 import allocator.solve as solve_module
+from allocator import solver_process
 from allocator.check import keep_values
 from allocator.distance import tolerance
 from allocator.lot_side import LotSide
@@ -474,6 +475,50 @@ def test_the_relaxation_on_the_binding_points_bounds_and_routes_the_stage(
             if again is milp:  # priced again: the last pricing brought columns in
                 assert np.count_nonzero(pooled.pool) > len(pooled.columns)
                 assert later.bound > pooled.bound
+
+
+@pytest.mark.parametrize(("seed", "budget_share"), [(0, 0.6), (1, 0.3), (2, 0.6), (5, 0.6),
+                                                    (7, 1.0), (10, 0.3)])
+def test_points_that_join_b_start_the_next_lp_from_the_last_ones_basis(
+        seed: int, budget_share: float) -> None:
+    # From no binding point at all, the relaxation's LPs overflow points, which join B
+    # one model after another: each LP after the first starts from the basis of the one
+    # before, carried over to its model (basis.py), GLOP takes it, and the stage ends
+    # at the exact optimum.
+    problem = _tight_round(seed, budget_share)
+    relaxed_stage, solve_on_pool = distance_module.relaxed_stage, binding_points.solve_on_pool
+    started: list[tuple[int, bool]] = []  # per LP: its model, and whether it had a basis
+    refused: list[Exception] = []
+    binding_solve = solver_process.solve_binding
+
+    def from_no_point(side: Any, site_place: Any, forced: Any, arcs: Any,
+                      binding: np.ndarray, *rest: Any) -> Any:
+        return relaxed_stage(side, site_place, forced, arcs, np.zeros_like(binding), *rest)
+
+    def recording(milp: Milp, pool: np.ndarray, seconds: float, **kwargs: Any) -> Any:
+        basis = kwargs.get("basis")
+        if basis is not None:
+            assert (len(basis.columns), len(basis.rows)) == (milp.n_vars, milp.n_rows)
+        started.append((id(milp), basis is not None))
+        return solve_on_pool(milp, pool, seconds, **kwargs)
+
+    def solving(model: Any, params: Any, model_params: Any, solver_type: int) -> Any:
+        try:
+            return binding_solve(model, params, model_params, solver_type)
+        except Exception as error:
+            if model_params.HasField("initial_basis"):
+                refused.append(error)
+            raise
+
+    with patch.object(distance_module, "RELAXED_MIN_COLUMNS", 0), \
+            patch.object(distance_module, "relaxed_stage", from_no_point), \
+            patch.object(binding_points, "solve_on_pool", recording), \
+            patch.object(solver_process, "solve_binding", solving):
+        priced = _priced_only(problem)
+    _assert_same_optimum(problem, _site_model(problem), priced)
+    assert len({model for model, _ in started}) >= 2  # points joined B
+    assert [given for _, given in started] == [False] + [True] * (len(started) - 1)
+    assert not refused
 
 
 @pytest.mark.parametrize("relaxed", [True, False])
