@@ -289,7 +289,7 @@ class LpResult:
     values: np.ndarray
     objective: float
     duals: np.ndarray  # per row: change of the optimal objective per unit of its active bound
-    basis: Basis | None = None  # GLOP's, at its optimum (HiGHS's is not read)
+    basis: Basis | None = None  # the solver's, at its optimum
 
 
 def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
@@ -310,7 +310,7 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
     infeasibility (a numerical failure, its helper's death, a stop at its time limit)
     while at least FALLBACK_MIN_S of the time remains, HiGHS solves it. `basis`, a
     complete one (basis.completed), is where GLOP starts (HiGHS, through MathOpt, takes
-    none); GLOP's optimal basis comes back in the result.
+    none); the optimal basis comes back in the result, from either solver.
     """
     if milp.n_vars == 0:
         return LpResult(SolveStatus.OPTIMAL, np.zeros(0), 0.0, np.zeros(milp.n_rows))
@@ -355,8 +355,7 @@ def _lp(milp: Milp, proto: model_pb2.ModelProto, time_limit_s: float, presolve: 
     if parsed.status is SolveStatus.OPTIMAL and result.solutions[0].HasField("dual_solution"):
         dual = result.solutions[0].dual_solution.dual_values
         duals[np.asarray(dual.ids, dtype=np.int64)] = np.asarray(dual.values)
-    if parsed.status is SolveStatus.OPTIMAL and solver_type == parameters_pb2.SOLVER_TYPE_GLOP \
-            and result.solutions[0].HasField("basis"):
+    if parsed.status is SolveStatus.OPTIMAL and result.solutions[0].HasField("basis"):
         found = Basis(_read_statuses(result.solutions[0].basis.variable_status, milp.n_vars),
                       _read_statuses(result.solutions[0].basis.constraint_status, milp.n_rows))
     return LpResult(parsed.status, parsed.values, parsed.objective, duals, found)

@@ -38,6 +38,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from allocator.basis import BASIC, Basis, completed
 from allocator.lp_rounding import meets_rows, rens, whole
 from allocator.milp import LpResult, Milp, SolveStatus, solve_lp
 
@@ -154,7 +155,7 @@ def settle(milp: Milp, lp: LpResult, start_value: float, step: int, time_limit_s
             if left <= 0:
                 return _stopped(value, sense, started)
             checked += 1
-            verdict, point = _try_way(milp, prices, way, left, seed)
+            verdict, point = _try_way(milp, prices, way, left, seed, lp.basis)
             if verdict is _Verdict.UNKNOWN:
                 return _stopped(value, sense, started)
             if point is not None:
@@ -183,11 +184,12 @@ class _Verdict(enum.Enum):
 
 
 def _try_way(milp: Milp, prices: IntegerPrices, way: dict[int, int], time_limit_s: float,
-             seed: int) -> tuple[_Verdict, np.ndarray | None]:
-    """Exclude a way (its LP infeasible), reach it (an integer point), or neither."""
+             seed: int, basis: Basis | None = None) -> tuple[_Verdict, np.ndarray | None]:
+    """Exclude a way (its LP infeasible), reach it (an integer point), or neither.
+    `basis` is the optimal one of the LP whose prices these are (or None)."""
     started = time.perf_counter()
     model = restricted(milp, prices, way)
-    lp = solve_lp(model, time_limit_s, presolve=True)
+    lp = _restricted_lp(model, basis, time_limit_s)
     if lp.status is SolveStatus.INFEASIBLE:
         return _Verdict.EXCLUDED, None
     if lp.status is not SolveStatus.OPTIMAL:
@@ -210,6 +212,26 @@ def _try_way(milp: Milp, prices: IntegerPrices, way: dict[int, int], time_limit_
         if meets_rows(model, point):
             return _Verdict.REACHED, point
     return _Verdict.UNKNOWN, None
+
+
+def _restricted_lp(model: Milp, basis: Basis | None, time_limit_s: float) -> LpResult:
+    """The LP of a way's restriction. It keeps the model's columns and rows, holds at
+    their sides those the prices lean on (where the LP's optimum has them already),
+    and adds a row per pen: from that optimum's basis, GLOP's dual simplex has a few
+    pivots to make (national, stages 1 and 2: 0.9 s each, where HiGHS took 2.2 s from
+    nothing). A way is excluded on HiGHS's word, as before: a restriction GLOP finds
+    infeasible is solved again by HiGHS."""
+    if basis is None:
+        return solve_lp(model, time_limit_s, presolve=True)
+    started = time.perf_counter()
+    added = np.full(model.n_rows - len(basis.rows), BASIC, np.int8)  # (the pens' rows)
+    start = completed(basis.columns, np.concatenate([basis.rows, added]),
+                      (np.concatenate(model.lb), np.concatenate(model.ub)),
+                      (np.concatenate(model.row_lb), np.concatenate(model.row_ub)))
+    lp = solve_lp(model, time_limit_s, solver="glop", basis=start)
+    if lp.status is SolveStatus.INFEASIBLE:
+        lp = solve_lp(model, time_limit_s - (time.perf_counter() - started), presolve=True)
+    return lp
 
 
 def restricted(milp: Milp, prices: IntegerPrices, way: dict[int, int]) -> Milp:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ortools.math_opt import parameters_pb2, result_pb2
 
+from allocator import solver_process
 from allocator.lp_rounding import meets_rows
 from allocator.milp import INF, Milp, SolveStatus, solve_lp
 from allocator.price_lattice import integer_prices, restricted, settle
@@ -23,6 +29,34 @@ def test_the_values_between_the_start_and_the_bound_are_counted_out() -> None:
     assert settled.proven and settled.value == 50 and settled.bound == 50
     assert settled.values is not None and meets_rows(milp, settled.values)
     assert float(settled.values @ milp.objective) == 50
+
+
+def test_a_way_starts_from_the_lps_basis_and_is_excluded_only_on_highs_word(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # From a start of 0, five ways are excluded before 38 is reached: each way's LP is
+    # GLOP's from the LP's basis, and each that GLOP finds infeasible is solved again by
+    # HiGHS, whose verdict excludes it.
+    milp = knapsack_flow([22, 26, 38, 30], [11, 10, 10, 14], 18, 3)
+    lp = solve_lp(milp)
+    asked: list[tuple[int, bool, bool, int]] = []  # solver, from a basis, a MIP, verdict
+    binding_solve = solver_process.solve_binding
+
+    def recording(model: Any, params: Any, model_params: Any, solver_type: int) -> Any:
+        result = binding_solve(model, params, model_params, solver_type)
+        asked.append((solver_type, model_params.HasField("initial_basis"),
+                      any(model.variables.integers), result.termination.reason))
+        return result
+
+    monkeypatch.setattr(solver_process, "solve_binding", recording)
+    settled = settle(milp, lp, 0.0, 1, 10.0, 0)
+    assert settled.proven and settled.value == 38
+    glop, highs = parameters_pb2.SOLVER_TYPE_GLOP, parameters_pb2.SOLVER_TYPE_HIGHS
+    infeasible = result_pb2.TERMINATION_REASON_INFEASIBLE
+    assert all(from_basis for solver, from_basis, _, _ in asked if solver == glop)
+    checked = [i for i, (solver, _, _, verdict) in enumerate(asked)
+               if solver == glop and verdict == infeasible]
+    assert len(checked) == 4
+    assert all(asked[i + 1] == (highs, False, False, infeasible) for i in checked)
 
 
 def test_a_start_at_the_optimum_is_proven_without_a_new_point() -> None:
@@ -67,12 +101,14 @@ def test_every_integer_point_carries_exactly_the_pens_its_value_leaves() -> None
 
 
 @settings(max_examples=80, deadline=None)
-@given(data=st.data(), n=st.integers(1, 4), m=st.integers(1, 4), maximize=st.booleans())
+@given(data=st.data(), n=st.integers(1, 4), m=st.integers(1, 4), maximize=st.booleans(),
+       from_basis=st.booleans())
 def test_counting_on_any_small_model_is_exact(data: st.DataObject, n: int, m: int,
-                                              maximize: bool) -> None:
+                                              maximize: bool, from_basis: bool) -> None:
     # Rows of every kind (<=, >=, ranges, equalities), columns in small boxes: the bound
     # never cuts off an integer point, a point found is a point of the model with its
-    # stated value, and a proof is the optimum.
+    # stated value, and a proof is the optimum. Each way's LP starts from the LP's basis
+    # (GLOP), or from nothing (HiGHS) where the LP has none.
     milp = small_model(data, n, m, maximize)
     objective = milp.objective
     assert objective is not None
@@ -80,6 +116,9 @@ def test_counting_on_any_small_model_is_exact(data: st.DataObject, n: int, m: in
     lp = solve_lp(milp)
     if not values or lp.status is not SolveStatus.OPTIMAL:
         return
+    assert lp.basis is not None
+    if not from_basis:
+        lp = replace(lp, basis=None)
     best = max(values) if maximize else min(values)
     start = data.draw(st.sampled_from(values))
     settled = settle(milp, lp, start, 1, 10.0, 0)
