@@ -293,7 +293,8 @@ class LpResult:
 
 
 def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
-             solver: LpSolver = "highs", basis: Basis | None = None) -> LpResult:
+             solver: LpSolver = "highs", basis: Basis | None = None,
+             primal: bool = False) -> LpResult:
     """Solve `milp` with integrality dropped, through the same proto path, with row duals.
 
     MathOpt's dual of a row is the derivative of the optimal objective by the row's
@@ -310,7 +311,9 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
     infeasibility (a numerical failure, its helper's death, a stop at its time limit)
     while at least FALLBACK_MIN_S of the time remains, HiGHS solves it. `basis`, a
     complete one (basis.completed), is where GLOP starts (HiGHS, through MathOpt, takes
-    none); the optimal basis comes back in the result, from either solver.
+    none); the optimal basis comes back in the result, from either solver. `primal`:
+    GLOP's primal simplex instead, for a basis that meets the rows but not yet the
+    objective (the same model, a row added that it meets, a new objective).
     """
     if milp.n_vars == 0:
         return LpResult(SolveStatus.OPTIMAL, np.zeros(0), 0.0, np.zeros(milp.n_rows))
@@ -319,10 +322,11 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
     del proto.variables.integers[:]
     proto.variables.integers.extend([False] * milp.n_vars)
     if solver == "glop":
-        lp = _lp(milp, proto, time_limit_s, presolve, parameters_pb2.SOLVER_TYPE_GLOP, basis)
+        lp = _lp(milp, proto, time_limit_s, presolve, parameters_pb2.SOLVER_TYPE_GLOP, basis,
+                 primal)
         if lp.status is SolveStatus.ERROR and basis is not None:  # (a basis it refused)
             lp = _lp(milp, proto, time_limit_s - (time.perf_counter() - started), presolve,
-                     parameters_pb2.SOLVER_TYPE_GLOP)
+                     parameters_pb2.SOLVER_TYPE_GLOP, None, primal)
         left = time_limit_s - (time.perf_counter() - started)
         if lp.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE) or left < FALLBACK_MIN_S:
             return lp
@@ -331,12 +335,13 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
 
 
 def _lp(milp: Milp, proto: model_pb2.ModelProto, time_limit_s: float, presolve: bool,
-        solver_type: int, basis: Basis | None = None) -> LpResult:
+        solver_type: int, basis: Basis | None = None, primal: bool = False) -> LpResult:
     params = parameters_pb2.SolveParametersProto()
     params.time_limit.FromTimedelta(datetime.timedelta(seconds=min(max(time_limit_s, 0.001),
                                                                    1e7)))
     if solver_type == parameters_pb2.SOLVER_TYPE_GLOP:
-        params.lp_algorithm = parameters_pb2.LP_ALGORITHM_DUAL_SIMPLEX
+        params.lp_algorithm = parameters_pb2.LP_ALGORITHM_PRIMAL_SIMPLEX if primal \
+            else parameters_pb2.LP_ALGORITHM_DUAL_SIMPLEX
         if not presolve:
             params.presolve = parameters_pb2.EMPHASIS_OFF
     elif not presolve:

@@ -39,8 +39,9 @@ class AllocationModel:
     floor: np.ndarray  # column of each commune's floor variable (empty if no floor)
     cost_unit: int     # costs in the model are in multiples of this many VND
     budget_row: int
-    # Linear relaxations solved by a stage (stage -> LP) whose prices a later stage
-    # reuses: stage 2's, for stage 3's fixing (solve._from_relaxation keeps it).
+    # Linear relaxations solved by a stage (stage -> LP, in the order solved) whose prices
+    # or basis a later stage reuses: stage 2's, for stage 3's fixing, and on a huge model
+    # the last one's basis for the next stage's LP (solve._from_relaxation keeps them).
     relaxations: dict[int, LpResult] = field(default_factory=dict)
 
 

@@ -472,10 +472,16 @@ def _from_relaxation(model: AllocationModel, stage: int, seconds: float, seed: i
     step = _step(milp.objective)
     # HiGHS's presolve halves the LP of a huge class model (national, 497,499 columns:
     # stage 1 5.4 s to 4.0, stage 2 8.0 s to 4.1) and slows a smaller one (hcmc-universal,
-    # 78,430: 0.24 s to 0.39).
-    rounded = rounded_lp(milp, step, seconds, seed, presolve=huge)
-    if stage == 2 and rounded.lp is not None and rounded.lp.status is SolveStatus.OPTIMAL:
-        model.relaxations[stage] = rounded.lp  # for stage 3's fixing
+    # 78,430: 0.24 s to 0.39). After the first stage, a huge model's LP starts from the
+    # last stage's optimal basis (its optimum meets the row that keeps that stage's
+    # value): GLOP's primal simplex, national's stage 2 in 0.7 s where HiGHS took 3.5 s.
+    earlier = next(reversed(model.relaxations.values()), None) if huge else None
+    basis = earlier.basis if earlier is not None else None
+    if basis is not None and (len(basis.columns) != milp.n_vars or len(basis.rows) > milp.n_rows):
+        basis = None
+    rounded = rounded_lp(milp, step, seconds, seed, presolve=huge, basis=basis)
+    if rounded.lp is not None and rounded.lp.status is SolveStatus.OPTIMAL:
+        model.relaxations[stage] = rounded.lp  # stage 2's for stage 3's fixing, and above
     start, value = hint, float(hint @ milp.objective)
     if rounded.values is not None and (rounded.value > value if milp.maximize
                                        else rounded.value < value):

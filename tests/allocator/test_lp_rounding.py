@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import math
 from itertools import product
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ortools.math_opt import parameters_pb2
 
 import allocator.price_lattice as price_lattice
 import allocator.solve as solve_module
+from allocator import solver_process
 from allocator.check import check_allocation
 from allocator.lp_rounding import (
     lattice_bound,
@@ -117,6 +120,40 @@ def test_a_round_too_large_for_the_mip_root_is_counted_to_its_optimum(
         optimum = next(r for r in exact.stages if r.stage == stage).value
         assert report.status is SolveStatus.OPTIMAL
         assert report.value == optimum and report.bound == optimum
+
+
+def test_a_later_stage_of_a_huge_round_starts_from_the_last_stages_basis(
+        problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stage 2's LP, with stage 1's value kept by a row that stage 1's optimum meets,
+    # starts where stage 1's LP ended: GLOP's primal simplex from its basis. The
+    # optima are those of the exact solve.
+    exact = solve_module.solve(problem)
+    monkeypatch.setattr(solve_module, "MIP_ROOT_MAX_COLUMNS", 0)
+    from_basis: list[bool] = []  # per stage's LP: whether it was given a basis
+    real = solve_module.rounded_lp
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        from_basis.append(kwargs.get("basis") is not None)
+        return real(*args, **kwargs)
+
+    warm: list[int] = []  # the algorithm of each GLOP solve from a basis
+    binding_solve = solver_process.solve_binding
+
+    def recording(model: Any, params: Any, model_params: Any, solver_type: int) -> Any:
+        if solver_type == parameters_pb2.SOLVER_TYPE_GLOP and \
+                model_params.HasField("initial_basis"):
+            warm.append(params.lp_algorithm)
+        return binding_solve(model, params, model_params, solver_type)
+
+    monkeypatch.setattr(solve_module, "rounded_lp", spy)
+    monkeypatch.setattr(solver_process, "solve_binding", recording)
+    counted = solve_module.solve(problem, time_limit_s=60)
+    assert from_basis[:2] == [False, True]  # stage 1 from nothing, stage 2 from stage 1's
+    assert parameters_pb2.LP_ALGORITHM_PRIMAL_SIMPLEX in warm
+    for stage in (1, 2):
+        report = next(r for r in counted.stages if r.stage == stage)
+        optimum = next(r for r in exact.stages if r.stage == stage).value
+        assert report.status is SolveStatus.OPTIMAL and report.value == optimum
 
 
 def test_a_round_too_large_for_the_mip_root_keeps_the_rounding_with_its_bound(
