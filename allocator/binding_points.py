@@ -22,7 +22,8 @@ On national (B from the start's routing at 1,471,206 km, then joined twice), the
 bound is 1,375,319.21 km, where six price rounds of the lot side's own relaxation
 proved 1,375,318.6, and the LP's optimum, rounded (pool_rounding.py) and routed
 exactly, is an allocation of 1,375,319.41 km, shorter than any the rounds found. The
-LPs are GLOP's (milp.solve_lp): 3 to 5 s each on national, where HiGHS took 13.
+LPs are GLOP's (milp.solve_lp): about 4 s for the first on national, where HiGHS took
+13, and about 1 s for each after it, which starts from the last one's basis (basis.py).
 
 The last LP's prices then hold most columns at their bound for any allocation shorter
 than the best routed (reduced-cost fixing, `closed_stage`), and the MIP of what is
