@@ -30,6 +30,20 @@ class Basis:
     rows: np.ndarray
 
 
+def fits(basis: Basis | None, columns: int, rows: int) -> bool:
+    """Whether `basis` is one of a model of `columns` columns and at least its rows (the
+    model may have rows added since, which `completed` makes basic)."""
+    return basis is not None and len(basis.columns) == columns and len(basis.rows) <= rows
+
+
+def with_added_rows(basis: Basis, col_bounds: tuple[np.ndarray, np.ndarray],
+            row_bounds: tuple[np.ndarray, np.ndarray]) -> Basis:
+    """`basis` completed for its model with rows added (`fits`): their slacks basic."""
+    added = np.full(len(row_bounds[0]) - len(basis.rows), BASIC, np.int8)
+    return completed(basis.columns, np.concatenate([basis.rows, added]), col_bounds,
+                     row_bounds)
+
+
 def completed(columns: np.ndarray, rows: np.ndarray, col_bounds: tuple[np.ndarray, np.ndarray],
               row_bounds: tuple[np.ndarray, np.ndarray]) -> Basis:
     """Statuses a solver takes, as near `columns` and `rows` as may be: each non-basic

@@ -111,8 +111,9 @@ def relaxed_stage(side: LotSide, site_place: np.ndarray, forced: np.ndarray, arc
     bound = float("-inf")  # every B's relaxation bounds the stage, overflowing or not
     basis: Basis | None = None  # where the next LP starts (basis.py)
     while time.perf_counter() < deadline:
-        # GLOP's dual simplex with its presolve (solve_on_pool's default): on national,
-        # 2.6 s and 2.8 s for LPs that took HiGHS 13.4 s and 13.7 s with its presolve.
+        # GLOP's dual simplex (solve_on_pool's default), with its presolve for the first
+        # LP (on national, 2.6 s and 2.8 s for LPs that took HiGHS 13.4 s and 13.7 s with
+        # its presolve), and each after it from the basis of the one before.
         pooled = solve_on_pool(model.milp, pool_start, deadline - time.perf_counter(),
                                basis=basis)
         if pooled.lp.status is not SolveStatus.OPTIMAL:
@@ -181,8 +182,10 @@ def closed_stage(relaxed: Relaxed, side: LotSide, upper: float, gap: float,
     high = np.where(rc > 0, np.minimum(ub, lb + moves), ub)
     columns = np.flatnonzero(high > 0)  # (the others are held at 0, their lower bound)
     sub = restricted(milp, columns)
-    limits = Presolve(rules_off=NO_PROBING, root_only=True,
-                      reductions=int(PRESOLVE_REDUCTIONS * (sub.n_vars + sub.n_rows)))
+    # (At least 10,000: this stage only runs on huge rounds, and a tiny model's presolve
+    # is quick whole.)
+    reductions = max(10_000, int(PRESOLVE_REDUCTIONS * (sub.n_vars + sub.n_rows)))
+    limits = Presolve(rules_off=NO_PROBING, root_only=True, reductions=reductions)
     result = sub.solve(max(deadline - time.perf_counter(), 0.05), gap, 0,
                        box=(low[columns], high[columns]), limits=limits)
     if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):

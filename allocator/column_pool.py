@@ -89,7 +89,8 @@ def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float,
         if lp.basis is not None:
             basis = Basis(np.full(milp.n_vars, AT_LOWER, np.int8), lp.basis.rows)
             basis.columns[columns] = lp.basis.columns
-        whole = LpResult(lp.status, values, lp.objective, lp.duals, basis)
+        whole = LpResult(lp.status, values, lp.objective, lp.duals,
+                         basis if lp.basis is not None else None)
         if lp.status is SolveStatus.INFEASIBLE and not pool.all():
             pool[:] = True  # the pool alone cannot meet the rows: the whole model
             continue

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allocator.basis import BASIC, Basis, completed
+from allocator.basis import Basis, fits, with_added_rows
 from allocator.milp import LpResult, Milp, SolveStatus, solve_lp
 
 # A column counts as integral within this distance of an integer; the rounded
@@ -62,21 +62,21 @@ def rounded_lp(milp: Milp, step: int, time_limit_s: float, seed: int,
     `presolve` runs HiGHS's presolve on the LP (see solve._from_relaxation for when).
     `basis`, the optimal one of an earlier objective's LP on this model (rows may have
     been added since, which that optimum meets), is where GLOP's primal simplex starts
-    instead (solve._from_relaxation says when).
+    instead (solve._from_relaxation says when); anything but its optimum, an
+    infeasible verdict included (the stage's model never is), goes to HiGHS as without.
     """
     started = time.perf_counter()
     objective = milp.objective if milp.objective is not None else np.zeros(milp.n_vars)
     maximize = milp.maximize
     worst = -math.inf if maximize else math.inf
-    if basis is not None:
-        added = np.full(milp.n_rows - len(basis.rows), BASIC, np.int8)  # (their slacks)
-        start = completed(basis.columns, np.concatenate([basis.rows, added]),
-                          (np.concatenate(milp.lb), np.concatenate(milp.ub)),
-                          (np.concatenate(milp.row_lb), np.concatenate(milp.row_ub)))
-        lp = solve_lp(milp, max(time_limit_s, 0.05), presolve=presolve, solver="glop",
-                      basis=start, primal=True)
-    else:
-        lp = solve_lp(milp, max(time_limit_s, 0.05), presolve=presolve)
+    lp = None
+    if basis is not None and fits(basis, milp.n_vars, milp.n_rows):
+        start = with_added_rows(basis, (np.concatenate(milp.lb), np.concatenate(milp.ub)),
+                        (np.concatenate(milp.row_lb), np.concatenate(milp.row_ub)))
+        lp = solve_lp(milp, max(time_limit_s, 0.05), solver="glop", basis=start, primal=True)
+    if lp is None or lp.status is not SolveStatus.OPTIMAL:
+        lp = solve_lp(milp, max(time_limit_s - (time.perf_counter() - started), 0.05),
+                      presolve=presolve)
     if lp.status is not SolveStatus.OPTIMAL:
         return Rounded(-worst, None, math.nan, False, time.perf_counter() - started, lp)
     bound = lattice_bound(price_bound(milp, lp), step, maximize)

@@ -309,11 +309,14 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
     2.6 s against HiGHS's 13.4 s); on the class models of stages 0-2 it is four times
     slower, so those stay with HiGHS. Should GLOP end without an optimum or a proof of
     infeasibility (a numerical failure, its helper's death, a stop at its time limit)
-    while at least FALLBACK_MIN_S of the time remains, HiGHS solves it. `basis`, a
-    complete one (basis.completed), is where GLOP starts (HiGHS, through MathOpt, takes
-    none); the optimal basis comes back in the result, from either solver. `primal`:
-    GLOP's primal simplex instead, for a basis that meets the rows but not yet the
-    objective (the same model, a row added that it meets, a new objective).
+    while at least FALLBACK_MIN_S of the time remains, HiGHS solves it.
+
+    `basis`, a complete one (basis.completed), is where GLOP starts, without its
+    presolve (MathOpt turns it off for a start); HiGHS, through MathOpt, takes none. A
+    basis GLOP refuses goes to HiGHS like any other failure. The optimal basis comes
+    back in the result, from either solver. `primal`: GLOP's primal simplex instead,
+    for a basis that meets the rows but not yet the objective (the same model, a row
+    added that it meets, a new objective).
     """
     if milp.n_vars == 0:
         return LpResult(SolveStatus.OPTIMAL, np.zeros(0), 0.0, np.zeros(milp.n_rows))
@@ -324,9 +327,6 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
     if solver == "glop":
         lp = _lp(milp, proto, time_limit_s, presolve, parameters_pb2.SOLVER_TYPE_GLOP, basis,
                  primal)
-        if lp.status is SolveStatus.ERROR and basis is not None:  # (a basis it refused)
-            lp = _lp(milp, proto, time_limit_s - (time.perf_counter() - started), presolve,
-                     parameters_pb2.SOLVER_TYPE_GLOP, None, primal)
         left = time_limit_s - (time.perf_counter() - started)
         if lp.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE) or left < FALLBACK_MIN_S:
             return lp

@@ -476,10 +476,8 @@ def _from_relaxation(model: AllocationModel, stage: int, seconds: float, seed: i
     # last stage's optimal basis (its optimum meets the row that keeps that stage's
     # value): GLOP's primal simplex, national's stage 2 in 0.7 s where HiGHS took 3.5 s.
     earlier = next(reversed(model.relaxations.values()), None) if huge else None
-    basis = earlier.basis if earlier is not None else None
-    if basis is not None and (len(basis.columns) != milp.n_vars or len(basis.rows) > milp.n_rows):
-        basis = None
-    rounded = rounded_lp(milp, step, seconds, seed, presolve=huge, basis=basis)
+    rounded = rounded_lp(milp, step, seconds, seed, presolve=huge,
+                         basis=None if earlier is None else earlier.basis)
     if rounded.lp is not None and rounded.lp.status is SolveStatus.OPTIMAL:
         model.relaxations[stage] = rounded.lp  # stage 2's for stage 3's fixing, and above
     start, value = hint, float(hint @ milp.objective)

@@ -11,7 +11,18 @@ from hypothesis import strategies as st
 from ortools.math_opt import parameters_pb2
 
 from allocator import solver_process
-from allocator.basis import AT_LOWER, AT_UPPER, BASIC, FIXED, FREE, Basis, carried, completed
+from allocator.basis import (
+    AT_LOWER,
+    AT_UPPER,
+    BASIC,
+    FIXED,
+    FREE,
+    Basis,
+    carried,
+    completed,
+    fits,
+    with_added_rows,
+)
 from allocator.milp import INF, Milp, SolveStatus, solve_lp
 
 GLOP = parameters_pb2.SOLVER_TYPE_GLOP
@@ -107,15 +118,30 @@ def test_an_lp_started_from_its_own_optimal_basis_ends_there() -> None:
     assert np.array_equal(again.basis.rows, first.basis.rows)
 
 
-def test_a_basis_glop_refuses_is_solved_without_one(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_basis_glop_refuses_goes_to_highs(monkeypatch: pytest.MonkeyPatch) -> None:
     milp = _lp(3)
-    calls = _glop_calls(monkeypatch)
+    asked: list[tuple[int, bool]] = []
+    binding_solve = solver_process.solve_binding
+
+    def recording(model: Any, params: Any, model_params: Any, solver_type: int) -> Any:
+        asked.append((solver_type, model_params.HasField("initial_basis")))
+        return binding_solve(model, params, model_params, solver_type)
+
+    monkeypatch.setattr(solver_process, "solve_binding", recording)
     short = Basis(np.full(milp.n_vars, AT_LOWER, np.int8),
                   np.full(milp.n_rows, AT_LOWER, np.int8))  # no basic at all: refused
     lp = solve_lp(milp, 30.0, solver="glop", basis=short)
-    assert calls == [True, False]
+    assert asked == [(GLOP, True), (parameters_pb2.SOLVER_TYPE_HIGHS, False)]
     assert lp.status is SolveStatus.OPTIMAL
     assert lp.objective == pytest.approx(solve_lp(milp, 30.0).objective, abs=1e-6)
+
+
+def test_a_basis_fits_a_model_of_its_columns_and_as_many_rows_or_more() -> None:
+    basis = Basis(np.full(3, AT_LOWER, np.int8), np.full(2, BASIC, np.int8))
+    assert fits(basis, 3, 2) and fits(basis, 3, 4)
+    assert not fits(basis, 4, 2) and not fits(basis, 3, 1) and not fits(None, 3, 2)
+    grown = with_added_rows(basis, (np.zeros(3), np.ones(3)), (np.zeros(4), np.ones(4)))
+    assert grown.rows.tolist() == [BASIC] * 4
 
 
 def test_too_many_or_too_few_basic_are_evened_out_first_ones_first() -> None:

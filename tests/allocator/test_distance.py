@@ -24,7 +24,7 @@ from allocator.check import keep_values
 from allocator.distance import tolerance
 from allocator.lot_side import LotSide
 from allocator.lp_rounding import whole
-from allocator.milp import Milp, MilpResult, SolveStatus
+from allocator.milp import Milp, MilpResult, SolveStatus, solve_lp
 from allocator.point_flow import to_points
 from allocator.potentials import capacity_prices, room_prices
 from allocator.problem import Problem, build_problem
@@ -603,6 +603,57 @@ def test_the_relaxations_mip_solution_is_made_whole_in_its_sites_and_flows() -> 
     already = np.array([2.0, 1.0, 1.0, 1.0, 0.0, 1.0])
     assert np.array_equal(
         binding_points._with_whole_flows(milp, already, time.perf_counter() + 60), already)
+
+
+def test_a_basis_carried_between_models_keeps_each_column_and_row_its_status() -> None:
+    # The keys name what each column and row stands for: a model's optimal basis,
+    # carried to the same B's model built again, is that model's optimum at once (no
+    # pivot), and carried to a larger B's model it keeps each shared item's status.
+    # Keys k1, k2 (one household each) at homes h1..h4; h1, h3 reach P, h2, h4 reach Q.
+    milp = Milp()
+    milp.add_vars(1.0, 1.0, 2)
+    take = milp.add_vars(0.0, 1.0, 4, integer=False)
+    milp.add_row(np.array([take[0], take[1], 0]), np.array([1.0, 1.0, -1.0]), 0, 0)
+    milp.add_row(np.array([take[2], take[3], 1]), np.array([1.0, 1.0, -1.0]), 0, 0)
+    side = LotSide(milp, None, np.arange(4), np.array([0, 0, 1, 1]), take,  # type: ignore[arg-type]
+                   True, np.zeros(0, np.int64), milp.n_rows)
+    arcs = binding_points.Arcs(np.array([0, 0, 1, 1, 2, 2, 3, 3]),
+                               np.array([0, 1, 0, 1, 0, 1, 0, 1]),
+                               np.array([1.0, 3.0, 4.0, 2.0, 5.0, 1.5, 2.5, 6.0]),
+                               np.array([1, 1]), 4)
+    site_place = np.array([0, 2, 1, 3])
+    forced = np.array([1.0, 0.0, 1.0, 0.0])
+
+    def model(binding: list[bool]) -> Any:
+        return binding_points._Model(side, site_place, forced, np.full(4, 3.0), arcs,
+                                     np.array(binding))
+
+    first = model([True, False])
+    lp = solve_lp(first.milp, 30.0, solver="glop")
+    assert lp.status is SolveStatus.OPTIMAL and lp.basis is not None
+    pivots: list[int] = []
+    binding_solve = solver_process.solve_binding
+
+    def counting(proto: Any, params: Any, model_params: Any, solver_type: int) -> Any:
+        result = binding_solve(proto, params, model_params, solver_type)
+        pivots.append(result.solve_stats.simplex_iterations)
+        return result
+
+    again = model([True, False])
+    carried = again.carried(first, lp.basis)
+    with patch.object(solver_process, "solve_binding", counting):
+        same = solve_lp(again.milp, 30.0, solver="glop", basis=carried)
+    assert same.status is SolveStatus.OPTIMAL and pivots == [0]
+    assert same.objective == pytest.approx(lp.objective)
+    larger = model([True, True])
+    grown = larger.carried(first, lp.basis)
+    columns = dict(zip(first.column_keys.tolist(), lp.basis.columns.tolist(), strict=True))
+    rows = dict(zip(first.row_keys.tolist(), lp.basis.rows.tolist(), strict=True))
+    for keys, status, old in ((larger.column_keys, grown.columns, columns),
+                              (larger.row_keys, grown.rows, rows)):
+        assert len(keys) == len(status) and (np.diff(keys) > 0).all()
+        for key, value in zip(keys.tolist(), status.tolist(), strict=True):
+            assert value == old.get(key, value)
 
 
 def test_the_relaxations_mip_keeps_the_sites_in_a_room_cut_whole() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ortools.math_opt import parameters_pb2
+from ortools.math_opt import parameters_pb2, result_pb2
 
 import allocator.price_lattice as price_lattice
 import allocator.solve as solve_module
@@ -136,20 +136,23 @@ def test_a_later_stage_of_a_huge_round_starts_from_the_last_stages_basis(
         from_basis.append(kwargs.get("basis") is not None)
         return real(*args, **kwargs)
 
-    warm: list[int] = []  # the algorithm of each GLOP solve from a basis
+    warm: list[tuple[int, int]] = []  # per GLOP solve from a basis: algorithm, verdict
     binding_solve = solver_process.solve_binding
 
     def recording(model: Any, params: Any, model_params: Any, solver_type: int) -> Any:
+        result = binding_solve(model, params, model_params, solver_type)
         if solver_type == parameters_pb2.SOLVER_TYPE_GLOP and \
                 model_params.HasField("initial_basis"):
-            warm.append(params.lp_algorithm)
-        return binding_solve(model, params, model_params, solver_type)
+            warm.append((params.lp_algorithm, result.termination.reason))
+        return result
 
     monkeypatch.setattr(solve_module, "rounded_lp", spy)
     monkeypatch.setattr(solver_process, "solve_binding", recording)
     counted = solve_module.solve(problem, time_limit_s=60)
     assert from_basis[:2] == [False, True]  # stage 1 from nothing, stage 2 from stage 1's
-    assert parameters_pb2.LP_ALGORITHM_PRIMAL_SIMPLEX in warm
+    # GLOP took the basis and ended at the optimum (no HiGHS solve in its place)
+    assert (parameters_pb2.LP_ALGORITHM_PRIMAL_SIMPLEX,
+            result_pb2.TERMINATION_REASON_OPTIMAL) in warm
     for stage in (1, 2):
         report = next(r for r in counted.stages if r.stage == stage)
         optimum = next(r for r in exact.stages if r.stage == stage).value
