@@ -37,7 +37,7 @@ def fits(basis: Basis | None, columns: int, rows: int) -> bool:
 
 
 def with_added_rows(basis: Basis, col_bounds: tuple[np.ndarray, np.ndarray],
-            row_bounds: tuple[np.ndarray, np.ndarray]) -> Basis:
+                    row_bounds: tuple[np.ndarray, np.ndarray]) -> Basis:
     """`basis` completed for its model with rows added (`fits`): their slacks basic."""
     added = np.full(len(row_bounds[0]) - len(basis.rows), BASIC, np.int8)
     return completed(basis.columns, np.concatenate([basis.rows, added]), col_bounds,

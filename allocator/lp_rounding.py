@@ -72,7 +72,7 @@ def rounded_lp(milp: Milp, step: int, time_limit_s: float, seed: int,
     lp = None
     if basis is not None and fits(basis, milp.n_vars, milp.n_rows):
         start = with_added_rows(basis, (np.concatenate(milp.lb), np.concatenate(milp.ub)),
-                        (np.concatenate(milp.row_lb), np.concatenate(milp.row_ub)))
+                                (np.concatenate(milp.row_lb), np.concatenate(milp.row_ub)))
         lp = solve_lp(milp, max(time_limit_s, 0.05), solver="glop", basis=start, primal=True)
     if lp is None or lp.status is not SolveStatus.OPTIMAL:
         lp = solve_lp(milp, max(time_limit_s - (time.perf_counter() - started), 0.05),
