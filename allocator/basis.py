@@ -9,8 +9,8 @@ basis, 2.6 s from nothing).
 A basis gives each column and row one of MathOpt's statuses (BasisStatusProto). The
 solver takes only a complete one: every column and row, as many basic as there are
 rows, and a non-basic status that names a finite bound. `completed` makes any
-assignment so; which basis it starts from changes how long the solve takes, never
-its optimum.
+assignment so (milp.solve_lp completes every basis it is given, `for_model`); which
+basis it starts from changes how long the solve takes, never its optimum.
 """
 
 from __future__ import annotations
@@ -32,13 +32,14 @@ class Basis:
 
 def fits(basis: Basis | None, columns: int, rows: int) -> bool:
     """Whether `basis` is one of a model of `columns` columns and at least its rows (the
-    model may have rows added since, which `completed` makes basic)."""
+    model may have rows added since, which `for_model` makes basic)."""
     return basis is not None and len(basis.columns) == columns and len(basis.rows) <= rows
 
 
-def with_added_rows(basis: Basis, col_bounds: tuple[np.ndarray, np.ndarray],
-                    row_bounds: tuple[np.ndarray, np.ndarray]) -> Basis:
-    """`basis` completed for its model with rows added (`fits`): their slacks basic."""
+def for_model(basis: Basis, col_bounds: tuple[np.ndarray, np.ndarray],
+              row_bounds: tuple[np.ndarray, np.ndarray]) -> Basis:
+    """`basis` (`fits` its model) completed for it: the slacks of rows added since
+    basic, and `completed`."""
     added = np.full(len(row_bounds[0]) - len(basis.rows), BASIC, np.int8)
     return completed(basis.columns, np.concatenate([basis.rows, added]), col_bounds,
                      row_bounds)

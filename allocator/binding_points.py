@@ -296,7 +296,7 @@ class _Model:
     def carried(self, last: _Model, basis: Basis) -> Basis:
         """`basis`, of the model `last` (another B's), carried over to this one: what
         both have keeps its status, a new column starts at its bound and a new row's
-        slack in the basis (basis.completed fits it to this model)."""
+        slack in the basis (milp.solve_lp completes it for this model)."""
         return Basis(carried(last.column_keys, basis.columns, self.column_keys, AT_LOWER),
                      carried(last.row_keys, basis.rows, self.row_keys, BASIC))
 

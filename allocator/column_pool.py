@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allocator.basis import AT_LOWER, Basis, completed
+from allocator.basis import AT_LOWER, Basis
 from allocator.lp_rounding import priced_bound
 from allocator.milp import LpResult, LpSolver, Milp, SolveStatus, solve_lp
 
@@ -77,10 +77,7 @@ def solve_on_pool(milp: Milp, pool: np.ndarray, time_limit_s: float,
     for _ in range(MAX_PRICINGS):
         columns = np.flatnonzero(pool)
         sub = restricted(milp, columns)
-        start = None
-        if basis is not None:
-            start = completed(basis.columns[columns], basis.rows, (lb[columns], ub[columns]),
-                              (np.concatenate(milp.row_lb), np.concatenate(milp.row_ub)))
+        start = None if basis is None else Basis(basis.columns[columns], basis.rows)
         lp = solve_lp(sub, max(time_limit_s - (time.perf_counter() - started), 0.05),
                       presolve=presolve, solver=solver, basis=start)
         values = np.zeros(milp.n_vars)

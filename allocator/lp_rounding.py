@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allocator.basis import Basis, fits, with_added_rows
+from allocator.basis import Basis, fits
 from allocator.milp import LpResult, Milp, SolveStatus, solve_lp
 
 # A column counts as integral within this distance of an integer; the rounded
@@ -70,10 +70,8 @@ def rounded_lp(milp: Milp, step: int, time_limit_s: float, seed: int,
     maximize = milp.maximize
     worst = -math.inf if maximize else math.inf
     lp = None
-    if basis is not None and fits(basis, milp.n_vars, milp.n_rows):
-        start = with_added_rows(basis, (np.concatenate(milp.lb), np.concatenate(milp.ub)),
-                                (np.concatenate(milp.row_lb), np.concatenate(milp.row_ub)))
-        lp = solve_lp(milp, max(time_limit_s, 0.05), solver="glop", basis=start, primal=True)
+    if fits(basis, milp.n_vars, milp.n_rows):
+        lp = solve_lp(milp, max(time_limit_s, 0.05), solver="glop", basis=basis, primal=True)
     if lp is None or lp.status is not SolveStatus.OPTIMAL:
         lp = solve_lp(milp, max(time_limit_s - (time.perf_counter() - started), 0.05),
                       presolve=presolve)

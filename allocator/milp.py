@@ -29,7 +29,7 @@ from ortools.math_opt import (
 from pybind11_abseil.status import StatusNotOk  # what the binding raises when HiGHS fails
 
 from allocator import solver_process
-from allocator.basis import Basis
+from allocator.basis import Basis, fits, for_model
 from allocator.solver_process import SolverFailed  # the same, from the helper process
 
 INF = float("inf")
@@ -311,9 +311,11 @@ def solve_lp(milp: Milp, time_limit_s: float = 60.0, presolve: bool = True,
     infeasibility (a numerical failure, its helper's death, a stop at its time limit)
     while at least FALLBACK_MIN_S of the time remains, HiGHS solves it.
 
-    `basis`, a complete one (basis.completed), is where GLOP starts, without its
-    presolve (MathOpt turns it off for a start); HiGHS, through MathOpt, takes none. A
-    basis GLOP refuses goes to HiGHS like any other failure. The optimal basis comes
+    `basis`, one of this model or of it before rows were added (basis.fits; others are
+    not used), completed for it (basis.for_model: the added rows' slacks basic), is
+    where GLOP starts, without its presolve (MathOpt turns it off for a start); HiGHS,
+    through MathOpt, takes none. A basis GLOP refuses goes to HiGHS like any other
+    failure. The optimal basis comes
     back in the result, from either solver. `primal`: GLOP's primal simplex instead,
     for a basis that meets the rows but not yet the objective (the same model, a row
     added that it meets, a new objective).
@@ -347,9 +349,13 @@ def _lp(milp: Milp, proto: model_pb2.ModelProto, time_limit_s: float, presolve: 
     elif not presolve:
         params.highs.string_options["presolve"] = "off"
     model_params = model_parameters_pb2.ModelSolveParametersProto()
-    if basis is not None and solver_type == parameters_pb2.SOLVER_TYPE_GLOP:
+    if solver_type == parameters_pb2.SOLVER_TYPE_GLOP and fits(basis, milp.n_vars,
+                                                               milp.n_rows):
+        assert basis is not None
+        start = for_model(basis, (_cat(milp.lb), _cat(milp.ub)),
+                          (_cat(milp.row_lb), _cat(milp.row_ub)))
         model_params.initial_basis.MergeFromString(
-            _packed(1, _statuses(basis.rows)) + _packed(2, _statuses(basis.columns)))
+            _packed(1, _statuses(start.rows)) + _packed(2, _statuses(start.columns)))
     try:
         result = solve_proto(proto, params, model_params, solver_type)
     except (StatusNotOk, SolverFailed):  # the solver's own error: no optimum to report

@@ -38,7 +38,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from allocator.basis import Basis, fits, with_added_rows
+from allocator.basis import Basis, fits
 from allocator.lp_rounding import meets_rows, rens, whole
 from allocator.milp import LpResult, Milp, SolveStatus, solve_lp
 
@@ -221,12 +221,10 @@ def _restricted_lp(model: Milp, basis: Basis | None, time_limit_s: float) -> LpR
     pivots to make (national, stages 1 and 2: 0.9 s each, where HiGHS took 2.2 s from
     nothing). A way is excluded on HiGHS's word, as before: a restriction GLOP finds
     infeasible is solved again by HiGHS."""
-    if basis is None or not fits(basis, model.n_vars, model.n_rows):
+    if not fits(basis, model.n_vars, model.n_rows):
         return solve_lp(model, time_limit_s, presolve=True)
     started = time.perf_counter()
-    start = with_added_rows(basis, (np.concatenate(model.lb), np.concatenate(model.ub)),
-                            (np.concatenate(model.row_lb), np.concatenate(model.row_ub)))
-    lp = solve_lp(model, time_limit_s, solver="glop", basis=start)
+    lp = solve_lp(model, time_limit_s, solver="glop", basis=basis)
     if lp.status is SolveStatus.INFEASIBLE:
         lp = solve_lp(model, time_limit_s - (time.perf_counter() - started), presolve=True)
     return lp

@@ -21,7 +21,7 @@ from allocator.basis import (
     carried,
     completed,
     fits,
-    with_added_rows,
+    for_model,
 )
 from allocator.milp import INF, Milp, SolveStatus, solve_lp
 
@@ -57,14 +57,13 @@ def _bounds(milp: Milp) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray
             (np.concatenate(milp.row_lb), np.concatenate(milp.row_ub)))
 
 
-def _glop_calls(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Per GLOP solve, whether it was given a basis."""
-    calls: list[bool] = []
+def _glop_calls(monkeypatch: pytest.MonkeyPatch) -> list[bool | None]:
+    """Per solve: for GLOP's, whether it was given a basis; None for HiGHS's."""
+    calls: list[bool | None] = []
     binding_solve = solver_process.solve_binding
 
     def recording(model: Any, params: Any, model_params: Any, solver_type: int) -> Any:
-        if solver_type == GLOP:
-            calls.append(model_params.HasField("initial_basis"))
+        calls.append(model_params.HasField("initial_basis") if solver_type == GLOP else None)
         return binding_solve(model, params, model_params, solver_type)
 
     monkeypatch.setattr(solver_process, "solve_binding", recording)
@@ -84,15 +83,17 @@ def _assert_complete(basis: Basis, milp: Milp) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(0, 10_000), st.integers(0, 2**32 - 1))
-@example(363, 0)  # an infeasible one
-def test_any_statuses_completed_are_a_basis_glop_takes_to_the_same_optimum(
-        seed: int, status_seed: int) -> None:
+@given(st.integers(0, 10_000), st.integers(0, 2**32 - 1), st.integers(0, 2))
+@example(363, 0, 0)  # an infeasible one
+def test_any_statuses_are_completed_into_a_basis_glop_takes_to_the_same_optimum(
+        seed: int, status_seed: int, rows_added: int) -> None:
+    # Statuses of every kind, as many basic as may be, and maybe fewer rows than the
+    # model has (rows added since): solve_lp completes them, and GLOP starts there.
     milp = _lp(seed)
     rng = np.random.default_rng(status_seed)
-    guess = completed(rng.integers(1, 6, milp.n_vars), rng.integers(1, 6, milp.n_rows),
-                      *_bounds(milp))
-    _assert_complete(guess, milp)
+    guess = Basis(rng.integers(1, 6, milp.n_vars).astype(np.int8),
+                  rng.integers(1, 6, milp.n_rows - rows_added).astype(np.int8))
+    _assert_complete(for_model(guess, *_bounds(milp)), milp)
     with pytest.MonkeyPatch.context() as monkeypatch:
         calls = _glop_calls(monkeypatch)
         cold = solve_lp(milp, 30.0, solver="glop")
@@ -118,29 +119,23 @@ def test_an_lp_started_from_its_own_optimal_basis_ends_there() -> None:
     assert np.array_equal(again.basis.rows, first.basis.rows)
 
 
-def test_a_basis_glop_refuses_goes_to_highs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_basis_of_another_model_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
     milp = _lp(3)
-    asked: list[tuple[int, bool]] = []
-    binding_solve = solver_process.solve_binding
-
-    def recording(model: Any, params: Any, model_params: Any, solver_type: int) -> Any:
-        asked.append((solver_type, model_params.HasField("initial_basis")))
-        return binding_solve(model, params, model_params, solver_type)
-
-    monkeypatch.setattr(solver_process, "solve_binding", recording)
-    short = Basis(np.full(milp.n_vars, AT_LOWER, np.int8),
-                  np.full(milp.n_rows, AT_LOWER, np.int8))  # no basic at all: refused
-    lp = solve_lp(milp, 30.0, solver="glop", basis=short)
-    assert asked == [(GLOP, True), (parameters_pb2.SOLVER_TYPE_HIGHS, False)]
-    assert lp.status is SolveStatus.OPTIMAL
-    assert lp.objective == pytest.approx(solve_lp(milp, 30.0).objective, abs=1e-6)
+    calls = _glop_calls(monkeypatch)
+    for other in (Basis(np.full(milp.n_vars + 1, AT_LOWER, np.int8),
+                        np.full(milp.n_rows, BASIC, np.int8)),
+                  Basis(np.full(milp.n_vars, AT_LOWER, np.int8),
+                        np.full(milp.n_rows + 1, BASIC, np.int8))):
+        lp = solve_lp(milp, 30.0, solver="glop", basis=other)
+        assert lp.status is SolveStatus.OPTIMAL
+    assert calls == [False, False]  # GLOP from nothing, both times
 
 
 def test_a_basis_fits_a_model_of_its_columns_and_as_many_rows_or_more() -> None:
     basis = Basis(np.full(3, AT_LOWER, np.int8), np.full(2, BASIC, np.int8))
     assert fits(basis, 3, 2) and fits(basis, 3, 4)
     assert not fits(basis, 4, 2) and not fits(basis, 3, 1) and not fits(None, 3, 2)
-    grown = with_added_rows(basis, (np.zeros(3), np.ones(3)), (np.zeros(4), np.ones(4)))
+    grown = for_model(basis, (np.zeros(3), np.ones(3)), (np.zeros(4), np.ones(4)))
     assert grown.rows.tolist() == [BASIC] * 4
 
 
