@@ -255,6 +255,36 @@ def test_only_the_homes_that_crowd_their_points_reach_further(
     assert active_arcs == [11, 12]  # each home's nearest, then home 10's second arc
 
 
+def test_homes_that_crowd_are_found_among_those_that_choose(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Homes A and B (one household each) reach P0 (100 m) and P1 (150 m), which hold one
+    # between them, and far P2 (5 km); home C has P3 of its own and a far arc to P2. The
+    # flow of A and B does not fit: they, and only they, get all their arcs at once,
+    # found on that flow alone (C settles before it), without a search over every arc.
+    place = np.array([0, 0, 0, 1, 1, 1, 2, 2])
+    point = np.array([0, 1, 2, 0, 1, 2, 2, 3])
+    km = np.array([0.1, 0.15, 5.0, 0.1, 0.15, 5.0, 5.0, 0.1])
+    capacity = np.array([1, 0, 5, 5])
+    active_arcs: list[int] = []
+    restricted = Router._restricted
+
+    def counting(self: Router, supply: np.ndarray, active: np.ndarray) -> Any:
+        active_arcs.append(int(active.sum()))
+        return restricted(self, supply, active)
+
+    def not_searched(self: Router, supply: np.ndarray, active: np.ndarray) -> Any:
+        raise AssertionError("searched every active arc for crowded homes")
+
+    monkeypatch.setattr(Router, "_restricted", counting)
+    monkeypatch.setattr(Router, "_crowded", not_searched)
+    flow = least_routing(place, point, km, np.array([1, 1, 1]), capacity,
+                         np.zeros(len(km), bool))
+    assert flow is not None
+    assert active_arcs == [5, 7]  # A's and B's near arcs and C's, then A's and B's far ones
+    assert float(flow @ km) == pytest.approx(5.2)
+    assert flow[[0, 3]].sum() == 1 and flow[[2, 5]].sum() == 1 and flow[7] == 1
+
+
 def test_homes_that_crowd_every_point_they_reach_are_not_routed() -> None:
     # Home A (3 households) reaches P0 and P1, of one place each; home B reaches P2 and,
     # far, P1. Once A reaches both its points and still does not fit, nothing will:
