@@ -98,22 +98,37 @@ def site_bounds(model: AllocationModel, classes: Units, sites: Units, fixed: Fix
     free = np.flatnonzero(take_lb < take_ub)
     class_place = np.zeros(sites.n_places, np.int64)
     class_place[sites.place] = classes.place[site_class]
-    pair = _class_pairs(classes, class_place[sites.pp_place], sites.pp_point)
+    pair = _class_pairs(classes, sites, class_place)
     send_ub = fixed.ub[model.send]
     arc_open = (pair < 0) | (send_ub[np.maximum(pair, 0)] > 0)
     return SiteBounds(site_class, forced, free, arc_open)
 
 
-DENSE_PAIRS_MAX = 20_000_000  # class places times points, for a lookup table
+def _class_pairs(classes: Units, sites: Units, class_place: np.ndarray) -> np.ndarray:
+    """Row of each site pair (home, point) in the class model's pairs (class place of
+    the home, point), -1 if absent.
+
+    A home reaches the points of its class place, in the same order, unless it is held to
+    its kept point: so where a home's run of pairs is as long as its class place's, its
+    rows are that run's (checked point by point; national: 6.4 million pairs in 0.06 s,
+    where a sorted search took 0.6 s). The other pairs are searched.
+    """
+    c_start, c_len = _runs(classes.pp_place, classes.n_places)
+    s_start, s_len = _runs(sites.pp_place, sites.n_places)
+    # Per home, from its own run's rows to its class place's (by home, then repeated).
+    alike = c_len[class_place] == s_len
+    shift = c_start[class_place] - s_start
+    same = np.repeat(alike, s_len)
+    rows = np.where(same, np.arange(len(sites.pp_place)) + np.repeat(shift, s_len), 0)
+    if len(classes.pp_point):
+        same &= classes.pp_point[rows] == sites.pp_point
+    other = np.flatnonzero(~same)
+    rows[other] = pair_lookup(classes.pp_place, classes.pp_point,
+                              class_place[sites.pp_place[other]], sites.pp_point[other])
+    return rows
 
 
-def _class_pairs(classes: Units, place: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """Row of each (class place, point) in the class model's pairs, -1 if absent: a
-    table of every class place and point where that is small (hcmc-universal: 3,724
-    by 418, looked up 1.3M times in 10 ms against 0.2 s for a sorted search)."""
-    n_point = int(max(classes.pp_point.max(initial=-1), point.max(initial=-1))) + 1
-    if classes.n_places * n_point > DENSE_PAIRS_MAX or (place < 0).any() or (point < 0).any():
-        return pair_lookup(classes.pp_place, classes.pp_point, place, point)
-    table = np.full((classes.n_places, n_point), -1, np.int64)
-    table[classes.pp_place, classes.pp_point] = np.arange(len(classes.pp_place))
-    return table[place, point]
+def _runs(pair_place: np.ndarray, n_places: int) -> tuple[np.ndarray, np.ndarray]:
+    """For pairs sorted by place: where each place's run starts, and its length."""
+    length = np.bincount(pair_place, minlength=n_places).astype(np.int64)
+    return np.cumsum(length) - length, length

@@ -7,12 +7,15 @@ from unittest.mock import patch
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import allocator.distance as distance_module
 import allocator.fixing as fixing_module
 import allocator.solve as solve_module
-from allocator.check import check_allocation
-from allocator.fixing import fixed_by_cost
+from allocator.aggregate import Units
+from allocator.check import check_allocation, pair_lookup
+from allocator.fixing import _class_pairs, fixed_by_cost
 from allocator.milp import SolveStatus
 from allocator.model import solution_vector
 from allocator.problem import Problem, build_problem
@@ -91,3 +94,35 @@ def test_the_national_path_in_small_keeps_every_stage_and_a_true_bound(
     assert result.values.stage3 >= exact.values.stage3 - 1e-6
     assert third.bound <= exact.values.stage3 + 1e-6
     assert np.isfinite(third.bound)
+
+
+def _pairs(runs: list[list[int]]) -> Units:
+    """Units with only what a pair list needs: place i reaches the points runs[i]."""
+    n = len(runs)
+    empty = np.zeros(n, np.int64)
+    return Units(group=empty, weight=empty, commune=empty, count=empty,
+                 place=np.arange(n, dtype=np.int64),
+                 pp_place=np.repeat(np.arange(n, dtype=np.int64), [len(r) for r in runs]),
+                 pp_point=np.array([p for r in runs for p in r], np.int64),
+                 pp_km=np.zeros(sum(len(r) for r in runs)), hh_unit=empty,
+                 place_keep_point=np.full(n, -1), by_site=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sets(st.integers(0, 7), min_size=1), min_size=1, max_size=5),
+       st.data())
+def test_each_site_pair_is_found_among_its_class_places_pairs(
+        class_points: list[set[int]], data: st.DataObject) -> None:
+    # A home reaches its class place's points, all of them (found by position, checked)
+    # or, held to its kept point, fewer; the rows are those of a search in every case.
+    class_runs = [sorted(points) for points in class_points]
+    class_of = data.draw(st.lists(st.integers(0, len(class_runs) - 1), min_size=1,
+                                  max_size=8))
+    home_runs = [sorted(data.draw(st.sets(st.sampled_from(class_runs[c]))))
+                 if data.draw(st.booleans()) else class_runs[c] for c in class_of]
+    classes, sites = _pairs(class_runs), _pairs(home_runs)
+    class_place = np.array(class_of, np.int64)
+    rows = _class_pairs(classes, sites, class_place)
+    assert rows.tolist() == pair_lookup(classes.pp_place, classes.pp_point,
+                                        class_place[sites.pp_place], sites.pp_point).tolist()
+    assert (rows >= 0).all()
