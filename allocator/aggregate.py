@@ -127,9 +127,13 @@ def build_units(problem: Problem, by_site: bool, unserved: np.ndarray | None = N
     used[problem.hh_home[hh]] = True
     used_homes = np.flatnonzero(used)  # np.unique's answer, without hashing 2M numbers
     del used
-    used_places, first = np.unique(home_place[used_homes], return_index=True)
     place_of_home = np.full(len(problem.home_commune), -1, np.int64)
-    place_of_home[used_homes] = np.searchsorted(used_places, home_place[used_homes])
+    if by_site:  # (each home its own place: already numbered in order, no search)
+        first = np.arange(len(used_homes))
+        place_of_home[used_homes] = first
+    else:
+        used_places, first = np.unique(home_place[used_homes], return_index=True)
+        place_of_home[used_homes] = np.searchsorted(used_places, home_place[used_homes])
     group, weight = problem.hh_group[hh], problem.hh_weight[hh]
     place = place_of_home[problem.hh_home[hh]]
     # Units numbered in sorted (group, weight, place) order.
@@ -142,8 +146,10 @@ def build_units(problem: Problem, by_site: bool, unserved: np.ndarray | None = N
     # One home stands for each place (all homes of a place reach the same points). Its
     # pairs are one run of the pair list, already in point order.
     representative = used_homes[first]
-    lo = np.searchsorted(problem.hp_home, representative, side="left")
-    count = np.searchsorted(problem.hp_home, representative, side="right") - lo
+    per_home = np.bincount(problem.hp_home, minlength=len(problem.home_commune))
+    count = per_home[representative]
+    lo = (np.cumsum(per_home) - per_home)[representative]
+    del per_home
     pp_place = np.repeat(np.arange(len(representative), dtype=np.int64), count)
     rows = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(len(pp_place))
     if at_kept_point is not None:
