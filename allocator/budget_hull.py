@@ -27,6 +27,7 @@ from ortools.graph.python import min_cost_flow
 
 from allocator.aggregate import Units, build_units
 from allocator.disaggregate import assign_lots, served_households, tie_rank
+from allocator.ordering import order_by
 from allocator.problem import Problem
 
 # Arc costs are kept below this, so the flow solver's scaled costs fit in 64 bits.
@@ -195,7 +196,7 @@ class BudgetHull:
         classes = self.classes
         served = served_households(classes, vertex.take, self._rank)
         place = classes.place[classes.hh_unit[served]]
-        served = served[np.lexsort((self._rank[served], place))]
+        served = served[order_by(place, self._rank[served])]
         point_of = np.full(len(self.problem.hh_id), -1, np.int64)
         point_of[served] = np.repeat(classes.pp_point, vertex.send)
         return assign_lots(self.problem, vertex.give, point_of, self._rank), point_of

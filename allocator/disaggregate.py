@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from ortools.graph.python import min_cost_flow
 
 from allocator.aggregate import Units
+from allocator.ordering import order_by
 from allocator.problem import Problem
 
 
@@ -34,7 +35,7 @@ def tie_rank(problem: Problem) -> np.ndarray:
 def served_households(units: Units, take: np.ndarray, rank: np.ndarray) -> np.ndarray:
     """The first take[u] households of each unit in tie order."""
     members = np.flatnonzero(units.hh_unit >= 0)
-    members = members[np.lexsort((rank[members], units.hh_unit[members]))]
+    members = members[order_by(units.hh_unit[members], rank[members])]
     unit = units.hh_unit[members]
     start = np.searchsorted(unit, np.arange(len(units)))
     position = np.arange(len(members)) - start[unit]
@@ -54,7 +55,7 @@ def assign_points(problem: Problem, units: Units, take: np.ndarray, send: np.nda
     served = served_households(units, take, rank)
     point_of = np.full(len(problem.hh_id), -1, np.int64)
     place = units.place[units.hh_unit[served]]
-    served = served[np.lexsort((rank[served], place))]
+    served = served[order_by(place, rank[served])]
     points = np.repeat(units.pp_point, send)
     if len(points) != len(served) or \
             not np.array_equal(np.repeat(units.pp_place, send), np.sort(place)):
@@ -81,7 +82,7 @@ def route_classes(problem: Problem, units: Units, take: np.ndarray, send: np.nda
     members = members[take[units.hh_unit[members]] > 0]
     if not len(members):
         return point_of
-    members = members[np.lexsort((rank[members], units.hh_unit[members]))]
+    members = members[order_by(units.hh_unit[members], rank[members])]
     arcs = pd.DataFrame({"member": np.arange(len(members)),
                          "home": problem.hh_home[members]}).merge(
         pd.DataFrame({"home": problem.hp_home, "point": problem.hp_point, "km": problem.hp_km}),
@@ -124,7 +125,7 @@ def _serve_kept_points(problem: Problem, units: Units, take: np.ndarray, send: n
         return
     served = served_households(units, take, rank)
     place = units.place[units.hh_unit[served]]
-    served = served[np.lexsort((rank[served], place))]
+    served = served[order_by(place, rank[served])]
     place = units.place[units.hh_unit[served]]
     start = np.searchsorted(place, units.pp_place[at_kept])
     chosen = np.concatenate([served[a:a + n] for a, n in
@@ -145,7 +146,7 @@ def assign_lots(problem: Problem, give: np.ndarray, point_of: np.ndarray,
     lot_of = np.full(len(problem.hh_id), -1, np.int64)
     served = np.flatnonzero(point_of >= 0)
     group = problem.hh_group[served]
-    order = np.lexsort((rank[served], group))
+    order = order_by(group, rank[served])
     served, group = served[order], group[order]
     n_groups = len(problem.group_commune)
     position = np.arange(len(served)) - np.searchsorted(group, group, side="left")

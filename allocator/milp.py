@@ -30,6 +30,7 @@ from pybind11_abseil.status import StatusNotOk  # what the binding raises when H
 
 from allocator import solver_process
 from allocator.basis import Basis, fits, for_model
+from allocator.ordering import order_by
 from allocator.solver_process import SolverFailed  # the same, from the helper process
 
 INF = float("inf")
@@ -412,7 +413,7 @@ def _encode_entries(row: np.ndarray, col: np.ndarray, val: np.ndarray) -> bytes:
     duplicates summed and zeros dropped, as MathOpt wants them."""
     row, col = np.asarray(row, np.int64), np.asarray(col, np.int64)
     val = np.asarray(val, np.float64)
-    order = np.lexsort((col, row))
+    order = order_by(row, col)
     row, col, val = row[order], col[order], val[order]
     if len(row) > 1:
         dup = (row[1:] == row[:-1]) & (col[1:] == col[:-1])

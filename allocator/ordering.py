@@ -1,0 +1,26 @@
+"""Sorting by two integer keys with one sort.
+
+`np.lexsort` sorts by its last key, then again by the others: on national's two
+million households (by unit, then tie rank) it takes 0.5 s. Both keys as one integer,
+major times the minor's span plus minor, sorted stably, give the same order in under
+0.1 s (a stable sort of int64 runs quickly where the data is partly in order already,
+as a model's entries are, by row).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def order_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
+    """The order `np.lexsort((minor, major))` gives (by `major`, ties by `minor`, then by
+    position), for non-negative integer keys; lexsort itself where one key is negative
+    or the two would not fit in one 64-bit integer."""
+    major, minor = np.asarray(major), np.asarray(minor)
+    if not len(major):
+        return np.zeros(0, np.int64)
+    top, span = int(major.max()), int(minor.max()) + 1
+    if major.dtype.kind not in "iu" or minor.dtype.kind not in "iu" \
+            or int(major.min()) < 0 or int(minor.min()) < 0 or (top + 1) * span >= 2**63:
+        return np.lexsort((minor, major))
+    return np.argsort(major.astype(np.int64) * span + minor, kind="stable")
