@@ -350,6 +350,11 @@ def _lp(milp: Milp, proto: model_pb2.ModelProto, time_limit_s: float, presolve: 
     elif not presolve:
         params.highs.string_options["presolve"] = "off"
     model_params = model_parameters_pb2.ModelSolveParametersProto()
+    # Only what is read comes back: values but the zeros (by id), no reduced costs
+    # (priced_bound computes its own). A smaller answer to copy out of the solver and
+    # between processes: national's relaxation LP, 14.2 MB to 5.7 MB.
+    model_params.variable_values_filter.skip_zero_values = True
+    model_params.reduced_costs_filter.filter_by_ids = True
     if solver_type == parameters_pb2.SOLVER_TYPE_GLOP and fits(basis, milp.n_vars,
                                                                milp.n_rows):
         assert basis is not None
