@@ -70,13 +70,13 @@ class Router:
             starts, segment = _segments(self.place[sent])
             measure = reduced - np.minimum.reduceat(reduced, starts)[segment]
             window = PRICED_SLACK_KM * self.scale
-        active = np.zeros(len(self.place), bool)
-        active[sent[(measure <= window) | self.kept[sent]]] = True
+        on = (measure <= window) | self.kept[sent]  # of `sent`: the arcs in the flow
         home = self.place[sent]
         while True:
-            flow, crowded = self._restricted(supply, active)
+            arcs = sent[on]
+            flow, crowded = self._restricted(supply, arcs)
             if flow is None:
-                if active[sent].all():
+                if on.all():
                     return None
                 # Too few arcs to fit everyone: the homes that crowd the points their
                 # arcs reach (a set whose points cannot hold them) get all their arcs.
@@ -84,45 +84,45 @@ class Router:
                 # widened, its last flows had 2.9 million arcs); widening them all the
                 # way at once saves rounds (national's start: 10,586 arcs more in one
                 # round, where reaching four times as far took three).
-                grow = None if crowded is None else crowded[home] & ~active[sent]
+                grow = None if crowded is None else crowded[home] & ~on
                 if grow is None or not grow.any():
                     # The flow's own set has no arc left to add: only a set found over
                     # every active arc says whether some home never fits.
-                    crowded = self._crowded(supply, active)
+                    crowded = self._crowded(supply, arcs)
                     if crowded is None:  # (a flow that failed for no set: widen every home)
                         crowded = supply > 0
-                    grow = crowded[home] & ~active[sent]
+                    grow = crowded[home] & ~on
                     if not grow.any():
                         return None  # they reach every point they can: they never fit
-                active[sent[grow]] = True
+                on |= grow
                 continue
-            price, reach = self._prices(flow, active)
-            shorter = ~active[sent] & (cost + price[point] < reach[home] - 0.5)
+            price, reach = self._prices(flow, arcs)
+            shorter = ~on & (cost + price[point] < reach[home] - 0.5)
             if not shorter.any():
                 self.price = price
-                return flow
-            active[sent[shorter]] = True
+                whole = np.zeros(len(self.place), np.int64)
+                whole[arcs] = flow
+                return whole
+            on |= shorter
 
-    def _crowded(self, supply: np.ndarray, active: np.ndarray) -> np.ndarray | None:
-        """Homes whose households the points of their active arcs cannot hold."""
-        arcs = np.flatnonzero(active)
+    def _crowded(self, supply: np.ndarray, arcs: np.ndarray) -> np.ndarray | None:
+        """Homes whose households the points of their `arcs` cannot hold."""
         return crowded_places(self.place[arcs], self.point[arcs], supply, self.capacity)
 
-    def _prices(self, flow: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The flow's capacity prices on the active arcs, and per place its cheapest
-        active arc at those prices (inf where it has none)."""
-        arcs = np.flatnonzero(active)
+    def _prices(self, flow: np.ndarray, arcs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The capacity prices of `flow` (per arc of `arcs`), and per place its cheapest
+        arc of them at those prices (inf where it has none)."""
         place, point, cost = self.place[arcs], self.point[arcs], self.cost[arcs]
-        price = capacity_prices(place, point, cost.astype(float), flow[arcs], self.capacity)
+        price = capacity_prices(place, point, cost.astype(float), flow, self.capacity)
         starts, _ = _segments(place)
         reach = np.full(self.n_places, np.inf)
         reach[place[starts]] = np.minimum.reduceat(cost + price[point], starts)
         return price, reach
 
-    def _restricted(self, supply: np.ndarray, active: np.ndarray
+    def _restricted(self, supply: np.ndarray, arcs: np.ndarray
                     ) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """The least-cost flow on the active arcs (per arc, all arcs), or None and the
-        homes that crowd (None if it found none) when it does not fit.
+        """The least-cost flow on `arcs` (indices, increasing; the flow per one of them), or
+        None and the homes that crowd (None if it found none) when it does not fit.
 
         Places that are settled before the flow (see below) fill their point first; the
         flow then holds only the places that choose. When it does not fit, the homes to
@@ -131,7 +131,6 @@ class Router:
         those that overfill a point by themselves). Whether some home never fits is
         decided over all active arcs (`route`).
         """
-        arcs = np.flatnonzero(active)
         if not len(arcs):
             return None, None
         place, point, cost = self.place[arcs], self.point[arcs], self.cost[arcs]
@@ -157,8 +156,8 @@ class Router:
         forced = settled & (degree[segment] == 1)
         if (room < 0).any():
             return None, self._homes_of(place[forced & (room[point] < 0)])
-        flow = np.zeros(len(self.place), np.int64)
-        flow[arcs[settled]] = supply[place[settled]]
+        flow = np.zeros(len(arcs), np.int64)
+        flow[settled] = supply[place[settled]]
         choose = ~is_settled[segment]
         if choose.any():
             chosen = place[choose]
@@ -173,7 +172,7 @@ class Router:
                 full[point[choose][crowded[local]]] = True
                 return None, self._homes_of(np.r_[chosen[first][crowded],
                                                   place[forced & full[point]]])
-            flow[arcs[choose]] = sent
+            flow[choose] = sent
         return flow, None
 
     def _homes_of(self, places: np.ndarray) -> np.ndarray:
