@@ -17,10 +17,13 @@ def order_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
     position), for non-negative integer keys; lexsort itself where one key is negative
     or the two would not fit in one 64-bit integer."""
     major, minor = np.asarray(major), np.asarray(minor)
+    if major.shape != minor.shape or major.ndim != 1:
+        raise ValueError("order_by takes two keys of one dimension and the same length")
     if not len(major):
         return np.zeros(0, np.int64)
-    top, span = int(major.max()), int(minor.max()) + 1
     if major.dtype.kind not in "iu" or minor.dtype.kind not in "iu" \
-            or int(major.min()) < 0 or int(minor.min()) < 0 or (top + 1) * span >= 2**63:
+            or int(major.min()) < 0 or int(minor.min()) < 0 \
+            or (int(major.max()) + 1) * (int(minor.max()) + 1) >= 2**63:
         return np.lexsort((minor, major))
-    return np.argsort(major.astype(np.int64) * span + minor, kind="stable")
+    span = int(minor.max()) + 1
+    return np.argsort(major.astype(np.int64) * span + minor.astype(np.int64), kind="stable")

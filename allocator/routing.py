@@ -45,14 +45,17 @@ class Router:
 
     def __init__(self, place: np.ndarray, point: np.ndarray, km: np.ndarray,
                  capacity: np.ndarray, kept: np.ndarray, n_places: int) -> None:
-        self.place, self.point, self.capacity, self.kept = place, point, capacity, kept
+        self.place, self.point, self.kept = place, point, kept
+        self.capacity = np.maximum(capacity, 0)  # (a negative one holds nobody, as 0)
         self.n_places = n_places
         self.cost, self.scale = _integer_costs(km, kept, n_places + len(capacity) + 1,
                                                len(capacity))
         starts, _ = _segments(place)
         self.nearest = np.zeros(n_places, np.int64)  # per place, its nearest point's cost
+        self.reaches = np.zeros(n_places, bool)  # per place, whether it has an arc
         if len(place):
             self.nearest[place[starts]] = np.minimum.reduceat(self.cost, starts)
+            self.reaches[place[starts]] = True
         self.price: np.ndarray | None = None  # of the last routing, in flow cost units
 
     def route(self, supply: np.ndarray) -> np.ndarray | None:
@@ -60,6 +63,8 @@ class Router:
         cannot all be sent."""
         if not supply.any():
             return np.zeros(len(self.place), np.int64)
+        if (supply[~self.reaches] > 0).any():
+            return None  # households of a home that reaches no point
         sent = np.flatnonzero(supply[self.place] > 0)  # arcs of homes with households
         cost, point = self.cost[sent], self.point[sent]
         if self.price is None:

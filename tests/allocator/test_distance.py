@@ -298,6 +298,17 @@ def test_homes_that_crowd_every_point_they_reach_are_not_routed() -> None:
                          np.zeros(4, bool)).tolist() == [1, 1, 0, 1]
 
 
+def test_households_of_a_home_without_arcs_are_not_routed() -> None:
+    # Home 1 has a household and no arc at all: no routing sends everyone.
+    place, point = np.array([0, 0, 2, 2, 2]), np.array([1, 2, 0, 1, 3])
+    km = np.array([3.25, 0.3, 0.3, 0.15, 0.15])
+    capacity = np.array([1, 3, 4, 1])
+    assert least_routing(place, point, km, np.array([1, 3, 0]), capacity,
+                         np.zeros(5, bool)) is None
+    assert least_routing(place, point, km, np.array([1, 0, 0]), capacity,
+                         np.zeros(5, bool)) is not None
+
+
 def test_homes_whose_points_the_fixing_closes_are_left_out_of_the_pricing() -> None:
     # demo-scarce-capacity: the reduced-cost fixing closes every point some free homes
     # reach, so their price is infinite; they must be held unserved, not priced.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,3 +27,15 @@ def test_keys_too_wide_for_one_integer_are_still_ordered() -> None:
     major = np.array([2**40, 3, 2**40, 0], np.int64)
     minor = np.array([2**40, 1, 5, 2**40], np.int64)
     assert order_by(major, minor).tolist() == [3, 1, 2, 0]
+
+
+def test_keys_of_other_kinds_are_ordered_as_lexsort_orders_them() -> None:
+    # Unsigned 64-bit keys (which numpy would add to signed ones as floats) and float
+    # keys, a NaN among them.
+    minor = np.array([2**60 + 1, 2**60, 0], np.uint64)
+    assert order_by(np.zeros(3, np.int64), minor).tolist() == [2, 1, 0]
+    major = np.array([1.5, np.nan, 0.5])
+    assert order_by(major, np.zeros(3, np.int64)).tolist() == \
+        np.lexsort((np.zeros(3), major)).tolist()
+    with pytest.raises(ValueError):
+        order_by(np.zeros(3, np.int64), np.zeros(1, np.int64))
