@@ -152,7 +152,7 @@ def build_units(problem: Problem, by_site: bool, unserved: np.ndarray | None = N
     del per_home
     pp_place = np.repeat(np.arange(len(representative), dtype=np.int64), count)
     rows = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(len(pp_place))
-    if at_kept_point is not None:
+    if at_kept_point is not None and at_kept_point[representative].any():
         home = representative[pp_place]
         kept = ~at_kept_point[home] | (problem.hp_point[rows] == problem.home_keep_point[home])
         pp_place, rows = pp_place[kept], rows[kept]
