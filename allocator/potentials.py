@@ -77,9 +77,13 @@ def _moves(arc_place: np.ndarray, arc_point: np.ndarray, arc_km: np.ndarray,
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The cheapest move per pair of points (p, q): a household on a `used` arc to p goes
     to q, another point its home reaches (one of `into` if given); its detour in km."""
-    start = np.searchsorted(arc_place, arc_place[used], side="left")
-    end = np.searchsorted(arc_place, arc_place[used], side="right")
-    degree = end - start
+    per_place = np.bincount(arc_place)
+    if into is not None:  # only homes with an arc into one of them can move there
+        reaches = np.zeros(len(per_place), bool)
+        reaches[arc_place[into[arc_point]]] = True
+        used = used[reaches[arc_place[used]]]
+    degree = per_place[arc_place[used]]
+    start = (np.cumsum(per_place) - per_place)[arc_place[used]]
     source = np.repeat(used, degree)
     target = np.repeat(start, degree) + np.arange(degree.sum()) - \
         np.repeat(np.cumsum(degree) - degree, degree)
