@@ -293,3 +293,28 @@ def test_rows_too_large_do_not_bring_their_columns_near() -> None:
     values = np.array([0.5, 1.0, 2.0, 0.0])
     assert near_fractional(milp, values, largest_row=3).tolist() == [True, True, False, False]
     assert near_fractional(milp, values).tolist() == [True, True, True, True]
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), n=st.integers(1, 5), m=st.integers(1, 4), maximize=st.booleans())
+def test_rens_finds_the_best_point_between_floors_and_ceilings(
+        data: st.DataObject, n: int, m: int, maximize: bool) -> None:
+    # The columns the box holds at one value are taken out before HiGHS sees the model
+    # (their share of each row moved to its sides); whatever the box, RENS still finds
+    # the best integer point in it, or none when there is none, as trying every point does.
+    milp = small_model(data, n, m, maximize)
+    objective = milp.objective
+    assert objective is not None
+    ub = np.concatenate(milp.ub)
+    x = np.array([data.draw(st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0])) for _ in range(n)])
+    x = np.minimum(x, ub)
+    found = rens(milp, x, 0.5, 10.0, 0)
+    inside = [p for p in box_points(milp)
+              if (p >= np.floor(x)).all() and (p <= np.ceil(x)).all() and meets_rows(milp, p)]
+    if not inside:
+        assert found is None
+        return
+    best = max(float(p @ objective) for p in inside) if maximize \
+        else min(float(p @ objective) for p in inside)
+    assert found is not None and meets_rows(milp, found)
+    assert float(found @ objective) == best
