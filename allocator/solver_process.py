@@ -123,6 +123,7 @@ class Helper:
         self.ask = Connection(ask_write, readable=False)
         self.answer = Connection(answer_read, writable=False)
         self.busy = False
+        self.peak_kb = 0  # its own peak resident size so far (see helpers_peak_mb)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -152,6 +153,7 @@ class Helper:
                 self.stop()
                 return None
             answer = self.answer.recv_bytes()
+            self._measured()
         except (EOFError, OSError):
             self.stop()
             raise SolverFailed(f"the solver process ended during a solve (exit code "
@@ -170,6 +172,7 @@ class Helper:
         if self.busy:
             self.stop()
             return
+        self._measured()
         self.ask.close()
         try:
             self.process.wait(10.0)
@@ -180,14 +183,43 @@ class Helper:
 
     def stop(self) -> None:
         if self.process.poll() is None:
+            self._measured()
             self.process.kill()
         self.process.wait()
         self.ask.close()
         self.answer.close()
 
 
+    def _measured(self) -> None:
+        """Note the helper's peak resident size as it counts it itself: VmHWM, which
+        starts at its exec. (The kernel's count for a finished child, RUSAGE_CHILDREN,
+        includes the caller's pages the child ran on between its vfork and its exec: a
+        helper started at national's stage 1 counts the caller's 1.2 GB there, its own
+        peak being 0.7 GB.) 0 where /proc does not say."""
+        global _peak_kb
+        try:
+            with open(f"/proc/{self.process.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                        break
+        except (OSError, ValueError, IndexError):
+            return
+        with _peak_lock:
+            _peak_kb = max(_peak_kb, self.peak_kb)
+
+
 _helpers = threading.local()
 _unavailable = False  # set once a helper did not start: this Python cannot run one
+_peak_kb = 0  # the largest peak any helper of this process reached (Helper._measured)
+_peak_lock = threading.Lock()
+
+
+def helpers_peak_mb() -> float:
+    """The largest peak resident size a helper of this process has reached, in MB, as
+    each counts its own (0 if none ran, or where /proc does not say): what the helpers
+    add, at most, beside this process's own peak."""
+    return _peak_kb / 1024
 
 
 def _helper() -> Helper | None:

@@ -143,6 +143,22 @@ def test_one_helper_serves_every_solve_of_a_thread() -> None:
 
 
 @pytest.mark.usefixtures("every_model_in_the_helper")
+def test_a_helpers_peak_is_its_own_not_its_callers() -> None:
+    # Until its exec a new helper runs on its caller's pages, and the kernel's count for
+    # a finished child includes them: with 400 MB held here, that count would be more
+    # than 400 MB. The helper's own count (VmHWM, from its exec) is what it added.
+    ballast = np.ones(50_000_000)
+    with open("/proc/self/status") as status:
+        held_mb = next(int(line.split()[1]) for line in status
+                       if line.startswith("VmRSS:")) / 1024
+    assert held_mb > 400
+    _knapsacks(10, 2).solve(10.0, 0.0)
+    solver_process.close()
+    assert 0 < solver_process.helpers_peak_mb() < held_mb - 300
+    del ballast
+
+
+@pytest.mark.usefixtures("every_model_in_the_helper")
 def test_highs_own_error_in_the_helper_is_an_error_status() -> None:
     milp = highs_error_model()  # HiGHS's MIP stops with an internal error on it
     _knapsacks(5, 1).solve(10.0, 0.0)

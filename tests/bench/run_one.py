@@ -26,9 +26,14 @@ with uncollected():  # as `allocator solve` loads the engine
 
 def peak_mb() -> float:
     """This process's peak resident size plus its solver helper's (allocator/solver_process.py,
-    large models only), which ran beside it: an upper bound on the two together."""
-    return sum(resource.getrusage(who).ru_maxrss
-               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+    large models only), which ran beside it: an upper bound on the two together. The
+    helper's is its own count (solver_process.helpers_peak_mb): the kernel's for a
+    finished child also counts this process's pages the child ran on until its exec.
+    (Where /proc cannot say, the kernel's count stands, an overstatement.)"""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    helper = solver_process.helpers_peak_mb() or \
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own + helper
 
 
 def cpu_seconds() -> float:
