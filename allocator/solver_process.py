@@ -189,7 +189,6 @@ class Helper:
         self.ask.close()
         self.answer.close()
 
-
     def _measured(self) -> None:
         """Note the helper's peak resident size as it counts it itself: VmHWM, which
         starts at its exec. (The kernel's count for a finished child, RUSAGE_CHILDREN,
