@@ -138,6 +138,9 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
         else np.zeros(len(problem.point_id))
     rounds = 0
     tried: list[np.ndarray] = []
+    # The best bound a round's MIP claimed (HiGHS without presolve), unproven: (bound,
+    # its site costs, its result).
+    claimed: tuple[float, np.ndarray, MilpResult | None] = (float("-inf"), price, None)
     relaxed = cuts and priced.milp.n_vars >= RELAXED_MIN_COLUMNS
     if relaxed:
         # Too large for the sub-problem's MIP: straight to the relaxation on the binding
@@ -173,12 +176,15 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
         flow = search.offer(take, priced.lots(result.values))
         if search.upper - bound <= tolerance(search.upper) < search.upper - search.lower:
             # The MIP's bound, from HiGHS without presolve, would end the search: it is
-            # solved again with presolve, and that bound is used (see cut_rounds).
+            # proven again (by the LP's prices, else with presolve), and that bound is
+            # used (see cut_rounds for what HiGHS without presolve has claimed).
             constant = search.constant(cost, price)
             enough = search.upper - tolerance(search.upper) - constant
-            bound = constant + _checked_bound(priced.milp, result, enough, deadline,
+            bound = constant + _checked_bound(priced.milp, enough, deadline,
                                               None if cuts else FALLBACK_NODES)
-        search.bounded(bound)
+            search.bounded(bound)
+        elif cuts and bound > claimed[0]:
+            claimed = (bound, cost, result)  # proven, if need be, once the rounds end
         new = search.prices(flow) if flow is not None else price
         if stuck or any(np.array_equal(new, seen) for seen in tried):
             # Prices tried already would choose the same again (the cuts take over), or
@@ -188,6 +194,15 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
     if cuts and not search.proven and time.perf_counter() < deadline:
         now = time.perf_counter()
         rounds += search.cut_rounds(now + CUT_SHARE * (deadline - now), MAX_ROUNDS - rounds)
+    best, best_cost, best_result = claimed
+    if best_result is not None and not search.proven and best > search.lower \
+            and time.perf_counter() < deadline:
+        # An unproven round reports its bound: the best a round's MIP claimed is proven
+        # again first (HiGHS without presolve has claimed bounds above a master's
+        # optimum, see cut_rounds), once, for the best claim only.
+        priced.milp.set_objective(_on_sites(priced, best_cost), False)
+        constant = best - best_result.bound
+        search.bounded(constant + _checked_bound(priced.milp, best - constant, deadline, None))
     return search.result(time.perf_counter() - started)
 
 
@@ -202,18 +217,19 @@ def _site_pool(side: LotSide, start: np.ndarray, cost: np.ndarray) -> np.ndarray
     return pool
 
 
-def _checked_bound(milp: Milp, result: MilpResult, enough: float, deadline: float,
+def _checked_bound(milp: Milp, enough: float, deadline: float,
                    node_limit: int | None) -> float:
     """The bound of `milp` (objective set) proven again: by the prices of its linear
     relaxation (computed here, lp_rounding.priced_bound) if they prove `enough`, else by
-    HiGHS with its presolve, from `result`'s choice; -inf if neither proves one in time."""
+    HiGHS with its presolve; -inf if neither proves one in time."""
     lp = solve_lp(milp, max(deadline - time.perf_counter(), 0.05), presolve=False)
     if lp.status is SolveStatus.OPTIMAL:
         bound = priced_bound(milp, lp)[0]
         if bound >= enough:
             return bound
+    # (No hint: given one, HiGHS has called it optimal where it was not; see cut_rounds.)
     checked = milp.solve(max(deadline - time.perf_counter(), 0.05), TOLERANCE_KM / 10, 0,
-                         result.values, node_limit=node_limit, feasibility_jump=False)
+                         None, node_limit=node_limit, feasibility_jump=False)
     if checked.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
         return float("-inf")
     return checked.bound
@@ -333,9 +349,6 @@ class _Search:
         master.milp.set_objective(objective, False)
         added = [0, 0]
         done = 0
-        hint: np.ndarray | None = None
-        if self.best is not None:
-            hint = master.start(self.best[2], self.best[0])
         while done < rounds and not self.proven and time.perf_counter() < deadline:
             for price in self.seen[added[0]:]:
                 cost = self.site_cost(price)
@@ -345,22 +358,16 @@ class _Search:
             for crowded in self.crowded[added[1]:]:
                 self.room_cut(master, crowded)
             added = [len(self.seen), len(self.crowded)]
-            if hint is not None and self.best is not None:
-                hint[eta] = self.upper
             done += 1
+            # Its bound counts, so HiGHS solves it as it claims least: with its presolve
+            # and without a hint. Without presolve it once called a master infeasible;
+            # given the best allocation as a hint, with presolve or without, it has
+            # called the hint optimal where a point 178 km below it met every row (a
+            # 3,000-household round, its second cut round; test_fixing.py), and called
+            # points 0.25 km and 1.2 km above a master's optimum optimal (tight
+            # 300-household rounds, test_distance.py: bounds above the stage's optimum).
             result = master.milp.solve(max(deadline - time.perf_counter(), 0.05),
-                                       TOLERANCE_KM / 10, 0, hint, presolve=False,
-                                       feasibility_jump=False)
-            if result.status is SolveStatus.INFEASIBLE or (
-                    result.status is SolveStatus.OPTIMAL
-                    and self.upper - result.bound <= tolerance(self.upper)):
-                # A claim that would end the search is checked with presolve: without
-                # it, HiGHS once called a master infeasible, and with the hint proved
-                # the hint optimal, where a point 178 km below it met every row (a
-                # 3,000-household round, its second cut round; test_fixing.py).
-                result = master.milp.solve(max(deadline - time.perf_counter(), 0.05),
-                                           TOLERANCE_KM / 10, 0, hint,
-                                           feasibility_jump=False)
+                                       TOLERANCE_KM / 10, 0, None, feasibility_jump=False)
             if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
                 break
             self.bounded(result.bound)
@@ -370,8 +377,6 @@ class _Search:
             self.offer(take, master.lots(result.values))
             if (len(self.seen), len(self.crowded)) == before:
                 break  # nothing new to cut with (stage K2 could not be kept)
-            if self.best is not None:
-                hint = master.start(self.best[2], self.best[0])
         self.variables, self.rows = master.milp.n_vars, master.milp.n_rows
         return done
 
