@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.compat import groups_with_lots
+from allocator.ordering import runs
 from allocator.problem import Problem, factorize_rows
 
 
@@ -146,10 +147,9 @@ def build_units(problem: Problem, by_site: bool, unserved: np.ndarray | None = N
     # One home stands for each place (all homes of a place reach the same points). Its
     # pairs are one run of the pair list, already in point order.
     representative = used_homes[first]
-    per_home = np.bincount(problem.hp_home, minlength=len(problem.home_commune))
-    count = per_home[representative]
-    lo = (np.cumsum(per_home) - per_home)[representative]
-    del per_home
+    home_start, home_count = runs(problem.hp_home, len(problem.home_commune))
+    lo, count = home_start[representative], home_count[representative]
+    del home_start, home_count
     pp_place = np.repeat(np.arange(len(representative), dtype=np.int64), count)
     rows = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(len(pp_place))
     if at_kept_point is not None and at_kept_point[representative].any():

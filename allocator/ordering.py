@@ -1,4 +1,4 @@
-"""Sorting by two integer keys with one sort.
+"""Sorted integer keys: ordering by two at once, and the runs of one.
 
 `np.lexsort` sorts by its last key, then again by the others: on national's two
 million households (by unit, then tie rank) it takes 0.5 s. Both keys as one integer,
@@ -27,3 +27,11 @@ def order_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
         return np.lexsort((minor, major))
     span = int(minor.max()) + 1
     return np.argsort(major.astype(np.int64) * span + minor.astype(np.int64), kind="stable")
+
+
+def runs(sorted_keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """For non-negative keys in increasing order (pairs sorted by place, say): where each
+    key 0..n_keys-1 starts its run, and how long the run is (0 for a key not there),
+    from a count instead of sorted searches."""
+    length = np.bincount(sorted_keys, minlength=n_keys).astype(np.int64)
+    return np.cumsum(length) - length, length

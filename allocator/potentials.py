@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from allocator.ordering import runs
+
 
 def capacity_prices(arc_place: np.ndarray, arc_point: np.ndarray, arc_km: np.ndarray,
                     flow: np.ndarray, capacity: np.ndarray) -> np.ndarray:
@@ -77,13 +79,13 @@ def _moves(arc_place: np.ndarray, arc_point: np.ndarray, arc_km: np.ndarray,
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The cheapest move per pair of points (p, q): a household on a `used` arc to p goes
     to q, another point its home reaches (one of `into` if given); its detour in km."""
-    per_place = np.bincount(arc_place)
+    place_start, place_arcs = runs(arc_place, int(arc_place.max(initial=-1)) + 1)
     if into is not None:  # only homes with an arc into one of them can move there
-        reaches = np.zeros(len(per_place), bool)
+        reaches = np.zeros(len(place_arcs), bool)
         reaches[arc_place[into[arc_point]]] = True
         used = used[reaches[arc_place[used]]]
-    degree = per_place[arc_place[used]]
-    start = (np.cumsum(per_place) - per_place)[arc_place[used]]
+    degree = place_arcs[arc_place[used]]
+    start = place_start[arc_place[used]]
     source = np.repeat(used, degree)
     target = np.repeat(start, degree) + np.arange(degree.sum()) - \
         np.repeat(np.cumsum(degree) - degree, degree)

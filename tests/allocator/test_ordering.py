@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.ordering import order_by
+from allocator.ordering import order_by, runs
 
 
 @settings(max_examples=300, deadline=None)
@@ -39,3 +39,16 @@ def test_keys_of_other_kinds_are_ordered_as_lexsort_orders_them() -> None:
         np.lexsort((np.zeros(3), major)).tolist()
     with pytest.raises(ValueError):
         order_by(np.zeros(3, np.int64), np.zeros(1, np.int64))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 9), max_size=40), st.integers(0, 5))
+def test_each_keys_run_starts_where_the_sorted_keys_first_have_it(keys: list[int],
+                                                                 more: int) -> None:
+    ordered = np.array(sorted(keys), np.int64)
+    n = (max(keys) + 1 if keys else 0) + more
+    start, length = runs(ordered, n)
+    assert length.tolist() == [keys.count(k) for k in range(n)]
+    for k in range(n):
+        if length[k]:
+            assert start[k] == ordered.tolist().index(k)
