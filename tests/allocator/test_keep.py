@@ -279,3 +279,18 @@ def test_rerouting_keeps_the_households_served_and_reaches_kept_points_and_lots(
         assert _feasible(model, x)
         assert np.array_equal(x[model.take], hint[model.take])
         assert x @ objective == best == keep_bound(problem, classes, stage, 2)
+
+
+@settings(max_examples=max(30, settings.default.max_examples // 3), deadline=None)
+@given(st.one_of(replans(), replans_of_a_plan()))
+def test_keep_stages_with_stage_3_built_alongside(rnd: Round) -> None:
+    # What stage 3 needs is built alongside the stages (as on national) with keep.csv
+    # too: the sites are not, since the keep stages settle who may be served where.
+    with patch.object(solve_module, "PREPARE_MIN_COLUMNS", 0), \
+            tempfile.TemporaryDirectory() as tmp:
+        allocation, rows, _ = solve_round(Path(tmp), rnd)
+    kept, expected = rnd.brute_force_keep()
+    assert allocation.status.value == "OPTIMAL"
+    assert rnd.keep_values(rows) == kept
+    assert rnd.check(rows)[:3] == expected[:3]
+    assert abs(allocation.values.stage3 - expected[3]) < 1e-6

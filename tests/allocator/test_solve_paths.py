@@ -150,3 +150,27 @@ def test_vouching_refuses_broken_rows_and_unproven_claims(problem: Problem) -> N
     broken[model.take[0]] = 0.6  # one household of a class, with no device or point
     assert not solve_module._vouched(model, MilpResult(SolveStatus.FEASIBLE, broken, 0.0,
                                                        1e6, 0.0), 1)
+
+
+def test_what_stage_3_needs_built_alongside_gives_the_same_allocation(
+        problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    # National's tie ranks and sites are built on a thread of their own while its
+    # stages' LPs are solved in the helper; here on every round, for the same answer.
+    alone = solve_module.solve(problem)
+    monkeypatch.setattr(solve_module, "PREPARE_MIN_COLUMNS", 0)
+    alongside = solve_module.solve(problem)
+    assert alongside.status is alone.status is SolveStatus.OPTIMAL
+    assert alongside.values == alone.values
+    assert np.array_equal(alongside.lot_of, alone.lot_of)
+    assert np.array_equal(alongside.point_of, alone.point_of)
+
+
+def test_a_failure_while_building_alongside_reaches_the_caller(
+        problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise MemoryError("no room for the sites")
+
+    monkeypatch.setattr(solve_module, "PREPARE_MIN_COLUMNS", 0)
+    monkeypatch.setattr(solve_module, "tie_rank", broken)
+    with pytest.raises(MemoryError, match="no room for the sites"):
+        solve_module.solve(problem)
