@@ -74,13 +74,16 @@ def check_allocation(problem: Problem, lot_of: np.ndarray,
     if not np.array_equal(lot_of >= 0, point_of >= 0):
         problems.append("a household has a lot without a point, or a point without a lot")
     served, gl_row, hp_row = allocation_costs(problem, lot_of, point_of)
-    ids = problem.hh_id
+
+    def ids(h: int) -> str:
+        return str(problem.hh_id[int(h)].as_py())
+
     for h in served[problem.hh_reason[served] != ""][:10]:
-        problems.append(f"{ids[h]} is not eligible ({problem.hh_reason[h]}) but is served")
+        problems.append(f"{ids(h)} is not eligible ({problem.hh_reason[h]}) but is served")
     for h in served[(gl_row < 0) & (problem.hh_reason[served] == "")][:10]:
-        problems.append(f"{ids[h]} got lot {problem.lot_id[lot_of[h]]}, which does not suit it")
+        problems.append(f"{ids(h)} got lot {problem.lot_id[lot_of[h]]}, which does not suit it")
     for h in served[(hp_row < 0) & (problem.hh_reason[served] == "")][:10]:
-        problems.append(f"{ids[h]} sent to {problem.point_id[point_of[h]]}, out of its reach")
+        problems.append(f"{ids(h)} sent to {problem.point_id[point_of[h]]}, out of its reach")
     given = np.bincount(lot_of[served], minlength=len(problem.lot_id))
     for lot in np.flatnonzero(given > problem.lot_quantity):
         problems.append(f"lot {problem.lot_id[lot]} gives {given[lot]} devices but has "

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 from ortools.graph.python import min_cost_flow
 
@@ -22,11 +21,8 @@ from allocator.problem import Problem
 def tie_rank(problem: Problem) -> np.ndarray:
     """A seeded random rank per household that depends only on the ids and the seed."""
     n = len(problem.hh_id)
-    # Arrow sorts UTF-8 bytes, which is code point order, as numpy's str sort; it needs
-    # no fixed-width copy of the ids (4 bytes a character times the longest id).
-    ids = pa.array(problem.hh_id, pa.large_string())
-    by_id = pc.sort_indices(ids).to_numpy()
-    del ids
+    # Arrow sorts UTF-8 bytes, which is code point order, as numpy's str sort.
+    by_id = pc.sort_indices(problem.hh_id).to_numpy()
     rank = np.empty(n, np.int64)
     rank[by_id] = np.random.default_rng(int(problem.policy.seed) % 2**64).permutation(n)
     return rank

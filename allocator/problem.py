@@ -31,7 +31,9 @@ MAX_OTHERS = 5  # other households named in a duplicate_identity detail
 class Problem:
     policy: RoundPolicy
     # households, in file order
-    hh_id: np.ndarray           # str
+    # Arrow text (large_string): no Python string per household (national: 136 MB as
+    # Python strings, 32 MB so), and sorted and written as it is.
+    hh_id: pa.Array
     hh_status: np.ndarray       # index into STATUSES
     hh_commune: np.ndarray      # index into communes
     hh_weight: np.ndarray       # int64 priority weight w(h)
@@ -143,7 +145,7 @@ def build_problem(scenario: Scenario) -> Problem:
     commune_eligible = np.bincount(hh_commune[eligible], minlength=len(communes))
     return Problem(
         policy=policy,
-        hh_id=hh["household_id"].to_numpy(object), hh_status=hh_status, hh_commune=hh_commune,
+        hh_id=_arrow_text(hh["household_id"]), hh_status=hh_status, hh_commune=hh_commune,
         hh_weight=hh_weight, hh_reason=hh_reason,
         hh_reason_detail=hh_reason_detail, hh_group=hh_group, hh_home=hh_home,
         group_commune=group_table["commune"].to_numpy(np.int64),
@@ -317,3 +319,14 @@ def _coordinates(table: pd.DataFrame, idx: np.ndarray,
     lat[missing] = communes["lat"].to_numpy(float)[idx[missing]]
     lon[missing] = communes["lon"].to_numpy(float)[idx[missing]]
     return lat, lon
+
+
+def _arrow_text(column: pd.Series) -> pa.Array:
+    """A text column as one Arrow large_string array."""
+    values = pa.array(column, pa.large_string())
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def id_index(problem: Problem) -> pd.Index:
+    """The households' ids as an index (of Python strings), to find households by id."""
+    return pd.Index(problem.hh_id.to_numpy(zero_copy_only=False))

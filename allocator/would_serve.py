@@ -24,7 +24,7 @@ import pandas as pd
 from allocator.compat import group_options
 from allocator.contract import STATUSES
 from allocator.geo import haversine_km
-from allocator.problem import Problem
+from allocator.problem import Problem, id_index
 from allocator.validate import Scenario
 
 
@@ -128,7 +128,7 @@ def round_state(scenario: Scenario, problem: Problem, lot_of: np.ndarray,
     cutoff = np.full(n_communes, -1, np.int64)
     cutoff[weights.index.to_numpy(np.int64)] = weights.to_numpy(np.int64)
     return RoundState(
-        problem=problem, index=pd.Index(problem.hh_id.astype(str)), stock_left=stock_left,
+        problem=problem, index=id_index(problem), stock_left=stock_left,
         room_left=room_left, budget_left=problem.budget - int(spent_vnd),
         lot_model=lots["model"].to_numpy(object),
         lot_sponsor_name=lots["sponsor_name"].fillna("").to_numpy(object),
@@ -155,7 +155,7 @@ def options(state: RoundState, household_id: str) -> Options | None:
     lot, suitable = (_cheapest_lot(state, group) if group >= 0 else (None, ()))
     point, reach = (_nearest_point(state, home) if home >= 0 else (None, ()))
     return Options(
-        household_id=str(p.hh_id[at]), rule=str(p.hh_reason[at]),
+        household_id=p.hh_id[int(at)].as_py(), rule=str(p.hh_reason[at]),
         status=STATUSES[int(p.hh_status[at])], commune_code=str(p.commune_code[commune]),
         commune_name=str(state.commune_name[commune]), weight=int(p.hh_weight[at]),
         twog_handsets=int(state.twog[at]), smartphones=int(state.smart[at]),

@@ -32,7 +32,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from allocator import lookup_words
-from allocator.problem import build_problem
+from allocator.problem import build_problem, id_index
 from allocator.store.audit import record_read
 from allocator.store.case_explain import explain
 from allocator.store.lifecycle import RoundError
@@ -299,7 +299,7 @@ def _build(session: Session, round_id: int) -> RoundState:
         select(AllocationRow.household_id, AllocationRow.lot_id, AllocationRow.point_id,
                AllocationRow.public_cost_vnd).where(AllocationRow.round_id == round_id)).all(),
         columns=["household_id", "lot_id", "point_id", "cost"])
-    at = pd.Index(problem.hh_id.astype(str)).get_indexer(given["household_id"].astype(str))
+    at = id_index(problem).get_indexer(pd.Index(given["household_id"].astype(str)))
     lot = pd.Index(problem.lot_id.astype(str)).get_indexer(given["lot_id"].astype(str))
     point = pd.Index(problem.point_id.astype(str)).get_indexer(given["point_id"].astype(str))
     known = (at >= 0) & (lot >= 0) & (point >= 0)  # always, for results of these inputs

@@ -266,7 +266,7 @@ def test_households_left_out_at_a_vertex_are_served_by_no_optimum(rnd: Round) ->
             continue
         (weight, cost), served = _optimal_servings(_at_budget(rnd, vertex.cost_vnd))
         assert (weight, -cost) == (vertex.weight, vertex.cost_vnd)
-        assert served.isdisjoint(set(problem.hh_id[shut].astype(str)))
+        assert served.isdisjoint(set(problem.hh_id.filter(shut).to_pylist()))
 
 
 # The planner's sentence.

@@ -266,7 +266,7 @@ def test_rerouting_keeps_the_households_served_and_reaches_kept_points_and_lots(
     classes = build_units(problem, by_site=False)
     model = build_model(problem, classes)
     # Both served at A, each with the other's kept lot: no kept point, no kept lot.
-    index = {h: i for i, h in enumerate(problem.hh_id)}
+    index = {h: i for i, h in enumerate(problem.hh_id.to_pylist())}
     lots, points = list(problem.lot_id), list(problem.point_id)
     lot_of = np.array([lots.index("L2"), lots.index("L1")])[[index["H1"], index["H2"]]]
     point_of = np.full(2, points.index("A"))

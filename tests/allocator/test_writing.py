@@ -185,7 +185,7 @@ def plain_details(problem: Any, allocation: Any) -> dict[str, tuple[str, str]]:
                                   "hơn"))
                 detail = ("; ".join(en for en, _ in parts) + " | " +
                           ". ".join(vi for _, vi in parts))
-        out[str(problem.hh_id[h])] = (reason, detail)
+        out[problem.hh_id[int(h)].as_py()] = (reason, detail)
     return out
 
 
