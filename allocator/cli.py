@@ -83,6 +83,10 @@ def solve_command(
     started = time.perf_counter()
     scenario = read_or_exit(scenario_dir)
     problem = build_problem(scenario)
+    # Only the small tables are read again (for the dashboard): the households' table
+    # is not held through the solve (national: hundreds of MB).
+    communes, lots, points = scenario.communes, scenario.lots, scenario.points
+    del scenario
     loaded = time.perf_counter()
     try:
         allocation = _solve_with_progress(problem, method, time_limit, quiet)
@@ -97,8 +101,7 @@ def solve_command(
     # Where the scenario lies, so `allocator bottlenecks RESULT_DIR` can find it again.
     data = summary(problem, allocation, timings,
                    {"scenario_dir": str(scenario_dir.resolve())})
-    figures = dashboard(problem, allocation, scenario.communes, scenario.lots, scenario.points,
-                        unserved)
+    figures = dashboard(problem, allocation, communes, lots, points, unserved)
     write_result(out_dir, allocations, unserved, data, figures)
     if not quiet:
         _print_summary(data, unserved, out_dir)

@@ -243,14 +243,17 @@ def compute_results(session: Session, row: Round,
     with tempfile.TemporaryDirectory() as tmp:
         scenario = read_scenario(unpack_inputs(row, Path(tmp)))
     problem = build_problem(scenario)
+    # Of the households' table only what the stored rows carry is held through the solve
+    # (the rest, names and addresses among it, is hundreds of MB in a national round).
+    about = scenario.households.set_index("household_id")[
+        ["commune_code", "poverty_status", "flags"]]
+    communes, lots, points = scenario.communes, scenario.lots, scenario.points
+    del scenario
     allocation = solve(problem, progress=progress)
     allocations = allocations_frame(problem, allocation)
     unserved = unserved_frame(problem, allocation)
     data = summary(problem, allocation, {})
-    figures = dashboard(problem, allocation, scenario.communes, scenario.lots,
-                        scenario.points, unserved)
-    about = scenario.households.set_index("household_id")[
-        ["commune_code", "poverty_status", "flags"]]
+    figures = dashboard(problem, allocation, communes, lots, points, unserved)
     served_rows = records(allocations.join(about, on="household_id").assign(round_id=round_id))
     unserved_rows = records(unserved.assign(round_id=round_id))
 
