@@ -29,6 +29,8 @@ A later solve starts a new helper.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
@@ -36,6 +38,7 @@ import sys
 import threading
 import time
 from multiprocessing.connection import Connection
+from typing import Any
 
 from ortools.math_opt import (
     callback_pb2,
@@ -149,6 +152,7 @@ class Helper:
             for message in (model, params, model_params):
                 self.ask.send_bytes(message.SerializeToString())  # one copy at a time
             self.ask.send_bytes(str(solver_type).encode("ascii"))
+            give_back_memory()  # (the helper solves; this process's solve waits)
             if not self.answer.poll(wait_s):
                 self.stop()
                 return None
@@ -277,6 +281,26 @@ def solve(model: model_pb2.ModelProto, params: parameters_pb2.SolveParametersPro
     return result
 
 
+def give_back_memory() -> None:
+    """Hand the memory this process has freed back to the system, where the C library
+    keeps it for later use otherwise (glibc's malloc_trim; nothing elsewhere).
+
+    Freed arrays below glibc's mmap threshold (up to 32 MB once larger ones have been
+    freed) stay resident in its heap, and stage 3 frees many: on national the heap held
+    up to 480 MB of them. Called as a helper starts a solve, which this process's solve
+    waits for while the helper needs memory: national's peak, 2.20 GB to 2.11 GB, in
+    the same time."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
 _ERROR = b"\x00"  # a serialised result never starts with a zero byte (field 0 is invalid)
 
 

@@ -158,6 +158,46 @@ def test_a_helpers_peak_is_its_own_not_its_callers() -> None:
     del ballast
 
 
+_FREED_HEAP = """
+import numpy as np
+from allocator.solver_process import give_back_memory
+
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+small = [np.ones(8_000) for _ in range(4_000)]  # 64 KB each: glibc's heap, not mmap
+last = np.ones(8_000)  # (above them: the heap's top cannot simply shrink)
+del small
+before = rss_mb()
+give_back_memory()
+print(before, rss_mb())
+"""
+
+
+def test_memory_freed_in_this_process_goes_back_to_the_system() -> None:
+    # 250 MB of arrays freed stay resident in glibc's heap until given back.
+    if not _glibc():
+        pytest.skip("malloc_trim is glibc's")
+    done = subprocess.run([sys.executable, "-c", _FREED_HEAP], capture_output=True, text=True,
+                          timeout=60, check=True)
+    before, after = map(float, done.stdout.split())
+    assert before - after > 150, (before, after)
+
+
+def _glibc() -> bool:
+    return os.confstr("CS_GNU_LIBC_VERSION") is not None if hasattr(os, "confstr") else False
+
+
+@pytest.mark.usefixtures("every_model_in_the_helper")
+def test_the_caller_gives_memory_back_while_its_helper_solves(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(solver_process, "give_back_memory", lambda: calls.append(1))
+    _knapsacks(10, 2).solve(10.0, 0.0)
+    assert calls
+
+
 @pytest.mark.usefixtures("every_model_in_the_helper")
 def test_highs_own_error_in_the_helper_is_an_error_status() -> None:
     milp = highs_error_model()  # HiGHS's MIP stops with an internal error on it
