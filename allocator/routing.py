@@ -217,11 +217,16 @@ def _integer_costs(km: np.ndarray, kept: np.ndarray, n_nodes: int,
     """
     longest = float(km.max(initial=0.0))
     for scale in (1e9, 1e6, 1e3):
-        cost = np.rint(km * scale).astype(np.int64)
-        top = int(cost.max(initial=0)) + 1
+        top = int(np.rint(longest * scale)) + 1  # (rounding keeps the order: the largest cost)
         bonus = (2 * n_points + 1) * top if kept.any() else 0
         if (top + bonus) * n_nodes < _INT64_ROOM:
-            return cost - kept * bonus, scale
+            scaled = km * scale  # (in place after this: millions of arcs at national)
+            np.rint(scaled, out=scaled)
+            cost = scaled.astype(np.int64)
+            del scaled
+            if bonus:
+                cost -= kept * bonus
+            return cost, scale
     raise OverflowError(f"distances up to {longest} km are too long to route")
 
 

@@ -751,3 +751,35 @@ def test_the_relaxations_mip_keeps_the_sites_in_a_room_cut_whole() -> None:
     assert result.objective == pytest.approx(20.0)
     made = binding_points._with_whole_flows(sub, result.values, time.perf_counter() + 60)
     assert made is not None and float(made @ sub.objective) == pytest.approx(20.0)
+
+
+def _integer_costs_by_definition(km: np.ndarray, kept: np.ndarray, n_nodes: int,
+                                 n_points: int) -> tuple[np.ndarray, float] | None:
+    for scale in (1e9, 1e6, 1e3):
+        cost = np.rint(km * scale).astype(np.int64)
+        top = int(cost.max(initial=0)) + 1
+        bonus = (2 * n_points + 1) * top if kept.any() else 0
+        if (top + bonus) * n_nodes < 2**61:
+            return cost - kept * bonus, scale
+    return None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 20_000), st.booleans()), min_size=0, max_size=30),
+       st.integers(1, 10**12), st.integers(1, 5_000))
+def test_routing_costs_are_the_rounded_scaled_distances(arcs: list[tuple[float, bool]],
+                                                        n_nodes: int, n_points: int) -> None:
+    # Micrometres where they fit in the flow's 64 bits, else millimetres, else metres;
+    # kept arcs a bonus below. Computed from the longest arc first, then in place.
+    from allocator.routing import _integer_costs
+
+    km = np.array([k for k, _ in arcs], float)
+    kept = np.array([f for _, f in arcs], bool)
+    expected = _integer_costs_by_definition(km, kept, n_nodes, n_points)
+    if expected is None:
+        with pytest.raises(OverflowError):
+            _integer_costs(km, kept, n_nodes, n_points)
+        return
+    cost, scale = _integer_costs(km, kept, n_nodes, n_points)
+    assert scale == expected[1] and cost.dtype == np.int64
+    assert np.array_equal(cost, expected[0])
