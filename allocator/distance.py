@@ -114,7 +114,7 @@ class Distance:
 
 def least_distance(problem: Problem, classes: Units, model: AllocationModel, sites: Units,
                    optimum: dict[int, float], class_x: np.ndarray, rank: np.ndarray,
-                   deadline: float, cuts: bool = True) -> Distance:
+                   deadline: float, cuts: bool = True, narrow: bool = False) -> Distance:
     """The least distance over allocations keeping stages 0-2 at `optimum` (stage -> value),
     with its proof, or the best found by `deadline` with a proven bound.
 
@@ -122,13 +122,19 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
     Without `cuts`, only the single-price rounds run (the caller has a faster way to
     finish what they leave open), and none at all on a round whose site model has at
     most SITE_MODEL_FIRST_COLUMNS columns: nothing is found, and the site model decides.
+
+    With `narrow`, the (place, point) pairs of `sites` that the fixing closes leave
+    `sites` itself: its pairs become the open ones, which the search works on and
+    `found`'s handovers follow. A caller that needs every pair afterwards (the site
+    model) leaves it off; a large round would otherwise hold the pairs twice (national:
+    6.4 million, 196 MB).
     """
     started = time.perf_counter()
     if not cuts and len(sites) + len(sites.pp_place) <= SITE_MODEL_FIRST_COLUMNS:
         return Distance(None, float("inf"), float("-inf"), False, 0.0, 0, 0)
     fixed = fixed_by_cost(model, problem, classes, optimum[2], deadline - time.perf_counter())
     search = _Search(problem, model, sites, site_bounds(model, classes, sites, fixed), fixed,
-                     optimum)
+                     optimum, narrow)
     served = served_households(classes, np.rint(class_x[model.take]).astype(np.int64), rank)
     take = np.bincount(sites.hh_unit[served], minlength=len(sites))
     search.offer(take, class_lots(model, class_x))
@@ -247,15 +253,25 @@ class _Search:
     """The best routed allocation, the best bound, and the prices and crowded homes seen."""
 
     def __init__(self, problem: Problem, model: AllocationModel, sites: Units,
-                 bounds: SiteBounds, fixed: Fixed, optimum: dict[int, float]) -> None:
+                 bounds: SiteBounds, fixed: Fixed, optimum: dict[int, float],
+                 narrow: bool = False) -> None:
         self.problem, self.model, self.sites, self.bounds = problem, model, sites, bounds
         self.fixed, self.optimum = fixed, optimum
-        arcs = np.flatnonzero(bounds.arc_open)
-        self.arcs = arcs
-        self.place, self.point = sites.pp_place[arcs], sites.pp_point[arcs]
-        self.km = sites.pp_km[arcs]
+        # The open arcs: the sites' pairs as they are where all are open, else a copy of
+        # those open, which become the sites' own pairs with `narrow` (least_distance).
+        arcs: np.ndarray | None = None
+        self.place, self.point, self.km = sites.pp_place, sites.pp_point, sites.pp_km
+        if not bounds.arc_open.all():
+            arcs = np.flatnonzero(bounds.arc_open)
+            self.place, self.point = sites.pp_place[arcs], sites.pp_point[arcs]
+            self.km = sites.pp_km[arcs]
+            if narrow:
+                sites.pp_place, sites.pp_point, sites.pp_km = self.place, self.point, self.km
+                bounds.arc_open = np.ones(len(arcs), bool)
+                arcs = None
+        self.arcs = arcs  # the sites' pair of each arc (None: the same)
         self.kept = sites.place_keep_point[self.place] == self.point \
-            if KEEP_POINT in optimum else np.zeros(len(arcs), bool)
+            if KEEP_POINT in optimum else np.zeros(len(self.place), bool)
         self.capacity = problem.point_capacity
         self.router = Router(self.place, self.point, self.km, self.capacity, self.kept,
                              sites.n_places)
@@ -432,8 +448,10 @@ class _Search:
     def result(self, seconds: float) -> Distance:
         found = None
         if self.best is not None:
-            send = np.zeros(len(self.sites.pp_place), np.int64)
-            send[self.arcs] = self.best[1]
+            send = self.best[1]
+            if self.arcs is not None:
+                send = np.zeros(len(self.sites.pp_place), np.int64)
+                send[self.arcs] = self.best[1]
             found = (self.best[0], send, self.best[2].give)
         return Distance(found, self.upper, self.lower, self.proven, seconds,
                         self.variables, self.rows)

@@ -195,8 +195,9 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
                                 at_kept_point=settled.at_kept_point)
         optimum = {r.stage: r.value for r in reports}
         small = len(sites) + len(sites.pp_place) <= SITE_MODEL_MAX_COLUMNS
+        # (`narrow`: only the site model, of small rounds, needs the closed pairs after it)
         found = least_distance(problem, classes, model, sites, optimum, hint, rank, deadline,
-                               cuts=not small) if PRICE_CAPACITY else None
+                               cuts=not small, narrow=not small) if PRICE_CAPACITY else None
         if found is not None and found.found is not None:
             take, send, give = found.found
             point_of = assign_points(problem, sites, take, send, rank)
