@@ -11,10 +11,12 @@ Each such repair is counted and reported, since a correct model needs none.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -185,11 +187,12 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
         hint, value = outcome
         fix_stage(model, problem, classes, stage, value)
         finished += 1
-    rank, sites = prepared()
+    rank = prepared.rank()
     if finished == len(stages):
         say(STAGE_NAMES[3])
         settled = settled_by_keep(problem, classes, {r.stage: r.value for r in reports
                                                      if r.status is SolveStatus.OPTIMAL})
+        sites = prepared.sites()
         if sites is None or settled.unserved.any() or settled.at_kept_point.any():
             sites = build_units(problem, by_site=True, unserved=settled.unserved,
                                 at_kept_point=settled.at_kept_point)
@@ -232,33 +235,54 @@ def _lexicographic(problem: Problem, deadline: float, say: Progress,
     return _finish(problem, lot_of, point_of, stages, reports, started)
 
 
-def _prepared(problem: Problem, model: AllocationModel
-              ) -> Callable[[], tuple[np.ndarray, Units | None]]:
-    """What stage 3 and the households' assignment need of the problem alone: the tie
-    ranks and, on a round without keep.csv (whose stages settle who may be served where,
-    settled.py), stage 3's sites (for a round with nothing settled). A call returns them.
+@dataclass
+class _Prepared:
+    """What the end of a solve needs of the problem alone, each part returned by a call:
+    the tie ranks, and stage 3's sites for a round with nothing settled (None where
+    keep.csv may settle some, settled.py, or where the caller builds them)."""
 
-    On a round whose class model goes to the solver helper (PREPARE_MIN_COLUMNS), they
-    are built on a thread of their own while the stages' LPs are solved there and this
-    thread only waits, so the machine's other core does the work (national: 1.2 s of
-    the solve, during stage 1's LP). Elsewhere the ranks are built at the call, and the
-    sites by the caller. What the thread raises, the call raises."""
+    rank: Callable[[], np.ndarray]
+    sites: Callable[[], Units | None]
+
+
+def _prepared(problem: Problem, model: AllocationModel) -> _Prepared:
+    """On a round whose class model goes to the solver helper (PREPARE_MIN_COLUMNS), the
+    ranks and (without keep.csv) the sites are built on a thread of their own while the
+    stages' LPs are solved there and this thread only waits, so the machine's other core
+    does the work (national: 1.2 s of the solve, during stage 1's LP). Elsewhere the
+    ranks are built at their call, and the sites by the caller. What the thread raises,
+    the call for that part raises: the sites' only once every stage has finished, as
+    when they were built then."""
     if model.milp.n_vars < PREPARE_MIN_COLUMNS:
-        return lambda: (tie_rank(problem), None)
+        return _Prepared(lambda: tie_rank(problem), lambda: None)
 
-    def prepare() -> tuple[np.ndarray, Units | None]:
-        rank = tie_rank(problem)
+    def unsettled_sites() -> Units | None:
         if len(problem.keep_hh):
-            return rank, None
-        return rank, build_units(problem, by_site=True,
-                                 unserved=np.zeros(len(problem.hh_id), bool),
-                                 at_kept_point=np.zeros(len(problem.home_commune), bool))
+            return None
+        return build_units(problem, by_site=True,
+                           unserved=np.zeros(len(problem.hh_id), bool),
+                           at_kept_point=np.zeros(len(problem.home_commune), bool))
 
-    worker = ThreadPoolExecutor(1, thread_name_prefix="allocator-prepare")
-    try:
-        return worker.submit(prepare).result
-    finally:
-        worker.shutdown(wait=False)
+    rank, sites = _on_thread(lambda: tie_rank(problem), unsettled_sites)
+    return _Prepared(rank.result, sites.result)
+
+
+def _on_thread(*work: Callable[[], Any]) -> list[Future[Any]]:
+    """Each piece of work done in turn on a new thread, its result or error in a future.
+    A daemon thread: a solve interrupted (Ctrl-C) leaves it behind without waiting."""
+    futures: list[Future[Any]] = [Future() for _ in work]
+
+    def run() -> None:
+        for future, task in zip(futures, work, strict=True):
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(task())
+            except BaseException as error:  # (handed to whoever asks for the result)
+                future.set_exception(error)
+
+    threading.Thread(target=run, name="allocator-prepare", daemon=True).start()
+    return futures
 
 
 def _by_class(problem: Problem, classes: Units, model: AllocationModel, x: np.ndarray,

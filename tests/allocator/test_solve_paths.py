@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -156,25 +159,63 @@ def test_vouching_refuses_broken_rows_and_unproven_claims(problem: Problem) -> N
 def test_what_stage_3_needs_built_alongside_gives_the_same_allocation(
         problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
     # National's tie ranks and sites are built on a thread of their own while its
-    # stages' LPs are solved in the helper; here on every round, for the same answer.
+    # stages' LPs are solved in the helper; here on every round, for the same answer,
+    # and the sites built there are the ones used (built once, on that thread).
     alone = solve_module.solve(problem)
     monkeypatch.setattr(solve_module, "PREPARE_MIN_COLUMNS", 0)
+    real = solve_module.build_units
+    built_on: list[str] = []
+
+    def recorded(problem: Problem, by_site: bool, **kwargs: Any) -> Any:
+        if by_site:
+            built_on.append(threading.current_thread().name)
+        return real(problem, by_site, **kwargs)
+
+    monkeypatch.setattr(solve_module, "build_units", recorded)
     alongside = solve_module.solve(problem)
+    assert built_on == ["allocator-prepare"]
     assert alongside.status is alone.status is SolveStatus.OPTIMAL
     assert alongside.values == alone.values
     assert np.array_equal(alongside.lot_of, alone.lot_of)
     assert np.array_equal(alongside.point_of, alone.point_of)
 
 
-def test_a_failure_while_building_alongside_reaches_the_caller(
-        problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*args: object, **kwargs: object) -> None:
-        raise MemoryError("no room for the sites")
+def _failing_alongside(monkeypatch: pytest.MonkeyPatch, part: str) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name.startswith("allocator-prepare"):
+            raise MemoryError(f"no room for the {part}")
+        return real(*args, **kwargs)
 
+    name = "tie_rank" if part == "ranks" else "build_units"
+    real = getattr(solve_module, name)
     monkeypatch.setattr(solve_module, "PREPARE_MIN_COLUMNS", 0)
-    monkeypatch.setattr(solve_module, "tie_rank", broken)
-    with pytest.raises(MemoryError, match="no room for the sites"):
+    monkeypatch.setattr(solve_module, name, broken)
+
+
+@pytest.mark.parametrize("part", ["ranks", "sites"])
+def test_a_failure_while_building_alongside_reaches_the_caller(
+        problem: Problem, monkeypatch: pytest.MonkeyPatch, part: str) -> None:
+    _failing_alongside(monkeypatch, part)
+    with pytest.raises(MemoryError, match=f"no room for the {part}"):
         solve_module.solve(problem)
+
+
+def test_sites_built_alongside_are_not_waited_for_when_a_stage_stops(
+        problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A stage that stops (its time is up) leaves the routing per class: stage 3's sites
+    # are not needed, and a failure building them is not the solve's.
+    _failing_alongside(monkeypatch, "sites")
+    real_stage = solve_module._solve_stage
+
+    def stopped_at_2(model: Any, problem: Problem, classes: Any, stage: int,
+                     *args: Any) -> Any:
+        return None if stage == 2 else real_stage(model, problem, classes, stage, *args)
+
+    monkeypatch.setattr(solve_module, "_solve_stage", stopped_at_2)
+    allocation = solve_module.solve(problem)
+    assert allocation.status is SolveStatus.FEASIBLE
+    assert [r.stage for r in allocation.stages] == [1]
+    assert check_allocation(problem, allocation.lot_of, allocation.point_of)[0] == []
 
 
 def test_a_large_round_drops_the_closed_pairs_and_allocates_the_same(
@@ -206,3 +247,43 @@ def test_a_large_round_drops_the_closed_pairs_and_allocates_the_same(
     assert narrowed.status is whole.status and narrowed.values == whole.values
     assert np.array_equal(narrowed.lot_of, whole.lot_of)
     assert np.array_equal(narrowed.point_of, whole.point_of)
+
+
+_INTERRUPTED = """
+import sys, tempfile, threading, time
+from pathlib import Path
+import allocator.solve as S
+from allocator.problem import build_problem
+from allocator.validate import read_scenario
+from scenarios.synthetic import synthetic
+
+folder = Path(tempfile.mkdtemp())
+synthetic(600, 6, 6, 10, seed=3, budget_share=0.3).write(folder)
+problem = build_problem(read_scenario(folder))
+S.PREPARE_MIN_COLUMNS = 0
+real = S.build_units
+
+def slow(problem, by_site, **kwargs):
+    if by_site and threading.current_thread().name == "allocator-prepare":
+        time.sleep(120)
+    return real(problem, by_site, **kwargs)
+
+def interrupted(message):
+    if message.startswith("stage 1"):
+        raise KeyboardInterrupt
+
+S.build_units = slow
+try:
+    S.solve(problem, progress=interrupted)
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def test_an_interrupted_solve_does_not_wait_for_what_is_built_alongside() -> None:
+    # Ctrl-C in the middle of a large round: the command ends at once, not when the
+    # thread building stage 3's sites is done (here it would take two minutes).
+    done = subprocess.run([sys.executable, "-c", _INTERRUPTED], capture_output=True,
+                          text=True, timeout=60, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "interrupted"
