@@ -76,7 +76,7 @@ def check_allocation(problem: Problem, lot_of: np.ndarray,
     served, gl_row, hp_row = allocation_costs(problem, lot_of, point_of)
 
     def ids(h: int) -> str:
-        return str(problem.hh_id[int(h)].as_py())
+        return problem.hh_id[int(h)].as_py()
 
     for h in served[problem.hh_reason[served] != ""][:10]:
         problems.append(f"{ids(h)} is not eligible ({problem.hh_reason[h]}) but is served")

@@ -145,8 +145,8 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
     rounds = 0
     tried: list[np.ndarray] = []
     # The best bound a round's MIP claimed (HiGHS without presolve), unproven: (bound,
-    # its site costs, its result).
-    claimed: tuple[float, np.ndarray, MilpResult | None] = (float("-inf"), price, None)
+    # its site costs, its result), None before any.
+    claimed: tuple[float, np.ndarray, MilpResult] | None = None
     relaxed = cuts and priced.milp.n_vars >= RELAXED_MIN_COLUMNS
     if relaxed:
         # Too large for the sub-problem's MIP: straight to the relaxation on the binding
@@ -189,7 +189,7 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
             bound = constant + _checked_bound(priced.milp, enough, deadline,
                                               None if cuts else FALLBACK_NODES)
             search.bounded(bound)
-        elif cuts and bound > claimed[0]:
+        elif cuts and (claimed is None or bound > claimed[0]):
             claimed = (bound, cost, result)  # proven, if need be, once the rounds end
         new = search.prices(flow) if flow is not None else price
         if stuck or any(np.array_equal(new, seen) for seen in tried):
@@ -200,9 +200,9 @@ def least_distance(problem: Problem, classes: Units, model: AllocationModel, sit
     if cuts and not search.proven and time.perf_counter() < deadline:
         now = time.perf_counter()
         rounds += search.cut_rounds(now + CUT_SHARE * (deadline - now), MAX_ROUNDS - rounds)
-    best, best_cost, best_result = claimed
-    if best_result is not None and not search.proven and best > search.lower \
+    if claimed is not None and not search.proven and claimed[0] > search.lower \
             and time.perf_counter() < deadline:
+        best, best_cost, best_result = claimed
         # An unproven round reports its bound: the best a round's MIP claimed is proven
         # again first (HiGHS without presolve has claimed bounds above a master's
         # optimum, see cut_rounds), once, for the best claim only.

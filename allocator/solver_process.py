@@ -126,7 +126,6 @@ class Helper:
         self.ask = Connection(ask_write, readable=False)
         self.answer = Connection(answer_read, writable=False)
         self.busy = False
-        self.peak_kb = 0  # its own peak resident size so far (see helpers_peak_mb)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -202,14 +201,12 @@ class Helper:
         global _peak_kb
         try:
             with open(f"/proc/{self.process.pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmHWM:"):
-                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
-                        break
-        except (OSError, ValueError, IndexError):
+                peak = next(int(line.split()[1]) for line in status
+                            if line.startswith("VmHWM:"))
+        except (OSError, ValueError, IndexError, StopIteration):
             return
         with _peak_lock:
-            _peak_kb = max(_peak_kb, self.peak_kb)
+            _peak_kb = max(_peak_kb, peak)
 
 
 _helpers = threading.local()

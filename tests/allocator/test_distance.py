@@ -28,7 +28,7 @@ from allocator.milp import Milp, MilpResult, SolveStatus, solve_lp
 from allocator.point_flow import to_points
 from allocator.potentials import capacity_prices, room_prices
 from allocator.problem import Problem, build_problem
-from allocator.routing import Router, least_routing
+from allocator.routing import Router, _integer_costs, least_routing
 from allocator.validate import read_scenario
 from scenarios.named import scenario
 from scenarios.synthetic import synthetic
@@ -771,8 +771,6 @@ def test_routing_costs_are_the_rounded_scaled_distances(arcs: list[tuple[float, 
                                                         n_nodes: int, n_points: int) -> None:
     # Micrometres where they fit in the flow's 64 bits, else millimetres, else metres;
     # kept arcs a bonus below. Computed from the longest arc first, then in place.
-    from allocator.routing import _integer_costs
-
     km = np.array([k for k, _ in arcs], float)
     kept = np.array([f for _, f in arcs], bool)
     expected = _integer_costs_by_definition(km, kept, n_nodes, n_points)

@@ -9,6 +9,7 @@ helper never outlives a caller killed -9 and never prints a traceback on Ctrl-C.
 from __future__ import annotations
 
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -186,7 +187,7 @@ def test_memory_freed_in_this_process_goes_back_to_the_system() -> None:
 
 
 def _glibc() -> bool:
-    return os.confstr("CS_GNU_LIBC_VERSION") is not None if hasattr(os, "confstr") else False
+    return platform.libc_ver()[0] == "glibc"
 
 
 @pytest.mark.usefixtures("every_model_in_the_helper")
